@@ -1,0 +1,20 @@
+"""Workloads: what clients ask of the database and how, in SQL.
+
+A workload object is shared by every client thread and provides:
+  setup(cursor)            create its tables (runs once, autocommitted)
+  generate()               the next (f, value) to invoke; thread-safe
+  invoke(cursor, f, value) run it inside the open transaction and return
+                           (ok|fail, completion value); database errors
+                           propagate to client.execute, which classifies them
+  may_write(f)             whether an op of kind f can change the database
+  final_ops()              (f, value) ops to run once after the clients stop
+  checker_options()        keywords for the workload's checker
+The names match the checkers in tdjepsen.checkers.
+"""
+
+from .append import Append
+from .bank import Bank
+from .register import Register
+from .set import Set
+
+WORKLOADS = {"append": Append, "bank": Bank, "register": Register, "set": Set}

@@ -1,0 +1,227 @@
+/*
+ * eval_txn.c - evaluation of EndTxn and ResolveIntent.
+ *
+ * Commit is the write of the transaction record as COMMITTED on the range
+ * of the transaction's anchor key; in the same command the intents of the
+ * lock spans on this range are resolved. Intents on other ranges are
+ * resolved after the command applies (kv__store_resolve), synchronously for
+ * now; until then a reader meeting one finds the record through the
+ * intent's transaction id. A one-phase commit (kv__eval_batch: writes and
+ * EndTxn in one batch, nothing written before) leaves no record at all.
+ */
+#include <string.h>
+
+#include "kv/kv_int.h"
+#include "kv/store_int.h"
+
+static kv_txn_status mvcc_status(kv_txn_state s)
+{
+    return s == KV_TXN_STATE_COMMITTED ? KV_TXN_COMMITTED : KV_TXN_ABORTED;
+}
+
+/* Resolves the one intent `key` may hold. */
+static int resolve_key(kv__eval *e, const void *key, size_t klen, const kv_txn_meta *txn,
+                       kv_txn_status status, kv_ts commit_ts)
+{
+    return kv_mvcc_resolve(e->r->store->engine, NULL, e->cmd.batch, key, klen, txn, status,
+                           commit_ts, NULL, e->resp->msg, sizeof(e->resp->msg));
+}
+
+/* Visits the intent metadata keys in [start, end) and resolves each. */
+static int resolve_range(kv__eval *e, const kv_span *span, const kv_txn_meta *txn,
+                         kv_txn_status status, kv_ts commit_ts)
+{
+    kv_buf lo = {0}, hi = {0}, user = {0};
+    kv_iter *it = NULL;
+    int rc = kv_mvcc_encode_key(&lo, span->key, span->key_len, NULL);
+    if (rc == 0)
+        rc = kv_mvcc_encode_key(&hi, span->end_key, span->end_len, NULL);
+    if (rc == 0)
+        rc = kv_iter_open(e->r->store->engine, NULL, KV_CF_MVCC, lo.data, lo.len, hi.data, hi.len,
+                          &it, e->resp->msg, sizeof(e->resp->msg));
+    if (rc != 0)
+        goto out_free_bufs;
+    for (kv_iter_seek_first(it); rc == 0 && kv_iter_valid(it); kv_iter_next(it)) {
+        size_t klen;
+        const char *k = kv_iter_key(it, &klen);
+        kv_ts ts;
+        bool is_meta;
+        rc = kv_mvcc_decode_key(k, klen, &user, &ts, &is_meta);
+        if (rc == 0 && is_meta)
+            rc = resolve_key(e, user.data, user.len, txn, status, commit_ts);
+    }
+    if (rc == 0)
+        rc = kv_iter_status(it, e->resp->msg, sizeof(e->resp->msg));
+    kv_iter_close(it);
+out_free_bufs:
+    kv_buf_free(&user);
+    kv_buf_free(&hi);
+    kv_buf_free(&lo);
+    return rc;
+}
+
+int kv__resolve_span(kv__eval *e, const kv_span *span, const kv_txn_meta *txn, kv_txn_status status,
+                     kv_ts commit_ts)
+{
+    if (span->end_key == NULL)
+        return resolve_key(e, span->key, span->key_len, txn, status, commit_ts);
+    return resolve_range(e, span, txn, status, commit_ts);
+}
+
+int kv__eval_resolve(kv__eval *e, size_t i)
+{
+    const kv_req *q = &e->req->reqs[i];
+    return kv__resolve_span(e, &q->span, &q->u.resolve.txn, q->u.resolve.status,
+                            q->u.resolve.commit_ts);
+}
+
+/* Reads the transaction's record into *rec; *exists false if absent. */
+static int read_record(kv__eval *e, const kv_buf *key, bool *exists, kv__txn_record *rec)
+{
+    int rc = kv_engine_get(e->r->store->engine, NULL, KV_CF_LOCAL, key->data, key->len, &e->scratch,
+                           e->resp->msg, sizeof(e->resp->msg));
+    *exists = rc == 0;
+    if (rc == KV_ENOTFOUND)
+        return 0;
+    if (rc == 0)
+        rc = kv__txn_record_decode(e->scratch.data, e->scratch.len, e->resp->arena, rec);
+    if (rc == KV_ECORRUPT)
+        kv__eval_errf(e, 0, rc, "transaction record undecodable");
+    return rc;
+}
+
+/* Adds the piece [lo, hi) of span s (NULL bounds: unbounded) to `out` if
+ * it is not empty. A single key is kept whole when it lies in [lo, hi). */
+static void clip(const kv_span *s, const uint8_t *lo, size_t lolen, const uint8_t *hi, size_t hilen,
+                 kv_span *out, size_t *n)
+{
+    kv_span p = *s;
+    if (lo != NULL && kv__key_cmp(p.key, p.key_len, lo, lolen) < 0) {
+        if (p.end_key == NULL)
+            return;
+        p.key = lo;
+        p.key_len = lolen;
+    }
+    if (hi != NULL && p.end_key != NULL && kv__key_cmp(p.end_key, p.end_len, hi, hilen) > 0) {
+        p.end_key = hi;
+        p.end_len = hilen;
+    }
+    if (hi != NULL && kv__key_cmp(p.key, p.key_len, hi, hilen) >= 0)
+        return;
+    if (p.end_key != NULL && kv__key_cmp(p.key, p.key_len, p.end_key, p.end_len) >= 0)
+        return;
+    out[(*n)++] = p;
+}
+
+/* Resolves the lock spans' parts on this range now and leaves the rest in
+ * the command for kv__store_resolve. */
+static int resolve_lock_spans(kv__eval *e, const kv_req *q, kv_txn_state state)
+{
+    const kv_range_desc *d = &e->r->desc;
+    const uint8_t *end = d->end_len > 0 ? d->end_key : NULL;
+    size_t n = q->u.end_txn.n_lock_spans;
+    kv_span *outside = kv_arena_alloc(e->resp->arena, 2 * n * sizeof(*outside));
+    if (outside == NULL)
+        return KV_ENOMEM;
+    size_t n_out = 0;
+    for (size_t i = 0; i < n; i++) {
+        const kv_span *s = &q->u.end_txn.lock_spans[i];
+        kv_span inside[1];
+        size_t n_in = 0;
+        clip(s, d->start_key, d->start_len, end, d->end_len, inside, &n_in);
+        clip(s, NULL, 0, d->start_key, d->start_len, outside, &n_out);
+        if (end != NULL)
+            clip(s, end, d->end_len, NULL, 0, outside, &n_out);
+        int rc = n_in == 0 ? 0
+                           : kv__resolve_span(e, &inside[0], &e->txn.meta, mvcc_status(state),
+                                              e->txn.write_ts);
+        if (rc != 0)
+            return rc;
+    }
+    e->cmd.resolve = outside;
+    e->cmd.n_resolve = n_out;
+    e->cmd.resolve_txn = e->txn.meta;
+    e->cmd.resolve_status = mvcc_status(state);
+    e->cmd.resolve_ts = e->txn.write_ts;
+    return 0;
+}
+
+/* Decides from an existing record whether this EndTxn is already done
+ * (*done) or impossible. */
+static int check_record(kv__eval *e, size_t i, const kv__txn_record *rec, bool commit, bool *done)
+{
+    *done = false;
+    if (rec->status == KV_TXN_STATE_ABORTED) {
+        *done = !commit;
+        return commit ? kv__eval_errf(e, i, KV_ETXNABORTED, "transaction record is aborted") : 0;
+    }
+    if (rec->status == KV_TXN_STATE_COMMITTED) {
+        *done = commit;
+        return commit ? 0 : kv__eval_errf(e, i, KV_EINVAL, "abort of a committed transaction");
+    }
+    if (e->one_pc)
+        return kv__eval_errf(e, i, KV_EINVAL, "EndTxn with writes after the record exists");
+    return 0;
+}
+
+static int write_record(kv__eval *e, const kv_req *q, const kv_buf *key, kv_txn_state state)
+{
+    kv__txn_record rec = {
+        .status = state,
+        .epoch = e->txn.meta.epoch,
+        .priority = e->txn.priority,
+        .write_ts = e->txn.write_ts,
+        .heartbeat = e->txn.write_ts,
+        .lock_spans = q->u.end_txn.lock_spans,
+        .n_lock_spans = q->u.end_txn.n_lock_spans,
+    };
+    int rc = kv__txn_record_encode(&rec, &e->scratch);
+    if (rc == 0)
+        rc = kv_batch_put(e->cmd.batch, e->r->store->engine, KV_CF_LOCAL, key->data, key->len,
+                          e->scratch.data, e->scratch.len);
+    return rc;
+}
+
+/* Commits or aborts with the record: the anchor's range is this one. */
+static int finish_with_record(kv__eval *e, size_t i, kv_txn_state state)
+{
+    const kv_req *q = &e->req->reqs[i];
+    kv_buf key = {0};
+    kv__txn_record rec;
+    bool exists, done = false;
+    int rc = kv__txn_record_key(&key, e->txn.anchor_key, e->txn.anchor_len, e->txn.meta.id);
+    if (rc == 0)
+        rc = read_record(e, &key, &exists, &rec);
+    if (rc == 0 && exists)
+        rc = check_record(e, i, &rec, state == KV_TXN_STATE_COMMITTED, &done);
+    if (rc == 0 && !done && !e->one_pc)
+        rc = write_record(e, q, &key, state);
+    if (rc == 0 && !done && !e->one_pc)
+        rc = resolve_lock_spans(e, q, state);
+    kv_buf_free(&key);
+    return rc;
+}
+
+int kv__eval_end_txn(kv__eval *e, size_t i)
+{
+    const kv_req *q = &e->req->reqs[i];
+    if (!e->is_txn)
+        return kv__eval_errf(e, i, KV_EINVAL, "EndTxn outside a transaction");
+    bool commit = q->u.end_txn.commit;
+    if (commit && kv_ts_cmp(e->txn.write_ts, e->txn.read_ts) != 0)
+        return kv__eval_errf(e, i, KV_ETXNRETRY,
+                             "write timestamp pushed from %lld.%d to %lld.%d: refresh or restart",
+                             (long long)e->txn.read_ts.wall, e->txn.read_ts.logical,
+                             (long long)e->txn.write_ts.wall, e->txn.write_ts.logical);
+    kv_txn_state state = commit ? KV_TXN_STATE_COMMITTED : KV_TXN_STATE_ABORTED;
+    if (e->txn.anchor_key == NULL) {
+        if (q->u.end_txn.n_lock_spans > 0)
+            return kv__eval_errf(e, i, KV_EINVAL, "lock spans but no anchor key");
+    } else {
+        int rc = finish_with_record(e, i, state);
+        if (rc != 0)
+            return rc;
+    }
+    e->txn.status = state;
+    return 0;
+}

@@ -1,0 +1,255 @@
+/*
+ * kv.h - the KV API: batches of requests and their responses. This is the
+ * only kv header sql/ includes; docs/kv.md states the contracts.
+ *
+ * A kv_request is a header (timestamp, optional transaction) plus an
+ * ordered list of kv_req. Sending it (kv_store_send, later the network
+ * client) fills a kv_response with one kv_resp per kv_req, in the same
+ * order, or with an error for the whole batch. Requests in one batch that
+ * fall in one range are evaluated atomically there.
+ *
+ * Memory: a request and a response each own one arena. Every byte string a
+ * request points to was copied into its arena by kv_request_add /
+ * kv_request_set_txn; every byte string in a response (rows, resume keys,
+ * the updated transaction, error details) lives in the response's arena.
+ * kv_request_free / kv_response_free release everything in one call; a
+ * pointer read from either stays valid until then.
+ *
+ * Encoding: the structs hold only scalars and (pointer, length) byte
+ * strings, so a batch encodes to bytes field by field (net/ will do so);
+ * nothing here refers to process state.
+ */
+#ifndef KV_KV_H
+#define KV_KV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kv/kv_error.h"
+#include "kv/mvcc.h"
+
+/* ---- arena ----------------------------------------------------------- */
+
+typedef struct kv_arena kv_arena;
+
+/* An empty arena owned by the caller (kv_arena_destroy). KV_ENOMEM. */
+int kv_arena_create(kv_arena **out);
+/* Frees the arena and everything allocated from it; NULL is a no-op. */
+void kv_arena_destroy(kv_arena *a);
+/* n bytes aligned for any scalar, valid until the arena is destroyed;
+ * NULL when out of memory. n == 0 returns a valid non-NULL pointer. */
+void *kv_arena_alloc(kv_arena *a, size_t n);
+/* A copy of [p, p+n) in the arena (NULL when out of memory). */
+void *kv_arena_dup(kv_arena *a, const void *p, size_t n);
+
+/* ---- keys, spans, ranges -------------------------------------------- */
+
+/* A single key (end_key NULL) or the key range [key, end_key). */
+typedef struct kv_span {
+    const uint8_t *key;
+    size_t key_len;
+    const uint8_t *end_key;
+    size_t end_len;
+} kv_span;
+
+#define KV_MAX_REPLICAS 7
+
+typedef struct kv_replica_desc {
+    uint32_t node_id;
+    uint32_t store_id;
+    uint32_t replica_id;
+} kv_replica_desc;
+
+/* A range covers [start_key, end_key). The first range starts at the empty
+ * key; end_len == 0 means "no upper bound" (the last range), which no other
+ * range can have since ranges are non-empty. */
+typedef struct kv_range_desc {
+    uint64_t range_id;
+    uint64_t generation; /* bumped by every split, merge, replica change */
+    const uint8_t *start_key;
+    size_t start_len;
+    const uint8_t *end_key;
+    size_t end_len;
+    uint32_t n_replicas;
+    kv_replica_desc replicas[KV_MAX_REPLICAS];
+} kv_range_desc;
+
+/* Whether `desc` contains the key. */
+bool kv_range_contains(const kv_range_desc *desc, const void *key, size_t klen);
+
+/* ---- transactions ---------------------------------------------------- */
+
+typedef enum kv_txn_state {
+    KV_TXN_STATE_PENDING = 0,
+    KV_TXN_STATE_COMMITTED = 1,
+    KV_TXN_STATE_ABORTED = 2,
+} kv_txn_state;
+
+/* The client's view of a transaction; the response returns it updated
+ * (write_ts pushed, status). A transaction reads at read_ts and writes at
+ * write_ts; it may commit only while they are equal (otherwise it must
+ * refresh its reads to write_ts or restart: KV_ETXNRETRY). */
+typedef struct kv_txn {
+    kv_txn_meta meta; /* id, epoch, seq of the latest write */
+    int32_t priority;
+    kv_ts read_ts;
+    kv_ts write_ts;
+    kv_txn_state status;
+    /* The first key the transaction writes; its record lives on the range
+     * holding this key. The client may leave it NULL: kv_store_send sets it
+     * to the first write of the first batch that writes and returns it in
+     * resp.txn (also when the batch fails). */
+    const uint8_t *anchor_key;
+    size_t anchor_len;
+} kv_txn;
+
+/* ---- requests -------------------------------------------------------- */
+
+/* Methods. Internal requests (sent by kv itself, not by sql/) follow the
+ * public ones; PushTxn, HeartbeatTxn, QueryTxn and Refresh are to be
+ * appended there with their arguments in kv_req.u. */
+typedef enum kv_method {
+    KV_GET,
+    KV_PUT,
+    KV_CPUT,      /* put if the current value equals the expectation */
+    KV_INCREMENT, /* values are 8-byte big-endian two's complement */
+    KV_DELETE,
+    KV_DELETE_RANGE,
+    KV_SCAN,
+    KV_REVERSE_SCAN,
+    KV_END_TXN,
+    KV_RESOLVE_INTENT, /* internal: resolve one txn's intents in a span */
+    KV_METHOD_COUNT
+} kv_method;
+
+typedef struct kv_req {
+    kv_method method;
+    /* The key, or [key, end_key) for DeleteRange, Scan, ReverseScan and a
+     * ranged ResolveIntent. EndTxn: ignored (it goes to the anchor). */
+    kv_span span;
+    union {
+        struct {
+            const uint8_t *value;
+            size_t value_len;
+        } put;
+        struct {
+            const uint8_t *value;
+            size_t value_len;
+            bool exp_exists; /* false: succeed only if the key is absent */
+            const uint8_t *exp;
+            size_t exp_len;
+        } cput;
+        struct {
+            int64_t delta;
+        } inc;
+        struct {
+            size_t max_rows;  /* 0: unlimited */
+            size_t max_bytes; /* keys + values; 0: unlimited; >= 1 row */
+        } scan;
+        struct {
+            bool commit;
+            /* Intents written by the transaction's earlier batches (the
+             * coordinator tracks them); writes in this batch are added. */
+            const kv_span *lock_spans;
+            size_t n_lock_spans;
+        } end_txn;
+        struct {
+            kv_txn_meta txn;
+            kv_txn_status status;
+            kv_ts commit_ts;
+        } resolve;
+    } u;
+} kv_req;
+
+typedef struct kv_header {
+    /* Non-transactional batches: the timestamp; zero lets the replica's
+     * clock pick it (writes are then moved above conflicting reads and
+     * newer versions, which makes single-key operations linearizable). */
+    kv_ts ts;
+    kv_txn *txn; /* NULL: not transactional; in the request's arena */
+} kv_header;
+
+typedef struct kv_request {
+    kv_arena *arena;
+    kv_header h;
+    kv_req *reqs;
+    size_t n;
+    size_t cap;
+} kv_request;
+
+/* Initialises an empty non-transactional request with its own arena.
+ * KV_ENOMEM (then nothing needs freeing). */
+int kv_request_init(kv_request *r);
+/* Makes the request transactional with a copy of `txn` (anchor key
+ * included). KV_ENOMEM. */
+int kv_request_set_txn(kv_request *r, const kv_txn *txn);
+/* Appends a deep copy of `q`: every byte string, and EndTxn's lock spans,
+ * are copied into the request's arena, so `q` is borrowed only for the
+ * call. KV_EINVAL for an unknown method or an empty span; KV_ENOMEM. */
+int kv_request_add(kv_request *r, const kv_req *q);
+/* Frees the arena and the request list; the struct may be re-initialised. */
+void kv_request_free(kv_request *r);
+
+/* ---- responses ------------------------------------------------------- */
+
+typedef struct kv_row {
+    const uint8_t *key;
+    size_t key_len;
+    const uint8_t *value;
+    size_t value_len;
+    kv_ts ts; /* the version's timestamp */
+} kv_row;
+
+typedef struct kv_resp {
+    kv_method method;
+    bool found;        /* Get: the key exists */
+    kv_row row;        /* Get: the value; Increment: the new value */
+    int64_t new_value; /* Increment */
+    kv_row *rows;      /* Scan, ReverseScan, in scan order */
+    size_t n_rows;
+    /* Scan, ReverseScan: the part of the span not read because a limit was
+     * reached (key NULL: none). Sending it again continues the scan. */
+    kv_span resume;
+    uint64_t n_deleted; /* DeleteRange */
+} kv_resp;
+
+/* What an error is about; which fields are set depends on the code. */
+typedef struct kv_error_detail {
+    size_t index;       /* the request that failed */
+    kv_range_desc desc; /* RANGEKEYMISMATCH: the range holding the key */
+    kv_intent intent;   /* WRITEINTENT: the conflicting intent ... */
+    kv_span intent_key; /* ... and its key */
+    kv_ts existing_ts;  /* WRITETOOOLD: the newer version */
+    bool actual_exists; /* CONDFAILED: the current value */
+    const uint8_t *actual;
+    size_t actual_len;
+} kv_error_detail;
+
+typedef struct kv_response {
+    kv_arena *arena;
+    int err; /* 0, or the batch's error; then resps is empty */
+    char msg[192];
+    kv_error_detail detail;
+    kv_ts ts;     /* the timestamp a non-transactional batch used */
+    bool has_txn; /* txn: the transaction as the batch left it */
+    kv_txn txn;
+    kv_resp *resps;
+    size_t n;
+} kv_response;
+
+/* Initialises an empty response with its own arena. KV_ENOMEM. */
+int kv_response_init(kv_response *r);
+/* Frees everything the response points to. */
+void kv_response_free(kv_response *r);
+
+/* ---- error classes --------------------------------------------------- */
+
+/* The transaction (or a non-transactional batch) may be retried from the
+ * start and may then succeed: SQLSTATE 40001. */
+bool kv_err_retryable(int code);
+/* The outcome is unknown (a commit may have applied): SQLSTATE 40003;
+ * never report it as a failure. */
+bool kv_err_ambiguous(int code);
+
+#endif /* KV_KV_H */

@@ -5,7 +5,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 CMAKE_GEN  := -G Ninja
-SOURCES     = $(shell git ls-files --cached --others --exclude-standard -- '*.c' '*.h' 2>/dev/null)
+SOURCES     = $(wildcard $(shell git ls-files --cached --others --exclude-standard -- '*.c' '*.h' 2>/dev/null))
 
 .PHONY: all deps build run test unit-test asan-test tsan-test format format-check bench clean
 

@@ -2,7 +2,7 @@
  * test_chaos.c - randomized runs of the simulated cluster.
  *
  * Every seed draws a configuration (3 or 5 voters, pre-vote, check-quorum,
- * window and size limits, message loss and duplication) and then 1,200
+ * window and size limits, message loss and duplication) and then 2,500
  * random actions: deliveries in random order, drops, ticks, ready cycles
  * (some crashing before or after persisting), proposals, ReadIndex requests,
  * partitions and heals, crashes and restarts, snapshots with compaction,

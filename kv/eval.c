@@ -33,6 +33,31 @@ static kv_ts read_ts(const kv__eval *e)
     return e->is_txn ? e->txn.read_ts : e->ts;
 }
 
+/* Where reads stop treating newer values as possibly earlier in real time
+ * (mvcc.h). A transaction carries its limit; a non-transactional batch
+ * has one only when its client chose the timestamp: a timestamp taken
+ * from this replica's clock is above everything the replica has applied. */
+static kv_ts uncertainty_limit(const kv__eval *e)
+{
+    if (e->is_txn) {
+        const kv_txn *t = &e->txn;
+        bool observed = !kv_ts_is_zero(t->observed_ts);
+        if (observed && kv_ts_cmp(t->observed_ts, t->uncertainty_limit) < 0)
+            return t->observed_ts;
+        return t->uncertainty_limit;
+    }
+    kv_ts h = e->req->h.ts;
+    if (kv_ts_is_zero(h))
+        return h;
+    return (kv_ts){h.wall + kv_hlc_max_offset(e->r->store->hlc), h.logical};
+}
+
+kv_ts kv__eval_read_horizon(const kv__eval *e)
+{
+    kv_ts limit = uncertainty_limit(e);
+    return kv_ts_cmp(limit, read_ts(e)) > 0 ? limit : read_ts(e);
+}
+
 static kv_ts write_ts(const kv__eval *e)
 {
     return e->is_txn ? e->txn.write_ts : e->ts;
@@ -41,6 +66,12 @@ static kv_ts write_ts(const kv__eval *e)
 static const kv_txn_meta *read_txn(const kv__eval *e)
 {
     return e->is_txn ? &e->txn.meta : NULL;
+}
+
+static kv_mvcc_read_opts read_opts(const kv__eval *e)
+{
+    return (kv_mvcc_read_opts){
+        .ts = read_ts(e), .txn = read_txn(e), .uncertainty_limit = uncertainty_limit(e)};
 }
 
 /* One-phase commits write committed values: no intent, no owner. */
@@ -56,8 +87,7 @@ static int bump(kv__eval *e, kv_ts to)
     return KV_EWRITETOOOLD;
 }
 
-/* Notes a read of `span` at `ts` for the timestamp cache. */
-static int add_read(kv__eval *e, kv_span span, kv_ts ts)
+int kv__eval_add_read(kv__eval *e, kv_span span, kv_ts ts)
 {
     kv__cmd *c = &e->cmd;
     if (c->n_reads == c->cap_reads) {
@@ -74,11 +104,18 @@ static int add_read(kv__eval *e, kv_span span, kv_ts ts)
     return 0;
 }
 
-/* Reports an MVCC error of request i, with the conflicting intent. */
+/* Reports an MVCC error of request i, with the conflicting intent. A
+ * non-transactional read meeting an uncertain value reads again above it
+ * (its timestamp is the replica's to move); a transaction's coordinator
+ * decides for itself (refresh or restart). */
 static int mvcc_err(kv__eval *e, size_t i, int rc)
 {
     kv_error_detail *d = &e->resp->detail;
     d->index = i;
+    if (rc == KV_EREADUNCERTAIN && !e->is_txn)
+        return bump(e, e->conflict.existing_ts);
+    if (rc == KV_EREADUNCERTAIN)
+        d->existing_ts = e->conflict.existing_ts;
     if (rc != KV_EWRITEINTENT)
         return rc;
     d->intent = e->conflict.intent;
@@ -102,7 +139,7 @@ static int eval_get(kv__eval *e, size_t i)
 {
     const kv_req *q = &e->req->reqs[i];
     kv_resp *out = &e->resp->resps[i];
-    kv_mvcc_read_opts ro = {.ts = read_ts(e), .txn = read_txn(e)};
+    kv_mvcc_read_opts ro = read_opts(e);
     kv_ts vts;
     int rc = kv_mvcc_get(e->r->store->engine, NULL, &ro, q->span.key, q->span.key_len, &e->scratch,
                          &vts, &e->conflict, e->resp->msg, sizeof(e->resp->msg));
@@ -115,7 +152,7 @@ static int eval_get(kv__eval *e, size_t i)
     } else {
         return mvcc_err(e, i, rc);
     }
-    return rc != 0 ? rc : add_read(e, q->span, ro.ts);
+    return rc != 0 ? rc : kv__eval_add_read(e, q->span, ro.ts);
 }
 
 /* Whether a timestamp cache answer is the writing transaction's own read,
@@ -267,7 +304,7 @@ static int eval_delete_range(kv__eval *e, size_t i)
     if (rc != 0)
         return rc;
     e->resp->resps[i].n_deleted = st.n;
-    return add_read(e, q->span, ro.ts);
+    return kv__eval_add_read(e, q->span, ro.ts);
 }
 
 struct scan_state {
@@ -342,12 +379,12 @@ static int eval_scan(kv__eval *e, size_t i)
 {
     const kv_req *q = &e->req->reqs[i];
     struct scan_state st = {.e = e, .q = q, .out = &e->resp->resps[i]};
-    kv_mvcc_read_opts ro = {
-        .ts = read_ts(e), .txn = read_txn(e), .reverse = q->method == KV_REVERSE_SCAN};
+    kv_mvcc_read_opts ro = read_opts(e);
+    ro.reverse = q->method == KV_REVERSE_SCAN;
     int rc = kv_mvcc_scan(e->r->store->engine, NULL, &ro, q->span.key, q->span.key_len,
                           q->span.end_key, q->span.end_len, scan_cb, &st, &e->conflict,
                           e->resp->msg, sizeof(e->resp->msg));
-    if (rc == KV_EWRITEINTENT)
+    if (rc == KV_EWRITEINTENT || rc == KV_EREADUNCERTAIN)
         return mvcc_err(e, i, rc);
     if (rc != 0)
         return rc;
@@ -355,7 +392,7 @@ static int eval_scan(kv__eval *e, size_t i)
     /* A resume exactly at the start reads nothing; the span would be empty. */
     if (kv__key_cmp(read.key, read.key_len, read.end_key, read.end_len) >= 0)
         return 0;
-    return add_read(e, read, ro.ts);
+    return kv__eval_add_read(e, read, ro.ts);
 }
 
 /* A transaction whose EndTxn commits in this same batch on this range
@@ -381,6 +418,10 @@ static const eval_fn eval_fns[KV_METHOD_COUNT] = {
     [KV_REVERSE_SCAN] = eval_scan,
     [KV_END_TXN] = kv__eval_end_txn,
     [KV_RESOLVE_INTENT] = kv__eval_resolve,
+    [KV_PUSH_TXN] = kv__eval_push_txn,
+    [KV_QUERY_TXN] = kv__eval_query_txn,
+    [KV_HEARTBEAT_TXN] = kv__eval_heartbeat_txn,
+    [KV_REFRESH] = kv__eval_refresh,
 };
 
 int kv__eval_batch(kv__eval *e)

@@ -102,13 +102,33 @@ typedef struct kv_txn {
      * resp.txn (also when the batch fails). */
     const uint8_t *anchor_key;
     size_t anchor_len;
+    /* Reads treat values in (read_ts, uncertainty_limit] as possibly
+     * written before the transaction began (KV_EREADUNCERTAIN); the
+     * coordinator sets it to the first read_ts plus the maximum clock
+     * offset. Zero: no uncertainty. */
+    kv_ts uncertainty_limit;
+    /* A reading of the serving node's clock taken no earlier than the
+     * transaction's start (CockroachDB's observed timestamp). Every write
+     * applied on the node before that reading has a timestamp at or below
+     * it (replicas forward the clock past what they apply), so a value
+     * above it was written after the transaction began and is not
+     * uncertain: reads there use min(uncertainty_limit, observed_ts).
+     * Without this, readers would push intents up to the full limit,
+     * running write timestamps ahead of the clock. Zero: not observed (a
+     * coordinator on another node; there is one node until replication). */
+    kv_ts observed_ts;
 } kv_txn;
+
+/* A PENDING record whose last heartbeat (or, before it has a record, the
+ * intent a pusher met) is older than this on the pushee's clock belongs to
+ * an abandoned transaction: any pusher aborts it. Coordinators heartbeat
+ * (KV_HEARTBEAT_TXN) well within it. */
+#define KV_TXN_EXPIRY_NS INT64_C(2000000000)
 
 /* ---- requests -------------------------------------------------------- */
 
 /* Methods. Internal requests (sent by kv itself, not by sql/) follow the
- * public ones; PushTxn, HeartbeatTxn, QueryTxn and Refresh are to be
- * appended there with their arguments in kv_req.u. */
+ * public ones, with their arguments in kv_req.u. */
 typedef enum kv_method {
     KV_GET,
     KV_PUT,
@@ -120,8 +140,21 @@ typedef enum kv_method {
     KV_REVERSE_SCAN,
     KV_END_TXN,
     KV_RESOLVE_INTENT, /* internal: resolve one txn's intents in a span */
+    KV_PUSH_TXN,       /* internal: push a conflicting txn via its record */
+    KV_QUERY_TXN,      /* read a txn record (span: its anchor key) */
+    KV_HEARTBEAT_TXN,  /* header txn: create or refresh its PENDING record */
+    KV_REFRESH,        /* internal: the span is unchanged in (from, read_ts] */
     KV_METHOD_COUNT
 } kv_method;
+
+/* What a PushTxn wants: readers push the pushee's write timestamp above
+ * their read timestamp, writers need it aborted; FORCE_ABORT aborts it
+ * whatever its state (a deadlock victim aborting itself). */
+typedef enum kv_push_type {
+    KV_PUSH_TIMESTAMP,
+    KV_PUSH_ABORT,
+    KV_PUSH_FORCE_ABORT,
+} kv_push_type;
 
 typedef struct kv_req {
     kv_method method;
@@ -158,7 +191,30 @@ typedef struct kv_req {
             kv_txn_meta txn;
             kv_txn_status status;
             kv_ts commit_ts;
+            /* The transaction is still pending, its write timestamp pushed
+             * to commit_ts: move its intent up there (status ignored). */
+            bool pending;
         } resolve;
+        struct {
+            /* The pushee: id and epoch, the priority its coordinator gave
+             * it (used while it has no record) and the timestamp of the
+             * intent that was met (its liveness while it has no record).
+             * The span is the pushee's anchor key. */
+            kv_txn_meta pushee;
+            int32_t pushee_priority;
+            kv_ts intent_ts;
+            int32_t pusher_priority;
+            kv_push_type type;
+            kv_ts push_to; /* PUSH_TIMESTAMP: the pushee must write above */
+        } push;
+        struct {
+            kv_txn_meta txn; /* QueryTxn: id (span: the anchor key) */
+        } query;
+        struct {
+            /* The timestamp the span was read at; the header's txn read_ts
+             * is the one to move it to. */
+            kv_ts from;
+        } refresh;
     } u;
 } kv_req;
 
@@ -168,6 +224,10 @@ typedef struct kv_header {
      * newer versions, which makes single-key operations linearizable). */
     kv_ts ts;
     kv_txn *txn; /* NULL: not transactional; in the request's arena */
+    /* Meeting an intent whose transaction cannot be pushed at once (live,
+     * not lower priority) fails with KV_EWRITEINTENT (detail names the
+     * intent) instead of waiting for it: SQL's NOWAIT. */
+    bool no_wait;
 } kv_header;
 
 typedef struct kv_request {
@@ -212,6 +272,12 @@ typedef struct kv_resp {
      * reached (key NULL: none). Sending it again continues the scan. */
     kv_span resume;
     uint64_t n_deleted; /* DeleteRange */
+    /* PushTxn, QueryTxn, HeartbeatTxn: the record as the request left it
+     * (`found` false: there is none; anchor in the response arena).
+     * PushTxn: `pushed` says the pushee is finished or its write
+     * timestamp is at or above push_to; false means wait and retry. */
+    kv_txn txn;
+    bool pushed;
 } kv_resp;
 
 /* What an error is about; which fields are set depends on the code. */
@@ -220,7 +286,8 @@ typedef struct kv_error_detail {
     kv_range_desc desc; /* RANGEKEYMISMATCH: the range holding the key */
     kv_intent intent;   /* WRITEINTENT: the conflicting intent ... */
     kv_span intent_key; /* ... and its key */
-    kv_ts existing_ts;  /* WRITETOOOLD: the newer version */
+    kv_ts existing_ts;  /* WRITETOOOLD: the newer version; READUNCERTAIN: the
+                         * uncertain one (read again at or above it) */
     bool actual_exists; /* CONDFAILED: the current value */
     const uint8_t *actual;
     size_t actual_len;

@@ -16,26 +16,27 @@
 #define KV_KV_ERROR_H
 
 /* X(NAME, "description") -> KV_ENAME. Append new rows at the end. */
-#define KV_ERRNO_MAP(X)                                                  \
-    X(INVAL, "invalid argument")                                         \
-    X(NOMEM, "out of memory")                                            \
-    X(IO, "storage I/O error")                                           \
-    X(CORRUPT, "corrupt or undecodable data")                            \
-    X(NOTFOUND, "not found")                                             \
-    X(LOCKED, "store is locked by another process")                      \
-    X(NOTDIR, "store path is not a directory")                           \
-    X(ACCES, "store path is not writable")                               \
-    X(BADCF, "unknown column family")                                    \
-    X(ENGINE, "storage engine error")                                    \
-    X(WRITETOOOLD, "write too old: a newer committed version exists")    \
-    X(WRITEINTENT, "conflicting write intent of another transaction")    \
-    X(CANCELED, "request canceled while waiting")                        \
-    X(CLOCKOFFSET, "remote clock ahead by more than the maximum offset") \
-    X(RANGEKEYMISMATCH, "key outside the range the request was sent to") \
-    X(CONDFAILED, "condition failed: the current value differs")         \
-    X(TXNRETRY, "transaction must restart: serializable conflict")       \
-    X(TXNABORTED, "transaction aborted")                                 \
-    X(AMBIGUOUS, "result ambiguous: the write may or may not have applied")
+#define KV_ERRNO_MAP(X)                                                     \
+    X(INVAL, "invalid argument")                                            \
+    X(NOMEM, "out of memory")                                               \
+    X(IO, "storage I/O error")                                              \
+    X(CORRUPT, "corrupt or undecodable data")                               \
+    X(NOTFOUND, "not found")                                                \
+    X(LOCKED, "store is locked by another process")                         \
+    X(NOTDIR, "store path is not a directory")                              \
+    X(ACCES, "store path is not writable")                                  \
+    X(BADCF, "unknown column family")                                       \
+    X(ENGINE, "storage engine error")                                       \
+    X(WRITETOOOLD, "write too old: a newer committed version exists")       \
+    X(WRITEINTENT, "conflicting write intent of another transaction")       \
+    X(CANCELED, "request canceled while waiting")                           \
+    X(CLOCKOFFSET, "remote clock ahead by more than the maximum offset")    \
+    X(RANGEKEYMISMATCH, "key outside the range the request was sent to")    \
+    X(CONDFAILED, "condition failed: the current value differs")            \
+    X(TXNRETRY, "transaction must restart: serializable conflict")          \
+    X(TXNABORTED, "transaction aborted")                                    \
+    X(AMBIGUOUS, "result ambiguous: the write may or may not have applied") \
+    X(READUNCERTAIN, "value in the read's clock uncertainty interval")
 
 /* Internal: dense indices, so the public codes can be -(index + 1). */
 enum kv__errno_index {

@@ -143,13 +143,32 @@ static int reader_take(struct reader *r, const char *k, size_t klen, kv_ts ts, s
     return 0;
 }
 
+/* The highest timestamp a version or intent can have and still matter to
+ * the read: the uncertainty limit when there is one. */
+static kv_ts reader_horizon(const kv_mvcc_read_opts *ro)
+{
+    return kv_ts_cmp(ro->uncertainty_limit, ro->ts) > 0 ? ro->uncertainty_limit : ro->ts;
+}
+
+static int report_uncertain(struct reader *r, kv_ts ts)
+{
+    if (r->conflict != NULL)
+        r->conflict->existing_ts = ts;
+    return kv__errf(r->err, r->errlen, KV_EREADUNCERTAIN,
+                    "value at %" PRId64 ".%" PRId32 " is within the uncertainty interval of a read "
+                    "at %" PRId64 ".%" PRId32,
+                    ts.wall, ts.logical, r->ro->ts.wall, r->ro->ts.logical);
+}
+
 /* From the current entry on, finds the newest version at or below the read
- * timestamp, ignoring the provisional version at *skip when skip != NULL. */
+ * timestamp, ignoring the provisional version at *skip when skip != NULL.
+ * A version above the read timestamp but within the horizon is uncertain. */
 static int reader_find(struct reader *r, const kv_ts *skip, struct version *v)
 {
     v->found = false;
     const char *k;
     size_t klen;
+    kv_ts horizon = reader_horizon(r->ro);
     for (int steps = 0; (k = reader_key(r, &klen)) != NULL; steps++) {
         size_t plen;
         bool meta;
@@ -157,10 +176,13 @@ static int reader_find(struct reader *r, const kv_ts *skip, struct version *v)
         if (kv__mvcc_split_key((const uint8_t *)k, klen, &plen, &meta, &ts) != 0 || meta)
             return mvcc_corrupt(r->err, r->errlen, "bad version key", k, klen);
         bool newer = kv_ts_cmp(ts, r->ro->ts) > 0;
-        if (!newer && !(skip != NULL && kv_ts_cmp(ts, *skip) == 0))
+        bool skipped = skip != NULL && kv_ts_cmp(ts, *skip) == 0;
+        if (!newer && !skipped)
             return reader_take(r, k, klen, ts, v);
+        if (newer && !skipped && kv_ts_cmp(ts, horizon) <= 0)
+            return report_uncertain(r, ts);
         if (newer && steps >= MVCC_NEXTS_BEFORE_SEEK) {
-            kv__mvcc_put_ts(r->prefix + r->plen, r->ro->ts);
+            kv__mvcc_put_ts(r->prefix + r->plen, horizon);
             kv_iter_seek_ge(r->it, r->prefix, r->plen + KV_MVCC_TS_LEN);
             continue;
         }
@@ -189,7 +211,7 @@ static int reader_read(struct reader *r, struct version *v)
     if (kv__mvcc_decode_meta((const uint8_t *)raw, vlen, &in) != 0)
         return mvcc_corrupt(r->err, r->errlen, "bad intent metadata", k, klen);
     bool own = txn_owns(r->ro->txn, &in);
-    if (!own && kv_ts_cmp(in.ts, r->ro->ts) <= 0)
+    if (!own && kv_ts_cmp(in.ts, reader_horizon(r->ro)) <= 0)
         return report_intent(r->conflict, &in, r->prefix, r->plen, r->err, r->errlen);
     kv_iter_next(r->it);
     if (!own || in.txn.epoch != r->ro->txn->epoch)

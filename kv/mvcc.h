@@ -22,7 +22,10 @@
  *    the write is non-transactional, fails with KV_EWRITEINTENT
  *    (conflict->intent names it);
  *  - a read at T meeting another transaction's intent at a timestamp <= T
- *    fails with KV_EWRITEINTENT; an intent above T is invisible;
+ *    (or <= the read's uncertainty limit) fails with KV_EWRITEINTENT; an
+ *    intent above that is invisible;
+ *  - a read at T with an uncertainty limit L > T meeting a committed
+ *    version in (T, L] fails with KV_EREADUNCERTAIN;
  *  - a transaction sees its own intent of its current epoch whatever the
  *    read timestamp; an intent of another epoch of the same transaction is
  *    invisible to it and is replaced by its next write;
@@ -81,6 +84,13 @@ typedef struct kv_mvcc_read_opts {
     const kv_txn_meta *txn; /* the reading transaction, or NULL */
     size_t limit;           /* scans: at most this many keys; 0 = no limit */
     bool reverse;           /* scans: from the end of the span backwards */
+    /* Uncertainty: zero for none. Otherwise a version in (ts, limit] may
+     * have been written before the read began on a clock that runs ahead,
+     * so the read fails with KV_EREADUNCERTAIN (conflict->existing_ts is
+     * that version's timestamp; read again at or above it), and another
+     * transaction's intent at or below the limit fails with
+     * KV_EWRITEINTENT as if it were below ts. */
+    kv_ts uncertainty_limit;
 } kv_mvcc_read_opts;
 
 /* Scan callback: one visible key. `key` and `val` are borrowed until the
@@ -92,7 +102,8 @@ typedef int (*kv_mvcc_scan_cb)(void *arg, const char *key, size_t klen, const ch
 /* Reads the version of `key` visible to `ro`. On success copies the value
  * into `val` and its timestamp into *val_ts (may be NULL). KV_ENOTFOUND if
  * there is no version or the visible one is a tombstone; KV_EWRITEINTENT
- * (filling `conflict` if non-NULL); KV_ECORRUPT for undecodable data. */
+ * or KV_EREADUNCERTAIN (filling `conflict` if non-NULL); KV_ECORRUPT for
+ * undecodable data. */
 int kv_mvcc_get(kv_engine *e, const kv_snapshot *snap, const kv_mvcc_read_opts *ro, const void *key,
                 size_t klen, kv_buf *val, kv_ts *val_ts, kv_mvcc_conflict *conflict, char *err,
                 size_t errlen);

@@ -14,6 +14,12 @@
  * Evaluation is retried at a higher timestamp when a write must move up
  * (above a read in the timestamp cache or a newer version); the latches
  * are kept, so the retry sees the same state.
+ *
+ * Evaluation meeting another transaction's intent (KV_EWRITEINTENT)
+ * releases the latches, pushes that transaction and resolves the intent
+ * (kv__push_intent, which may wait), then evaluates the batch again from
+ * scratch. A transaction's writes register it with the store's registry
+ * first, so the intents it leaves lead pushers to its record.
  */
 #include <assert.h>
 #include <stdarg.h>
@@ -171,6 +177,27 @@ static int end_txn_latches(kv__eval *e, const kv_req *end, kv_latch_span *spans,
     return copy == NULL ? KV_ENOMEM : 0;
 }
 
+static bool is_record_request(kv_method m)
+{
+    return m == KV_PUSH_TXN || m == KV_QUERY_TXN || m == KV_HEARTBEAT_TXN;
+}
+
+/* PushTxn, QueryTxn and HeartbeatTxn touch only a transaction record: they
+ * latch its key (at no timestamp, like EndTxn), not the anchor user key
+ * their span names for routing. */
+static int record_latch(kv__eval *e, const kv_req *q, kv_latch_span *l)
+{
+    kv_buf key = {0};
+    int rc = kv__txn_request_record_key(e, q, &key);
+    const void *copy = rc == 0 ? kv_arena_dup(e->resp->arena, key.data, key.len) : NULL;
+    kv_latch_access access = q->method == KV_QUERY_TXN ? KV_LATCH_READ : KV_LATCH_WRITE;
+    *l = (kv_latch_span){copy, key.len, NULL, 0, access, (kv_ts){0, 0}};
+    kv_buf_free(&key);
+    if (rc == KV_EINVAL)
+        return kv__eval_errf(e, 0, rc, "HeartbeatTxn outside a transaction");
+    return rc != 0 ? rc : copy == NULL ? KV_ENOMEM : 0;
+}
+
 /* Declares the latches of the batch. A non-transactional batch that writes
  * latches at timestamp zero (everything conflicts) because its timestamp
  * may still move up, which would otherwise let a write land under a read
@@ -200,7 +227,11 @@ static int latch_spans(kv__eval *e, kv_latch_span **out, size_t *n)
         if (q->method == KV_END_TXN)
             continue;
         k++;
-        if (kv__method_writes(q->method)) {
+        if (is_record_request(q->method)) {
+            int rc = record_latch(e, q, l);
+            if (rc != 0)
+                return rc;
+        } else if (kv__method_writes(q->method)) {
             l->access = KV_LATCH_WRITE;
             l->ts = write_ts;
         } else if (q->method == KV_RESOLVE_INTENT) {
@@ -328,6 +359,63 @@ static int finish_txn(kv__eval *e)
     return e->resp->txn.anchor_key == NULL ? KV_ENOMEM : 0;
 }
 
+/* A transaction is registered with its anchor before its first intent is
+ * written, so that whoever meets the intent can reach its record. A batch
+ * ending with EndTxn leaves no intent of a live transaction behind (a
+ * one-phase commit writes none; otherwise the record becomes final in the
+ * same command), so it needs no entry, which nothing would remove. */
+static int register_writer(kv__eval *e)
+{
+    bool writes = false;
+    for (size_t i = 0; i < e->req->n; i++)
+        writes |= kv__method_writes(e->req->reqs[i].method);
+    bool ends = e->req->reqs[e->req->n - 1].method == KV_END_TXN;
+    if (!writes || ends || !e->is_txn || e->txn.anchor_key == NULL)
+        return 0;
+    return kv__txn_wait_register(e->r->store->waits, &e->txn);
+}
+
+/* Forgets the previous attempt's command and error before a re-run. */
+static void reset_eval(kv__eval *e)
+{
+    kv_batch_clear(e->cmd.batch);
+    e->cmd.n_reads = 0;
+    e->cmd.n_resolve = 0;
+    e->cmd.finished = false;
+    e->bump_to = (kv_ts){0, 0};
+    memset(&e->resp->detail, 0, sizeof(e->resp->detail));
+    e->resp->msg[0] = 0;
+}
+
+/* Evaluates and applies, pushing the transaction of every intent met on
+ * the way and trying again once it is resolved (txn_push.c). */
+static int eval_with_pushes(kv__eval *e)
+{
+    for (;;) {
+        int rc = eval_and_apply(e);
+        if (rc == 0 && e->cmd.finished)
+            kv__txn_wait_finished(e->r->store->waits, e->cmd.finished_id);
+        if (rc != KV_EWRITEINTENT)
+            return rc;
+        rc = kv__push_intent(e);
+        if (rc != 0)
+            return rc;
+        reset_eval(e);
+    }
+}
+
+/* The other ranges' intents of a finished transaction go to the
+ * asynchronous resolver; when its queue is full, this client pays. */
+static void resolve_elsewhere(kv__eval *e)
+{
+    kv__cmd *c = &e->cmd;
+    kv_store *s = e->r->store;
+    if (!kv__resolver_enqueue(s->resolver, c->resolve, c->n_resolve, &c->resolve_txn,
+                              c->resolve_status, c->resolve_ts))
+        kv__store_resolve(s, c->resolve, c->n_resolve, &c->resolve_txn, c->resolve_status,
+                          c->resolve_ts);
+}
+
 int kv__replica_send(kv__replica *r, const kv_request *req, kv_response *resp)
 {
     assert(req->n > 0);
@@ -336,15 +424,18 @@ int kv__replica_send(kv__replica *r, const kv_request *req, kv_response *resp)
     if (rc == 0)
         rc = check_batch(&e);
     if (rc == 0)
-        rc = eval_and_apply(&e);
-    if (rc == 0 && e.is_txn)
-        rc = finish_txn(&e);
+        rc = register_writer(&e);
+    if (rc == 0)
+        rc = eval_with_pushes(&e);
+    /* A pushed write timestamp goes back with KV_ETXNRETRY too: the
+     * coordinator refreshes to it. */
+    if ((rc == 0 || rc == KV_ETXNRETRY) && e.is_txn && finish_txn(&e) != 0)
+        rc = KV_ENOMEM;
     resp->ts = e.ts;
     resp->err = rc;
     resp->n = rc == 0 ? req->n : 0;
     if (rc == 0 && e.cmd.n_resolve > 0)
-        kv__store_resolve(r->store, e.cmd.resolve, e.cmd.n_resolve, &e.cmd.resolve_txn,
-                          e.cmd.resolve_status, e.cmd.resolve_ts);
+        resolve_elsewhere(&e);
     kv_batch_destroy(e.cmd.batch);
     kv_buf_free(&e.scratch);
     kv_buf_free(&e.conflict.key);

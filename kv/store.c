@@ -126,6 +126,10 @@ int kv_store_open(const char *dir, const kv_store_options *opts, kv_store **out,
     if (rc != 0)
         goto out_destroy_hlc;
     rc = load_ranges(s, err, errlen);
+    if (rc == 0)
+        rc = kv__txn_wait_create(&s->waits);
+    if (rc == 0)
+        rc = kv__resolver_create(s, &s->resolver);
     if (rc != 0)
         goto out_close;
     *out = s;
@@ -147,6 +151,9 @@ void kv_store_close(kv_store *s)
 {
     if (s == NULL)
         return;
+    /* The resolver drains its queue through the ranges: stop it first. */
+    kv__resolver_destroy(s->resolver);
+    kv__txn_wait_destroy(s->waits);
     for (size_t i = 0; i < s->n_ranges; i++)
         kv__replica_destroy(s->ranges[i]);
     free(s->ranges);

@@ -7,7 +7,9 @@
  *   store_send.c  kv_store_send: splitting a batch by range
  *   replica.c     kv__replica_send: latches, tscache, evaluate, apply
  *   eval.c        evaluation of the data requests
- *   eval_txn.c    EndTxn, one-phase commit, intent resolution
+ *   eval_txn.c    EndTxn, one-phase commit, intent resolution, PushTxn,
+ *                 QueryTxn, HeartbeatTxn
+ *   txn_push.c    pushing the transaction of an intent met (may wait)
  *   txn_record.c  transaction record keys and encoding
  */
 #ifndef KV_STORE_INT_H
@@ -16,6 +18,8 @@
 #include <pthread.h>
 
 #include "kv/latch.h"
+#include "kv/resolver.h"
+#include "kv/txn_wait.h"
 #include "kv/mvcc.h"
 #include "kv/store.h"
 #include "kv/tscache.h"
@@ -37,6 +41,8 @@ struct kv_store {
     pthread_rwlock_t lock; /* guards ranges / n_ranges */
     kv__replica **ranges;  /* sorted by start key */
     size_t n_ranges;
+    kv__txn_wait *waits;    /* writing transactions, blocked pushers */
+    kv__resolver *resolver; /* asynchronous intent resolution */
 };
 
 /* A leaseholder-local side effect: a read to record in the tscache. */
@@ -63,6 +69,10 @@ typedef struct kv__cmd {
     kv_txn_meta resolve_txn;
     kv_txn_status resolve_status;
     kv_ts resolve_ts;
+    /* The record of transaction finished_id became final in this command:
+     * its waiters are woken once it applies. */
+    bool finished;
+    uint8_t finished_id[KV_TXN_ID_LEN];
 } kv__cmd;
 
 /* Evaluation state of one batch on one replica. */
@@ -135,6 +145,30 @@ bool kv__method_writes(kv_method m);
 int kv__eval_batch(kv__eval *e);
 int kv__eval_end_txn(kv__eval *e, size_t i);
 int kv__eval_resolve(kv__eval *e, size_t i);
+/* The highest timestamp at which e's reads can meet a value: the read
+ * timestamp or, above it, the uncertainty limit (eval.c). */
+kv_ts kv__eval_read_horizon(const kv__eval *e);
+/* PushTxn, QueryTxn, HeartbeatTxn (eval_txn.c). */
+int kv__eval_push_txn(kv__eval *e, size_t i);
+int kv__eval_query_txn(kv__eval *e, size_t i);
+int kv__eval_heartbeat_txn(kv__eval *e, size_t i);
+/* The key of the record a PushTxn, QueryTxn or HeartbeatTxn request
+ * touches (e->scratch is left alone), replacing the contents of `out`. */
+int kv__txn_request_record_key(const kv__eval *e, const kv_req *q, kv_buf *out);
+
+/* ---- txn_push.c ---- */
+/* Handles the KV_EWRITEINTENT that e's evaluation just returned (the
+ * latches are released): pushes the intent's transaction through its
+ * record, waiting in the store's wait queue while the push cannot succeed,
+ * then resolves the intent so the batch can be evaluated again. 0, or the
+ * error to return for the batch (KV_ETXNABORTED when e's transaction was
+ * aborted to break a deadlock); the message is in e->resp. */
+int kv__push_intent(kv__eval *e);
+/* eval_refresh.c: KV_REFRESH. */
+int kv__eval_refresh(kv__eval *e, size_t i);
+/* Notes a read of `span` at `ts` for the timestamp cache; the span's keys
+ * must live as long as the response arena. KV_ENOMEM. */
+int kv__eval_add_read(kv__eval *e, kv_span span, kv_ts ts);
 /* Resolves the intents of `txn` in `span` into e->cmd.batch. */
 int kv__resolve_span(kv__eval *e, const kv_span *span, const kv_txn_meta *txn, kv_txn_status status,
                      kv_ts commit_ts);

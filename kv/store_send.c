@@ -238,6 +238,7 @@ static int visit(struct walk *w, kv__replica *r, kv_range_desc *d)
     kv_request sub = {.arena = w->tmp, .reqs = w->parts, .n = k};
     sub.h.ts = w->ts;
     sub.h.txn = w->req->h.txn != NULL ? &w->txn : NULL;
+    sub.h.no_wait = w->req->h.no_wait;
     kv_response sr = {.arena = w->resp->arena};
     rc = kv__replica_send(r, &sub, &sr);
     if (rc != 0)
@@ -333,6 +334,7 @@ static int send_end_txn(struct walk *w)
         return rc;
     kv_request sub = {.arena = w->tmp, .reqs = &end, .n = 1};
     sub.h.txn = &w->txn;
+    sub.h.no_wait = w->req->h.no_wait;
     const uint8_t *key = w->txn.anchor_key != NULL ? w->txn.anchor_key : (const uint8_t *)"";
     kv__replica *r = kv__store_replica_for(w->s, key, w->txn.anchor_len, false);
     if (r == NULL)

@@ -20,7 +20,8 @@ num=${STORAGE_BENCH_NUM:-200000}
 sync_num=${STORAGE_BENCH_SYNC_NUM:-2000}
 rounds=${STORAGE_BENCH_ROUNDS:-5}
 [ -x "$bench" ] || { echo "storage.sh: $bench missing; build the storage_bench target" >&2; exit 1; }
-command -v db_bench >/dev/null || { echo "storage.sh: db_bench missing (apt rocksdb-tools)" >&2; exit 1; }
+# shellcheck source=lib.bash
+. "$(dirname "$0")/lib.bash"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/td-storage-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -28,11 +29,7 @@ mkdir "$tmp/results"
 
 # Prints "benchmark ops_per_sec" lines; db_bench's seekrandom is our scan.
 run_ref() { # num sync benchmarks
-    rm -rf "$tmp/db"
-    db_bench --db="$tmp/db" --num="$1" --sync="$2" --benchmarks="$3" --key_size=16 \
-        --value_size=100 --compression_type=lz4 --cache_size=67108864 --threads=1 \
-        --batch_size=1 --enable_pipelined_write=false --seek_nexts=10 2>/dev/null |
-        awk '/ops\/sec/ { name = $1; if (name == "seekrandom") name = "scan"; print name, $5 }'
+    db_bench_run "$tmp/db" "$1" "$2" "$3" 1
 }
 
 run_kv() { # num sync benchmarks
@@ -60,8 +57,6 @@ for ((r = 1; r <= rounds; r++)); do
         run_kv "$n" "$s" "$list" | record kv "$s"
     done
 done
-
-median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 printf '%-22s %14s %14s %7s\n' "workload" "db_bench op/s" "kv mvcc op/s" "ratio"
 for key in fillseq.sync0 fillrandom.sync0 readrandom.sync0 scan.sync0 fillseq.sync1 \

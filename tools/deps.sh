@@ -8,7 +8,7 @@ PACKAGES=(
     # build
     gcc make cmake ninja-build pkg-config clang-format
     # libraries
-    librocksdb-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler liblz4-dev
+    librocksdb-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler liblz4-dev libgmp-dev
     libpg-query-dev libpq-dev
     # tests
     libcriterion-dev python3 python3-psycopg2 postgresql-client

@@ -10,18 +10,16 @@ if [ -x "$build/tardigrade" ]; then
 fi
 
 cat <<MSG
-Tardigrade is built in $build/. No node binary exists yet: the storage
-engine (kv/) and the Raft library (raft/) are libraries with test suites.
+Tardigrade is built in $build/. No node binary exists yet: raft/, kv/,
+sql/ and net/ are libraries with test suites (see README.md, "Status").
 
 What you can run now:
 MSG
-for t in "$build"/tests/*/test_* "$build"/tests/bench/*_bench; do
-    [ -x "$t" ] && printf '  %s\n' "$t"
-done
+find "$build/tests" -mindepth 2 -maxdepth 2 -type f -perm -u+x | sort | sed 's/^/  /'
 cat <<MSG
 
   make test          format check, every suite, and the ASan/UBSan suites
-  make tsan-test     the sanitize-labelled suites under ThreadSanitizer
+  make tsan-test     the multi-threaded stress programs under ThreadSanitizer
   make bench         benchmarks, printed as ratios to db_bench and friends
   jepsen/check       consistency checkers over a JSON-lines history
 MSG

@@ -1,0 +1,508 @@
+/*
+ * parse_stmt.c - statements other than CREATE/ALTER TABLE: SELECT, INSERT,
+ * UPDATE, DELETE, DROP TABLE, TRUNCATE, databases, users, transaction
+ * control, SET/RESET/SHOW.
+ *
+ * Clauses we do not execute yet are refused with 0A000 at the clause's
+ * own location when PostgreSQL recorded one, else at the statement.
+ */
+#include <assert.h>
+#include <string.h>
+
+#include "sql/parse_int.h"
+
+/* ---- SELECT --------------------------------------------------------- */
+
+static int check_select_clauses(sql__pctx *c, const PgQuery__SelectStmt *s, int loc)
+{
+    if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
+        return sql__unsupported(c, loc, "UNION/INTERSECT/EXCEPT");
+    if (s->with_clause)
+        return sql__unsupported(c, s->with_clause->location, "WITH");
+    if (s->n_values_lists)
+        return sql__unsupported(c, loc, "VALUES as a query");
+    if (s->into_clause)
+        return sql__unsupported(c, loc, "SELECT INTO");
+    if (s->n_distinct_clause)
+        return sql__unsupported(c, loc, "DISTINCT");
+    if (s->n_group_clause)
+        return sql__unsupported(c, sql__node_location(s->group_clause[0]), "GROUP BY");
+    if (s->having_clause)
+        return sql__unsupported(c, sql__node_location(s->having_clause), "HAVING");
+    if (s->n_window_clause)
+        return sql__unsupported(c, loc, "WINDOW");
+    if (s->n_locking_clause)
+        return sql__unsupported(c, loc, "FOR UPDATE/SHARE");
+    if (s->limit_option == PG_QUERY__LIMIT_OPTION__LIMIT_OPTION_WITH_TIES)
+        return sql__unsupported(c, loc, "FETCH ... WITH TIES");
+    if (s->n_from_clause > 1)
+        return sql__unsupported(c, sql__node_location(s->from_clause[1]), "JOIN");
+    if (s->n_from_clause == 1 && s->from_clause[0]->node_case != PG_QUERY__NODE__NODE_RANGE_VAR)
+        return sql__unsupported_node(c, s->from_clause[0], loc);
+    return 0;
+}
+
+static int order_by(sql__pctx *c, PgQuery__Node **items, size_t n, sql_select *out)
+{
+    out->order = sql__palloc(c, (n ? n : 1) * sizeof *out->order);
+    if (!out->order)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const PgQuery__SortBy *s = items[i]->sort_by;
+        sql_order *o = &out->order[i];
+
+        assert(items[i]->node_case == PG_QUERY__NODE__NODE_SORT_BY);
+        if (s->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_USING)
+            return sql__unsupported(c, s->location, "ORDER BY ... USING");
+        o->location = s->location;
+        o->desc = s->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_DESC;
+        /* PostgreSQL sorts NULLs as larger than every value by default */
+        o->nulls_first = s->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_DEFAULT
+                             ? o->desc
+                             : s->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_FIRST;
+        if (sql__expr(c, s->node, &o->expr) < 0)
+            return -1;
+    }
+    out->norder = (int)n;
+    return 0;
+}
+
+/* LIMIT ALL arrives as LIMIT NULL, which means the same: no limit. */
+static int limit_expr(sql__pctx *c, const PgQuery__Node *n, sql_expr **out)
+{
+    if (sql__expr_opt(c, n, out) < 0)
+        return -1;
+    if (*out && (*out)->kind == SQL_EXPR_CONST && (*out)->const_kind == SQL_CONST_NULL)
+        *out = NULL;
+    return 0;
+}
+
+static int select_stmt(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_select *out)
+{
+    if (check_select_clauses(c, s, loc) < 0)
+        return -1;
+    if (s->n_from_clause == 1) {
+        out->has_from = true;
+        if (sql__range_var(c, s->from_clause[0]->range_var, &out->from, &out->alias) < 0)
+            return -1;
+    }
+    if (sql__targets(c, s->target_list, s->n_target_list, &out->targets, &out->ntargets) < 0 ||
+        sql__expr_opt(c, s->where_clause, &out->where) < 0 ||
+        order_by(c, s->sort_clause, s->n_sort_clause, out) < 0 ||
+        limit_expr(c, s->limit_count, &out->limit) < 0 ||
+        limit_expr(c, s->limit_offset, &out->offset) < 0)
+        return -1;
+    return 0;
+}
+
+/* ---- INSERT, UPDATE, DELETE ----------------------------------------- */
+
+static int insert_rows(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_insert *out)
+{
+    if (!s->n_values_lists || s->n_sort_clause || s->limit_count || s->limit_offset ||
+        s->with_clause || s->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
+        return sql__unsupported(c, loc, "INSERT ... SELECT");
+    out->rows = sql__palloc(c, s->n_values_lists * sizeof *out->rows);
+    if (!out->rows)
+        return -1;
+    for (size_t i = 0; i < s->n_values_lists; i++) {
+        const PgQuery__List *l = s->values_lists[i]->list;
+
+        assert(s->values_lists[i]->node_case == PG_QUERY__NODE__NODE_LIST);
+        if (i > 0 && l->n_items != (size_t)out->rowlen)
+            return sql__error_at(c, sql__node_location(l->items[0]), SQL_STATE_SYNTAX_ERROR,
+                                 "VALUES lists must all be the same length");
+        out->rowlen = (int)l->n_items;
+        if (sql__expr_list(c, l->items, l->n_items, &out->rows[i]) < 0)
+            return -1;
+    }
+    out->nrows = (int)s->n_values_lists;
+    return 0;
+}
+
+/* A bare column name of an INSERT column list or UPDATE SET. */
+static int target_column(sql__pctx *c, const PgQuery__ResTarget *r, const char **out)
+{
+    if (r->n_indirection)
+        return sql__unsupported(c, r->location, "assignment to a subscript or field");
+    *out = sql__pstrdup(c, r->name);
+    return *out ? 0 : -1;
+}
+
+static int insert_stmt(sql__pctx *c, const PgQuery__InsertStmt *s, int loc, sql_insert *out)
+{
+    if (s->with_clause)
+        return sql__unsupported(c, s->with_clause->location, "WITH");
+    if (s->on_conflict_clause)
+        return sql__unsupported(c, s->on_conflict_clause->location, "ON CONFLICT");
+    if (s->override != PG_QUERY__OVERRIDING_KIND__OVERRIDING_NOT_SET)
+        return sql__unsupported(c, loc, "OVERRIDING");
+    if (sql__range_var(c, s->relation, &out->table, &out->alias) < 0)
+        return -1;
+    out->columns = sql__palloc(c, (s->n_cols ? s->n_cols : 1) * sizeof *out->columns);
+    if (!out->columns)
+        return -1;
+    for (size_t i = 0; i < s->n_cols; i++)
+        if (target_column(c, s->cols[i]->res_target, &out->columns[i]) < 0)
+            return -1;
+    out->ncolumns = (int)s->n_cols;
+    out->default_values = !s->select_stmt;
+    if (s->select_stmt && insert_rows(c, s->select_stmt->select_stmt, loc, out) < 0)
+        return -1;
+    return sql__targets(c, s->returning_list, s->n_returning_list, &out->returning,
+                        &out->nreturning);
+}
+
+static int assignments(sql__pctx *c, PgQuery__Node **items, size_t n, sql_modify *out)
+{
+    out->assigns = sql__palloc(c, (n ? n : 1) * sizeof *out->assigns);
+    if (!out->assigns)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const PgQuery__ResTarget *r = items[i]->res_target;
+
+        out->assigns[i].location = r->location;
+        if (target_column(c, r, &out->assigns[i].column) < 0 ||
+            sql__expr(c, r->val, &out->assigns[i].value) < 0)
+            return -1;
+    }
+    out->nassigns = (int)n;
+    return 0;
+}
+
+static int update_stmt(sql__pctx *c, const PgQuery__UpdateStmt *s, sql_modify *out)
+{
+    if (s->with_clause)
+        return sql__unsupported(c, s->with_clause->location, "WITH");
+    if (s->n_from_clause)
+        return sql__unsupported(c, sql__node_location(s->from_clause[0]), "UPDATE ... FROM");
+    if (sql__range_var(c, s->relation, &out->table, &out->alias) < 0 ||
+        assignments(c, s->target_list, s->n_target_list, out) < 0 ||
+        sql__expr_opt(c, s->where_clause, &out->where) < 0)
+        return -1;
+    return sql__targets(c, s->returning_list, s->n_returning_list, &out->returning,
+                        &out->nreturning);
+}
+
+static int delete_stmt(sql__pctx *c, const PgQuery__DeleteStmt *s, int loc, sql_modify *out)
+{
+    if (s->with_clause)
+        return sql__unsupported(c, s->with_clause->location, "WITH");
+    if (s->n_using_clause)
+        return sql__unsupported(c, loc, "DELETE ... USING");
+    if (sql__range_var(c, s->relation, &out->table, &out->alias) < 0 ||
+        sql__expr_opt(c, s->where_clause, &out->where) < 0)
+        return -1;
+    return sql__targets(c, s->returning_list, s->n_returning_list, &out->returning,
+                        &out->nreturning);
+}
+
+/* ---- DROP TABLE, TRUNCATE, databases, users -------------------------- */
+
+static int drop_stmt(sql__pctx *c, const PgQuery__DropStmt *s, int loc, sql_table_list *out)
+{
+    const ProtobufCEnumValue *v;
+
+    if (s->remove_type != PG_QUERY__OBJECT_TYPE__OBJECT_TABLE) {
+        /* "OBJECT_INDEX" -> "DROP INDEX" */
+        v = protobuf_c_enum_descriptor_get_value(&pg_query__object_type__descriptor,
+                                                 s->remove_type);
+        return sql__error_at(c, loc, SQL_STATE_FEATURE_NOT_SUPPORTED,
+                             "DROP %s is not supported yet", v ? v->name + 7 : "?");
+    }
+    if (s->behavior == PG_QUERY__DROP_BEHAVIOR__DROP_CASCADE)
+        return sql__unsupported(c, loc, "CASCADE");
+    out->tables = sql__palloc(c, s->n_objects * sizeof *out->tables);
+    if (!out->tables)
+        return -1;
+    for (size_t i = 0; i < s->n_objects; i++) {
+        const PgQuery__List *l = s->objects[i]->list;
+
+        assert(s->objects[i]->node_case == PG_QUERY__NODE__NODE_LIST);
+        if (sql__name_list(c, l->items, l->n_items, loc, &out->tables[i]) < 0)
+            return -1;
+    }
+    out->ntables = (int)s->n_objects;
+    out->if_exists = s->missing_ok;
+    return 0;
+}
+
+static int truncate_stmt(sql__pctx *c, const PgQuery__TruncateStmt *s, int loc, sql_table_list *out)
+{
+    if (s->restart_seqs)
+        return sql__unsupported(c, loc, "RESTART IDENTITY");
+    if (s->behavior == PG_QUERY__DROP_BEHAVIOR__DROP_CASCADE)
+        return sql__unsupported(c, loc, "CASCADE");
+    out->tables = sql__palloc(c, s->n_relations * sizeof *out->tables);
+    if (!out->tables)
+        return -1;
+    for (size_t i = 0; i < s->n_relations; i++)
+        if (sql__range_var(c, s->relations[i]->range_var, &out->tables[i], NULL) < 0)
+            return -1;
+    out->ntables = (int)s->n_relations;
+    return 0;
+}
+
+static int database(sql__pctx *c, const char *name, bool if_exists, PgQuery__Node **options,
+                    size_t noptions, sql_database *out)
+{
+    out->if_exists = if_exists;
+    if (!(out->name = sql__pstrdup(c, name)))
+        return -1;
+    return sql__options(c, options, noptions, &out->options, &out->noptions);
+}
+
+/* Role options with PASSWORD lifted out of the list. */
+static int role_options(sql__pctx *c, PgQuery__Node **items, size_t n, sql_role *out)
+{
+    int kept = 0;
+
+    if (sql__options(c, items, n, &out->options, &out->noptions) < 0)
+        return -1;
+    for (int i = 0; i < out->noptions; i++) {
+        if (strcmp(out->options[i].name, "password") == 0) {
+            out->has_password = true;
+            out->password = out->options[i].value;
+        } else {
+            out->options[kept++] = out->options[i];
+        }
+    }
+    out->noptions = kept;
+    return 0;
+}
+
+static int role_name(sql__pctx *c, const PgQuery__RoleSpec *r, const char **out)
+{
+    if (r->roletype != PG_QUERY__ROLE_SPEC_TYPE__ROLESPEC_CSTRING)
+        return sql__unsupported(c, r->location, "CURRENT_USER/SESSION_USER/PUBLIC as a role name");
+    *out = sql__pstrdup(c, r->rolename);
+    return *out ? 0 : -1;
+}
+
+static int create_role(sql__pctx *c, const PgQuery__CreateRoleStmt *s, int loc, sql_role *out)
+{
+    if (s->stmt_type == PG_QUERY__ROLE_STMT_TYPE__ROLESTMT_GROUP)
+        return sql__unsupported(c, loc, "CREATE GROUP");
+    out->is_user = s->stmt_type == PG_QUERY__ROLE_STMT_TYPE__ROLESTMT_USER;
+    out->names = sql__palloc(c, sizeof *out->names);
+    if (!out->names || !(out->names[0] = sql__pstrdup(c, s->role)))
+        return -1;
+    out->nnames = 1;
+    return role_options(c, s->options, s->n_options, out);
+}
+
+static int alter_role(sql__pctx *c, const PgQuery__AlterRoleStmt *s, sql_role *out)
+{
+    out->names = sql__palloc(c, sizeof *out->names);
+    if (!out->names || role_name(c, s->role, &out->names[0]) < 0)
+        return -1;
+    out->nnames = 1;
+    return role_options(c, s->options, s->n_options, out);
+}
+
+static int drop_role(sql__pctx *c, const PgQuery__DropRoleStmt *s, sql_role *out)
+{
+    out->names = sql__palloc(c, s->n_roles * sizeof *out->names);
+    if (!out->names)
+        return -1;
+    for (size_t i = 0; i < s->n_roles; i++)
+        if (role_name(c, s->roles[i]->role_spec, &out->names[i]) < 0)
+            return -1;
+    out->nnames = (int)s->n_roles;
+    out->if_exists = s->missing_ok;
+    return 0;
+}
+
+/* ---- transactions, SET, SHOW ----------------------------------------- */
+
+static const struct {
+    const char *name;
+    sql_isolation level;
+} isolation_names[] = {
+    {"read uncommitted", SQL_ISO_READ_UNCOMMITTED},
+    {"read committed", SQL_ISO_READ_COMMITTED},
+    {"repeatable read", SQL_ISO_REPEATABLE_READ},
+    {"serializable", SQL_ISO_SERIALIZABLE},
+};
+
+/* One transaction mode; the grammar gives the isolation level as a
+ * string constant and READ ONLY / DEFERRABLE as integer constants. */
+static void txn_mode(const PgQuery__DefElem *d, sql_txn_modes *out)
+{
+    const PgQuery__AConst *k = d->arg->a_const;
+
+    assert(d->arg->node_case == PG_QUERY__NODE__NODE_A_CONST);
+    if (strcmp(d->defname, "transaction_isolation") == 0) {
+        for (size_t i = 0; i < sizeof isolation_names / sizeof isolation_names[0]; i++)
+            if (strcmp(k->sval->sval, isolation_names[i].name) == 0)
+                out->isolation = isolation_names[i].level;
+        assert(out->isolation != SQL_ISO_DEFAULT);
+    } else if (strcmp(d->defname, "transaction_read_only") == 0) {
+        out->read_only = k->ival->ival != 0;
+    } else {
+        assert(strcmp(d->defname, "transaction_deferrable") == 0);
+        out->deferrable = k->ival->ival != 0;
+    }
+}
+
+static void txn_modes(PgQuery__Node **items, size_t n, sql_txn_modes *out)
+{
+    out->isolation = SQL_ISO_DEFAULT;
+    out->read_only = -1;
+    out->deferrable = -1;
+    for (size_t i = 0; i < n; i++) {
+        assert(items[i]->node_case == PG_QUERY__NODE__NODE_DEF_ELEM);
+        txn_mode(items[i]->def_elem, out);
+    }
+}
+
+static int transaction_stmt(sql__pctx *c, const PgQuery__TransactionStmt *s, int loc, sql_stmt *out)
+{
+    if (s->chain)
+        return sql__unsupported(c, loc, "AND CHAIN");
+    switch (s->kind) {
+    case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_BEGIN:
+    case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_START:
+        out->kind = SQL_STMT_BEGIN;
+        txn_modes(s->options, s->n_options, &out->u.begin);
+        return 0;
+    case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_COMMIT:
+        out->kind = SQL_STMT_COMMIT;
+        return 0;
+    case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_ROLLBACK:
+        out->kind = SQL_STMT_ROLLBACK;
+        return 0;
+    case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_SAVEPOINT:
+    case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_RELEASE:
+    case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_ROLLBACK_TO:
+        return sql__unsupported(c, loc, "SAVEPOINT");
+    default:
+        return sql__unsupported(c, loc, "two-phase commit");
+    }
+}
+
+/* SET's values: constants only (SET TIME ZONE INTERVAL '...' is not). */
+static int set_values(sql__pctx *c, const PgQuery__VariableSetStmt *s, int loc, sql_set *out)
+{
+    sql_expr *e;
+
+    out->values = sql__palloc(c, (s->n_args ? s->n_args : 1) * sizeof *out->values);
+    if (!out->values)
+        return -1;
+    for (size_t i = 0; i < s->n_args; i++) {
+        /* the grammar makes only SET TIME ZONE INTERVAL '..' a non-constant */
+        if (s->args[i]->node_case != PG_QUERY__NODE__NODE_A_CONST)
+            return sql__unsupported(c, loc, "SET TIME ZONE INTERVAL");
+        if (sql__expr(c, s->args[i], &e) < 0)
+            return -1;
+        out->values[i] = e->text;
+    }
+    out->nvalues = (int)s->n_args;
+    return 0;
+}
+
+static int set_multi(sql__pctx *c, const PgQuery__VariableSetStmt *s, int loc, sql_set *out)
+{
+    if (strcmp(s->name, "TRANSACTION") == 0)
+        out->kind = SQL_SET_TRANSACTION;
+    else if (strcmp(s->name, "SESSION CHARACTERISTICS") == 0)
+        out->kind = SQL_SET_SESSION_DEFAULTS;
+    else
+        return sql__unsupported(c, loc, "SET TRANSACTION SNAPSHOT");
+    txn_modes(s->args, s->n_args, &out->modes);
+    return 0;
+}
+
+static int set_stmt(sql__pctx *c, const PgQuery__VariableSetStmt *s, int loc, sql_set *out)
+{
+    out->is_local = s->is_local;
+    if (s->kind == PG_QUERY__VARIABLE_SET_KIND__VAR_SET_MULTI)
+        return set_multi(c, s, loc, out);
+    if (s->kind == PG_QUERY__VARIABLE_SET_KIND__VAR_RESET_ALL) {
+        out->kind = SQL_SET_RESET_ALL;
+        return 0;
+    }
+    if (s->kind == PG_QUERY__VARIABLE_SET_KIND__VAR_SET_CURRENT)
+        return sql__unsupported(c, loc, "SET ... FROM CURRENT");
+    if (!(out->name = sql__pstrdup(c, s->name)))
+        return -1;
+    switch (s->kind) {
+    case PG_QUERY__VARIABLE_SET_KIND__VAR_SET_VALUE:
+        out->kind = SQL_SET_VALUE;
+        return set_values(c, s, loc, out);
+    case PG_QUERY__VARIABLE_SET_KIND__VAR_SET_DEFAULT:
+        out->kind = SQL_SET_DEFAULT;
+        return 0;
+    default:
+        assert(s->kind == PG_QUERY__VARIABLE_SET_KIND__VAR_RESET);
+        out->kind = SQL_SET_RESET;
+        return 0;
+    }
+}
+
+/* ---- dispatch --------------------------------------------------------- */
+
+static int ddl_stmt(sql__pctx *c, const PgQuery__Node *n, int loc, sql_stmt *out)
+{
+    switch (n->node_case) {
+    case PG_QUERY__NODE__NODE_CREATE_STMT:
+        out->kind = SQL_STMT_CREATE_TABLE;
+        return sql__create_table(c, n->create_stmt, &out->u.create_table);
+    case PG_QUERY__NODE__NODE_DROP_STMT:
+        out->kind = SQL_STMT_DROP_TABLE;
+        return drop_stmt(c, n->drop_stmt, loc, &out->u.tables);
+    case PG_QUERY__NODE__NODE_TRUNCATE_STMT:
+        out->kind = SQL_STMT_TRUNCATE;
+        return truncate_stmt(c, n->truncate_stmt, loc, &out->u.tables);
+    case PG_QUERY__NODE__NODE_ALTER_TABLE_STMT:
+        out->kind = SQL_STMT_ALTER_TABLE;
+        return sql__alter_table(c, n->alter_table_stmt, loc, &out->u.alter_table);
+    case PG_QUERY__NODE__NODE_CREATEDB_STMT:
+        out->kind = SQL_STMT_CREATE_DATABASE;
+        return database(c, n->createdb_stmt->dbname, false, n->createdb_stmt->options,
+                        n->createdb_stmt->n_options, &out->u.database);
+    case PG_QUERY__NODE__NODE_DROPDB_STMT:
+        out->kind = SQL_STMT_DROP_DATABASE;
+        return database(c, n->dropdb_stmt->dbname, n->dropdb_stmt->missing_ok,
+                        n->dropdb_stmt->options, n->dropdb_stmt->n_options, &out->u.database);
+    case PG_QUERY__NODE__NODE_CREATE_ROLE_STMT:
+        out->kind = SQL_STMT_CREATE_ROLE;
+        return create_role(c, n->create_role_stmt, loc, &out->u.role);
+    case PG_QUERY__NODE__NODE_ALTER_ROLE_STMT:
+        out->kind = SQL_STMT_ALTER_ROLE;
+        return alter_role(c, n->alter_role_stmt, &out->u.role);
+    case PG_QUERY__NODE__NODE_DROP_ROLE_STMT:
+        out->kind = SQL_STMT_DROP_ROLE;
+        return drop_role(c, n->drop_role_stmt, &out->u.role);
+    default:
+        return sql__unsupported_node(c, n, loc);
+    }
+}
+
+int sql__stmt(sql__pctx *c, const PgQuery__Node *n, int loc, sql_stmt *out)
+{
+    switch (n->node_case) {
+    case PG_QUERY__NODE__NODE_SELECT_STMT:
+        out->kind = SQL_STMT_SELECT;
+        return select_stmt(c, n->select_stmt, loc, &out->u.select);
+    case PG_QUERY__NODE__NODE_INSERT_STMT:
+        out->kind = SQL_STMT_INSERT;
+        return insert_stmt(c, n->insert_stmt, loc, &out->u.insert);
+    case PG_QUERY__NODE__NODE_UPDATE_STMT:
+        out->kind = SQL_STMT_UPDATE;
+        return update_stmt(c, n->update_stmt, &out->u.modify);
+    case PG_QUERY__NODE__NODE_DELETE_STMT:
+        out->kind = SQL_STMT_DELETE;
+        return delete_stmt(c, n->delete_stmt, loc, &out->u.modify);
+    case PG_QUERY__NODE__NODE_TRANSACTION_STMT:
+        return transaction_stmt(c, n->transaction_stmt, loc, out);
+    case PG_QUERY__NODE__NODE_VARIABLE_SET_STMT:
+        out->kind = SQL_STMT_SET;
+        return set_stmt(c, n->variable_set_stmt, loc, &out->u.set);
+    case PG_QUERY__NODE__NODE_VARIABLE_SHOW_STMT:
+        out->kind = SQL_STMT_SHOW;
+        return (out->u.show = sql__pstrdup(c, n->variable_show_stmt->name)) ? 0 : -1;
+    default:
+        return ddl_stmt(c, n, loc, out);
+    }
+}

@@ -18,28 +18,14 @@
 
 #define MS INT64_C(1000000)
 
-static char dir[KV_TEST_PATH_MAX];
-static kv_store *store;
 static char buf[64];
-static const char *const splits[] = {"c", "f", NULL};
 
-static void setup(void)
-{
-    store = st_open(dir, splits);
-}
-
-static void teardown(void)
-{
-    kv_store_close(store);
-    kv_test_rmrf(dir);
-}
-
-TestSuite(coord, .init = setup, .fini = teardown);
+TestSuite(coord, .init = st_setup, .fini = st_teardown);
 
 static kv_txn_coord *begin(void)
 {
     kv_txn_coord *c;
-    cr_assert_eq(kv_txn_coord_begin(store, NULL, 5, &c), 0);
+    cr_assert_eq(kv_txn_coord_begin(st_store, NULL, 5, &c), 0);
     return c;
 }
 
@@ -83,8 +69,8 @@ static bool has_intent(const char *key)
 {
     kv_buf val = {0};
     kv_mvcc_read_opts ro = {.ts = {INT64_MAX, 0}};
-    int rc =
-        kv_mvcc_get(kv_store_engine(store), NULL, &ro, key, strlen(key), &val, NULL, NULL, NULL, 0);
+    int rc = kv_mvcc_get(kv_store_engine(st_store), NULL, &ro, key, strlen(key), &val, NULL, NULL,
+                         NULL, 0);
     kv_buf_free(&val);
     return rc == KV_EWRITEINTENT;
 }
@@ -92,7 +78,7 @@ static bool has_intent(const char *key)
 static bool has_record(void)
 {
     uint8_t marker = KV_LOCAL_TXN_MARKER;
-    return st_has_prefix(store, KV_CF_LOCAL, &marker, 1);
+    return st_has_prefix(st_store, KV_CF_LOCAL, &marker, 1);
 }
 
 Test(coord, begin_takes_a_fresh_identity_and_timestamps)
@@ -103,7 +89,7 @@ Test(coord, begin_takes_a_fresh_identity_and_timestamps)
     cr_assert_eq(kv_ts_cmp(ta->read_ts, ta->write_ts), 0);
     cr_assert_lt(kv_ts_cmp(ta->read_ts, tb->read_ts), 0);
     cr_assert_eq(ta->uncertainty_limit.wall,
-                 ta->read_ts.wall + kv_hlc_max_offset(kv_store_clock(store)));
+                 ta->read_ts.wall + kv_hlc_max_offset(kv_store_clock(st_store)));
     cr_assert_eq(kv_ts_cmp(ta->observed_ts, ta->read_ts), 0, "it shares the store's clock");
     cr_assert_eq(ta->priority, 5);
     cr_assert_eq(ta->status, KV_TXN_STATE_PENDING);
@@ -123,13 +109,13 @@ Test(coord, commit_across_ranges)
     cr_assert_not(has_intent("a"), "resolved with the record");
     /* Other ranges' intents are resolved asynchronously; a reader meeting
      * one finds the record and resolves it. */
-    cr_assert_str_eq(st_get1(store, "d", buf, NULL), "2");
-    cr_assert_str_eq(st_get1(store, "g", buf, NULL), "3");
+    cr_assert_str_eq(st_get1(st_store, "d", buf, NULL), "2");
+    cr_assert_str_eq(st_get1(st_store, "g", buf, NULL), "3");
     cr_assert_not(has_intent("d") || has_intent("g"));
     cr_assert(has_record());
     cr_assert_eq(put(c, "a", "x"), KV_EINVAL, "finished");
     kv_txn_coord_destroy(c);
-    cr_assert_str_eq(st_get1(store, "a", buf, NULL), "1", "destroy after commit is harmless");
+    cr_assert_str_eq(st_get1(st_store, "a", buf, NULL), "1", "destroy after commit is harmless");
 }
 
 Test(coord, one_phase_commit_leaves_no_record)
@@ -142,7 +128,7 @@ Test(coord, one_phase_commit_leaves_no_record)
     st_put(&req, "b", "2");
     cr_assert_eq(commit(c, &req), 0);
     kv_request_free(&req);
-    cr_assert_str_eq(st_get1(store, "b", buf, NULL), "2");
+    cr_assert_str_eq(st_get1(st_store, "b", buf, NULL), "2");
     cr_assert_not(has_record());
     cr_assert_not(has_intent("a"));
     kv_txn_coord_destroy(c);
@@ -166,7 +152,7 @@ Test(coord, rollback_and_abandonment_remove_intents)
     cr_assert_eq(kv_txn_coord_rollback(c, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(kv_txn_coord_txn(c)->status, KV_TXN_STATE_ABORTED);
     cr_assert_not(has_intent("a"));
-    cr_assert_null(st_get1(store, "g", buf, NULL));
+    cr_assert_null(st_get1(st_store, "g", buf, NULL));
     cr_assert_not(has_intent("g"));
     kv_txn_coord_destroy(c);
 
@@ -174,7 +160,7 @@ Test(coord, rollback_and_abandonment_remove_intents)
     cr_assert_eq(put(c, "d", "3"), 0);
     kv_txn_coord_destroy(c); /* the client went away */
     cr_assert_not(has_intent("d"));
-    cr_assert_null(st_get1(store, "d", buf, NULL));
+    cr_assert_null(st_get1(st_store, "d", buf, NULL));
 }
 
 /* A non-transactional read of `key` at `ts`: the timestamp cache then
@@ -186,7 +172,7 @@ static void read_at(const char *key, kv_ts ts)
     cr_assert_eq(kv_request_init(&req), 0);
     req.h.ts = ts;
     st_get(&req, key);
-    cr_assert_eq(st_send(store, &req, &resp), 0);
+    cr_assert_eq(st_send(st_store, &req, &resp), 0);
     kv_response_free(&resp);
 }
 
@@ -201,7 +187,7 @@ Test(coord, pushed_write_timestamp_is_refreshed)
     cr_assert_gt(kv_ts_cmp(t->write_ts, later), 0, "pushed above the read");
     cr_assert_eq(kv_ts_cmp(t->read_ts, t->write_ts), 0, "refreshed up to it");
     cr_assert_eq(commit(c, NULL), 0);
-    cr_assert_str_eq(st_get1(store, "x", buf, NULL), "1");
+    cr_assert_str_eq(st_get1(st_store, "x", buf, NULL), "1");
     kv_txn_coord_destroy(c);
 }
 
@@ -210,7 +196,7 @@ Test(coord, failed_refresh_is_retryable_and_restart_commits)
     kv_txn_coord *c = begin();
     kv_ts r = kv_txn_coord_txn(c)->read_ts;
     cr_assert_eq(get(c, "y"), 0);
-    cr_assert_eq(st_put1(store, "y", "changed"), 0);
+    cr_assert_eq(st_put1(st_store, "y", "changed"), 0);
     read_at("x", (kv_ts){r.wall + 100 * MS, 0});
     int rc = put(c, "x", "1");
     cr_assert_eq(rc, KV_ETXNRETRY);
@@ -222,8 +208,8 @@ Test(coord, failed_refresh_is_retryable_and_restart_commits)
     cr_assert_eq(get(c, "y"), 0);
     cr_assert_eq(put(c, "z", "2"), 0);
     cr_assert_eq(commit(c, NULL), 0);
-    cr_assert_null(st_get1(store, "x", buf, NULL), "the first epoch's write is gone");
-    cr_assert_str_eq(st_get1(store, "z", buf, NULL), "2");
+    cr_assert_null(st_get1(st_store, "x", buf, NULL), "the first epoch's write is gone");
+    cr_assert_str_eq(st_get1(st_store, "z", buf, NULL), "2");
     cr_assert_not(has_intent("x") || has_intent("z"));
     kv_txn_coord_destroy(c);
 }
@@ -260,16 +246,16 @@ Test(coord, error_classes)
 Test(coord, heartbeater_writes_the_open_record)
 {
     kv_txn_hb *hb;
-    cr_assert_eq(kv_txn_hb_start(store, 0, &hb), KV_EINVAL);
-    cr_assert_eq(kv_txn_hb_start(store, 2, &hb), 0);
+    cr_assert_eq(kv_txn_hb_start(st_store, 0, &hb), KV_EINVAL);
+    cr_assert_eq(kv_txn_hb_start(st_store, 2, &hb), 0);
     kv_txn_coord *c;
-    cr_assert_eq(kv_txn_coord_begin(store, hb, 0, &c), 0);
+    cr_assert_eq(kv_txn_coord_begin(st_store, hb, 0, &c), 0);
     cr_assert_eq(put(c, "a", "1"), 0);
     for (int i = 0; i < 500 && !has_record(); i++)
         usleep(2000);
     cr_assert(has_record(), "a PENDING record while the transaction is open");
     cr_assert_eq(commit(c, NULL), 0);
-    cr_assert_str_eq(st_get1(store, "a", buf, NULL), "1");
+    cr_assert_str_eq(st_get1(st_store, "a", buf, NULL), "1");
     kv_txn_coord_destroy(c);
     kv_txn_hb_stop(hb);
 }

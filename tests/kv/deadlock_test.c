@@ -21,24 +21,15 @@
 #include "push_test_util.h"
 #include "store_test_util.h"
 
-static char dir[KV_TEST_PATH_MAX];
-static kv_store *store;
-static const char *const splits[] = {"c", "f", NULL};
 static const char *const keys[] = {"a", "e", "h"};
 
 static void setup(void)
 {
-    store = st_open(dir, splits);
-    pt_store = store;
+    st_setup();
+    pt_store = st_store;
 }
 
-static void teardown(void)
-{
-    kv_store_close(store);
-    kv_test_rmrf(dir);
-}
-
-TestSuite(deadlock, .init = setup, .fini = teardown);
+TestSuite(deadlock, .init = setup, .fini = st_teardown);
 
 /* Runs a cycle of n transactions with ids ids[i] and returns the index
  * of the single victim. */
@@ -53,7 +44,7 @@ static size_t run_cycle(size_t n, const uint8_t *ids)
     for (size_t i = 0; i < n; i++) {
         pt_bg_txn_put(&bg[i], &t[i], keys[(i + 1) % n]);
         if (i + 1 < n)
-            pt_wait_for_waiters(store, i + 1);
+            pt_wait_for_waiters(st_store, i + 1);
     }
     size_t victims = 0, victim = n;
     for (size_t i = 0; i < n; i++) {
@@ -75,7 +66,7 @@ static size_t run_cycle(size_t n, const uint8_t *ids)
         cr_expect_eq(rec.status, KV_TXN_STATE_COMMITTED, "txn %zu", i);
     }
     cr_expect_eq(pt_end(&t[victim], false, keys[victim]), 0, "the victim's rollback");
-    cr_expect_eq(kv__txn_wait_count(store->waits), 0);
+    cr_expect_eq(kv__txn_wait_count(st_store->waits), 0);
     return victim;
 }
 

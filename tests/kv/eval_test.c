@@ -10,23 +10,9 @@
 #include "kv/hlc.h"
 #include "store_test_util.h"
 
-static char dir[KV_TEST_PATH_MAX];
-static kv_store *store;
 static char buf[64];
-static const char *const splits[] = {"c", "f", NULL};
 
-static void setup(void)
-{
-    store = st_open(dir, splits);
-}
-
-static void teardown(void)
-{
-    kv_store_close(store);
-    kv_test_rmrf(dir);
-}
-
-TestSuite(eval, .init = setup, .fini = teardown);
+TestSuite(eval, .init = st_setup, .fini = st_teardown);
 
 static kv_request new_req(void)
 {
@@ -37,24 +23,24 @@ static kv_request new_req(void)
 
 Test(eval, put_get_delete)
 {
-    cr_assert_eq(st_put1(store, "a", "1"), 0);
-    cr_assert_eq(st_put1(store, "d", "2"), 0);
-    cr_expect_str_eq(st_get1(store, "a", buf, NULL), "1");
-    cr_expect_str_eq(st_get1(store, "d", buf, NULL), "2");
-    cr_expect_null(st_get1(store, "b", buf, NULL));
+    cr_assert_eq(st_put1(st_store, "a", "1"), 0);
+    cr_assert_eq(st_put1(st_store, "d", "2"), 0);
+    cr_expect_str_eq(st_get1(st_store, "a", buf, NULL), "1");
+    cr_expect_str_eq(st_get1(st_store, "d", buf, NULL), "2");
+    cr_expect_null(st_get1(st_store, "b", buf, NULL));
     kv_request r = new_req();
     kv_response resp;
     st_del(&r, "a");
-    cr_assert_eq(st_send(store, &r, &resp), 0);
+    cr_assert_eq(st_send(st_store, &r, &resp), 0);
     cr_expect_gt(resp.ts.wall, 0);
     kv_response_free(&resp);
-    cr_expect_null(st_get1(store, "a", buf, NULL));
+    cr_expect_null(st_get1(st_store, "a", buf, NULL));
     /* A batch of reads spanning ranges, answered in request order. */
     r = new_req();
     st_get(&r, "d");
     st_get(&r, "a");
     st_get(&r, "x");
-    cr_assert_eq(st_send(store, &r, &resp), 0);
+    cr_assert_eq(st_send(st_store, &r, &resp), 0);
     cr_assert_eq(resp.n, 3);
     cr_expect(resp.resps[0].found && resp.resps[0].row.value[0] == '2');
     cr_expect(!resp.resps[1].found && !resp.resps[2].found);
@@ -71,7 +57,7 @@ static int cput(const char *key, const char *val, const char *exp, kv_response *
     q.u.cput.exp = (const uint8_t *)exp;
     q.u.cput.exp_len = exp != NULL ? strlen(exp) : 0;
     cr_assert_eq(kv_request_add(&r, &q), 0);
-    return st_send(store, &r, resp);
+    return st_send(st_store, &r, resp);
 }
 
 Test(eval, conditional_put)
@@ -87,7 +73,7 @@ Test(eval, conditional_put)
     kv_response_free(&resp);
     cr_expect_eq(cput("k", "v2", "v1", &resp), 0);
     kv_response_free(&resp);
-    cr_expect_str_eq(st_get1(store, "k", buf, NULL), "v2");
+    cr_expect_str_eq(st_get1(st_store, "k", buf, NULL), "v2");
     cr_expect_eq(cput("absent", "x", "v", &resp), KV_ECONDFAILED);
     cr_expect(!resp.detail.actual_exists);
     kv_response_free(&resp);
@@ -100,7 +86,7 @@ static int inc(const char *key, int64_t delta, int64_t *out)
     q.u.inc.delta = delta;
     cr_assert_eq(kv_request_add(&r, &q), 0);
     kv_response resp;
-    int rc = st_send(store, &r, &resp);
+    int rc = st_send(st_store, &r, &resp);
     if (rc == 0)
         *out = resp.resps[0].new_value;
     kv_response_free(&resp);
@@ -116,7 +102,7 @@ Test(eval, increment)
     cr_expect_eq(v, -2);
     cr_expect_eq(inc("n", INT64_MAX, &v), 0);
     cr_expect_eq(inc("n", INT64_MAX, &v), KV_EINVAL, "overflow");
-    cr_assert_eq(st_put1(store, "s", "text"), 0);
+    cr_assert_eq(st_put1(st_store, "s", "text"), 0);
     cr_expect_eq(inc("s", 1, &v), KV_EINVAL, "not an integer");
 }
 
@@ -124,7 +110,7 @@ static void fill(void)
 {
     const char *keys[] = {"a", "b", "c", "d", "e", "f", "g", "h"};
     for (size_t i = 0; i < 8; i++)
-        cr_assert_eq(st_put1(store, keys[i], keys[i]), 0);
+        cr_assert_eq(st_put1(st_store, keys[i], keys[i]), 0);
 }
 
 /* Scans [start, end) with the limits and checks the keys returned (as one
@@ -136,7 +122,7 @@ static void expect_scan(kv_method m, const char *start, const char *end, size_t 
     kv_request r = new_req();
     kv_response resp;
     st_scan(&r, m, start, end, rows, bytes);
-    cr_assert_eq(st_send(store, &r, &resp), 0, "%s", resp.msg);
+    cr_assert_eq(st_send(st_store, &r, &resp), 0, "%s", resp.msg);
     char got[32] = "";
     for (size_t i = 0; i < resp.resps[0].n_rows; i++)
         strncat(got, (const char *)resp.resps[0].rows[i].key, 1);
@@ -187,7 +173,7 @@ Test(eval, resume_continues_scan)
         cr_assert_eq(kv_request_add(&r, &q), 0);
         kv_response_free(&prev);
         kv_response resp;
-        cr_assert_eq(st_send(store, &r, &resp), 0);
+        cr_assert_eq(st_send(st_store, &r, &resp), 0);
         for (size_t i = 0; i < resp.resps[0].n_rows; i++)
             strncat(got, (const char *)resp.resps[0].rows[i].key, 1);
         next = resp.resps[0].resume;
@@ -211,7 +197,7 @@ Test(eval, resume_continues_reverse_scan)
         cr_assert_eq(kv_request_add(&r, &q), 0);
         kv_response_free(&prev);
         kv_response resp;
-        cr_assert_eq(st_send(store, &r, &resp), 0);
+        cr_assert_eq(st_send(st_store, &r, &resp), 0);
         for (size_t i = 0; i < resp.resps[0].n_rows; i++)
             strncat(got, (const char *)resp.resps[0].rows[i].key, 1);
         next = resp.resps[0].resume;
@@ -229,7 +215,7 @@ Test(eval, delete_range)
     kv_req q = {.method = KV_DELETE_RANGE,
                 .span = {(const uint8_t *)"c", 1, (const uint8_t *)"e", 1}};
     cr_assert_eq(kv_request_add(&r, &q), 0);
-    cr_assert_eq(st_send(store, &r, &resp), 0);
+    cr_assert_eq(st_send(st_store, &r, &resp), 0);
     cr_expect_eq(resp.resps[0].n_deleted, 2);
     kv_response_free(&resp);
     expect_scan(KV_SCAN, "a", "z", 0, 0, "abefgh", "", "", false);
@@ -237,7 +223,7 @@ Test(eval, delete_range)
     r = new_req();
     q.span = (kv_span){(const uint8_t *)"a", 1, (const uint8_t *)"z", 1};
     cr_assert_eq(kv_request_add(&r, &q), 0);
-    cr_expect_eq(st_send(store, &r, &resp), KV_EINVAL);
+    cr_expect_eq(st_send(st_store, &r, &resp), KV_EINVAL);
     kv_response_free(&resp);
     expect_scan(KV_SCAN, "a", "z", 0, 0, "abefgh", "", "", false);
 }
@@ -249,76 +235,76 @@ static void read_at(const char *key, kv_ts ts)
     kv_response resp;
     r.h.ts = ts;
     st_get(&r, key);
-    cr_assert_eq(st_send(store, &r, &resp), 0);
+    cr_assert_eq(st_send(st_store, &r, &resp), 0);
     kv_response_free(&resp);
 }
 
 Test(eval, write_moves_above_reads)
 {
-    kv_ts now = kv_hlc_now(kv_store_clock(store));
+    kv_ts now = kv_hlc_now(kv_store_clock(st_store));
     kv_ts later = {now.wall + 1000, 0};
     read_at("a", later);
     kv_request r = new_req();
     kv_response resp;
     st_put(&r, "a", "v");
-    cr_assert_eq(st_send(store, &r, &resp), 0);
+    cr_assert_eq(st_send(st_store, &r, &resp), 0);
     cr_expect_gt(kv_ts_cmp(resp.ts, later), 0, "write at %lld.%d", (long long)resp.ts.wall,
                  resp.ts.logical);
     kv_response_free(&resp);
     /* The clock moved past the write, so the next read sees it. */
-    cr_expect_str_eq(st_get1(store, "a", buf, NULL), "v");
+    cr_expect_str_eq(st_get1(st_store, "a", buf, NULL), "v");
     /* Reads of other keys do not push the write. */
     read_at("b", (kv_ts){now.wall + 5000, 0});
     r = new_req();
     st_put(&r, "a", "w");
-    cr_assert_eq(st_send(store, &r, &resp), 0);
+    cr_assert_eq(st_send(st_store, &r, &resp), 0);
     cr_expect_lt(resp.ts.wall, now.wall + 5000);
     kv_response_free(&resp);
 }
 
 Test(eval, write_moves_above_newer_version)
 {
-    kv_ts now = kv_hlc_now(kv_store_clock(store));
+    kv_ts now = kv_hlc_now(kv_store_clock(st_store));
     kv_request r = new_req();
     kv_response resp;
     r.h.ts = (kv_ts){now.wall + 2000, 3};
     st_put(&r, "a", "future");
-    cr_assert_eq(st_send(store, &r, &resp), 0);
+    cr_assert_eq(st_send(st_store, &r, &resp), 0);
     kv_response_free(&resp);
     r = new_req();
     st_put(&r, "a", "now");
-    cr_assert_eq(st_send(store, &r, &resp), 0);
+    cr_assert_eq(st_send(st_store, &r, &resp), 0);
     cr_expect_gt(kv_ts_cmp(resp.ts, (kv_ts){now.wall + 2000, 3}), 0);
     kv_response_free(&resp);
-    cr_expect_str_eq(st_get1(store, "a", buf, NULL), "now");
+    cr_expect_str_eq(st_get1(st_store, "a", buf, NULL), "now");
 }
 
 Test(eval, read_meets_intent)
 {
     kv_request r = new_req();
     kv_response resp;
-    kv_txn t = st_txn(7, kv_hlc_now(kv_store_clock(store)));
+    kv_txn t = st_txn(7, kv_hlc_now(kv_store_clock(st_store)));
     cr_assert_eq(kv_request_set_txn(&r, &t), 0);
     st_put(&r, "b", "tx");
-    cr_assert_eq(st_send(store, &r, &resp), 0);
+    cr_assert_eq(st_send(st_store, &r, &resp), 0);
     kv_response_free(&resp);
     /* no_wait: the live transaction cannot be pushed, so report it. */
     r = new_req();
     r.h.no_wait = true;
     st_get(&r, "b");
-    cr_expect_eq(st_send(store, &r, &resp), KV_EWRITEINTENT);
+    cr_expect_eq(st_send(st_store, &r, &resp), KV_EWRITEINTENT);
     kv_response_free(&resp);
     r = new_req();
     r.h.no_wait = true;
     st_scan(&r, KV_SCAN, "a", "z", 0, 0);
-    cr_expect_eq(st_send(store, &r, &resp), KV_EWRITEINTENT);
+    cr_expect_eq(st_send(st_store, &r, &resp), KV_EWRITEINTENT);
     cr_expect_eq(resp.detail.intent.txn.id[0], 7);
     cr_expect(resp.detail.intent_key.key_len == 1 && resp.detail.intent_key.key[0] == 'b');
     kv_response_free(&resp);
     r = new_req();
     r.h.no_wait = true;
     st_put(&r, "b", "plain");
-    cr_expect_eq(st_send(store, &r, &resp), KV_EWRITEINTENT);
+    cr_expect_eq(st_send(st_store, &r, &resp), KV_EWRITEINTENT);
     kv_response_free(&resp);
 }
 
@@ -328,12 +314,12 @@ Test(eval, refused_batches)
     kv_response resp;
     st_put(&r, "a", "1");
     st_get(&r, "a");
-    cr_expect_eq(st_send(store, &r, &resp), KV_EINVAL, "read after write in one batch");
+    cr_expect_eq(st_send(st_store, &r, &resp), KV_EINVAL, "read after write in one batch");
     kv_response_free(&resp);
     r = new_req();
     st_scan(&r, KV_SCAN, "a", "z", 0, 0);
     st_scan(&r, KV_REVERSE_SCAN, "a", "z", 0, 0);
-    cr_expect_eq(st_send(store, &r, &resp), KV_EINVAL);
+    cr_expect_eq(st_send(st_store, &r, &resp), KV_EINVAL);
     kv_response_free(&resp);
     r = new_req();
     kv_req q = {.method = KV_SCAN, .span = {(const uint8_t *)"b", 1, NULL, 0}};

@@ -21,24 +21,15 @@
 #include "push_test_util.h"
 #include "store_test_util.h"
 
-static char dir[KV_TEST_PATH_MAX];
-static kv_store *store;
 static char buf[64];
-static const char *const splits[] = {"c", "f", NULL};
 
 static void setup(void)
 {
-    store = st_open(dir, splits);
-    pt_store = store;
+    st_setup();
+    pt_store = st_store;
 }
 
-static void teardown(void)
-{
-    kv_store_close(store);
-    kv_test_rmrf(dir);
-}
-
-TestSuite(push, .init = setup, .fini = teardown);
+TestSuite(push, .init = setup, .fini = st_teardown);
 
 Test(push, higher_priority_writer_aborts)
 {
@@ -51,7 +42,7 @@ Test(push, higher_priority_writer_aborts)
     cr_expect_eq(pt_end(&low, true, "a"), KV_ETXNABORTED);
     cr_expect(kv_err_retryable(KV_ETXNABORTED));
     cr_assert_eq(pt_end(&high, true, "a"), 0);
-    cr_expect_str_eq(st_get1(store, "a", buf, NULL), "high");
+    cr_expect_str_eq(st_get1(st_store, "a", buf, NULL), "high");
 }
 
 Test(push, higher_priority_reader_pushes_timestamp)
@@ -94,10 +85,10 @@ Test(push, expired_heartbeat_aborts)
     /* Still live: a lower-priority writer cannot push it. */
     cr_expect_eq(pt_put_nowait("a", "plain"), KV_EWRITEINTENT);
     st_clock_ns += KV_TXN_EXPIRY_NS + 1;
-    cr_assert_eq(st_put1(store, "a", "plain"), 0);
+    cr_assert_eq(st_put1(st_store, "a", "plain"), 0);
     cr_assert(pt_query(&t, &rec));
     cr_expect_eq(rec.status, KV_TXN_STATE_ABORTED);
-    cr_expect_str_eq(st_get1(store, "a", buf, NULL), "plain");
+    cr_expect_str_eq(st_get1(st_store, "a", buf, NULL), "plain");
 }
 
 Test(push, heartbeat_keeps_alive)
@@ -121,7 +112,7 @@ Test(push, missing_record_with_stale_intent_aborts)
     cr_expect_eq(pt_get_nowait("a"), KV_EWRITEINTENT);
     st_clock_ns += KV_TXN_EXPIRY_NS + 1;
     int rc;
-    cr_expect_null(st_get1(store, "a", buf, &rc));
+    cr_expect_null(st_get1(st_store, "a", buf, &rc));
     cr_expect_eq(rc, 0);
     cr_assert(pt_query(&t, &rec), "the pusher wrote an ABORTED record");
     cr_expect_eq(rec.status, KV_TXN_STATE_ABORTED);
@@ -142,14 +133,14 @@ static void end_leaving_e(bool commit)
 Test(push, committed_pushee_intent_resolved)
 {
     end_leaving_e(true);
-    cr_expect_str_eq(st_get1(store, "e", buf, NULL), "E");
+    cr_expect_str_eq(st_get1(st_store, "e", buf, NULL), "E");
     cr_expect(!pt_has_intent("e"));
 }
 
 Test(push, aborted_pushee_intent_removed)
 {
     end_leaving_e(false);
-    cr_expect_null(st_get1(store, "e", buf, NULL));
+    cr_expect_null(st_get1(st_store, "e", buf, NULL));
     cr_expect(!pt_has_intent("e"));
     cr_assert_eq(pt_put_nowait("e", "new"), 0, "a writer does not wait for an aborted txn");
 }
@@ -159,7 +150,7 @@ Test(push, non_txn_reader_pushes_lower_priority_writer)
     kv_txn t = pt_begin(1, -5), rec;
     cr_assert_eq(pt_put(&t, "a", "t"), 0);
     kv_ts before = t.write_ts;
-    cr_expect_null(st_get1(store, "a", buf, NULL));
+    cr_expect_null(st_get1(st_store, "a", buf, NULL));
     cr_assert(pt_query(&t, &rec));
     cr_expect_eq(rec.status, KV_TXN_STATE_PENDING);
     cr_expect_gt(kv_ts_cmp(rec.write_ts, before), 0);
@@ -171,7 +162,7 @@ Test(push, non_txn_writer_aborts_lower_priority_txn)
 {
     kv_txn t = pt_begin(1, -5), rec;
     cr_assert_eq(pt_put(&t, "a", "t"), 0);
-    cr_assert_eq(st_put1(store, "a", "plain"), 0);
+    cr_assert_eq(st_put1(st_store, "a", "plain"), 0);
     cr_assert(pt_query(&t, &rec));
     cr_expect_eq(rec.status, KV_TXN_STATE_ABORTED);
 }
@@ -182,7 +173,7 @@ Test(push, wait_ends_when_pushee_commits)
     cr_assert_eq(pt_put(&t, "a", "committed"), 0);
     pt_bg bg;
     pt_bg_get(&bg, "a");
-    pt_wait_for_waiters(store, 1);
+    pt_wait_for_waiters(st_store, 1);
     cr_assert_eq(pt_end(&t, true, "a"), 0);
     cr_assert_eq(pt_bg_join(&bg), 0);
     cr_expect(bg.found && strcmp(bg.value, "committed") == 0);
@@ -195,12 +186,12 @@ Test(push, wait_ends_when_pushee_expires)
     cr_assert_eq(pt_heartbeat(&t, &rec), 0);
     pt_bg bg;
     pt_bg_put(&bg, "a", "plain");
-    pt_wait_for_waiters(store, 1);
+    pt_wait_for_waiters(st_store, 1);
     st_clock_ns += KV_TXN_EXPIRY_NS + 1;
     cr_assert_eq(pt_bg_join(&bg), 0);
     cr_assert(pt_query(&t, &rec));
     cr_expect_eq(rec.status, KV_TXN_STATE_ABORTED);
-    cr_expect_str_eq(st_get1(store, "a", buf, NULL), "plain");
+    cr_expect_str_eq(st_get1(st_store, "a", buf, NULL), "plain");
 }
 
 Test(push, waiter_aborted_by_another_stops_waiting)
@@ -210,11 +201,11 @@ Test(push, waiter_aborted_by_another_stops_waiting)
     cr_assert_eq(pt_put(&t2, "e", "2"), 0);
     pt_bg bg;
     pt_bg_txn_put(&bg, &t2, "a"); /* t2 waits on t1 */
-    pt_wait_for_waiters(store, 1);
+    pt_wait_for_waiters(st_store, 1);
     cr_assert_eq(pt_put(&t3, "e", "3"), 0, "t3 aborts t2 by priority");
     cr_expect_eq(pt_bg_join(&bg), KV_ETXNABORTED, "t2's wait ends though t1 is pending");
     cr_assert(pt_query(&t1, &rec) == false, "t1 untouched: no record");
-    cr_expect_eq(kv__txn_wait_count(store->waits), 0);
+    cr_expect_eq(kv__txn_wait_count(st_store->waits), 0);
     cr_assert_eq(pt_end(&t1, true, "a"), 0);
     cr_assert_eq(pt_end(&t3, true, "e"), 0);
 }
@@ -245,8 +236,8 @@ Test(push, async_resolution_clears_other_ranges)
     const char *keys[] = {"a", "e", "h"};
     cr_assert_eq(pt_end_keys(&t, true, keys, 3), 0);
     cr_expect(!pt_has_intent("a"), "the anchor's range is resolved in the commit");
-    kv__resolver_flush(store->resolver);
+    kv__resolver_flush(st_store->resolver);
     cr_expect(!pt_has_intent("e"));
     cr_expect(!pt_has_intent("h"));
-    cr_expect_str_eq(st_get1(store, "h", buf, NULL), "3");
+    cr_expect_str_eq(st_get1(st_store, "h", buf, NULL), "3");
 }

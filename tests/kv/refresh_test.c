@@ -12,26 +12,11 @@
 #include "kv/hlc.h"
 #include "store_test_util.h"
 
-static char dir[KV_TEST_PATH_MAX];
-static kv_store *store;
-static const char *const splits[] = {"c", "f", NULL};
-
-static void setup(void)
-{
-    store = st_open(dir, splits);
-}
-
-static void teardown(void)
-{
-    kv_store_close(store);
-    kv_test_rmrf(dir);
-}
-
-TestSuite(refresh, .init = setup, .fini = teardown);
+TestSuite(refresh, .init = st_setup, .fini = st_teardown);
 
 static kv_ts now(void)
 {
-    return kv_hlc_now(kv_store_clock(store));
+    return kv_hlc_now(kv_store_clock(st_store));
 }
 
 /* Refreshes [start, end) (end NULL: the key) of transaction `id` from
@@ -48,7 +33,7 @@ static int refresh(uint8_t id, const char *start, const char *end, kv_ts from, k
                          end != NULL ? strlen(end) : 0}};
     q.u.refresh.from = from;
     cr_assert_eq(kv_request_add(&req, &q), 0);
-    int rc = st_send(store, &req, &resp);
+    int rc = st_send(st_store, &req, &resp);
     kv_response_free(&resp);
     return rc;
 }
@@ -62,13 +47,13 @@ static void intent(uint8_t id, const char *key)
     kv_txn t = st_txn(id, now());
     cr_assert_eq(kv_request_set_txn(&req, &t), 0);
     st_put(&req, key, "provisional");
-    cr_assert_eq(st_send(store, &req, &resp), 0);
+    cr_assert_eq(st_send(st_store, &req, &resp), 0);
     kv_response_free(&resp);
 }
 
 Test(refresh, unchanged_span_succeeds)
 {
-    cr_assert_eq(st_put1(store, "a", "old"), 0);
+    cr_assert_eq(st_put1(st_store, "a", "old"), 0);
     kv_ts from = now();
     kv_ts to = now();
     cr_assert_eq(refresh(1, "a", NULL, from, to), 0);
@@ -78,7 +63,7 @@ Test(refresh, unchanged_span_succeeds)
 Test(refresh, committed_value_in_interval_fails)
 {
     kv_ts from = now();
-    cr_assert_eq(st_put1(store, "b", "new"), 0);
+    cr_assert_eq(st_put1(st_store, "b", "new"), 0);
     kv_ts to = now();
     cr_assert_eq(refresh(1, "b", NULL, from, to), KV_ETXNRETRY);
     cr_assert_eq(refresh(1, "a", "c", from, to), KV_ETXNRETRY);
@@ -92,13 +77,13 @@ Test(refresh, committed_value_in_interval_fails)
 
 Test(refresh, deletion_counts_as_a_change)
 {
-    cr_assert_eq(st_put1(store, "b", "v"), 0);
+    cr_assert_eq(st_put1(st_store, "b", "v"), 0);
     kv_ts from = now();
     kv_request req;
     kv_response resp;
     cr_assert_eq(kv_request_init(&req), 0);
     st_del(&req, "b");
-    cr_assert_eq(st_send(store, &req, &resp), 0);
+    cr_assert_eq(st_send(st_store, &req, &resp), 0);
     kv_response_free(&resp);
     cr_assert_eq(refresh(1, "b", NULL, from, now()), KV_ETXNRETRY);
 }
@@ -120,7 +105,7 @@ Test(refresh, foreign_intent_fails_own_intent_does_not)
 Test(refresh, ranged_span_over_ranges)
 {
     kv_ts from = now();
-    cr_assert_eq(st_put1(store, "g", "v"), 0);
+    cr_assert_eq(st_put1(st_store, "g", "v"), 0);
     kv_ts to = now();
     cr_assert_eq(refresh(1, "a", "f", from, to), 0, "the write is in another range");
     cr_assert_eq(refresh(1, "a", "z", from, to), KV_ETXNRETRY);
@@ -137,7 +122,7 @@ Test(refresh, protects_span_in_timestamp_cache)
     kv_response resp;
     cr_assert_eq(kv_request_init(&req), 0);
     st_put(&req, "e", "late");
-    cr_assert_eq(st_send(store, &req, &resp), 0);
+    cr_assert_eq(st_send(st_store, &req, &resp), 0);
     cr_assert_gt(kv_ts_cmp(resp.ts, to), 0, "a later write lands above the refreshed read");
     kv_response_free(&resp);
 }
@@ -149,6 +134,6 @@ Test(refresh, outside_a_transaction_is_refused)
     cr_assert_eq(kv_request_init(&req), 0);
     kv_req q = {.method = KV_REFRESH, .span = {(const uint8_t *)"a", 1, NULL, 0}};
     cr_assert_eq(kv_request_add(&req, &q), 0);
-    cr_assert_eq(st_send(store, &req, &resp), KV_EINVAL);
+    cr_assert_eq(st_send(st_store, &req, &resp), KV_EINVAL);
     kv_response_free(&resp);
 }

@@ -45,6 +45,21 @@ kv_store *st_open(char *dir, const char *const *splits)
     return s;
 }
 
+char st_dir[KV_TEST_PATH_MAX];
+kv_store *st_store;
+
+void st_setup(void)
+{
+    static const char *const splits[] = {"c", "f", NULL};
+    st_store = st_open(st_dir, splits);
+}
+
+void st_teardown(void)
+{
+    kv_store_close(st_store);
+    kv_test_rmrf(st_dir);
+}
+
 kv_store *st_reopen(kv_store *s, const char *dir)
 {
     kv_store_close(s);

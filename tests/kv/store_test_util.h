@@ -19,6 +19,14 @@ extern int64_t st_clock_ns;
 /* Opens a fresh store (no fsync) in a temp dir written to `dir` and
  * bootstraps it with the NULL-terminated split keys (may be NULL). */
 kv_store *st_open(char *dir, const char *const *splits);
+/* The fixture most kv suites share: st_setup opens a fresh store split at
+ * "c" and "f" into st_store, in the directory st_dir; st_teardown closes
+ * it and removes the directory. */
+extern char st_dir[KV_TEST_PATH_MAX];
+extern kv_store *st_store;
+void st_setup(void);
+void st_teardown(void);
+
 /* Closes and reopens the store at `dir`. */
 kv_store *st_reopen(kv_store *s, const char *dir);
 

@@ -13,34 +13,20 @@
 #include "kv/store_int.h"
 #include "store_test_util.h"
 
-static char dir[KV_TEST_PATH_MAX];
-static kv_store *store;
 static char buf[64];
-static const char *const splits[] = {"c", "f", NULL};
 
-static void setup(void)
-{
-    store = st_open(dir, splits);
-}
-
-static void teardown(void)
-{
-    kv_store_close(store);
-    kv_test_rmrf(dir);
-}
-
-TestSuite(txn, .init = setup, .fini = teardown);
+TestSuite(txn, .init = st_setup, .fini = st_teardown);
 
 static kv_txn begin(uint8_t id)
 {
-    return st_txn(id, kv_hlc_now(kv_store_clock(store)));
+    return st_txn(id, kv_hlc_now(kv_store_clock(st_store)));
 }
 
 /* Sends `req` in transaction *t and updates *t from the response. */
 static int send_txn(kv_txn *t, kv_request *req, kv_response *resp)
 {
     cr_assert_eq(kv_request_set_txn(req, t), 0);
-    int rc = st_send(store, req, resp);
+    int rc = st_send(st_store, req, resp);
     if (rc == 0) {
         cr_assert(resp->has_txn);
         *t = resp->txn; /* borrowed from resp: keep resp until t is done */
@@ -61,8 +47,8 @@ static bool record(const char *anchor, uint8_t id, kv__txn_record *out, kv_arena
     kv_buf key = {0}, val = {0};
     uint8_t tid[KV_TXN_ID_LEN] = {id};
     cr_assert_eq(kv__txn_record_key(&key, anchor, strlen(anchor), tid), 0);
-    int rc =
-        kv_engine_get(kv_store_engine(store), NULL, KV_CF_LOCAL, key.data, key.len, &val, NULL, 0);
+    int rc = kv_engine_get(kv_store_engine(st_store), NULL, KV_CF_LOCAL, key.data, key.len, &val,
+                           NULL, 0);
     if (rc == 0)
         cr_assert_eq(kv__txn_record_decode(val.data, val.len, a, out), 0);
     else
@@ -78,7 +64,7 @@ static void expect_no_intents(void)
     kv_request r = new_req();
     kv_response resp;
     st_scan(&r, KV_SCAN, "", "\xff", 0, 0);
-    cr_expect_eq(st_send(store, &r, &resp), 0, "an intent remains: %s", resp.msg);
+    cr_expect_eq(st_send(st_store, &r, &resp), 0, "an intent remains: %s", resp.msg);
     kv_response_free(&resp);
 }
 
@@ -93,7 +79,7 @@ Test(txn, writes_leave_intents_seen_by_owner)
     r = new_req();
     r.h.no_wait = true; /* the live writer cannot be pushed: report it */
     st_get(&r, "a");
-    cr_expect_eq(st_send(store, &r, &rd), KV_EWRITEINTENT);
+    cr_expect_eq(st_send(st_store, &r, &rd), KV_EWRITEINTENT);
     kv_response_free(&rd);
     r = new_req();
     st_get(&r, "a");
@@ -130,8 +116,8 @@ Test(txn, commit_resolves_intents_everywhere)
     cr_assert_eq(write_two_and_end(&t, true, &end), 0, "%s", end.msg);
     cr_expect_eq(t.status, KV_TXN_STATE_COMMITTED);
     kv_response_free(&end);
-    cr_expect_str_eq(st_get1(store, "a", buf, NULL), "A");
-    cr_expect_str_eq(st_get1(store, "e", buf, NULL), "E");
+    cr_expect_str_eq(st_get1(st_store, "a", buf, NULL), "A");
+    cr_expect_str_eq(st_get1(st_store, "e", buf, NULL), "E");
     expect_no_intents();
     kv_arena *a;
     cr_assert_eq(kv_arena_create(&a), 0);
@@ -144,13 +130,13 @@ Test(txn, commit_resolves_intents_everywhere)
 
 Test(txn, abort_removes_intents)
 {
-    cr_assert_eq(st_put1(store, "e", "old"), 0);
+    cr_assert_eq(st_put1(st_store, "e", "old"), 0);
     kv_txn t = begin(3);
     kv_response end;
     cr_assert_eq(write_two_and_end(&t, false, &end), 0, "%s", end.msg);
     cr_expect_eq(t.status, KV_TXN_STATE_ABORTED);
-    cr_expect_null(st_get1(store, "a", buf, NULL));
-    cr_expect_str_eq(st_get1(store, "e", buf, NULL), "old");
+    cr_expect_null(st_get1(st_store, "a", buf, NULL));
+    cr_expect_str_eq(st_get1(st_store, "e", buf, NULL), "old");
     expect_no_intents();
     kv_arena *a;
     cr_assert_eq(kv_arena_create(&a), 0);
@@ -166,7 +152,7 @@ Test(txn, abort_removes_intents)
     again.status = KV_TXN_STATE_PENDING;
     cr_assert_eq(kv_request_set_txn(&r, &again), 0);
     kv_response late;
-    cr_expect_eq(st_send(store, &r, &late), KV_ETXNABORTED);
+    cr_expect_eq(st_send(st_store, &r, &late), KV_ETXNABORTED);
     cr_expect(kv_err_retryable(late.err));
     kv_response_free(&late);
     kv_response_free(&end);
@@ -189,9 +175,9 @@ Test(txn, one_phase_commit)
     kv_arena_destroy(a);
     kv_response_free(&resp);
     uint8_t marker = KV_LOCAL_TXN_MARKER;
-    cr_expect(!st_has_prefix(store, KV_CF_LOCAL, &marker, 1));
-    cr_expect_str_eq(st_get1(store, "c", buf, NULL), "1");
-    cr_expect_str_eq(st_get1(store, "d", buf, NULL), "2");
+    cr_expect(!st_has_prefix(st_store, KV_CF_LOCAL, &marker, 1));
+    cr_expect_str_eq(st_get1(st_store, "c", buf, NULL), "1");
+    cr_expect_str_eq(st_get1(st_store, "d", buf, NULL), "2");
     expect_no_intents();
 }
 
@@ -212,8 +198,8 @@ Test(txn, commit_split_across_ranges)
     cr_expect(record("b", 5, &rec, a));
     kv_arena_destroy(a);
     kv_response_free(&resp);
-    cr_expect_str_eq(st_get1(store, "b", buf, NULL), "1");
-    cr_expect_str_eq(st_get1(store, "g", buf, NULL), "2");
+    cr_expect_str_eq(st_get1(st_store, "b", buf, NULL), "1");
+    cr_expect_str_eq(st_get1(st_store, "g", buf, NULL), "2");
     expect_no_intents();
 }
 
@@ -225,7 +211,7 @@ Test(txn, pushed_write_must_retry)
     kv_response resp, w;
     r.h.ts = (kv_ts){t.read_ts.wall + 1000, 0};
     st_get(&r, "k");
-    cr_assert_eq(st_send(store, &r, &resp), 0);
+    cr_assert_eq(st_send(st_store, &r, &resp), 0);
     kv_response_free(&resp);
     /* ... so its write to k goes above that read ... */
     r = new_req();
@@ -256,10 +242,10 @@ Test(txn, own_reads_do_not_push)
     cr_expect_eq(send_txn(&t, &r, &resp), 0, "%s", resp.msg);
     cr_expect_eq(kv_ts_cmp(t.write_ts, t.read_ts), 0);
     uint8_t marker = KV_LOCAL_TXN_MARKER;
-    cr_expect(!st_has_prefix(store, KV_CF_LOCAL, &marker, 1), "one-phase: no record");
+    cr_expect(!st_has_prefix(st_store, KV_CF_LOCAL, &marker, 1), "one-phase: no record");
     kv_response_free(&resp);
     kv_response_free(&rd);
-    cr_expect_str_eq(st_get1(store, "k", buf, NULL), "v");
+    cr_expect_str_eq(st_get1(st_store, "k", buf, NULL), "v");
 }
 
 Test(txn, write_write_conflict)
@@ -280,7 +266,7 @@ Test(txn, write_write_conflict)
 
 Test(txn, read_only_commit)
 {
-    cr_assert_eq(st_put1(store, "k", "v"), 0);
+    cr_assert_eq(st_put1(st_store, "k", "v"), 0);
     kv_txn t = begin(10);
     kv_request r = new_req();
     kv_response rd, end;
@@ -298,7 +284,7 @@ Test(txn, delete_range_across_ranges)
 {
     const char *keys[] = {"a", "b", "d", "e", "g", "h"};
     for (size_t i = 0; i < 6; i++)
-        cr_assert_eq(st_put1(store, keys[i], "v"), 0);
+        cr_assert_eq(st_put1(st_store, keys[i], "v"), 0);
     kv_txn t = begin(11);
     kv_request r = new_req();
     kv_response del, end;
@@ -318,7 +304,7 @@ Test(txn, delete_range_across_ranges)
     r = new_req();
     kv_response scan;
     st_scan(&r, KV_SCAN, "a", "z", 0, 0);
-    cr_assert_eq(st_send(store, &r, &scan), 0);
+    cr_assert_eq(st_send(st_store, &r, &scan), 0);
     cr_expect_eq(scan.resps[0].n_rows, 2);
     kv_response_free(&scan);
 }

@@ -17,26 +17,11 @@
 
 #define MS INT64_C(1000000)
 
-static char dir[KV_TEST_PATH_MAX];
-static kv_store *store;
-static const char *const splits[] = {"c", "f", NULL};
-
-static void setup(void)
-{
-    store = st_open(dir, splits);
-}
-
-static void teardown(void)
-{
-    kv_store_close(store);
-    kv_test_rmrf(dir);
-}
-
-TestSuite(uncertainty, .init = setup, .fini = teardown);
+TestSuite(uncertainty, .init = st_setup, .fini = st_teardown);
 
 static kv_ts now(void)
 {
-    return kv_hlc_now(kv_store_clock(store));
+    return kv_hlc_now(kv_store_clock(st_store));
 }
 
 static kv_ts plus(kv_ts t, int64_t ns)
@@ -53,7 +38,7 @@ static void put_at(const char *key, const char *val, kv_ts ts)
     cr_assert_eq(kv_request_init(&req), 0);
     req.h.ts = ts;
     st_put(&req, key, val);
-    cr_assert_eq(st_send(store, &req, &resp), 0, "%s", resp.msg);
+    cr_assert_eq(st_send(st_store, &req, &resp), 0, "%s", resp.msg);
     cr_assert_eq(kv_ts_cmp(resp.ts, ts), 0);
     kv_response_free(&resp);
 }
@@ -70,7 +55,7 @@ static int txn_get_observed(const char *key, kv_ts read, kv_ts limit, kv_ts obse
     t.observed_ts = observed;
     cr_assert_eq(kv_request_set_txn(&req, &t), 0);
     st_get(&req, key);
-    return st_send(store, &req, resp);
+    return st_send(st_store, &req, resp);
 }
 
 static int txn_get(const char *key, kv_ts read, kv_ts limit, kv_response *resp)
@@ -82,7 +67,7 @@ Test(uncertainty, mvcc_reports_values_and_intents_in_the_interval)
 {
     kv_ts r = now(), w = plus(r, 100 * MS);
     put_at("a", "v", w);
-    kv_engine *eng = kv_store_engine(store);
+    kv_engine *eng = kv_store_engine(st_store);
     kv_buf val = {0};
     kv_mvcc_conflict c = {0};
     kv_mvcc_read_opts ro = {.ts = r, .uncertainty_limit = plus(r, 500 * MS)};
@@ -153,7 +138,7 @@ Test(uncertainty, non_transactional_read_retries_above_the_value)
     cr_assert_eq(kv_request_init(&req), 0);
     req.h.ts = r;
     st_get(&req, "d");
-    cr_assert_eq(st_send(store, &req, &resp), 0, "%s", resp.msg);
+    cr_assert_eq(st_send(st_store, &req, &resp), 0, "%s", resp.msg);
     cr_assert(resp.resps[0].found, "the value may have been written first: it is read");
     cr_assert_eq(kv_ts_cmp(resp.ts, w), 0, "the read moved up to the value");
     kv_response_free(&resp);
@@ -177,7 +162,7 @@ static int coord_get(kv_txn_coord *c, const char *key, bool *found)
 Test(uncertainty, coordinator_refreshes_above_an_uncertain_value)
 {
     kv_txn_coord *c;
-    cr_assert_eq(kv_txn_coord_begin(store, NULL, 0, &c), 0);
+    cr_assert_eq(kv_txn_coord_begin(st_store, NULL, 0, &c), 0);
     kv_txn_coord_forget_observation(c); /* a gateway on another node */
     kv_ts r = kv_txn_coord_txn(c)->read_ts, w = plus(r, 100 * MS);
     bool found;
@@ -196,7 +181,7 @@ Test(uncertainty, coordinator_refreshes_above_an_uncertain_value)
 Test(uncertainty, coordinator_restarts_when_the_refresh_fails)
 {
     kv_txn_coord *c;
-    cr_assert_eq(kv_txn_coord_begin(store, NULL, 0, &c), 0);
+    cr_assert_eq(kv_txn_coord_begin(st_store, NULL, 0, &c), 0);
     kv_txn_coord_forget_observation(c); /* a gateway on another node */
     kv_ts r = kv_txn_coord_txn(c)->read_ts;
     bool found;

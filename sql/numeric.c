@@ -77,6 +77,20 @@ static int check_limits(const mpz_t z, int32_t dscale, kv_arena *arena, sql_erro
     return over ? overflow(arena, err) : 0;
 }
 
+/* Ends a parse: applies the sign, checks the limits and builds *out from
+ * the digits in z, which it clears either way. */
+static int finish_parsed(mpz_t z, bool neg, int32_t dscale, kv_arena *arena, sql_numeric *out,
+                         sql_error *err)
+{
+    if (neg)
+        mpz_neg(z, z);
+    int rc = check_limits(z, dscale, arena, err);
+    if (rc == 0)
+        rc = sql__numeric_from_mpz(z, dscale, arena, out, err);
+    mpz_clear(z);
+    return rc;
+}
+
 /* ---- text input ------------------------------------------------------ */
 
 static int bad_input(const char *s, size_t len, kv_arena *arena, sql_error *err)
@@ -184,13 +198,7 @@ int sql__numeric_parse(const char *s, size_t len, kv_arena *arena, sql_numeric *
         mpz_clear(pow);
     }
     dscale = dscale < 0 ? 0 : dscale;
-    if (neg)
-        mpz_neg(z, z);
-    int rc = check_limits(z, (int32_t)dscale, arena, err);
-    if (rc == 0)
-        rc = sql__numeric_from_mpz(z, (int32_t)dscale, arena, out, err);
-    mpz_clear(z);
-    return rc;
+    return finish_parsed(z, neg, (int32_t)dscale, arena, out, err);
 }
 
 /* ---- text output ----------------------------------------------------- */
@@ -406,13 +414,7 @@ int sql__numeric_from_decimal(bool neg, const char *digits, size_t ndigits, int3
         rescale(z, z, -dscale);
         dscale = 0;
     }
-    if (neg)
-        mpz_neg(z, z);
-    int rc = check_limits(z, (int32_t)dscale, arena, err);
-    if (rc == 0)
-        rc = sql__numeric_from_mpz(z, (int32_t)dscale, arena, out, err);
-    mpz_clear(z);
-    return rc;
+    return finish_parsed(z, neg, (int32_t)dscale, arena, out, err);
 }
 
 /* ---- arithmetic ------------------------------------------------------ */

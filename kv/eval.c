@@ -12,6 +12,7 @@
  * Timestamps: a transaction reads at read_ts and writes at write_ts; a
  * non-transactional batch does both at e->ts.
  */
+#include <assert.h>
 #include <string.h>
 
 #include "kv/kv_int.h"
@@ -74,10 +75,16 @@ static kv_mvcc_read_opts read_opts(const kv__eval *e)
         .ts = read_ts(e), .txn = read_txn(e), .uncertainty_limit = uncertainty_limit(e)};
 }
 
-/* One-phase commits write committed values: no intent, no owner. */
-static const kv_txn_meta *write_txn(const kv__eval *e)
+/* What the intents of this batch record, in *w (its anchor borrowed from
+ * e->txn); NULL for one-phase commits, which write committed values: no
+ * intent, no owner. */
+static const kv_mvcc_writer *write_txn(const kv__eval *e, kv_mvcc_writer *w)
 {
-    return e->is_txn && !e->one_pc ? &e->txn.meta : NULL;
+    if (!e->is_txn || e->one_pc)
+        return NULL;
+    assert(e->txn.anchor_key != NULL); /* kv_store_send sets it before the first write */
+    *w = (kv_mvcc_writer){e->txn.meta, e->txn.priority, e->txn.anchor_key, e->txn.anchor_len};
+    return w;
 }
 
 static int bump(kv__eval *e, kv_ts to)
@@ -119,9 +126,10 @@ static int mvcc_err(kv__eval *e, size_t i, int rc)
     if (rc != KV_EWRITEINTENT)
         return rc;
     d->intent = e->conflict.intent;
+    d->intent.anchor = kv_arena_dup(e->resp->arena, e->conflict.anchor.data, d->intent.anchor_len);
     d->intent_key.key = kv_arena_dup(e->resp->arena, e->conflict.key.data, e->conflict.key.len);
     d->intent_key.key_len = e->conflict.key.len;
-    return d->intent_key.key == NULL ? KV_ENOMEM : rc;
+    return d->intent_key.key == NULL || d->intent.anchor == NULL ? KV_ENOMEM : rc;
 }
 
 static int set_row(kv__eval *e, kv_row *row, const void *key, size_t klen, const void *val,
@@ -176,12 +184,14 @@ static int write_key(kv__eval *e, size_t i, const void *key, size_t klen, const 
         return bump(e, kv__ts_next(tv.ts));
     kv_engine *eng = e->r->store->engine;
     char *msg = e->resp->msg;
+    kv_mvcc_writer w;
+    const kv_mvcc_writer *txn = write_txn(e, &w);
     if (val == NULL)
-        rc = kv_mvcc_delete(eng, NULL, e->cmd.batch, key, klen, ts, write_txn(e), &e->conflict, msg,
+        rc = kv_mvcc_delete(eng, NULL, e->cmd.batch, key, klen, ts, txn, &e->conflict, msg,
                             sizeof(e->resp->msg));
     else
-        rc = kv_mvcc_put(eng, NULL, e->cmd.batch, key, klen, ts, write_txn(e), val, vlen,
-                         &e->conflict, msg, sizeof(e->resp->msg));
+        rc = kv_mvcc_put(eng, NULL, e->cmd.batch, key, klen, ts, txn, val, vlen, &e->conflict, msg,
+                         sizeof(e->resp->msg));
     if (rc == KV_EWRITETOOOLD)
         return bump(e, kv__ts_next(e->conflict.existing_ts));
     return rc != 0 ? mvcc_err(e, i, rc) : 0;

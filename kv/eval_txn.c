@@ -93,14 +93,16 @@ static int move_intent(kv__eval *e, const void *key, size_t klen, const kv_txn_m
     if (memcmp(in.txn.id, txn->id, KV_TXN_ID_LEN) != 0 || in.txn.epoch != txn->epoch ||
         kv_ts_cmp(in.ts, to) >= 0)
         return 0;
+    /* The rewrite keeps what the intent records; its anchor stays in
+     * e->conflict, which the owner's own read and write do not refill. */
+    kv_mvcc_writer w = {in.txn, in.priority, in.anchor, in.anchor_len};
     ro.txn = &in.txn;
     rc = kv_mvcc_get(eng, NULL, &ro, key, klen, &e->scratch, NULL, &e->conflict, msg, ml);
     if (rc == 0)
-        return kv_mvcc_put(eng, NULL, e->cmd.batch, key, klen, to, &in.txn, e->scratch.data,
+        return kv_mvcc_put(eng, NULL, e->cmd.batch, key, klen, to, &w, e->scratch.data,
                            e->scratch.len, &e->conflict, msg, ml);
     if (rc == KV_ENOTFOUND)
-        return kv_mvcc_delete(eng, NULL, e->cmd.batch, key, klen, to, &in.txn, &e->conflict, msg,
-                              ml);
+        return kv_mvcc_delete(eng, NULL, e->cmd.batch, key, klen, to, &w, &e->conflict, msg, ml);
     return rc;
 }
 
@@ -377,7 +379,9 @@ int kv__eval_push_txn(kv__eval *e, size_t i)
     int rc = load_request_record(e, i, &key, &rec, &exists);
     if (rc == 0 && !exists) {
         /* No record yet: the intent's timestamp stands in for a heartbeat
-         * (the transaction wrote it) and the registry for its priority. */
+         * (the transaction wrote it) and the intent gives the priority. A
+         * pushee whose coordinator is gone thus expires like one that
+         * stopped heartbeating, and is aborted by writing the record. */
         rec = (kv__txn_record){.status = KV_TXN_STATE_PENDING,
                                .epoch = q->u.push.pushee.epoch,
                                .priority = q->u.push.pushee_priority,

@@ -196,10 +196,11 @@ typedef struct kv_req {
             bool pending;
         } resolve;
         struct {
-            /* The pushee: id and epoch, the priority its coordinator gave
-             * it (used while it has no record) and the timestamp of the
-             * intent that was met (its liveness while it has no record).
-             * The span is the pushee's anchor key. */
+            /* The pushee: id, epoch and priority as the intent that was
+             * met records them (the priority is used while it has no
+             * record) and that intent's timestamp (its liveness while it
+             * has no record). The span is the anchor key the intent
+             * names. */
             kv_txn_meta pushee;
             int32_t pushee_priority;
             kv_ts intent_ts;
@@ -284,7 +285,8 @@ typedef struct kv_resp {
 typedef struct kv_error_detail {
     size_t index;       /* the request that failed */
     kv_range_desc desc; /* RANGEKEYMISMATCH: the range holding the key */
-    kv_intent intent;   /* WRITEINTENT: the conflicting intent ... */
+    kv_intent intent;   /* WRITEINTENT: the conflicting intent (its anchor in
+                         * the response arena) ... */
     kv_span intent_key; /* ... and its key */
     kv_ts existing_ts;  /* WRITETOOOLD: the newer version; READUNCERTAIN: the
                          * uncertain one (read again at or above it) */

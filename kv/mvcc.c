@@ -88,13 +88,17 @@ static bool txn_owns(const kv_txn_meta *txn, const kv_intent *in)
     return txn != NULL && memcmp(txn->id, in->txn.id, KV_TXN_ID_LEN) == 0;
 }
 
+/* Fills c (may be NULL) with the intent `in`, whose anchor may borrow from
+ * an iterator: it is copied into c->anchor. */
 static int report_intent(kv_mvcc_conflict *c, const kv_intent *in, const uint8_t *prefix,
                          size_t plen, char *err, size_t errlen)
 {
     if (c != NULL) {
         c->intent = *in;
-        if (kv__mvcc_unescape(prefix, plen, &c->key) != 0)
+        if (kv__mvcc_unescape(prefix, plen, &c->key) != 0 ||
+            kv_buf_set(&c->anchor, in->anchor, in->anchor_len) != 0)
             return kv__errf(err, errlen, KV_ENOMEM, "out of memory reporting an intent");
+        c->intent.anchor = (const uint8_t *)c->anchor.data;
     }
     return kv__errf(err, errlen, KV_EWRITEINTENT,
                     "conflicting intent at %" PRId64 ".%" PRId32 " (epoch %" PRIu32 ")",
@@ -369,8 +373,9 @@ out_free_lo:
     return rc;
 }
 
-/* What a write found on its key: the intent (if any) and the newest
- * committed version's timestamp (if any). */
+/* What a write found on its key: the intent (if any; its anchor is not
+ * kept, since it borrowed from the iterator) and the newest committed
+ * version's timestamp (if any). */
 struct key_state {
     bool has_intent;
     kv_intent intent;
@@ -392,6 +397,8 @@ static int read_key_state(kv_iter *it, struct key_state *st, char *err, size_t e
             const char *raw = kv_iter_value(it, &vlen);
             if (kv__mvcc_decode_meta((const uint8_t *)raw, vlen, &st->intent) != 0)
                 return mvcc_corrupt(err, errlen, "bad intent metadata", k, klen);
+            st->intent.anchor = NULL;
+            st->intent.anchor_len = 0;
             st->has_intent = true;
         } else if (!st->has_intent || kv_ts_cmp(ts, st->intent.ts) != 0) {
             st->has_committed = true;
@@ -402,14 +409,34 @@ static int read_key_state(kv_iter *it, struct key_state *st, char *err, size_t e
     return kv_iter_status(it, err, errlen);
 }
 
+/* Reports the intent of k to c after read_key_state: seeks `it` back to
+ * the metadata, whose anchor the key state did not keep. */
+static int report_key_intent(kv_iter *it, struct mkey *k, kv_mvcc_conflict *c, char *err,
+                             size_t errlen)
+{
+    size_t klen, vlen;
+    kv_intent in;
+    kv_iter_seek_ge(it, k->p, k->plen);
+    const char *got = kv_iter_valid(it) ? kv_iter_key(it, &klen) : NULL;
+    if (got == NULL || klen != k->plen || memcmp(got, k->p, klen) != 0) {
+        int rc = kv_iter_status(it, err, errlen);
+        return rc != 0 ? rc : mvcc_corrupt(err, errlen, "intent metadata vanished", k->p, k->plen);
+    }
+    const char *raw = kv_iter_value(it, &vlen);
+    if (kv__mvcc_decode_meta((const uint8_t *)raw, vlen, &in) != 0)
+        return mvcc_corrupt(err, errlen, "bad intent metadata", k->p, k->plen);
+    return report_intent(c, &in, k->p, k->plen, err, errlen);
+}
+
 /* Checks a write of `txn` (NULL: non-transactional) at *ts against the key
- * state; may raise *ts to the transaction's own intent timestamp. */
-static int check_write(const struct key_state *st, struct mkey *k, kv_ts *ts,
+ * state read through `it`; may raise *ts to the transaction's own intent
+ * timestamp. */
+static int check_write(kv_iter *it, const struct key_state *st, struct mkey *k, kv_ts *ts,
                        const kv_txn_meta *txn, kv_mvcc_conflict *c, char *err, size_t errlen)
 {
     if (st->has_intent) {
         if (!txn_owns(txn, &st->intent))
-            return report_intent(c, &st->intent, k->p, k->plen, err, errlen);
+            return report_key_intent(it, k, c, err, errlen);
         if (st->intent.txn.epoch > txn->epoch)
             return kv__errf(err, errlen, KV_EINVAL,
                             "write of epoch %" PRIu32 " under its own intent of epoch %" PRIu32,
@@ -455,9 +482,32 @@ static void put_version(kv_batch *b, rocksdb_column_family_handle_t *cf, struct 
     rocksdb_writebatch_putv_cf(b->wb, cf, 1, &key, &key_len, 2, parts, sizes);
 }
 
+/* Intent metadata with an anchor up to this long is built on the stack; a
+ * longer anchor goes through the gather put, as large values do. */
+#define MVCC_INLINE_META_MAX 256
+
+static void put_meta(kv_batch *b, rocksdb_column_family_handle_t *cf, struct mkey *k,
+                     const kv_mvcc_writer *txn, kv_ts ts)
+{
+    kv_intent in = {txn->txn, ts, txn->priority, txn->anchor, txn->anchor_len};
+    uint8_t buf[MVCC_INLINE_META_MAX];
+    const char *key = (const char *)k->p;
+    kv__mvcc_encode_meta(buf, &in);
+    if (KV__MVCC_META_FIXED_LEN + in.anchor_len <= sizeof(buf)) {
+        if (in.anchor_len > 0)
+            memcpy(buf + KV__MVCC_META_FIXED_LEN, in.anchor, in.anchor_len);
+        rocksdb_writebatch_put_cf(b->wb, cf, key, k->plen, (const char *)buf,
+                                  KV__MVCC_META_FIXED_LEN + in.anchor_len);
+        return;
+    }
+    const char *parts[2] = {(const char *)buf, (const char *)in.anchor};
+    size_t sizes[2] = {KV__MVCC_META_FIXED_LEN, in.anchor_len};
+    rocksdb_writebatch_putv_cf(b->wb, cf, 1, &key, &k->plen, 2, parts, sizes);
+}
+
 static int mvcc_write(kv_engine *e, const kv_snapshot *snap, kv_batch *b, const void *key,
-                      size_t klen, kv_ts ts, const kv_txn_meta *txn, const void *val, size_t vlen,
-                      bool tombstone, kv_mvcc_conflict *c, char *err, size_t errlen)
+                      size_t klen, kv_ts ts, const kv_mvcc_writer *txn, const void *val,
+                      size_t vlen, bool tombstone, kv_mvcc_conflict *c, char *err, size_t errlen)
 {
     if (kv_ts_is_zero(ts))
         return kv__errf(err, errlen, KV_EINVAL, "MVCC write at the zero timestamp");
@@ -470,35 +520,32 @@ static int mvcc_write(kv_engine *e, const kv_snapshot *snap, kv_batch *b, const 
     if (rc != 0)
         goto out_free_key;
     rc = read_key_state(it, &st, err, errlen);
+    if (rc == 0)
+        rc = check_write(it, &st, &k, &ts, txn ? &txn->txn : NULL, c, err, errlen);
     kv_iter_close(it);
-    if (rc != 0 || (rc = check_write(&st, &k, &ts, txn, c, err, errlen)) != 0)
+    if (rc != 0)
         goto out_free_key;
     rocksdb_column_family_handle_t *cf = e->cf[KV_CF_MVCC];
     put_version(b, cf, &k, ts, val, vlen, tombstone);
     if (st.has_intent && kv_ts_cmp(st.intent.ts, ts) != 0)
         rocksdb_writebatch_delete_cf(b->wb, cf, mkey_version(&k, st.intent.ts),
                                      k.plen + KV_MVCC_TS_LEN);
-    if (txn != NULL) {
-        uint8_t meta[KV__MVCC_META_LEN];
-        kv_intent in = {*txn, ts};
-        kv__mvcc_encode_meta(meta, &in);
-        rocksdb_writebatch_put_cf(b->wb, cf, (const char *)k.p, k.plen, (const char *)meta,
-                                  sizeof(meta));
-    }
+    if (txn != NULL)
+        put_meta(b, cf, &k, txn, ts);
 out_free_key:
     mkey_free(&k);
     return rc;
 }
 
 int kv_mvcc_put(kv_engine *e, const kv_snapshot *snap, kv_batch *b, const void *key, size_t klen,
-                kv_ts ts, const kv_txn_meta *txn, const void *val, size_t vlen,
+                kv_ts ts, const kv_mvcc_writer *txn, const void *val, size_t vlen,
                 kv_mvcc_conflict *conflict, char *err, size_t errlen)
 {
     return mvcc_write(e, snap, b, key, klen, ts, txn, val, vlen, false, conflict, err, errlen);
 }
 
 int kv_mvcc_delete(kv_engine *e, const kv_snapshot *snap, kv_batch *b, const void *key, size_t klen,
-                   kv_ts ts, const kv_txn_meta *txn, kv_mvcc_conflict *conflict, char *err,
+                   kv_ts ts, const kv_mvcc_writer *txn, kv_mvcc_conflict *conflict, char *err,
                    size_t errlen)
 {
     return mvcc_write(e, snap, b, key, klen, ts, txn, NULL, 0, true, conflict, err, errlen);

@@ -4,7 +4,8 @@
  * Every write creates a version of a user key at an HLC timestamp; reads at
  * timestamp T see, per key, the newest version at or below T. A delete is a
  * version too (a tombstone). A transactional write is an intent: metadata
- * naming the transaction plus a provisional version at the intent's
+ * naming the transaction (with its priority and the anchor key that leads
+ * to its record, kv_mvcc_writer) plus a provisional version at the intent's
  * timestamp (CockroachDB style), later resolved to committed (possibly at a
  * pushed, higher timestamp) or aborted. The byte layouts are in
  * docs/storage.md.
@@ -63,20 +64,41 @@ typedef struct kv_txn_meta {
     uint32_t seq;   /* sequence of the write within the epoch */
 } kv_txn_meta;
 
+/* A transactional write: what its intent records besides the timestamp,
+ * as CockroachDB's TxnMeta does, so that whoever meets the intent (on any
+ * node) can reach the transaction's record, which lives on the range of
+ * `anchor`, and knows its priority without asking the coordinator.
+ * `anchor` (anchor_len > 0 bytes) is borrowed for the duration of the call. */
+typedef struct kv_mvcc_writer {
+    kv_txn_meta txn;
+    int32_t priority;
+    const uint8_t *anchor;
+    size_t anchor_len;
+} kv_mvcc_writer;
+
+/* An intent as met by a read or write. `anchor` is borrowed: in a
+ * kv_mvcc_conflict it points into conflict->anchor (valid until that
+ * buffer is reused or freed); elsewhere the owner of the intent says. */
 typedef struct kv_intent {
     kv_txn_meta txn;
     kv_ts ts; /* the provisional version's timestamp */
+    int32_t priority;
+    const uint8_t *anchor;
+    size_t anchor_len;
 } kv_intent;
 
 typedef enum kv_txn_status { KV_TXN_COMMITTED, KV_TXN_ABORTED } kv_txn_status;
 
-/* Filled on KV_EWRITEINTENT (intent, key) and KV_EWRITETOOOLD (existing_ts,
- * key). Zero-initialise it; the caller owns `key` and frees it with
- * kv_buf_free() (it is reused across calls). */
+/* Filled on KV_EWRITEINTENT (intent, key, anchor) and KV_EWRITETOOOLD
+ * (existing_ts, key). Zero-initialise it; the caller owns `key` and
+ * `anchor` and frees them with kv_buf_free() (they are reused across
+ * calls, so intent.anchor, which points into `anchor`, is valid only until
+ * the next call that reports a conflict). */
 typedef struct kv_mvcc_conflict {
     kv_intent intent;
     kv_ts existing_ts;
     kv_buf key;
+    kv_buf anchor; /* the intent's anchor key */
 } kv_mvcc_conflict;
 
 typedef struct kv_mvcc_read_opts {
@@ -118,17 +140,18 @@ int kv_mvcc_scan(kv_engine *e, const kv_snapshot *snap, const kv_mvcc_read_opts 
                  void *arg, kv_mvcc_conflict *conflict, char *err, size_t errlen);
 
 /* Adds a version of `key` with value [val, val+vlen) at `ts` to `b`; with a
- * non-NULL `txn` the version is provisional and an intent is written too.
+ * non-NULL `txn` the version is provisional and an intent recording `txn`
+ * (anchor copied into the batch) is written too.
  * Nothing is added to `b` on failure. Errors: KV_EWRITETOOOLD,
  * KV_EWRITEINTENT (both fill `conflict`), KV_EINVAL (zero ts, or a txn
  * epoch older than its own intent's), KV_ECORRUPT. */
 int kv_mvcc_put(kv_engine *e, const kv_snapshot *snap, kv_batch *b, const void *key, size_t klen,
-                kv_ts ts, const kv_txn_meta *txn, const void *val, size_t vlen,
+                kv_ts ts, const kv_mvcc_writer *txn, const void *val, size_t vlen,
                 kv_mvcc_conflict *conflict, char *err, size_t errlen);
 
 /* As kv_mvcc_put, writing a tombstone. */
 int kv_mvcc_delete(kv_engine *e, const kv_snapshot *snap, kv_batch *b, const void *key, size_t klen,
-                   kv_ts ts, const kv_txn_meta *txn, kv_mvcc_conflict *conflict, char *err,
+                   kv_ts ts, const kv_mvcc_writer *txn, kv_mvcc_conflict *conflict, char *err,
                    size_t errlen);
 
 /* Resolves the intent of `txn` on `key`. COMMITTED keeps the provisional

@@ -134,29 +134,37 @@ int kv_mvcc_decode_key(const void *enc, size_t len, kv_buf *user_key, kv_ts *ts,
 }
 
 /*
- * Intent metadata, KV__MVCC_META_LEN bytes:
- *   0  tag 0x03 | 1 txn id (16) | 17 wall BE (8) | 25 logical BE (4)
- *   29 epoch BE (4) | 33 seq BE (4)
+ * Intent metadata, KV__MVCC_META_FIXED_LEN + anchor length bytes:
+ *   0  tag 0x04 | 1 txn id (16) | 17 wall BE (8) | 25 logical BE (4)
+ *   29 epoch BE (4) | 33 seq BE (4) | 37 priority BE (4)
+ *   41 anchor length BE (4) | 45 anchor key
  */
 void kv__mvcc_encode_meta(uint8_t *out, const kv_intent *in)
 {
+    assert(in->anchor_len <= UINT32_MAX);
     out[0] = KV__MVCC_TAG_META;
     memcpy(out + 1, in->txn.id, KV_TXN_ID_LEN);
     kv__put_be64(out + 17, (uint64_t)in->ts.wall);
     kv__put_be32(out + 25, (uint32_t)in->ts.logical);
     kv__put_be32(out + 29, in->txn.epoch);
     kv__put_be32(out + 33, in->txn.seq);
+    kv__put_be32(out + 37, (uint32_t)in->priority);
+    kv__put_be32(out + 41, (uint32_t)in->anchor_len);
 }
 
 int kv__mvcc_decode_meta(const uint8_t *p, size_t len, kv_intent *out)
 {
-    if (len != KV__MVCC_META_LEN || p[0] != KV__MVCC_TAG_META)
+    if (len < KV__MVCC_META_FIXED_LEN || p[0] != KV__MVCC_TAG_META ||
+        kv__get_be32(p + 41) != len - KV__MVCC_META_FIXED_LEN)
         return KV_ECORRUPT;
     memcpy(out->txn.id, p + 1, KV_TXN_ID_LEN);
     out->ts.wall = (int64_t)kv__get_be64(p + 17);
     out->ts.logical = (int32_t)kv__get_be32(p + 25);
     out->txn.epoch = kv__get_be32(p + 29);
     out->txn.seq = kv__get_be32(p + 33);
+    out->priority = (int32_t)kv__get_be32(p + 37);
+    out->anchor = p + KV__MVCC_META_FIXED_LEN;
+    out->anchor_len = len - KV__MVCC_META_FIXED_LEN;
     return 0;
 }
 

@@ -14,8 +14,11 @@
 enum {
     KV__MVCC_TAG_VALUE = 0x01,     /* version: tag | value bytes */
     KV__MVCC_TAG_TOMBSTONE = 0x02, /* version: tag alone */
-    KV__MVCC_TAG_META = 0x03,      /* intent metadata, KV__MVCC_META_LEN bytes */
-    KV__MVCC_META_LEN = 37,
+    /* Intent metadata: KV__MVCC_META_FIXED_LEN bytes, then the anchor key.
+     * Tag 0x03 was the 37-byte form without anchor and priority; it is
+     * not decoded (KV_ECORRUPT), so an old store fails loudly. */
+    KV__MVCC_TAG_META = 0x04,
+    KV__MVCC_META_FIXED_LEN = 45,
 };
 
 /* Upper bound on the escaped length of a klen-byte user key. */
@@ -35,7 +38,11 @@ int kv__mvcc_split_key(const uint8_t *enc, size_t len, size_t *plen, bool *is_me
 /* Unescapes a prefix returned by kv__mvcc_split_key into `out`. */
 int kv__mvcc_unescape(const uint8_t *p, size_t plen, kv_buf *out);
 
+/* Writes the KV__MVCC_META_FIXED_LEN bytes of the metadata of `in` that
+ * precede its anchor key (which the caller appends) to out. */
 void kv__mvcc_encode_meta(uint8_t *out, const kv_intent *in);
+/* Decodes metadata; out->anchor borrows from p. KV_ECORRUPT if p is not
+ * exactly one well-formed encoding. */
 int kv__mvcc_decode_meta(const uint8_t *p, size_t len, kv_intent *out);
 
 /* Decodes a version's value; *payload borrows from p. */

@@ -18,8 +18,8 @@
  * Evaluation meeting another transaction's intent (KV_EWRITEINTENT)
  * releases the latches, pushes that transaction and resolves the intent
  * (kv__push_intent, which may wait), then evaluates the batch again from
- * scratch. A transaction's writes register it with the store's registry
- * first, so the intents it leaves lead pushers to its record.
+ * scratch. An intent names its transaction's anchor and priority, so
+ * whoever meets it can reach the record without asking this store.
  */
 #include <assert.h>
 #include <stdarg.h>
@@ -359,22 +359,6 @@ static int finish_txn(kv__eval *e)
     return e->resp->txn.anchor_key == NULL ? KV_ENOMEM : 0;
 }
 
-/* A transaction is registered with its anchor before its first intent is
- * written, so that whoever meets the intent can reach its record. A batch
- * ending with EndTxn leaves no intent of a live transaction behind (a
- * one-phase commit writes none; otherwise the record becomes final in the
- * same command), so it needs no entry, which nothing would remove. */
-static int register_writer(kv__eval *e)
-{
-    bool writes = false;
-    for (size_t i = 0; i < e->req->n; i++)
-        writes |= kv__method_writes(e->req->reqs[i].method);
-    bool ends = e->req->reqs[e->req->n - 1].method == KV_END_TXN;
-    if (!writes || ends || !e->is_txn || e->txn.anchor_key == NULL)
-        return 0;
-    return kv__txn_wait_register(e->r->store->waits, &e->txn);
-}
-
 /* Forgets the previous attempt's command and error before a re-run. */
 static void reset_eval(kv__eval *e)
 {
@@ -424,8 +408,6 @@ int kv__replica_send(kv__replica *r, const kv_request *req, kv_response *resp)
     if (rc == 0)
         rc = check_batch(&e);
     if (rc == 0)
-        rc = register_writer(&e);
-    if (rc == 0)
         rc = eval_with_pushes(&e);
     /* A pushed write timestamp goes back with KV_ETXNRETRY too: the
      * coordinator refreshes to it. */
@@ -439,5 +421,6 @@ int kv__replica_send(kv__replica *r, const kv_request *req, kv_response *resp)
     kv_batch_destroy(e.cmd.batch);
     kv_buf_free(&e.scratch);
     kv_buf_free(&e.conflict.key);
+    kv_buf_free(&e.conflict.anchor);
     return rc;
 }

@@ -41,7 +41,7 @@ struct kv_store {
     pthread_rwlock_t lock; /* guards ranges / n_ranges */
     kv__replica **ranges;  /* sorted by start key */
     size_t n_ranges;
-    kv__txn_wait *waits;    /* writing transactions, blocked pushers */
+    kv__txn_wait *waits;    /* blocked pushers, deadlock detection */
     kv__resolver *resolver; /* asynchronous intent resolution */
 };
 

@@ -3,38 +3,34 @@
  * transaction's intent (docs/kv.md, "Conflicts: push, wait queue,
  * deadlocks"). The replica has released the batch's latches; here:
  *
- *   1. find the pushee's anchor (the store's registry, else its record);
- *   2. send PushTxn to the anchor's range: a reader asks for the pushee's
+ *   1. send PushTxn to the range of the anchor key that the intent names,
+ *      with the priority it records: a reader asks for the pushee's
  *      write timestamp above everything it can read, a writer for an
  *      abort; the record decides (eval_txn.c, decide_push);
- *   3. while the push cannot succeed, wait in the store's wait queue
+ *   2. while the push cannot succeed, wait in the store's wait queue
  *      (txn_wait.h) and push again; a pusher chosen to break a deadlock
  *      aborts its own record and fails with KV_ETXNABORTED, as does one
  *      whose own transaction another pusher aborted meanwhile;
- *   4. resolve the intent met: committed or aborted as the record says, or
+ *   3. resolve the intent met: committed or aborted as the record says, or
  *      moved above the reader when only the timestamp was pushed.
  *
- * Every step is an ordinary batch through kv_store_send, so the pushee's
- * record may live on any range (or, later, any node).
+ * Every step is an ordinary batch through kv_store_send and needs nothing
+ * but the intent and the record, so the pushee's record may live on any
+ * range (or, later, any node) and its coordinator may be gone.
  */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "kv/kv_int.h"
-#include "kv/local_keys.h"
 #include "kv/store_int.h"
 
 struct push {
     kv__eval *e;
     kv_store *s;
-    kv_arena *a; /* the anchor and the push responses */
     kv__pusher pusher;
-    kv_intent intent;
-    kv_span key; /* the intent's key (in e's response arena) */
-    const uint8_t *anchor;
-    size_t alen;
-    int32_t pushee_priority;
+    kv_intent intent; /* its anchor in e's response arena */
+    kv_span key;      /* the intent's key (in e's response arena) */
     kv_push_type type;
     kv_ts push_to;
 };
@@ -73,43 +69,6 @@ static void note(struct push *p, const char *what, const kv_response *resp)
     snprintf(p->e->resp->msg, sizeof(p->e->resp->msg), "%s: %.160s", what, resp->msg);
 }
 
-/* Finds the anchor through the records when the registry does not know
- * the transaction (it finished, or wrote before the store was opened):
- * a record key is 0x03, the escaped anchor, then the id. */
-static int anchor_from_record(struct push *p, bool *found)
-{
-    uint8_t lo = KV_LOCAL_TXN_MARKER, hi = KV_LOCAL_TXN_MARKER + 1;
-    kv_buf user = {0};
-    kv_iter *it;
-    char *msg = p->e->resp->msg;
-    int rc = kv_iter_open(p->s->engine, NULL, KV_CF_LOCAL, &lo, 1, &hi, 1, &it, msg,
-                          sizeof(p->e->resp->msg));
-    if (rc != 0)
-        return rc;
-    *found = false;
-    for (kv_iter_seek_first(it); !*found && kv_iter_valid(it); kv_iter_next(it)) {
-        size_t klen;
-        const uint8_t *k = (const uint8_t *)kv_iter_key(it, &klen);
-        if (klen <= 1 + KV_TXN_ID_LEN ||
-            memcmp(k + klen - KV_TXN_ID_LEN, p->intent.txn.id, KV_TXN_ID_LEN) != 0)
-            continue;
-        kv_ts ts;
-        bool meta;
-        rc = kv_mvcc_decode_key(k + 1, klen - 1 - KV_TXN_ID_LEN, &user, &ts, &meta);
-        if (rc != 0)
-            break;
-        p->anchor = kv_arena_dup(p->a, user.data, user.len);
-        p->alen = user.len;
-        *found = true;
-        rc = p->anchor == NULL ? KV_ENOMEM : 0;
-    }
-    if (rc == 0)
-        rc = kv_iter_status(it, msg, sizeof(p->e->resp->msg));
-    kv_iter_close(it);
-    kv_buf_free(&user);
-    return rc;
-}
-
 /* Sends a ResolveIntent for the intent met. */
 static int resolve(struct push *p, const kv_txn *rec)
 {
@@ -137,9 +96,9 @@ static int resolve(struct push *p, const kv_txn *rec)
  * succeeded. */
 static int push_once(struct push *p, kv_txn *rec, bool *pushed)
 {
-    kv_req q = {.method = KV_PUSH_TXN, .span = {p->anchor, p->alen, NULL, 0}};
+    kv_req q = {.method = KV_PUSH_TXN, .span = {p->intent.anchor, p->intent.anchor_len, NULL, 0}};
     q.u.push.pushee = p->intent.txn;
-    q.u.push.pushee_priority = p->pushee_priority;
+    q.u.push.pushee_priority = p->intent.priority;
     q.u.push.intent_ts = p->intent.ts;
     q.u.push.pusher_priority = p->pusher.priority;
     q.u.push.type = p->type;
@@ -197,10 +156,10 @@ static int push_and_wait(struct push *p, kv_txn *rec)
     }
 }
 
-static void init_push(struct push *p, kv__eval *e, kv_arena *a)
+static void init_push(struct push *p, kv__eval *e)
 {
     const kv_error_detail *d = &e->resp->detail;
-    *p = (struct push){.e = e, .s = e->r->store, .a = a, .intent = d->intent, .key = d->intent_key};
+    *p = (struct push){.e = e, .s = e->r->store, .intent = d->intent, .key = d->intent_key};
     if (e->is_txn) {
         memcpy(p->pusher.id, e->txn.meta.id, KV_TXN_ID_LEN);
         p->pusher.priority = e->txn.priority;
@@ -217,23 +176,10 @@ static void init_push(struct push *p, kv__eval *e, kv_arena *a)
 int kv__push_intent(kv__eval *e)
 {
     struct push p;
-    kv_arena *a;
-    int rc = kv_arena_create(&a);
-    if (rc != 0)
-        return rc;
-    init_push(&p, e, a);
-    rc =
-        kv__txn_wait_lookup(p.s->waits, p.intent.txn.id, a, &p.anchor, &p.alen, &p.pushee_priority);
-    bool found = rc == 0;
-    if (rc == KV_ENOTFOUND)
-        rc = anchor_from_record(&p, &found);
-    kv_txn rec = {.status = KV_TXN_STATE_ABORTED};
-    /* Neither registered nor recorded: it wrote before this store was
-     * opened and its coordinator, which ran in this process, is gone. */
-    if (rc == 0 && found)
-        rc = push_and_wait(&p, &rec);
+    kv_txn rec;
+    init_push(&p, e);
+    int rc = push_and_wait(&p, &rec);
     if (rc == 0)
         rc = resolve(&p, &rec);
-    kv_arena_destroy(a);
     return rc;
 }

@@ -1,10 +1,8 @@
 /*
- * txn_wait.c - registry of writing transactions, wait queue of blocked
- * pushers and deadlock detection (contract in txn_wait.h).
+ * txn_wait.c - wait queue of blocked pushers and deadlock detection
+ * (contract in txn_wait.h).
  *
- * The registry is a chained hash table on the transaction id (ids are
- * random, so their first bytes hash well), grown by doubling. Blocked
- * pushers live on their own stacks, linked into one list: there are at most
+ * Blocked pushers live on their own stacks, linked into one list: there are at most
  * as many as there are client threads, so walking it to follow waits-for
  * edges is cheap, and each waiter has its own condition variable, so a
  * finished pushee wakes only the pushers waiting on it.
@@ -18,16 +16,6 @@
 
 #include "kv/txn_wait.h"
 
-#define INITIAL_BUCKETS 256
-
-struct entry {
-    struct entry *next;
-    uint8_t id[KV_TXN_ID_LEN];
-    int32_t priority;
-    size_t alen;
-    uint8_t anchor[]; /* alen bytes */
-};
-
 struct waiter {
     struct waiter *next;
     const kv__pusher *pusher;
@@ -40,8 +28,6 @@ struct waiter {
 
 struct kv__txn_wait {
     pthread_mutex_t mu;
-    struct entry **buckets;
-    size_t n_buckets, n_entries;
     struct waiter *waiters;
     size_t n_waiters;
     uint64_t finishes; /* kv__txn_wait_finished calls: see kv__txn_wait_for */
@@ -52,17 +38,11 @@ int kv__txn_wait_create(kv__txn_wait **out)
     kv__txn_wait *w = calloc(1, sizeof(*w));
     if (w == NULL)
         return KV_ENOMEM;
-    w->buckets = calloc(INITIAL_BUCKETS, sizeof(*w->buckets));
-    if (w->buckets == NULL)
-        goto out_free_wait;
-    w->n_buckets = INITIAL_BUCKETS;
     if (pthread_mutex_init(&w->mu, NULL) != 0)
-        goto out_free_buckets;
+        goto out_free_wait;
     *out = w;
     return 0;
 
-out_free_buckets:
-    free(w->buckets);
 out_free_wait:
     free(w);
     return KV_ENOMEM;
@@ -73,107 +53,14 @@ void kv__txn_wait_destroy(kv__txn_wait *w)
     if (w == NULL)
         return;
     assert(w->waiters == NULL);
-    for (size_t i = 0; i < w->n_buckets; i++) {
-        for (struct entry *e = w->buckets[i], *next; e != NULL; e = next) {
-            next = e->next;
-            free(e);
-        }
-    }
-    free(w->buckets);
     pthread_mutex_destroy(&w->mu);
     free(w);
-}
-
-static size_t hash_id(const uint8_t id[KV_TXN_ID_LEN])
-{
-    uint64_t h = 14695981039346656037u; /* FNV-1a */
-    for (int i = 0; i < KV_TXN_ID_LEN; i++)
-        h = (h ^ id[i]) * 1099511628211u;
-    return (size_t)h;
-}
-
-/* The slot pointing at the entry of `id` (or the NULL ending its chain). */
-static struct entry **slot_of(kv__txn_wait *w, const uint8_t id[KV_TXN_ID_LEN])
-{
-    struct entry **p = &w->buckets[hash_id(id) & (w->n_buckets - 1)];
-    while (*p != NULL && memcmp((*p)->id, id, KV_TXN_ID_LEN) != 0)
-        p = &(*p)->next;
-    return p;
-}
-
-/* Doubles the table; on allocation failure it just stays fuller. */
-static void grow(kv__txn_wait *w)
-{
-    size_t n = 2 * w->n_buckets;
-    struct entry **b = calloc(n, sizeof(*b));
-    if (b == NULL)
-        return;
-    for (size_t i = 0; i < w->n_buckets; i++) {
-        for (struct entry *e = w->buckets[i], *next; e != NULL; e = next) {
-            next = e->next;
-            size_t h = hash_id(e->id) & (n - 1);
-            e->next = b[h];
-            b[h] = e;
-        }
-    }
-    free(w->buckets);
-    w->buckets = b;
-    w->n_buckets = n;
-}
-
-int kv__txn_wait_register(kv__txn_wait *w, const kv_txn *txn)
-{
-    assert(txn->anchor_key != NULL);
-    int rc = 0;
-    pthread_mutex_lock(&w->mu);
-    struct entry **p = slot_of(w, txn->meta.id);
-    if (*p != NULL)
-        goto out_unlock;
-    struct entry *e = malloc(sizeof(*e) + txn->anchor_len);
-    if (e == NULL) {
-        rc = KV_ENOMEM;
-        goto out_unlock;
-    }
-    e->next = NULL;
-    memcpy(e->id, txn->meta.id, KV_TXN_ID_LEN);
-    e->priority = txn->priority;
-    e->alen = txn->anchor_len;
-    memcpy(e->anchor, txn->anchor_key, txn->anchor_len);
-    *p = e;
-    if (++w->n_entries > 2 * w->n_buckets)
-        grow(w);
-out_unlock:
-    pthread_mutex_unlock(&w->mu);
-    return rc;
-}
-
-int kv__txn_wait_lookup(kv__txn_wait *w, const uint8_t id[KV_TXN_ID_LEN], kv_arena *a,
-                        const uint8_t **anchor, size_t *alen, int32_t *priority)
-{
-    int rc = KV_ENOTFOUND;
-    pthread_mutex_lock(&w->mu);
-    struct entry *e = *slot_of(w, id);
-    if (e != NULL) {
-        *anchor = kv_arena_dup(a, e->anchor, e->alen);
-        *alen = e->alen;
-        *priority = e->priority;
-        rc = *anchor == NULL ? KV_ENOMEM : 0;
-    }
-    pthread_mutex_unlock(&w->mu);
-    return rc;
 }
 
 void kv__txn_wait_finished(kv__txn_wait *w, const uint8_t id[KV_TXN_ID_LEN])
 {
     pthread_mutex_lock(&w->mu);
     w->finishes++;
-    struct entry **p = slot_of(w, id);
-    if (*p != NULL) {
-        struct entry *e = *p;
-        *p = e->next;
-        free(e);
-        w->n_entries--;
-    }
     for (struct waiter *wt = w->waiters; wt != NULL; wt = wt->next) {
         bool pushee = memcmp(wt->pushee, id, KV_TXN_ID_LEN) == 0;
         bool self = memcmp(wt->pusher->id, id, KV_TXN_ID_LEN) == 0;
@@ -286,14 +173,6 @@ size_t kv__txn_wait_count(kv__txn_wait *w)
 {
     pthread_mutex_lock(&w->mu);
     size_t n = w->n_waiters;
-    pthread_mutex_unlock(&w->mu);
-    return n;
-}
-
-size_t kv__txn_wait_registered(kv__txn_wait *w)
-{
-    pthread_mutex_lock(&w->mu);
-    size_t n = w->n_entries;
     pthread_mutex_unlock(&w->mu);
     return n;
 }

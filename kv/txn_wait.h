@@ -1,14 +1,11 @@
 /*
  * txn_wait.h - internal: the store's in-memory view of transactions that
  * conflict, used by the push path (txn_push.c, docs/kv.md "Conflicts:
- * push, wait queue, deadlocks").
+ * push, wait queue, deadlocks"). It holds only what is inherently local:
+ * who is blocked here on whom. What a pusher needs to know about a pushee
+ * (anchor, priority) comes from the intent it met, its state from the
+ * record.
  *
- *  - A registry maps the id of every transaction that has written through
- *    this store and not finished to its anchor key and priority: an intent
- *    names only its transaction's id, and a pusher needs the anchor to
- *    reach the record. Entries are added before a transaction's first
- *    intent is written and removed when its record becomes final, so a
- *    live transaction is always found.
  *  - A wait queue: pushers that may not push yet block here, keyed by the
  *    pushee, until the pushee finishes (kv__txn_wait_finished), a poll
  *    interval passes (to look for an expired heartbeat), they are chosen
@@ -47,18 +44,9 @@ int kv__txn_wait_create(kv__txn_wait **out);
 /* Frees it; nobody may be waiting. NULL is a no-op. */
 void kv__txn_wait_destroy(kv__txn_wait *w);
 
-/* Registers a writing transaction (it must have an anchor); a no-op when
- * it is known. The anchor is copied. KV_ENOMEM. */
-int kv__txn_wait_register(kv__txn_wait *w, const kv_txn *txn);
-
-/* Looks a transaction up. On success the anchor is copied into `a` (it
- * lives as long as the arena). KV_ENOTFOUND; KV_ENOMEM. */
-int kv__txn_wait_lookup(kv__txn_wait *w, const uint8_t id[KV_TXN_ID_LEN], kv_arena *a,
-                        const uint8_t **anchor, size_t *alen, int32_t *priority);
-
-/* The record of `id` became final (committed or aborted): drops it from
- * the registry and wakes everybody waiting on it, and, if `id` itself is
- * waiting (a pusher aborted it meanwhile), cancels that wait. */
+/* The record of `id` became final (committed or aborted): wakes everybody
+ * waiting on it, and, if `id` itself is waiting (a pusher aborted it
+ * meanwhile), cancels that wait. */
 void kv__txn_wait_finished(kv__txn_wait *w, const uint8_t id[KV_TXN_ID_LEN]);
 
 /* A pusher's side of a wait; `id`/`priority` are the pushing
@@ -83,8 +71,7 @@ uint64_t kv__txn_wait_finishes(kv__txn_wait *w);
 int kv__txn_wait_for(kv__txn_wait *w, const kv__pusher *p, const uint8_t pushee[KV_TXN_ID_LEN],
                      uint64_t seen, int64_t poll_ns);
 
-/* Number of pushers blocked now, and of registered transactions (tests). */
+/* Number of pushers blocked now (tests). */
 size_t kv__txn_wait_count(kv__txn_wait *w);
-size_t kv__txn_wait_registered(kv__txn_wait *w);
 
 #endif /* KV_TXN_WAIT_H */

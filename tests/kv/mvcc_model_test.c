@@ -8,7 +8,9 @@
  * with limits at random timestamps, as transactions or not - against the
  * real engine and against a small in-memory model of the documented
  * semantics, and compares every result code, conflict report, value and
- * timestamp. Keys come from a tiny alphabet containing 0x00 and 0xFF so
+ * timestamp, and the anchor and priority a conflicting intent carries
+ * (transaction t's anchor is 1 + 150 t bytes, so the longer ones take the
+ * gather-put path of the metadata). Keys come from a tiny alphabet containing 0x00 and 0xFF so
  * that escaping, prefixes and conflicts are exercised constantly.
  *
  * Knobs: MVCC_MODEL_SEEDS (default 200), MVCC_MODEL_OPS (default 2000),
@@ -27,6 +29,7 @@
 enum {
     NKEYS = 21, /* every key of length 0..2 over the alphabet below */
     NTXNS = 3,
+    ANCHOR_STEP = 150,
     MAX_VAL = 8,
     MAX_SCAN = NKEYS,
 };
@@ -119,8 +122,13 @@ static int cmp_mkey(const void *a, const void *b)
     return cmp_key(x->key, x->klen, y->key, y->klen);
 }
 
+/* Anchor bytes (0x00 included): txn t's anchor starts at t. */
+static uint8_t anchors[NTXNS * (ANCHOR_STEP + 1)];
+
 static void model_init(struct model *m, uint64_t seed)
 {
+    for (size_t i = 0; i < sizeof(anchors); i++)
+        anchors[i] = (uint8_t)(i * 7);
     memset(m, 0, sizeof(*m));
     m->seed = seed;
     m->rng = seed;
@@ -152,6 +160,17 @@ static kv_txn_meta txn_meta(const struct model *m, int t)
     meta.id[0] = (uint8_t)(t + 1);
     meta.id[KV_TXN_ID_LEN - 1] = 0x5A;
     return meta;
+}
+
+static int32_t txn_priority(int t)
+{
+    return 3 * t - 1; /* negative for txn 0: the sign must survive */
+}
+
+static kv_mvcc_writer txn_writer(const struct model *m, int t)
+{
+    return (kv_mvcc_writer){txn_meta(m, t), txn_priority(t), anchors + t,
+                            1 + (size_t)t * ANCHOR_STEP};
 }
 
 static kv_ts rand_ts(struct model *m)
@@ -191,6 +210,19 @@ static void check_conflict_key(struct model *m, const struct mkey *k)
     CHECK(k->klen == 0 || memcmp(conflict.key.data, k->key, k->klen) == 0);
 }
 
+/* The conflict names k's intent: its transaction, timestamp, priority and
+ * anchor. */
+static void check_conflict_intent(struct model *m, const struct mkey *k)
+{
+    kv_mvcc_writer w = txn_writer(m, k->intent_txn);
+    CHECK(kv_ts_cmp(conflict.intent.ts, k->prov.ts) == 0);
+    CHECK(conflict.intent.txn.id[0] == k->intent_txn + 1);
+    CHECK(conflict.intent.priority == w.priority);
+    CHECK(conflict.intent.anchor_len == w.anchor_len);
+    CHECK(memcmp(conflict.intent.anchor, w.anchor, w.anchor_len) == 0);
+    check_conflict_key(m, k);
+}
+
 /* ---- writes ---- */
 
 /* What the model says a write of txn t (-1: none) at *ts must return. */
@@ -213,24 +245,22 @@ static void op_write(struct model *m, bool transactional)
 {
     struct mkey *k = &m->keys[rn(m, NKEYS)];
     int t = transactional ? rn(m, NTXNS) : -1;
-    kv_txn_meta meta = txn_meta(m, t < 0 ? 0 : t);
+    kv_mvcc_writer w = txn_writer(m, t < 0 ? 0 : t);
     struct mversion v = {.ts = rand_ts(m), .tomb = rn(m, 4) == 0};
     v.vlen = (uint8_t)rn(m, MAX_VAL + 1);
     for (int i = 0; i < v.vlen; i++)
         v.val[i] = (char)rnd(m);
     kv_ts at = v.ts;
     int want = model_write_rc(m, k, t, &v.ts);
-    int rc = v.tomb ? kv_mvcc_delete(eng, NULL, batch, k->key, k->klen, at, t < 0 ? NULL : &meta,
+    int rc = v.tomb ? kv_mvcc_delete(eng, NULL, batch, k->key, k->klen, at, t < 0 ? NULL : &w,
                                      &conflict, err, sizeof(err))
-                    : kv_mvcc_put(eng, NULL, batch, k->key, k->klen, at, t < 0 ? NULL : &meta,
-                                  v.val, v.vlen, &conflict, err, sizeof(err));
+                    : kv_mvcc_put(eng, NULL, batch, k->key, k->klen, at, t < 0 ? NULL : &w, v.val,
+                                  v.vlen, &conflict, err, sizeof(err));
     commit_batch(m, rc);
     CHECK(rc == want);
     stats[rc == 0 ? ST_WRITE_OK : rc == KV_EWRITEINTENT ? ST_WRITE_INTENT : ST_WRITE_TOO_OLD]++;
     if (rc == KV_EWRITEINTENT) {
-        CHECK(kv_ts_cmp(conflict.intent.ts, k->prov.ts) == 0);
-        CHECK(conflict.intent.txn.id[0] == k->intent_txn + 1);
-        check_conflict_key(m, k);
+        check_conflict_intent(m, k);
     } else if (rc == KV_EWRITETOOOLD) {
         CHECK(kv_ts_cmp(conflict.existing_ts, k->vers[0].ts) == 0);
         check_conflict_key(m, k);
@@ -403,7 +433,7 @@ static void op_get(struct model *m)
     if (rc == 0)
         check_value(m, v, val.data, val.len, at);
     if (rc == KV_EWRITEINTENT)
-        check_conflict_key(m, k);
+        check_conflict_intent(m, k);
 }
 
 struct scan_state {
@@ -526,5 +556,6 @@ Test(mvcc_model, random_operations_match_the_model, .timeout = 3600)
         printf(" %s %lu%s", st_names[i], stats[i], i + 1 < ST_COUNT ? "," : "\n");
     kv_buf_free(&val);
     kv_buf_free(&conflict.key);
+    kv_buf_free(&conflict.anchor);
     kv_batch_destroy(batch);
 }

@@ -57,12 +57,13 @@ static uint64_t decode(const char *v)
 static void write_round(kv_batch *b, int writer, const char *key, uint64_t round)
 {
     char v[8], err[256];
-    kv_txn_meta txn = {.epoch = 1};
-    txn.id[0] = (uint8_t)(writer + 1);
-    const kv_txn_meta *t = round % 2 ? &txn : NULL;
+    kv_mvcc_writer w = {
+        .txn = {.epoch = 1}, .anchor = (const uint8_t *)key, .anchor_len = strlen(key)};
+    w.txn.id[0] = (uint8_t)(writer + 1);
+    const kv_txn_meta *t = round % 2 ? &w.txn : NULL;
     encode(v, round);
-    int rc = kv_mvcc_put(eng, NULL, b, key, strlen(key), kv_hlc_now(clock_), t, v, 8, NULL, err,
-                         sizeof(err));
+    int rc = kv_mvcc_put(eng, NULL, b, key, strlen(key), kv_hlc_now(clock_), t ? &w : NULL, v, 8,
+                         NULL, err, sizeof(err));
     if (rc == 0)
         rc = kv_engine_write(eng, b, false, err, sizeof(err));
     kv_batch_clear(b);

@@ -21,6 +21,16 @@ static char err[512];
 static const kv_txn_meta txn_a = {.id = {0xA}, .epoch = 1};
 static const kv_txn_meta txn_b = {.id = {0xB}, .epoch = 1};
 
+/* What the intents of txn (NULL: none) record besides the timestamp: an
+ * anchor with a zero byte and a priority derived from the id. */
+static kv_mvcc_writer writer(const kv_txn_meta *txn)
+{
+    static const uint8_t anchor[] = {'a', 0x00, 'n', 0xFF};
+    if (txn == NULL)
+        return (kv_mvcc_writer){0};
+    return (kv_mvcc_writer){*txn, -(int32_t)txn->id[0], anchor, sizeof(anchor)};
+}
+
 static void setup(void)
 {
     eng = kv_test_open(dir);
@@ -31,6 +41,7 @@ static void teardown(void)
 {
     kv_buf_free(&val);
     kv_buf_free(&conflict.key);
+    kv_buf_free(&conflict.anchor);
     kv_batch_destroy(batch);
     kv_engine_close(eng);
     kv_test_rmrf(dir);
@@ -56,14 +67,16 @@ static int commit(int rc)
 
 static int put(const char *k, int64_t wall, const kv_txn_meta *txn, const char *v)
 {
-    return commit(kv_mvcc_put(eng, NULL, batch, k, strlen(k), ts(wall), txn, v, strlen(v),
-                              &conflict, err, sizeof(err)));
+    kv_mvcc_writer w = writer(txn);
+    return commit(kv_mvcc_put(eng, NULL, batch, k, strlen(k), ts(wall), txn ? &w : NULL, v,
+                              strlen(v), &conflict, err, sizeof(err)));
 }
 
 static int del(const char *k, int64_t wall, const kv_txn_meta *txn)
 {
-    return commit(
-        kv_mvcc_delete(eng, NULL, batch, k, strlen(k), ts(wall), txn, &conflict, err, sizeof(err)));
+    kv_mvcc_writer w = writer(txn);
+    return commit(kv_mvcc_delete(eng, NULL, batch, k, strlen(k), ts(wall), txn ? &w : NULL,
+                                 &conflict, err, sizeof(err)));
 }
 
 static int resolve(const char *k, const kv_txn_meta *txn, kv_txn_status st, int64_t commit_wall,
@@ -226,6 +239,42 @@ Test(mvcc, intents_conflict_with_other_readers_and_writers)
     cr_assert_eq(put("k", 30, NULL, "x"), KV_EWRITEINTENT);
     cr_assert_eq(put("k", 30, &txn_b, "x"), KV_EWRITEINTENT);
     cr_assert_eq(del("k", 30, &txn_b), KV_EWRITEINTENT);
+}
+
+/* A conflict reports everything the intent records, the anchor copied
+ * into conflict.anchor; anchors too long for the on-stack metadata too. */
+Test(mvcc, intent_metadata_round_trip)
+{
+    kv_txn_meta t = {.id = {0xA, 1, 2, [KV_TXN_ID_LEN - 1] = 0xEE}, .epoch = 7, .seq = 9};
+    kv_mvcc_writer w = writer(&t);
+    for (size_t alen = 0; alen <= 1000; alen += 500) {
+        uint8_t *anchor = malloc(alen + 1);
+        for (size_t i = 0; i < alen; i++)
+            anchor[i] = (uint8_t)(i * 13);
+        w.anchor = anchor;
+        w.anchor_len = alen;
+        w.priority = INT32_MIN + (int32_t)alen;
+        kv_ts at = {20, 3};
+        cr_assert_eq(commit(kv_mvcc_put(eng, NULL, batch, "k", 1, at, &w, "v", 1, &conflict, err,
+                                        sizeof(err))),
+                     0);
+        cr_assert_eq(get("k", 30, NULL, NULL), KV_EWRITEINTENT);
+        const kv_intent *in = &conflict.intent;
+        cr_assert_arr_eq(in->txn.id, t.id, KV_TXN_ID_LEN);
+        cr_assert_eq(in->txn.epoch, 7);
+        cr_assert_eq(in->txn.seq, 9);
+        cr_assert_eq(kv_ts_cmp(in->ts, at), 0);
+        cr_assert_eq(in->priority, w.priority);
+        cr_assert_eq(in->anchor_len, alen);
+        cr_assert_eq(in->anchor, (const uint8_t *)conflict.anchor.data);
+        if (alen > 0)
+            cr_assert_arr_eq(in->anchor, anchor, alen);
+        cr_assert_eq(put("k", 40, &txn_b, "x"), KV_EWRITEINTENT, "writers see it too");
+        cr_assert_eq(conflict.intent.anchor_len, alen);
+        cr_assert_eq(conflict.intent.priority, w.priority);
+        cr_assert_eq(resolve("k", &t, KV_TXN_ABORTED, 0, NULL), 0);
+        free(anchor);
+    }
 }
 
 Test(mvcc, own_intent_is_visible_by_epoch)
@@ -420,8 +469,9 @@ Test(mvcc, long_keys_with_zero_bytes)
     for (int i = 0; i < N; i++)
         key[i] = (char)(i % 3 == 0 ? 0 : 'k');
     kv_ts t = ts(10), at;
-    cr_assert_eq(
-        kv_mvcc_put(eng, NULL, batch, key, N, t, &txn_a, "v", 1, &conflict, err, sizeof(err)), 0);
+    kv_mvcc_writer w = writer(&txn_a);
+    cr_assert_eq(kv_mvcc_put(eng, NULL, batch, key, N, t, &w, "v", 1, &conflict, err, sizeof(err)),
+                 0);
     commit(0);
     kv_mvcc_read_opts ro = {.ts = ts(20)};
     cr_assert_eq(kv_mvcc_get(eng, NULL, &ro, key, N, &val, &at, &conflict, err, sizeof(err)),
@@ -520,6 +570,39 @@ Test(mvcc, corrupt_intent_metadata_is_reported)
     expect_corrupt_everywhere("k", true);
     bool resolved;
     cr_assert_eq(resolve("k", &txn_a, KV_TXN_ABORTED, 0, &resolved), KV_ECORRUPT);
+    kv_buf_free(&k);
+}
+
+/* Every truncation of real metadata, a trailing byte, a length field
+ * that disagrees and the old tag 0x03 are all rejected. */
+Test(mvcc, truncated_or_altered_intent_metadata_is_reported)
+{
+    cr_assert_eq(put("k", 20, &txn_a, "v"), 0);
+    kv_buf k = {0}, meta = {0}, bad = {0};
+    cr_assert_eq(kv_mvcc_encode_key(&k, "k", 1, NULL), 0);
+    cr_assert_eq(kv_engine_get(eng, NULL, KV_CF_MVCC, k.data, k.len, &meta, err, sizeof(err)), 0);
+    cr_assert_gt(meta.len, 40);
+    for (size_t n = 0; n < meta.len; n++) {
+        raw_put(k.data, k.len, meta.data, n);
+        cr_assert_eq(get("k", 100, NULL, NULL), KV_ECORRUPT, "truncated to %zu", n);
+        cr_assert_eq(put("k", 200, NULL, "x"), KV_ECORRUPT, "truncated to %zu", n);
+    }
+    cr_assert_eq(kv_buf_reserve(&bad, meta.len + 1), 0);
+    memcpy(bad.data, meta.data, meta.len);
+    bad.data[meta.len] = '+';
+    raw_put(k.data, k.len, bad.data, meta.len + 1);
+    cr_assert_eq(get("k", 100, NULL, NULL), KV_ECORRUPT, "trailing byte");
+    bad.data[44]++; /* low byte of the anchor length at 41 (docs/storage.md) */
+    raw_put(k.data, k.len, bad.data, meta.len);
+    cr_assert_eq(get("k", 100, NULL, NULL), KV_ECORRUPT, "length field");
+    cr_assert_eq(kv_buf_set(&bad, meta.data, meta.len), 0);
+    bad.data[0] = 0x03;
+    raw_put(k.data, k.len, bad.data, bad.len);
+    cr_assert_eq(get("k", 100, NULL, NULL), KV_ECORRUPT, "old version tag");
+    raw_put(k.data, k.len, meta.data, meta.len);
+    cr_assert_eq(get("k", 100, NULL, NULL), KV_EWRITEINTENT, "the original still decodes");
+    kv_buf_free(&bad);
+    kv_buf_free(&meta);
     kv_buf_free(&k);
 }
 

@@ -4,8 +4,9 @@
  * heartbeat, missing record, a pushed timestamp visible in the record,
  * committed and aborted pushees), waits that end when the pushee commits
  * or expires or when the waiter itself is aborted, non-transactional
- * pushers, QueryTxn/HeartbeatTxn and the
- * asynchronous resolution of a finished transaction's other intents.
+ * pushers, QueryTxn/HeartbeatTxn, the asynchronous resolution of a
+ * finished transaction's other intents, and intents whose coordinator is
+ * gone (after a reopen), which pushers resolve from the intent alone.
  *
  * Time is the store's fake clock (st_clock_ns): expiry is reached by
  * moving it, never by sleeping; waits are observed through the wait
@@ -143,6 +144,35 @@ Test(push, aborted_pushee_intent_removed)
     cr_expect_null(st_get1(st_store, "e", buf, NULL));
     cr_expect(!pt_has_intent("e"));
     cr_assert_eq(pt_put_nowait("e", "new"), 0, "a writer does not wait for an aborted txn");
+}
+
+/* After a restart nothing in memory knows the transactions that left
+ * intents: the intents alone lead pushers to the records. A committed
+ * transaction's leftover intent (anchor on another range) resolves as
+ * committed; one of a transaction that never wrote a record is live while
+ * the intent is young and aborted, by an ABORTED record on its anchor's
+ * range, once it is older than the expiry. */
+Test(push, intents_of_a_gone_coordinator_after_reopen)
+{
+    end_leaving_e(true);
+    kv_txn t = pt_begin(2, 0), rec;
+    cr_assert_eq(pt_put(&t, "d", "D"), 0);
+    cr_assert_eq(pt_put(&t, "h", "H"), 0);
+    st_store = pt_store = st_reopen(st_store, st_dir);
+    int rc;
+    cr_expect_str_eq(st_get1(st_store, "e", buf, &rc), "E");
+    cr_expect_eq(rc, 0);
+    cr_expect(!pt_has_intent("e"));
+    cr_expect_eq(pt_get_nowait("h"), KV_EWRITEINTENT, "a young intent is not abandoned");
+    cr_expect(!pt_query(&t, &rec));
+    st_clock_ns += KV_TXN_EXPIRY_NS + 1;
+    cr_expect_null(st_get1(st_store, "h", buf, &rc));
+    cr_expect_eq(rc, 0);
+    cr_assert(pt_query(&t, &rec), "the pusher wrote the record on d's range");
+    cr_expect_eq(rec.status, KV_TXN_STATE_ABORTED);
+    cr_expect_null(st_get1(st_store, "d", buf, &rc));
+    cr_expect_eq(rc, 0);
+    cr_expect(!pt_has_intent("d") && !pt_has_intent("h"));
 }
 
 Test(push, non_txn_reader_pushes_lower_priority_writer)

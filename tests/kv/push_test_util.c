@@ -170,6 +170,7 @@ kv_ts pt_intent_ts(const char *key)
                          NULL, 0);
     kv_buf_free(&val);
     kv_buf_free(&c.key);
+    kv_buf_free(&c.anchor);
     return rc == KV_EWRITEINTENT ? c.intent.ts : (kv_ts){0, 0};
 }
 

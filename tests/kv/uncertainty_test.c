@@ -85,7 +85,8 @@ Test(uncertainty, mvcc_reports_values_and_intents_in_the_interval)
     /* An intent in the interval is a conflict, above it invisible. */
     kv_batch *b;
     cr_assert_eq(kv_batch_create(&b), 0);
-    kv_txn_meta other = {.id = {9}, .epoch = 1};
+    kv_mvcc_writer other = {
+        .txn = {.id = {9}, .epoch = 1}, .anchor = (const uint8_t *)"b", .anchor_len = 1};
     cr_assert_eq(kv_mvcc_put(eng, NULL, b, "b", 1, plus(r, 200 * MS), &other, "i", 1, &c, NULL, 0),
                  0);
     cr_assert_eq(kv_engine_write(eng, b, false, NULL, 0), 0);
@@ -95,6 +96,7 @@ Test(uncertainty, mvcc_reports_values_and_intents_in_the_interval)
     cr_assert_eq(kv_mvcc_get(eng, NULL, &ro, "b", 1, &val, NULL, &c, NULL, 0), KV_ENOTFOUND);
     kv_buf_free(&val);
     kv_buf_free(&c.key);
+    kv_buf_free(&c.anchor);
 }
 
 Test(uncertainty, transactional_read_fails_with_the_value_timestamp)

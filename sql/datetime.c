@@ -277,6 +277,24 @@ static const char *parse_fraction(const char *p, const char *end, int64_t *frac)
     return p;
 }
 
+/* ":MM[:SS]" at p (which points at the colon): the minutes, and the
+ * seconds if present (*have_sec). NULL when a colon has no digits after it. */
+static const char *read_min_sec(const char *p, const char *end, int64_t *m, int64_t *s,
+                                bool *have_sec)
+{
+    int n;
+    p = read_uint(p + 1, end, m, &n);
+    if (n == 0)
+        return NULL;
+    *have_sec = p < end && *p == ':';
+    if (*have_sec) {
+        p = read_uint(p + 1, end, s, &n);
+        if (n == 0)
+            return NULL;
+    }
+    return p;
+}
+
 /* HH:MM[:SS[.frac]] into microseconds, or the ISO basic HHMM[SS[.frac]]
  * for a timestamp; hours may be 24 only at 24:00:00 unless `any_hours`
  * (an interval's time field). */
@@ -284,7 +302,7 @@ static const char *parse_time(const char *p, const char *end, bool any_hours, in
                               dt_rc *rc)
 {
     int64_t h, m = 0, s = 0, frac = 0;
-    int nh, n;
+    int nh;
     bool have_sec = false;
     p = read_uint(p, end, &h, &nh);
     if (!any_hours && (nh == 4 || nh == 6) && (p == end || *p != ':')) {
@@ -294,15 +312,8 @@ static const char *parse_time(const char *p, const char *end, bool any_hours, in
     } else {
         if (nh == 0 || p == end || *p != ':')
             return NULL;
-        p = read_uint(p + 1, end, &m, &n);
-        if (n == 0)
+        if ((p = read_min_sec(p, end, &m, &s, &have_sec)) == NULL)
             return NULL;
-        if (p < end && *p == ':') {
-            p = read_uint(p + 1, end, &s, &n);
-            if (n == 0)
-                return NULL;
-            have_sec = true;
-        }
     }
     if (have_sec)
         p = parse_fraction(p, end, &frac);
@@ -321,22 +332,15 @@ static const char *parse_offset(const char *p, const char *end, int32_t *out, dt
 {
     int sign = *p == '-' ? -1 : 1;
     int64_t h, m = 0, s = 0;
-    int nh, n;
+    int nh;
     p = read_uint(p + 1, end, &h, &nh);
     if (nh == 4)
         m = h % 100, h /= 100;
     else if (nh == 0 || nh > 2)
         return NULL;
-    if (p < end && *p == ':') {
-        p = read_uint(p + 1, end, &m, &n);
-        if (n == 0)
-            return NULL;
-        if (p < end && *p == ':') {
-            p = read_uint(p + 1, end, &s, &n);
-            if (n == 0)
-                return NULL;
-        }
-    }
+    bool have_sec;
+    if (p < end && *p == ':' && (p = read_min_sec(p, end, &m, &s, &have_sec)) == NULL)
+        return NULL;
     if (h > 15 || m > 59 || s > 59) {
         *rc = DT_RANGE;
         return NULL;

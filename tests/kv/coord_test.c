@@ -42,19 +42,6 @@ static int put(kv_txn_coord *c, const char *key, const char *val)
     return rc;
 }
 
-static int get(kv_txn_coord *c, const char *key)
-{
-    kv_request req;
-    kv_response resp;
-    cr_assert_eq(kv_request_init(&req), 0);
-    cr_assert_eq(kv_response_init(&resp), 0);
-    st_get(&req, key);
-    int rc = kv_txn_coord_send(c, &req, &resp);
-    kv_response_free(&resp);
-    kv_request_free(&req);
-    return rc;
-}
-
 static int commit(kv_txn_coord *c, kv_request *req)
 {
     kv_response resp;
@@ -121,7 +108,7 @@ Test(coord, commit_across_ranges)
 Test(coord, one_phase_commit_leaves_no_record)
 {
     kv_txn_coord *c = begin();
-    cr_assert_eq(get(c, "a"), 0);
+    cr_assert_eq(st_coord_get(c, "a", NULL), 0);
     kv_request req;
     cr_assert_eq(kv_request_init(&req), 0);
     st_put(&req, "a", "1");
@@ -137,7 +124,7 @@ Test(coord, one_phase_commit_leaves_no_record)
 Test(coord, read_only_commit)
 {
     kv_txn_coord *c = begin();
-    cr_assert_eq(get(c, "a"), 0);
+    cr_assert_eq(st_coord_get(c, "a", NULL), 0);
     cr_assert_eq(commit(c, NULL), 0);
     cr_assert_not(has_record());
     kv_txn_coord_destroy(c);
@@ -180,7 +167,7 @@ Test(coord, pushed_write_timestamp_is_refreshed)
 {
     kv_txn_coord *c = begin();
     kv_ts r = kv_txn_coord_txn(c)->read_ts, later = {r.wall + 100 * MS, 0};
-    cr_assert_eq(get(c, "b"), 0);
+    cr_assert_eq(st_coord_get(c, "b", NULL), 0);
     read_at("x", later);
     cr_assert_eq(put(c, "x", "1"), 0);
     const kv_txn *t = kv_txn_coord_txn(c);
@@ -195,7 +182,7 @@ Test(coord, failed_refresh_is_retryable_and_restart_commits)
 {
     kv_txn_coord *c = begin();
     kv_ts r = kv_txn_coord_txn(c)->read_ts;
-    cr_assert_eq(get(c, "y"), 0);
+    cr_assert_eq(st_coord_get(c, "y", NULL), 0);
     cr_assert_eq(st_put1(st_store, "y", "changed"), 0);
     read_at("x", (kv_ts){r.wall + 100 * MS, 0});
     int rc = put(c, "x", "1");
@@ -205,7 +192,7 @@ Test(coord, failed_refresh_is_retryable_and_restart_commits)
     const kv_txn *t = kv_txn_coord_txn(c);
     cr_assert_eq(t->meta.epoch, 1);
     cr_assert_gt(kv_ts_cmp(t->read_ts, r), 0);
-    cr_assert_eq(get(c, "y"), 0);
+    cr_assert_eq(st_coord_get(c, "y", NULL), 0);
     cr_assert_eq(put(c, "z", "2"), 0);
     cr_assert_eq(commit(c, NULL), 0);
     cr_assert_null(st_get1(st_store, "x", buf, NULL), "the first epoch's write is gone");

@@ -60,6 +60,21 @@ void st_teardown(void)
     kv_test_rmrf(st_dir);
 }
 
+int st_coord_get(kv_txn_coord *c, const char *key, bool *found)
+{
+    kv_request req;
+    kv_response resp;
+    cr_assert_eq(kv_request_init(&req), 0);
+    cr_assert_eq(kv_response_init(&resp), 0);
+    st_get(&req, key);
+    int rc = kv_txn_coord_send(c, &req, &resp);
+    if (found != NULL)
+        *found = rc == 0 && resp.resps[0].found;
+    kv_response_free(&resp);
+    kv_request_free(&req);
+    return rc;
+}
+
 kv_store *st_reopen(kv_store *s, const char *dir)
 {
     kv_store_close(s);

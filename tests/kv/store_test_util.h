@@ -11,6 +11,7 @@
 
 #include "kv/kv.h"
 #include "kv/store.h"
+#include "kv/txn_coord.h"
 #include "kv_test_util.h"
 
 /* The fake physical clock of stores opened here (nanoseconds). */
@@ -26,6 +27,10 @@ extern char st_dir[KV_TEST_PATH_MAX];
 extern kv_store *st_store;
 void st_setup(void);
 void st_teardown(void);
+
+/* Gets `key` through coordinator `c`; returns the send's code and, when
+ * `found` is non-NULL, whether the key had a value. */
+int st_coord_get(kv_txn_coord *c, const char *key, bool *found);
 
 /* Closes and reopens the store at `dir`. */
 kv_store *st_reopen(kv_store *s, const char *dir);

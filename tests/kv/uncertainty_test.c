@@ -147,20 +147,6 @@ Test(uncertainty, non_transactional_read_retries_above_the_value)
 }
 
 /* A coordinator Get of `key`: 0 and *found, or the error. */
-static int coord_get(kv_txn_coord *c, const char *key, bool *found)
-{
-    kv_request req;
-    kv_response resp;
-    cr_assert_eq(kv_request_init(&req), 0);
-    cr_assert_eq(kv_response_init(&resp), 0);
-    st_get(&req, key);
-    int rc = kv_txn_coord_send(c, &req, &resp);
-    *found = rc == 0 && resp.resps[0].found;
-    kv_response_free(&resp);
-    kv_request_free(&req);
-    return rc;
-}
-
 Test(uncertainty, coordinator_refreshes_above_an_uncertain_value)
 {
     kv_txn_coord *c;
@@ -168,9 +154,9 @@ Test(uncertainty, coordinator_refreshes_above_an_uncertain_value)
     kv_txn_coord_forget_observation(c); /* a gateway on another node */
     kv_ts r = kv_txn_coord_txn(c)->read_ts, w = plus(r, 100 * MS);
     bool found;
-    cr_assert_eq(coord_get(c, "b", &found), 0);
+    cr_assert_eq(st_coord_get(c, "b", &found), 0);
     put_at("g", "v", w);
-    cr_assert_eq(coord_get(c, "g", &found), 0);
+    cr_assert_eq(st_coord_get(c, "g", &found), 0);
     cr_assert(found);
     cr_assert_eq(kv_ts_cmp(kv_txn_coord_txn(c)->read_ts, w), 0, "read timestamp moved up");
     kv_response resp;
@@ -187,13 +173,13 @@ Test(uncertainty, coordinator_restarts_when_the_refresh_fails)
     kv_txn_coord_forget_observation(c); /* a gateway on another node */
     kv_ts r = kv_txn_coord_txn(c)->read_ts;
     bool found;
-    cr_assert_eq(coord_get(c, "b", &found), 0);
+    cr_assert_eq(st_coord_get(c, "b", &found), 0);
     put_at("b", "changed", plus(r, 50 * MS));
     put_at("g", "v", plus(r, 100 * MS));
-    cr_assert_eq(coord_get(c, "g", &found), KV_ETXNRETRY);
+    cr_assert_eq(st_coord_get(c, "g", &found), KV_ETXNRETRY);
     cr_assert(kv_err_retryable(KV_ETXNRETRY));
     cr_assert_eq(kv_txn_coord_restart(c), 0);
-    cr_assert_eq(coord_get(c, "b", &found), 0);
+    cr_assert_eq(st_coord_get(c, "b", &found), 0);
     cr_assert(found, "the new epoch reads above both writes");
     kv_txn_coord_destroy(c);
 }

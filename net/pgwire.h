@@ -100,6 +100,9 @@ int net_pg_reader_feed(net_pg_reader *r, const void *data, size_t len);
  * length word is impossible or beyond the limit: framing is lost, send the
  * error and close the connection. A reader that failed keeps failing. */
 int net_pg_reader_next(net_pg_reader *r, net_pg_frame *f, sql_error *err, kv_arena *arena);
+/* The type byte of the next frame if it is completely buffered and the
+ * reader is past the startup phase, else 0. Takes nothing out. */
+char net_pg_reader_peek(const net_pg_reader *r);
 
 /* ---- frontend messages ----------------------------------------------- */
 
@@ -279,15 +282,28 @@ typedef struct net_pg_role {
 typedef int (*net_pg_role_cb)(void *ctx, const char *user, net_pg_role *role);
 /* 1 when database `name` exists, 0 when not, negative NET_E* on failure. */
 typedef int (*net_pg_database_cb)(void *ctx, const char *name);
+/* Starts the SQL session of a connection that passed authentication and
+ * the database check, before any ParameterStatus goes out; `names[i]` =
+ * `values[i]` are the startup parameters (borrowed for the call). 0, 1
+ * with `err` set (strings in `arena`) to refuse the connection with that
+ * error as FATAL, or a negative NET_E* on failure. */
+typedef int (*net_pg_session_cb)(void *ctx, const char *user, const char *database, size_t nparams,
+                                 const char *const *names, const char *const *values,
+                                 sql_error *err, kv_arena *arena);
+/* The session's value of reported parameter `name` for the initial
+ * ParameterStatus set (copied at once), or NULL to report the conn's own. */
+typedef const char *(*net_pg_setting_cb)(void *ctx, const char *name);
 
 typedef struct net_pg_config {
     net_pg_auth_method auth;
     net_pg_role_cb role;
     net_pg_database_cb database;
-    void *ctx;               /* passed to the callbacks */
-    int32_t pid, secret;     /* BackendKeyData: what a CancelRequest must quote */
-    size_t max_message;      /* 0: NET_PG_MAX_MESSAGE */
-    const char *scram_nonce; /* tests only: fixed server nonce; NULL: RAND_bytes */
+    net_pg_session_cb session; /* NULL: no session to start */
+    net_pg_setting_cb setting; /* NULL: report the conn's own values */
+    void *ctx;                 /* passed to the callbacks */
+    int32_t pid, secret;       /* BackendKeyData: what a CancelRequest must quote */
+    size_t max_message;        /* 0: NET_PG_MAX_MESSAGE */
+    const char *scram_nonce;   /* tests only: fixed server nonce; NULL: RAND_bytes */
 } net_pg_config;
 
 typedef struct net_pg_conn net_pg_conn;
@@ -321,6 +337,12 @@ typedef enum net_pg_step {
  * input buffer). Returns a net_pg_step, or NET_ENOMEM / a callback's
  * error (the connection should then be closed). */
 int net_pg_conn_step(net_pg_conn *c, net_pg_buf *out, net_pg_msg *m);
+
+/* The type byte of the next message if it is already completely
+ * buffered, else 0: lets the executor see that an Execute is followed by
+ * Sync (the usual pipeline) without taking the Sync out. Does not
+ * invalidate the message last returned. */
+char net_pg_conn_peek(const net_pg_conn *c);
 
 /* The per-message arena: memory for error strings and results of the
  * current message, released by the next net_pg_conn_step(). */

@@ -139,6 +139,11 @@ int net_pg_conn_feed(net_pg_conn *c, const void *data, size_t len)
     return net_pg_reader_feed(c->reader, data, len);
 }
 
+char net_pg_conn_peek(const net_pg_conn *c)
+{
+    return net_pg_reader_peek(c->reader);
+}
+
 kv_arena *net_pg_conn_arena(net_pg_conn *c)
 {
     return c->msg_arena;
@@ -494,6 +499,19 @@ static const char *initial_param(net_pg_conn *c, int i, char *buf, size_t cap)
     return params[i].def;
 }
 
+/* The caller's session callback, once the client's values are known to
+ * be valid: 0 to go on, CLOSE after a refusal, or a negative NET_E*. */
+static int start_session(net_pg_conn *c, net_pg_buf *out)
+{
+    if (c->cfg.session == NULL)
+        return 0;
+    sql_error e = {0};
+    int rc = c->cfg.session(c->cfg.ctx, c->user, c->database, c->nstartup,
+                            (const char *const *)c->startup_names,
+                            (const char *const *)c->startup_values, &e, c->msg_arena);
+    return rc > 0 ? send_fatal(c, out, &e) : rc;
+}
+
 static int finish_startup(net_pg_conn *c, net_pg_buf *out)
 {
     int rc = net_pg_put_auth(out, NET_PG_AUTH_OK, NULL, 0);
@@ -512,6 +530,13 @@ static int finish_startup(net_pg_conn *c, net_pg_buf *out)
             return fatal(c, out, SQL_STATE_INVALID_PARAMETER_VALUE,
                          "invalid value for parameter \"%s\": \"%s\"", params[i].name,
                          net_pg_conn_param(c, params[i].name));
+    if ((rc = start_session(c, out)) != 0)
+        return rc;
+    for (int i = 0; i < P_COUNT && c->cfg.setting != NULL; i++) {
+        const char *v = c->cfg.setting(c->cfg.ctx, params[i].name);
+        if (v != NULL)
+            values[i] = v;
+    }
     for (int i = 0; i < P_COUNT; i++)
         if ((rc = net_pg_put_parameter_status(out, params[i].name, values[i])) < 0 ||
             (rc = store_param(c, i, values[i])) < 0)

@@ -123,3 +123,12 @@ int net_pg_reader_next(net_pg_reader *r, net_pg_frame *f, sql_error *err, kv_are
     r->start += total;
     return 1;
 }
+
+char net_pg_reader_peek(const net_pg_reader *r)
+{
+    size_t avail = r->end - r->start;
+    if (!r->typed || r->failed || avail < 5)
+        return 0;
+    uint32_t len = be32(r->buf + r->start + 1);
+    return len >= 4 && avail >= (size_t)len + 1 ? (char)r->buf[r->start] : 0;
+}

@@ -133,6 +133,8 @@ typedef enum dt_rc {
     DT_ZONE = -3,        /* 22023 time zone not recognized */
     DT_NO_NOW = -4,      /* 'now' and friends without a transaction timestamp */
     DT_IV_OVERFLOW = -5, /* 22008 interval out of range */
+    DT_MD_RANGE = -6,    /* 22008 month or day outside any calendar: maybe
+                          * another DateStyle's field order was meant */
 } dt_rc;
 
 static const char *skip_space(const char *p, const char *end)
@@ -470,9 +472,9 @@ static dt_rc parse_datetime(const char *s, size_t len, kv_arena *arena, dt_field
     } else if (f->year == 0) {
         return DT_RANGE; /* there is no year 0 AD */
     }
-    if (f->month < 1 || f->month > 12 || f->day < 1 || f->day > days_in_month(f->year, f->month))
-        return DT_RANGE;
-    return DT_OK;
+    if (f->month < 1 || f->month > 12 || f->day < 1 || f->day > 31)
+        return DT_MD_RANGE;
+    return f->day > days_in_month(f->year, f->month) ? DT_RANGE : DT_OK;
 }
 
 /* ---- errors ------------------------------------------------------------- */
@@ -482,8 +484,12 @@ static int dt_error(dt_rc rc, const char *type, const char *s, size_t len, const
 {
     switch (rc) {
     case DT_RANGE:
-        return sql_error_set(err, arena, SQL_STATE_DATETIME_FIELD_OVERFLOW,
-                             "date/time field value out of range: \"%.*s\"", (int)len, s);
+    case DT_MD_RANGE:
+        sql_error_set(err, arena, SQL_STATE_DATETIME_FIELD_OVERFLOW,
+                      "date/time field value out of range: \"%.*s\"", (int)len, s);
+        if (rc == DT_MD_RANGE)
+            sql_error_hint(err, arena, "Perhaps you need a different \"datestyle\" setting.");
+        return -1;
     case DT_NO_NOW:
         return sql_error_set(err, arena, SQL_STATE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                              "\"%.*s\" needs the transaction timestamp", (int)len, s);

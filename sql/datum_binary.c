@@ -129,7 +129,7 @@ static int numeric_recv(const uint8_t *p, size_t len, kv_arena *arena, sql_numer
                         sql_error *err)
 {
     if (len < 8)
-        return sql_error_set(err, arena, SQL_STATE_INVALID_BINARY_REPRESENTATION,
+        return sql_error_set(err, arena, SQL_STATE_PROTOCOL_VIOLATION,
                              "insufficient data left in message");
     size_t n = (size_t)get_be(p, 2);
     int weight = (int16_t)get_be(p + 2, 2);
@@ -249,6 +249,10 @@ int sql_datum_send(sql_type type, const sql_datum *d, kv_arena *arena, const uin
     assert(!d->isnull);
     if (type.oid == SQL_T_NUMERIC)
         return numeric_send(&d->v.num, arena, out, len_out, err);
+    if (type.oid == SQL_T_VOID) { /* void_send: no bytes */
+        *out = (const uint8_t *)"", *len_out = 0;
+        return 0;
+    }
     size_t w = fixed_width(type.oid);
     if (w == 0) {
         if (!sql_type_known(type.oid))
@@ -357,7 +361,7 @@ int sql_datum_recv(sql_type type, const uint8_t *buf, size_t len, kv_arena *aren
         return sql_error_set(err, arena, SQL_STATE_FEATURE_NOT_SUPPORTED,
                              "no binary input function available for type %u", (unsigned)type.oid);
     if (len < w)
-        return sql_error_set(err, arena, SQL_STATE_INVALID_BINARY_REPRESENTATION,
+        return sql_error_set(err, arena, SQL_STATE_PROTOCOL_VIOLATION,
                              "insufficient data left in message");
     if (len > w)
         return sql_error_set(err, arena, SQL_STATE_INVALID_BINARY_REPRESENTATION,

@@ -97,6 +97,8 @@ int sql_datum_cmp(sql_type_id type, const sql_datum *a, const sql_datum *b)
         return CMP3(sql__interval_span(&a->v.iv), sql__interval_span(&b->v.iv));
     case SQL_T_UUID:
         return bytes_cmp(a->v.uuid, 16, b->v.uuid, 16);
+    case SQL_T_VOID: /* one value */
+        return 0;
     }
     assert(!"unknown type");
     return 0;
@@ -220,6 +222,8 @@ uint64_t sql_datum_hash(sql_type_id type, const sql_datum *d, uint64_t seed)
     case SQL_T_TIMESTAMP:
     case SQL_T_TIMESTAMPTZ:
         return hash_bytes(&d->v.ts, sizeof(d->v.ts), seed);
+    case SQL_T_VOID:
+        break;
     }
     return seed;
 }

@@ -8,6 +8,7 @@
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -164,15 +165,21 @@ static void shortest_digits(double v, bool single, char *digits, int *exp)
     digits[n] = '\0';
 }
 
-/* float4out/float8out with extra_float_digits = 1: fixed notation for
+/* float4out/float8out with extra_float_digits >= 1: fixed notation for
  * decimal exponents in [-4, 6) (real) or [-4, 15) (double precision),
- * else d.ddde+XX, as PostgreSQL's f2s/d2s to_chars. */
-static int format_float(double v, bool single, char *buf, size_t cap)
+ * else d.ddde+XX, as PostgreSQL's f2s/d2s to_chars. With fewer digits
+ * asked for (`offset` < 0), %g with FLT_DIG/DBL_DIG + extra_float_digits
+ * significant digits, at least 1. */
+static int format_float(double v, bool single, int offset, char *buf, size_t cap)
 {
     if (isnan(v))
         return snprintf(buf, cap, "NaN");
     if (isinf(v))
         return snprintf(buf, cap, "%s", v > 0 ? "Infinity" : "-Infinity");
+    if (offset < 0) {
+        int ndig = (single ? FLT_DIG : DBL_DIG) + 1 + offset;
+        return snprintf(buf, cap, "%.*g", ndig < 1 ? 1 : ndig, v);
+    }
     if (v == 0)
         return snprintf(buf, cap, "%s", signbit(v) ? "-0" : "0");
     char d[24];
@@ -475,13 +482,15 @@ int sql_datum_from_text(sql_type type, const char *s, size_t len, const sql_io_c
         return sql__timestamp_typmod(out->v.ts, type.typmod, arena, &out->v.ts, err);
     case SQL_T_INTERVAL:
         return sql__interval_parse(s, len, arena, &out->v.iv, err);
+    case SQL_T_VOID:
+        break;
     }
     return sql_error_set(err, arena, SQL_STATE_FEATURE_NOT_SUPPORTED, "type %u is not supported",
                          (unsigned)type.oid);
 }
 
 /* Output of the fixed-size types into a stack buffer, then the arena. */
-static int fixed_out(sql_type type, const sql_datum *d, const sql_tz *tz,
+static int fixed_out(sql_type type, const sql_datum *d, const sql_tz *tz, int float_offset,
                      char buf[static SQL__DATETIME_BUF])
 {
     const size_t cap = SQL__DATETIME_BUF;
@@ -494,7 +503,7 @@ static int fixed_out(sql_type type, const sql_datum *d, const sql_tz *tz,
         return snprintf(buf, cap, "%" PRId64, d->v.i);
     case SQL_T_FLOAT4:
     case SQL_T_FLOAT8:
-        return format_float(d->v.f, type.oid == SQL_T_FLOAT4, buf, cap);
+        return format_float(d->v.f, type.oid == SQL_T_FLOAT4, float_offset, buf, cap);
     case SQL_T_UUID:
         return uuid_out(d->v.uuid, buf);
     case SQL_T_DATE:
@@ -531,8 +540,12 @@ int sql_datum_to_text(sql_type type, const sql_datum *d, const sql_io_ctx *ctx, 
         return bytea_out(d, arena, out, len, err);
     case SQL_T_NUMERIC:
         return sql__numeric_format(&d->v.num, arena, out, len, err);
+    case SQL_T_VOID: /* pg_sleep()'s result prints as an empty string */
+        *out = "", *len = 0;
+        return 0;
     default: {
-        int n = fixed_out(type, d, ctx != NULL ? ctx->tz : NULL, buf);
+        int n = fixed_out(type, d, ctx != NULL ? ctx->tz : NULL,
+                          ctx != NULL ? ctx->float_digits_offset : 0, buf);
         if (n < 0)
             return sql_error_set(err, arena, SQL_STATE_FEATURE_NOT_SUPPORTED,
                                  "type %u is not supported", (unsigned)type.oid);

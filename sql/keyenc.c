@@ -221,6 +221,8 @@ static int put_payload(sql_keybuf *b, sql_type_id t, const sql_datum *d, sql_err
         return put_string(b, d->v.s.p, d->v.s.len, err);
     case SQL_T_NUMERIC:
         return put_numeric(b, &d->v.num, err);
+    case SQL_T_VOID:
+        break;
     }
     return sql_error_set(err, b->arena, SQL_STATE_FEATURE_NOT_SUPPORTED,
                          "type %u cannot be a key column", (unsigned)t);
@@ -468,6 +470,8 @@ static bool get_payload(reader *r, sql_type_id t, kv_arena *arena, sql_datum *d)
         return get_string(r, arena, &d->v.s.p, &d->v.s.len);
     case SQL_T_NUMERIC:
         return get_numeric(r, arena, &d->v.num);
+    case SQL_T_VOID:
+        break;
     }
     return false;
 }

@@ -215,7 +215,8 @@ typedef struct sql_role {
 typedef struct sql_insert {
     sql_name table;
     const char *alias;
-    const char **columns; /* NULL, 0: all columns in table order */
+    const char **columns;        /* NULL, 0: all columns in table order */
+    const int *column_locations; /* where each of `columns` was written (NULL: unknown) */
     int ncolumns;
     bool default_values; /* DEFAULT VALUES; else rows */
     sql_expr ***rows;    /* rows[i][j], SQL_EXPR_DEFAULT for DEFAULT */

@@ -297,6 +297,30 @@ static int type_cast(sql__pctx *c, const PgQuery__TypeCast *t, sql_expr **out)
     return sql__type(c, t->type_name, &(*out)->type, NULL);
 }
 
+/* x IS [NOT] TRUE/FALSE/UNKNOWN are exactly x IS [NOT] DISTINCT FROM
+ * true/false and x IS [NOT] NULL, so they become those nodes. */
+static int boolean_test(sql__pctx *c, const PgQuery__BooleanTest *b, sql_expr **out)
+{
+    typedef PgQuery__BoolTestType T;
+    T t = b->booltesttype;
+    bool is_true =
+        t == PG_QUERY__BOOL_TEST_TYPE__IS_TRUE || t == PG_QUERY__BOOL_TEST_TYPE__IS_NOT_TRUE;
+    sql_expr *e;
+
+    if (t == PG_QUERY__BOOL_TEST_TYPE__IS_UNKNOWN || t == PG_QUERY__BOOL_TEST_TYPE__IS_NOT_UNKNOWN)
+        return simple_kind(c, SQL_EXPR_NULLTEST, b->location, b->arg,
+                           t == PG_QUERY__BOOL_TEST_TYPE__IS_NOT_UNKNOWN, out);
+    e = new_expr(c, SQL_EXPR_DISTINCT, b->location);
+    if (!e || sql__expr(c, b->arg, &e->left) < 0)
+        return -1;
+    e->negated = t == PG_QUERY__BOOL_TEST_TYPE__IS_TRUE || t == PG_QUERY__BOOL_TEST_TYPE__IS_FALSE;
+    e->right = new_expr(c, SQL_EXPR_CONST, b->location);
+    if (!e->right || set_const_text(c, e->right, SQL_CONST_BOOL, is_true ? "true" : "false") < 0)
+        return -1;
+    *out = e;
+    return 0;
+}
+
 /* CURRENT_DATE & co.: PostgreSQL's SQLValueFunction, by op. */
 static const char *const svf_names[] = {
     [PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_DATE] = "current_date",
@@ -362,6 +386,8 @@ int sql__expr(sql__pctx *c, const PgQuery__Node *n, sql_expr **out)
         return simple_kind(c, SQL_EXPR_NULLTEST, n->null_test->location, n->null_test->arg,
                            n->null_test->nulltesttype == PG_QUERY__NULL_TEST_TYPE__IS_NOT_NULL,
                            out);
+    case PG_QUERY__NODE__NODE_BOOLEAN_TEST:
+        return boolean_test(c, n->boolean_test, out);
     case PG_QUERY__NODE__NODE_CASE_EXPR:
         return case_expr(c, n->case_expr, out);
     case PG_QUERY__NODE__NODE_COALESCE_EXPR:

@@ -129,6 +129,24 @@ static int target_column(sql__pctx *c, const PgQuery__ResTarget *r, const char *
     return *out ? 0 : -1;
 }
 
+/* The column list of INSERT INTO t (a, b), with where each name was written. */
+static int insert_columns(sql__pctx *c, const PgQuery__InsertStmt *s, sql_insert *out)
+{
+    int *locations = sql__palloc(c, (s->n_cols ? s->n_cols : 1) * sizeof *locations);
+
+    out->columns = sql__palloc(c, (s->n_cols ? s->n_cols : 1) * sizeof *out->columns);
+    if (!out->columns || !locations)
+        return -1;
+    for (size_t i = 0; i < s->n_cols; i++) {
+        if (target_column(c, s->cols[i]->res_target, &out->columns[i]) < 0)
+            return -1;
+        locations[i] = s->cols[i]->res_target->location;
+    }
+    out->column_locations = locations;
+    out->ncolumns = (int)s->n_cols;
+    return 0;
+}
+
 static int insert_stmt(sql__pctx *c, const PgQuery__InsertStmt *s, int loc, sql_insert *out)
 {
     if (s->with_clause)
@@ -139,13 +157,8 @@ static int insert_stmt(sql__pctx *c, const PgQuery__InsertStmt *s, int loc, sql_
         return sql__unsupported(c, loc, "OVERRIDING");
     if (sql__range_var(c, s->relation, &out->table, &out->alias) < 0)
         return -1;
-    out->columns = sql__palloc(c, (s->n_cols ? s->n_cols : 1) * sizeof *out->columns);
-    if (!out->columns)
+    if (insert_columns(c, s, out) < 0)
         return -1;
-    for (size_t i = 0; i < s->n_cols; i++)
-        if (target_column(c, s->cols[i]->res_target, &out->columns[i]) < 0)
-            return -1;
-    out->ncolumns = (int)s->n_cols;
     out->default_values = !s->select_stmt;
     if (s->select_stmt && insert_rows(c, s->select_stmt->select_stmt, loc, out) < 0)
         return -1;

@@ -1,6 +1,7 @@
 /*
  * sql_error.c - the SQLSTATE table and error construction (sql_error.h).
  */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -75,4 +76,18 @@ void sql_error_hint(sql_error *e, kv_arena *arena, const char *fmt, ...)
     va_start(ap, fmt);
     e->hint = arena_vprintf(arena, fmt, ap);
     va_end(ap);
+}
+
+void sql_error_move(sql_error *e, kv_arena *to)
+{
+    sql_error from = *e;
+
+    assert(from.message);
+    sql_error_set(e, to, from.state, "%s", from.message);
+    if (from.detail)
+        sql_error_detail(e, to, "%s", from.detail);
+    if (from.hint)
+        sql_error_hint(e, to, "%s", from.hint);
+    e->severity = from.severity;
+    e->position = from.position;
 }

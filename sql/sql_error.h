@@ -38,7 +38,12 @@
     X(DATETIME_FIELD_OVERFLOW, "22008")             \
     X(INTERVAL_FIELD_OVERFLOW, "22015")             \
     X(DIVISION_BY_ZERO, "22012")                    \
+    X(SUBSTRING_ERROR, "22011")                     \
+    X(INVALID_ESCAPE_SEQUENCE, "22025")             \
+    X(INVALID_ARGUMENT_FOR_POWER_FUNCTION, "2201F") \
     X(INVALID_PARAMETER_VALUE, "22023")             \
+    X(INVALID_LIMIT_ROW_COUNT, "2201W")             \
+    X(INVALID_OFFSET_ROW_COUNT, "2201X")            \
     X(CHARACTER_NOT_IN_REPERTOIRE, "22021")         \
     X(INVALID_BINARY_REPRESENTATION, "22P03")       \
     X(INVALID_TEXT_REPRESENTATION, "22P02")         \
@@ -64,6 +69,7 @@
     X(UNDEFINED_COLUMN, "42703")                    \
     X(UNDEFINED_TABLE, "42P01")                     \
     X(UNDEFINED_FUNCTION, "42883")                  \
+    X(AMBIGUOUS_FUNCTION, "42725")                  \
     X(UNDEFINED_OBJECT, "42704")                    \
     X(UNDEFINED_PARAMETER, "42P02")                 \
     X(DUPLICATE_COLUMN, "42701")                    \
@@ -74,7 +80,9 @@
     X(DUPLICATE_TABLE, "42P07")                     \
     X(DUPLICATE_OBJECT, "42710")                    \
     X(AMBIGUOUS_COLUMN, "42702")                    \
+    X(INVALID_COLUMN_REFERENCE, "42P10")            \
     X(DATATYPE_MISMATCH, "42804")                   \
+    X(WRONG_OBJECT_TYPE, "42809")                   \
     X(CANNOT_COERCE, "42846")                       \
     X(INDETERMINATE_DATATYPE, "42P18")              \
     X(INVALID_COLUMN_DEFINITION, "42611")           \
@@ -83,6 +91,8 @@
     X(OUT_OF_MEMORY, "53200")                       \
     X(PROGRAM_LIMIT_EXCEEDED, "54000")              \
     X(OBJECT_NOT_IN_PREREQUISITE_STATE, "55000")    \
+    X(OBJECT_IN_USE, "55006")                       \
+    X(CANT_CHANGE_RUNTIME_PARAM, "55P02")           \
     X(QUERY_CANCELED, "57014")                      \
     X(ADMIN_SHUTDOWN, "57P01")                      \
     X(INTERNAL_ERROR, "XX000")
@@ -135,5 +145,9 @@ void sql_error_detail(sql_error *e, kv_arena *arena, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void sql_error_hint(sql_error *e, kv_arena *arena, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Copies the strings of an error that is set into `to`, for when the
+ * arena they live in (a batch's, a portal's) is about to go. */
+void sql_error_move(sql_error *e, kv_arena *to);
 
 #endif /* SQL_SQL_ERROR_H */

@@ -32,6 +32,7 @@
  *   numeric      kind (finite, NaN, +-Infinity) + signed unscaled integer as
  *                GMP limbs + display scale: value = unscaled * 10^-dscale
  *   text types   bytes in UTF-8, not NUL-terminated; char(n) keeps its pad
+ *   void         no payload (pg_sleep's result): text "", binary zero bytes
  */
 #ifndef SQL_TYPES_H
 #define SQL_TYPES_H
@@ -64,7 +65,8 @@
     X(TIMESTAMPTZ, 1184, "timestamp with time zone", "timestamptz", 8) \
     X(INTERVAL, 1186, "interval", "interval", 16)                      \
     X(NUMERIC, 1700, "numeric", "numeric", -1)                         \
-    X(UUID, 2950, "uuid", "uuid", 16)
+    X(UUID, 2950, "uuid", "uuid", 16)                                  \
+    X(VOID, 2278, "void", "void", 4)
 
 typedef enum sql_type_id {
 #define SQL__X(name, oid, pg, typname, len) SQL_T_##name = oid,
@@ -176,6 +178,11 @@ typedef struct sql_io_ctx {
     bool has_now;     /* whether `now` is set */
     int64_t now;      /* transaction timestamp (µs since 2000-01-01 UTC) that
                        * 'now', 'today', 'tomorrow', 'yesterday' refer to */
+    /* extra_float_digits minus its default 1, so that a zeroed context
+     * prints like PostgreSQL's default: at or above the default, floats
+     * print their shortest exact digits; below, FLT_DIG/DBL_DIG +
+     * extra_float_digits significant digits (%g), as float4out/float8out. */
+    int float_digits_offset;
 } sql_io_ctx;
 
 /* Parses `len` bytes of `text` (PostgreSQL's input function for `type`,
@@ -197,8 +204,9 @@ int sql_datum_to_text(sql_type type, const sql_datum *d, const sql_io_ctx *ctx, 
 int sql_datum_send(sql_type type, const sql_datum *d, kv_arena *arena, const uint8_t **out,
                    size_t *len_out, sql_error *err);
 /* PostgreSQL's binary receive function; the typmod is applied as for text
- * input. 22P03 "insufficient data left in message" / "incorrect binary
- * data format" on malformed bytes. */
+ * input. Too few bytes are 08P01 "insufficient data left in message" (a
+ * protocol violation, as in PostgreSQL), bytes left over or a malformed
+ * value 22P03 "incorrect binary data format". */
 int sql_datum_recv(sql_type type, const uint8_t *buf, size_t len, kv_arena *arena, sql_datum *out,
                    sql_error *err);
 

@@ -78,9 +78,11 @@ int sql_value_decode(const uint8_t *p, size_t len, const sql_value_col *cols, si
             return corrupt(arena, err);
         while (i < n && cols[i].col_id < id)
             i++; /* asked for but absent: stays NULL */
+        /* the payload was written by sql_datum_send: failing to read it back
+         * is corruption, whatever recv calls it (unless memory ran out) */
         if (i < n && cols[i].col_id == id &&
             sql_datum_recv(cols[i].type, p, (size_t)plen, arena, &out[i], err) != 0)
-            return -1;
+            return err->state == SQL_STATE_OUT_OF_MEMORY ? -1 : corrupt(arena, err);
         p += plen;
     }
     return 0;

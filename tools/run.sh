@@ -1,25 +1,27 @@
 #!/usr/bin/env bash
-# `make run`: until the node binary lands, there is no server to start.
-# This prints what the build in $1 contains and how to run each piece, so
-# `make run` tells the truth about the tree it is run in.
+# `make run`: starts a single-node Tardigrade in the foreground, insecure,
+# SQL on 127.0.0.1:26257 and HTTP on 127.0.0.1:8080, its store in
+# BUILD/run-store (kept across runs, removed by `make clean`; TD_STORE=DIR
+# picks another).
+# Ctrl-C stops it cleanly. Connect with:
+#
+#     psql "host=127.0.0.1 port=26257 user=root dbname=defaultdb"
+#
+# Arguments after the build directory replace the defaults entirely, e.g.
+#     tools/run.sh build start-single-node --store /tmp/s --sql-listen 127.0.0.1:5433
+# docs/operations.md describes every flag.
 set -euo pipefail
 build=${1:-build}
+shift || true
 
-if [ -x "$build/tardigrade" ]; then
-    exec "$build/tardigrade" "${@:2}"
+if [ ! -x "$build/tardigrade" ]; then
+    echo "run.sh: $build/tardigrade is not built (make build)" >&2
+    exit 1
 fi
-
-cat <<MSG
-Tardigrade is built in $build/. No node binary exists yet: raft/, kv/,
-sql/ and net/ are libraries with test suites (see README.md, "Status").
-
-What you can run now:
-MSG
-find "$build/tests" -mindepth 2 -maxdepth 2 -type f -perm -u+x | sort | sed 's/^/  /'
-cat <<MSG
-
-  make test          format check, every suite, and the ASan/UBSan suites
-  make tsan-test     the multi-threaded stress programs under ThreadSanitizer
-  make bench         benchmarks, printed as ratios to db_bench and friends
-  jepsen/check       consistency checkers over a JSON-lines history
-MSG
+if [ $# -gt 0 ]; then
+    exec "$build/tardigrade" "$@"
+fi
+store=${TD_STORE:-$build/run-store}
+echo "run.sh: psql \"host=127.0.0.1 port=26257 user=root dbname=defaultdb\"; Ctrl-C stops the node" >&2
+exec "$build/tardigrade" start-single-node --store "$store" \
+    --sql-listen 127.0.0.1:26257 --http-listen 127.0.0.1:8080 --insecure

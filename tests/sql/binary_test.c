@@ -74,7 +74,7 @@ static void expect_recv_error(sql_type t, const uint8_t *buf, size_t len, const 
 Test(sql_binary, malformed_input)
 {
     static const uint8_t three[] = {0, 0, 1};
-    expect_recv_error(tu_type("integer"), three, 3, "22P03", "insufficient data left in message");
+    expect_recv_error(tu_type("integer"), three, 3, "08P01", "insufficient data left in message");
     expect_recv_error(tu_type("smallint"), three, 3, "22P03", "incorrect binary data format");
     static const uint8_t bad_sign[] = {0, 1, 0, 0, 0x12, 0x34, 0, 0, 0, 1};
     expect_recv_error(tu_type("numeric"), bad_sign, sizeof(bad_sign), "22P03",

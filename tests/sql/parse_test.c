@@ -104,6 +104,10 @@ Test(sql_parse, statement_shapes)
          "2, a IS DISTINCT FROM b, a IS NOT DISTINCT FROM b",
          "select targets=[(a is not null), (a in i:1 i:2), (a not in i:3), (a between i:1 i:2), (a "
          "not between i:1 i:2), (a is distinct b), (a is not distinct b)]"},
+        {"SELECT a IS TRUE, a IS NOT TRUE, a IS FALSE, a IS NOT FALSE, a IS UNKNOWN, a IS NOT "
+         "UNKNOWN",
+         "select targets=[(a is not distinct b:true), (a is distinct b:true), (a is not distinct "
+         "b:false), (a is distinct b:false), (a is null), (a is not null)]"},
         {"SELECT CASE WHEN a THEN 1 WHEN b THEN 2 ELSE 3 END, CASE a WHEN 1 THEN 'x' END",
          "select targets=[(case when a then i:1 when b then i:2 else i:3), (case a when i:1 then "
          "s:'x')]"},
@@ -269,7 +273,6 @@ Test(sql_parse, unsupported_features_name_themselves)
         {"ALTER TABLE t ADD CONSTRAINT u UNIQUE (a)",
          "ALTER TABLE ADD CONSTRAINT other than PRIMARY KEY is not supported yet", 19},
         {"SET TIME ZONE INTERVAL '1' HOUR", "SET TIME ZONE INTERVAL is not supported yet", 1},
-        {"SELECT a IS TRUE FROM t", "IS TRUE/FALSE/UNKNOWN is not supported yet", 10},
         {"SELECT 1 BETWEEN SYMMETRIC 2 AND 3", "BETWEEN SYMMETRIC is not supported yet", 10},
         {"SELECT 'a' SIMILAR TO 'b'", "SIMILAR TO is not supported yet", 12},
         {"CREATE TABLE t (a int) INHERITS (u)", "INHERITS is not supported yet", 14},

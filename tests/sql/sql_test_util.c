@@ -138,6 +138,8 @@ sql_datum tu_random_datum(sql_type_id t)
         for (int i = 0; i < 16; i++)
             d.v.uuid[i] = tu_rnd() % 2 ? 0 : (uint8_t)tu_rnd();
         break;
+    case SQL_T_VOID: /* one value, no payload */
+        break;
     }
     return d;
 }

@@ -1,0 +1,441 @@
+/*
+ * exec_scan.c - reading the rows of a plan's access path through the
+ * transaction (plan_int.h, sql__scan): key construction from the bound
+ * key expressions, KV_GET for point lookups, one batch of gets for an IN
+ * list, a unique index entry then the row it names, and
+ * KV_SCAN / KV_REVERSE_SCAN in batches of SCAN_BATCH rows over
+ * a span, resuming where the previous batch stopped so a huge table is
+ * never loaded at once. Each row is decoded (only the projected columns)
+ * and passed through the residual filter before the caller sees it.
+ *
+ * Memory: keys and point-lookup rows live in the statement arena (a
+ * point select allocates nothing else); each scan batch decodes into its
+ * own arena, freed before the next batch, so scans run in bounded memory.
+ */
+#include <assert.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sql/plan_int.h"
+#include "sql/txn.h"
+#include "sql/types_int.h"
+
+/* Rows per scan batch: large enough to amortise a KV round, small enough
+ * to bound a batch's memory. */
+#define SCAN_BATCH 1000
+
+typedef struct scan {
+    const sql_plan *p;
+    const sql__rowproj *proj;
+    sql_run_ctx *ctx;
+    sql__row_cb cb;
+    int (*between)(void *arg, sql_error *err);
+    void *arg;
+    uint64_t want; /* rows the caller takes; 0: all */
+    uint64_t seen; /* rows passed to cb */
+    kv_arena *arena;
+    sql_datum *row;
+    sql_error *err;
+} scan;
+
+void sql__eval_init(sql_eval_ctx *ec, const sql_run_ctx *ctx, const sql_datum *row, kv_arena *arena,
+                    sql_error *err)
+{
+    *ec = (sql_eval_ctx){.arena = arena,
+                         .row = row,
+                         .params = ctx->params,
+                         .param_types = ctx->param_types,
+                         .io = ctx->io,
+                         .env = ctx->env,
+                         .err = err,
+                         .query = ctx->query};
+}
+
+/* What a key expression evaluated to. */
+enum { KEY_OK = 0, KEY_NULL = 1, KEY_BELOW = 2, KEY_ABOVE = 3 };
+
+/* The value of key expression `e` for table column `col`: KEY_OK, KEY_NULL
+ * (no row compares equal to NULL), or KEY_BELOW / KEY_ABOVE when an
+ * integer compared in a type wider than the column's (plan.c lets the
+ * binder's widening casts serve keys) lies outside the column's range, so
+ * no key holds it. -1 on error. */
+static int key_value(scan *s, int col, const sql_bexpr *e, sql_datum *d)
+{
+    sql_eval_ctx ec;
+    sql__eval_init(&ec, s->ctx, NULL, s->arena, s->err);
+    if (sql_expr_eval(&ec, e, d) != 0)
+        return -1;
+    if (d->isnull)
+        return KEY_NULL;
+    sql_type_id t = s->p->table->cols[col].type.oid;
+    if (t != SQL_T_INT2 && t != SQL_T_INT4)
+        return KEY_OK;
+    int64_t max = t == SQL_T_INT2 ? INT16_MAX : INT32_MAX;
+    return d->v.i > max ? KEY_ABOVE : d->v.i < -max - 1 ? KEY_BELOW : KEY_OK;
+}
+
+static int put_key_col(scan *s, uint32_t at, const sql_datum *d, sql_keybuf *b)
+{
+    const sql_table_desc *t = s->p->table;
+    return sql_key_put(b, t->cols[s->p->rc.pk_cols[at]].type, t->primary.dirs[at], false, d,
+                       s->err);
+}
+
+/* /table/1/ and the values of the leading pk columns fixed by =.
+ * Returns 1 when no key can match. */
+static int key_base(scan *s, sql_keybuf *b)
+{
+    const sql_plan *p = s->p;
+    sql_keybuf_init(b, s->arena);
+    if (sql_key_put_prefix(b, p->table->id, p->table->primary.id, s->err) != 0)
+        return -1;
+    for (uint32_t i = 0; i < p->path.neq; i++) {
+        sql_datum d;
+        int rc = key_value(s, p->rc.pk_cols[i], p->path.eq[i], &d);
+        if (rc != KEY_OK)
+            return rc < 0 ? -1 : 1;
+        if (put_key_col(s, i, &d, b) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* `base` followed by pk column neq = the value of `e`; the key_value
+ * status (the key is built only for KEY_OK). */
+static int key_with(scan *s, const sql_keybuf *base, const sql_bexpr *e, sql_keybuf *out)
+{
+    uint32_t at = s->p->path.neq;
+    sql_datum d;
+    int rc = key_value(s, s->p->rc.pk_cols[at], e, &d);
+    if (rc != KEY_OK)
+        return rc;
+    sql_keybuf_init(out, s->arena);
+    if (sql_keybuf_append(out, base->p, base->len, s->err) != 0 || put_key_col(s, at, &d, out) != 0)
+        return -1;
+    return KEY_OK;
+}
+
+/* The first key after every key that starts with b (b's "prefix end"). */
+static int prefix_end(scan *s, const sql_keybuf *b, sql_keybuf *out)
+{
+    sql_keybuf_init(out, s->arena);
+    size_t n = b->len;
+    while (n > 0 && b->p[n - 1] == 0xFF)
+        n--;
+    assert(n > 0); /* every key starts with the table id, never 0xFF */
+    if (sql_keybuf_append(out, b->p, n, s->err) != 0)
+        return -1;
+    out->p[n - 1]++;
+    return 0;
+}
+
+/* Decodes one KV pair, filters it and hands it to the callback. */
+static int emit(scan *s, const kv_row *kr, kv_arena *arena)
+{
+    const sql_plan *p = s->p;
+    if (sql__row_decode(&p->rc, s->proj, kr->key, kr->key_len, kr->value, kr->value_len, arena,
+                        s->row, s->err) != 0)
+        return -1;
+    if (p->filter != NULL) {
+        sql_eval_ctx ec;
+        sql_tribool ok;
+        sql__eval_init(&ec, s->ctx, s->row, arena, s->err);
+        if (sql_expr_eval_bool(&ec, p->filter, &ok) != 0)
+            return -1;
+        if (ok != SQL_TRUE)
+            return 0;
+    }
+    s->seen++;
+    return s->cb(s->arg, s->row, arena, s->err);
+}
+
+/* Sends one batch of gets for `keys` into `resp`, which the caller frees
+ * (kv_response_free) whatever the result. */
+static int send_gets(scan *s, const sql_keybuf *keys, size_t n, kv_response *resp)
+{
+    kv_request req;
+    int rc = -1;
+    if (kv_response_init(resp) != 0)
+        return sql__oom(s->arena, s->err);
+    if (kv_request_init(&req) != 0)
+        return sql__oom(s->arena, s->err);
+    for (size_t i = 0; i < n; i++) {
+        kv_req q = {.method = KV_GET, .span = {.key = keys[i].p, .key_len = keys[i].len}};
+        if (kv_request_add(&req, &q) != 0) {
+            sql__oom(s->arena, s->err);
+            goto out_free_req;
+        }
+    }
+    rc = sql_txn_send(s->ctx->txn, &req, resp, s->err, s->arena);
+out_free_req:
+    kv_request_free(&req);
+    return rc;
+}
+
+/* Gets `keys` and emits the rows found, in the order of `keys`. */
+static int get_keys(scan *s, const sql_keybuf *keys, size_t n)
+{
+    kv_response resp;
+    int rc = send_gets(s, keys, n, &resp);
+    for (size_t i = 0; i < resp.n && rc == 0; i++)
+        if (resp.resps[i].found)
+            rc = emit(s, &resp.resps[i].row, s->arena);
+    kv_response_free(&resp);
+    return rc < 0 ? -1 : 0;
+}
+
+/* The key of the unique index entry p->path asks for; 1 when no entry
+ * can match. */
+static int unique_key(scan *s, sql_keybuf *key)
+{
+    const sql_plan *p = s->p;
+    const sql_table_desc *t = p->table;
+    const sql_index_desc *ix = &t->indexes[p->path.ix];
+    sql_keybuf_init(key, s->arena);
+    if (sql_key_put_prefix(key, t->id, ix->id, s->err) != 0)
+        return -1;
+    for (uint32_t i = 0; i < ix->ncols; i++) {
+        int col = p->rc.ix_cols[p->path.ix][i];
+        sql_datum d;
+        int rc = key_value(s, col, p->path.eq[i], &d);
+        if (rc != KEY_OK)
+            return rc < 0 ? -1 : 1;
+        sql_key_dir dir = ix->dirs[i];
+        if (sql_key_put(key, t->cols[col].type, dir, dir == SQL_KEY_DESC, &d, s->err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* A unique index entry found by its columns, then the row it names. */
+static int unique_lookup(scan *s)
+{
+    sql_keybuf key;
+    int rc = unique_key(s, &key);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    kv_response resp;
+    bool found = false;
+    rc = send_gets(s, &key, 1, &resp);
+    if (rc == 0 && (found = resp.resps[0].found)) {
+        const kv_row *r = &resp.resps[0].row;
+        rc = sql__row_ix_value_decode(&s->p->rc, r->value, r->value_len, s->arena, s->row, s->err);
+    }
+    kv_response_free(&resp);
+    if (rc != 0 || !found)
+        return rc;
+    sql_keybuf_init(&key, s->arena);
+    if (sql__row_pk_key(&s->p->rc, s->row, &key, s->err) != 0)
+        return -1;
+    return get_keys(s, &key, 1);
+}
+
+static int point(scan *s)
+{
+    sql_keybuf key;
+    int rc = key_base(s, &key);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    return get_keys(s, &key, 1);
+}
+
+static int cmp_keys(const void *a, const void *b)
+{
+    const sql_keybuf *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->p, y->p, n);
+    if (c == 0)
+        c = (x->len > y->len) - (x->len < y->len);
+    return c;
+}
+
+/* IN on the last pk column: the distinct keys in scan order, one batch. */
+static int points(scan *s)
+{
+    const sql__path *path = &s->p->path;
+    sql_keybuf base;
+    int rc = key_base(s, &base);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    sql_keybuf *keys = kv_arena_alloc(s->arena, path->nin * sizeof(*keys));
+    if (keys == NULL)
+        return sql__oom(s->arena, s->err);
+    size_t n = 0;
+    for (int i = 0; i < path->nin; i++) {
+        rc = key_with(s, &base, path->in[i], &keys[n]);
+        if (rc < 0)
+            return -1;
+        n += rc == KEY_OK;
+    }
+    qsort(keys, n, sizeof(*keys), cmp_keys);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m == 0 || cmp_keys(&keys[m - 1], &keys[i]) != 0)
+            keys[m++] = keys[i];
+    for (size_t i = 0; path->reverse && i < m / 2; i++) {
+        sql_keybuf k = keys[i];
+        keys[i] = keys[m - 1 - i];
+        keys[m - 1 - i] = k;
+    }
+    return m == 0 ? 0 : get_keys(s, keys, m);
+}
+
+/* The key of value bound `e` (NULL: none) into *k, or *open when the
+ * bound excludes nothing; 1 when it excludes everything. */
+static int value_bound(scan *s, const sql_keybuf *base, const sql_bexpr *e, bool lower,
+                       sql_keybuf *k, bool *open)
+{
+    *open = e == NULL;
+    if (e == NULL)
+        return 0;
+    int rc = key_with(s, base, e, k);
+    if (rc < 0 || rc == KEY_NULL)
+        return rc < 0 ? -1 : 1;
+    if (rc != KEY_OK) {
+        /* outside the column's range: below a lower bound or above an
+         * upper one excludes nothing, the other way round everything */
+        *open = (rc == KEY_BELOW) == lower;
+        return *open ? 0 : 1;
+    }
+    return 0;
+}
+
+/* A span edge: key `k` itself, or (`past`) the first key after every key
+ * that starts with it. */
+static int edge(scan *s, const sql_keybuf *k, bool past, sql_keybuf *out)
+{
+    if (past)
+        return prefix_end(s, k, out);
+    *out = *k;
+    return 0;
+}
+
+/* [start, end) in key order. A DESC column stores values in reverse, so
+ * the value range's upper bound gives the start key. 1: empty. */
+static int span_keys(scan *s, sql_keybuf *start, sql_keybuf *end)
+{
+    const sql__path *path = &s->p->path;
+    sql_keybuf base, lo, hi;
+    bool lo_open, hi_open;
+    int rc = key_base(s, &base);
+    if (rc == 0)
+        rc = value_bound(s, &base, path->lo, true, &lo, &lo_open);
+    if (rc == 0)
+        rc = value_bound(s, &base, path->hi, false, &hi, &hi_open);
+    if (rc != 0)
+        return rc;
+    const sql_index_desc *pk = &s->p->table->primary;
+    bool desc = path->neq < pk->ncols && pk->dirs[path->neq] == SQL_KEY_DESC;
+    const sql_keybuf *first = desc ? &hi : &lo, *last = desc ? &lo : &hi;
+    bool first_open = desc ? hi_open : lo_open, last_open = desc ? lo_open : hi_open;
+    bool first_incl = desc ? path->hi_incl : path->lo_incl;
+    bool last_incl = desc ? path->lo_incl : path->hi_incl;
+    if (edge(s, first_open ? &base : first, !first_open && !first_incl, start) != 0 ||
+        edge(s, last_open ? &base : last, last_open || last_incl, end) != 0)
+        return -1;
+    return cmp_keys(start, end) >= 0 ? 1 : 0;
+}
+
+/* Appends the scan of `span` to a fresh request. */
+static int scan_request(scan *s, const kv_span *span, kv_request *req)
+{
+    if (kv_request_init(req) != 0)
+        return sql__oom(s->arena, s->err);
+    size_t max = SCAN_BATCH;
+    if (s->want > 0 && s->p->filter == NULL && s->want - s->seen < max)
+        max = (size_t)(s->want - s->seen);
+    kv_req q = {.method = s->p->path.reverse ? KV_REVERSE_SCAN : KV_SCAN, .span = *span};
+    q.u.scan.max_rows = max;
+    if (kv_request_add(req, &q) != 0) {
+        kv_request_free(req);
+        return sql__oom(s->arena, s->err);
+    }
+    return 0;
+}
+
+/* Emits one batch's rows into a batch arena freed afterwards. 1: the
+ * callback stopped the scan. */
+static int scan_rows(scan *s, const kv_resp *r)
+{
+    kv_arena *batch;
+    if (kv_arena_create(&batch) != 0)
+        return sql__oom(s->arena, s->err);
+    int rc = 0;
+    for (size_t i = 0; i < r->n_rows && rc == 0; i++)
+        rc = emit(s, &r->rows[i], batch);
+    if (rc < 0) /* the error may be in the batch's memory */
+        sql_error_move(s->err, s->arena);
+    kv_arena_destroy(batch);
+    if (rc == 0 && s->want > 0 && s->seen >= s->want)
+        rc = 1;
+    return rc;
+}
+
+static int span_scan(scan *s)
+{
+    sql_keybuf start, end;
+    int rc = span_keys(s, &start, &end);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    kv_span span = {.key = start.p, .key_len = start.len, .end_key = end.p, .end_len = end.len};
+    kv_request req;
+    if (scan_request(s, &span, &req) != 0)
+        return -1;
+    for (;;) {
+        kv_response resp;
+        if (kv_response_init(&resp) != 0) {
+            kv_request_free(&req);
+            rc = sql__oom(s->arena, s->err);
+            break;
+        }
+        rc = sql_txn_send(s->ctx->txn, &req, &resp, s->err, s->arena);
+        kv_request_free(&req);
+        if (rc == 0)
+            rc = scan_rows(s, &resp.resps[0]);
+        bool more = rc == 0 && resp.resps[0].resume.key != NULL;
+        if (more)
+            rc = scan_request(s, &resp.resps[0].resume, &req);
+        kv_response_free(&resp);
+        if (!more || rc != 0)
+            break;
+        if (s->between != NULL && (rc = s->between(s->arg, s->err)) != 0) {
+            kv_request_free(&req);
+            break;
+        }
+    }
+    return rc < 0 ? -1 : 0;
+}
+
+int sql__scan(const sql_plan *p, const sql__rowproj *proj, sql_run_ctx *ctx, uint64_t want,
+              sql__row_cb cb, int (*between)(void *arg, sql_error *err), void *arg, kv_arena *arena,
+              sql_error *err)
+{
+    assert(p->table != NULL);
+    scan s = {.p = p,
+              .proj = proj,
+              .ctx = ctx,
+              .cb = cb,
+              .between = between,
+              .arg = arg,
+              .want = want,
+              .arena = arena,
+              .err = err};
+    s.row = kv_arena_alloc(arena, (p->table->ncols + 1) * sizeof(*s.row));
+    if (s.row == NULL)
+        return sql__oom(arena, err);
+    switch (p->path.kind) {
+    case SQL__PATH_POINT:
+        return point(&s);
+    case SQL__PATH_POINTS:
+        return points(&s);
+    case SQL__PATH_SPAN:
+        return span_scan(&s);
+    case SQL__PATH_UNIQUE:
+        return unique_lookup(&s);
+    case SQL__PATH_NONE:
+        break;
+    }
+    assert(!"scan without a table");
+    return -1;
+}

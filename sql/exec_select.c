@@ -1,0 +1,211 @@
+/*
+ * exec_select.c - running a plan (sql__run): SELECT with and without a
+ * table, ORDER BY through an in-memory sort when the access path does not
+ * deliver the wanted order, LIMIT and OFFSET (pushed into the scan when
+ * rows arrive in order), and the hand-off of writes to exec_write.c.
+ *
+ * Memory: result rows handed to ctx->row are valid during the call;
+ * rows kept for a sort are copied into the statement arena.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sql/plan_int.h"
+#include "sql/txn.h"
+#include "sql/types_int.h"
+
+/* How often long in-memory loops look at the cancel flag. */
+#define CANCEL_EVERY 4096
+
+/* A row kept for the sort; qsort's comparator finds the keys through
+ * the plan each element names. */
+typedef struct kept {
+    const sql_plan *p;
+    sql_datum *vals; /* ntargets results, then nsort keys */
+} kept;
+
+typedef struct select_run {
+    const sql_plan *p;
+    sql_run_ctx *ctx;
+    kv_arena *arena;
+    uint64_t offset, limit; /* limit UINT64_MAX: none */
+    uint64_t skipped, emitted;
+    sql_datum *out; /* one result row */
+    kept *rows;     /* for the sort */
+    size_t n, cap;
+} select_run;
+
+/* LIMIT / OFFSET of this execution (they may be parameters). */
+static int eval_count(select_run *r, const sql_bexpr *e, sql_sqlstate bad, const char *what,
+                      uint64_t *out, sql_error *err)
+{
+    if (e == NULL)
+        return 0;
+    sql_eval_ctx ec;
+    sql_datum d;
+    sql__eval_init(&ec, r->ctx, NULL, r->arena, err);
+    if (sql_expr_eval(&ec, e, &d) != 0)
+        return -1;
+    if (d.isnull)
+        return 0;
+    if (d.v.i < 0) {
+        sql_error_set(err, r->arena, bad, "%s must not be negative", what);
+        return -1;
+    }
+    *out = (uint64_t)d.v.i;
+    return 0;
+}
+
+/* Evaluates the select list over `row` into r->out. */
+static int eval_targets(select_run *r, const sql_datum *row, kv_arena *arena, sql_error *err)
+{
+    sql_eval_ctx ec;
+    sql__eval_init(&ec, r->ctx, row, arena, err);
+    for (int i = 0; i < r->p->ntargets; i++)
+        if (sql_expr_eval(&ec, r->p->targets[i], &r->out[i]) != 0)
+            return -1;
+    return 0;
+}
+
+/* Sends r->out unless OFFSET skips it. 1 once LIMIT is reached. */
+static int send_out(select_run *r, sql_error *err)
+{
+    if (r->skipped < r->offset) {
+        r->skipped++;
+        return 0;
+    }
+    if (r->ctx->row(r->ctx->row_arg, r->out, (size_t)r->p->ntargets, err) != 0)
+        return -1;
+    r->emitted++;
+    return r->emitted >= r->limit ? 1 : 0;
+}
+
+static int on_row(void *arg, const sql_datum *row, kv_arena *arena, sql_error *err)
+{
+    select_run *r = arg;
+    if (r->skipped < r->offset) {
+        r->skipped++;
+        return 0;
+    }
+    if (eval_targets(r, row, arena, err) != 0)
+        return -1;
+    return send_out(r, err);
+}
+
+/* Keeps the row's results and sort keys for the sort. */
+static int on_row_sorted(void *arg, const sql_datum *row, kv_arena *arena, sql_error *err)
+{
+    select_run *r = arg;
+    const sql_plan *p = r->p;
+    size_t width = (size_t)p->ntargets + (size_t)p->nsort;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 256;
+        kept *rows = kv_arena_alloc(r->arena, cap * sizeof(*rows));
+        if (rows == NULL)
+            return sql__oom(r->arena, err);
+        if (r->n > 0)
+            memcpy(rows, r->rows, r->n * sizeof(*rows));
+        r->rows = rows;
+        r->cap = cap;
+    }
+    sql_datum *keep = kv_arena_alloc(r->arena, (width + 1) * sizeof(*keep));
+    if (keep == NULL)
+        return sql__oom(r->arena, err);
+    sql_eval_ctx ec;
+    sql__eval_init(&ec, r->ctx, row, arena, err);
+    for (size_t i = 0; i < width; i++) {
+        int t = (int)i - p->ntargets;
+        const sql_bexpr *e = t < 0 ? p->targets[i] : p->sort[t].expr;
+        if (sql_expr_eval(&ec, e, &keep[i]) != 0 ||
+            sql_datum_copy(e->type.oid, &keep[i], r->arena, &keep[i], err) != 0)
+            return -1;
+    }
+    r->rows[r->n++] = (kept){p, keep};
+    return 0;
+}
+
+static int cmp_rows(const void *a, const void *b)
+{
+    const kept *kx = a, *ky = b;
+    const sql_plan *p = kx->p;
+    const sql_datum *x = kx->vals, *y = ky->vals;
+    for (int k = 0; k < p->nsort; k++) {
+        const sql__sortkey *sk = &p->sort[k];
+        const sql_datum *dx = &x[p->ntargets + k], *dy = &y[p->ntargets + k];
+        int c;
+        if (dx->isnull || dy->isnull)
+            c = sql_datum_cmp_nulls(sk->expr->type.oid, dx, dy, sk->nulls_first);
+        else
+            c = sk->desc ? -sql_datum_cmp(sk->expr->type.oid, dx, dy)
+                         : sql_datum_cmp(sk->expr->type.oid, dx, dy);
+        if (c != 0)
+            return c;
+    }
+    return 0;
+}
+
+static int send_sorted(select_run *r, sql_error *err)
+{
+    qsort(r->rows, r->n, sizeof(*r->rows), cmp_rows);
+    for (size_t i = 0; i < r->n; i++) {
+        if (i % CANCEL_EVERY == CANCEL_EVERY - 1 &&
+            sql_txn_check_cancel(r->ctx->cancel, err, r->arena) != 0)
+            return -1;
+        memcpy(r->out, r->rows[i].vals, (size_t)r->p->ntargets * sizeof(*r->out));
+        int rc = send_out(r, err);
+        if (rc != 0)
+            return rc < 0 ? -1 : 0;
+    }
+    return 0;
+}
+
+/* SELECT without FROM: one row when the WHERE clause holds. */
+static int run_values(select_run *r, sql_error *err)
+{
+    const sql_plan *p = r->p;
+    if (p->filter != NULL) {
+        sql_eval_ctx ec;
+        sql_tribool ok;
+        sql__eval_init(&ec, r->ctx, NULL, r->arena, err);
+        if (sql_expr_eval_bool(&ec, p->filter, &ok) != 0)
+            return -1;
+        if (ok != SQL_TRUE)
+            return 0;
+    }
+    return on_row(r, NULL, r->arena, err) < 0 ? -1 : 0;
+}
+
+static int run_select(const sql_plan *p, sql_run_ctx *ctx, kv_arena *arena, uint64_t *affected,
+                      sql_error *err)
+{
+    select_run r = {.p = p, .ctx = ctx, .arena = arena, .limit = UINT64_MAX};
+    if (eval_count(&r, p->limit, SQL_STATE_INVALID_LIMIT_ROW_COUNT, "LIMIT", &r.limit, err) != 0 ||
+        eval_count(&r, p->offset, SQL_STATE_INVALID_OFFSET_ROW_COUNT, "OFFSET", &r.offset, err) !=
+            0)
+        return -1;
+    r.out = kv_arena_alloc(arena, ((size_t)p->ntargets + 1) * sizeof(*r.out));
+    if (r.out == NULL)
+        return sql__oom(arena, err);
+    int rc = 0;
+    if (r.limit == 0)
+        rc = 0;
+    else if (p->table == NULL)
+        rc = run_values(&r, err);
+    else if (p->sort == NULL)
+        rc = sql__scan(p, &p->proj, ctx, r.limit == UINT64_MAX ? 0 : r.offset + r.limit, on_row,
+                       NULL, &r, arena, err);
+    else if ((rc = sql__scan(p, &p->proj, ctx, 0, on_row_sorted, NULL, &r, arena, err)) == 0)
+        rc = send_sorted(&r, err);
+    *affected = r.emitted;
+    return rc;
+}
+
+int sql__run(const sql_plan *p, sql_run_ctx *ctx, bool may_commit, kv_arena *arena,
+             uint64_t *affected, bool *committed, sql_error *err)
+{
+    *affected = 0;
+    *committed = false;
+    if (p->kind != SQL_STMT_SELECT)
+        return sql__run_write(p, ctx, may_commit, arena, affected, committed, err);
+    return run_select(p, ctx, arena, affected, err);
+}

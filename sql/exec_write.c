@@ -1,0 +1,529 @@
+/*
+ * exec_write.c - INSERT, UPDATE and DELETE (plan_int.h, sql__run_write):
+ * row checks (NOT NULL, CHECK), the KV writes of the primary index and of
+ * the unique secondary indexes, uniqueness by KV_CPUT on an absent key,
+ * and RETURNING.
+ *
+ * Writes are collected into one KV batch and sent every FLUSH_ROWS rows
+ * (and between the batches of the scan an UPDATE or DELETE reads), so a
+ * large statement runs in bounded memory. The last batch of a statement
+ * allowed to commit (`may_commit`) goes with the commit itself: a
+ * single-row write then commits in one KV round (1PC).
+ *
+ * RETURNING rows are held back until the batch that wrote them succeeded,
+ * so no row reaches the client for a write that then fails (which also
+ * keeps an implicit transaction retryable until its commit).
+ *
+ * An UPDATE that changes pk columns moves rows to new keys, which the
+ * scan could meet again further on (the Halloween problem); it therefore
+ * reads every target row before writing any, holding them in the
+ * statement arena.
+ *
+ * Memory: the rows of a flush and their RETURNING values live in the
+ * pending arena, renewed at each flush; keys and values are built in
+ * buffers reused for every row (kv_request_add copies them); error
+ * strings live in the statement arena.
+ */
+#include <string.h>
+
+#include "sql/plan_int.h"
+#include "sql/txn.h"
+#include "sql/types_int.h"
+
+/* Rows per KV write batch. */
+#define FLUSH_ROWS 1000
+
+/* The pending batch's keys, to notice a second write of one key (the KV
+ * layer refuses overlapping writes in a batch): open addressing over
+ * request indexes + 1 (0: empty). */
+typedef struct keyset {
+    size_t *slot;
+    size_t cap, n;
+} keyset;
+
+typedef struct writer {
+    const sql_plan *p;
+    sql_run_ctx *ctx;
+    kv_arena *arena; /* the statement's */
+    sql_error *err;
+    bool may_commit, committed;
+    kv_request req; /* pending writes */
+    keyset keys;    /* of req */
+    size_t nrows;   /* rows since the pending arena was renewed */
+    kv_arena *pend; /* those rows and their RETURNING values */
+    sql_datum **ret;
+    size_t nret, capret;
+    uint64_t affected;
+    /* reused for every row: keys and values are copied into req */
+    sql_keybuf key, okey, val;
+    sql_datum *scratch;
+    /* UPDATE with pk changes: the (old, new) rows read before writing */
+    sql_datum **moves;
+    size_t nmoves, capmoves;
+} writer;
+
+static int writer_init(writer *w)
+{
+    sql_keybuf_init(&w->key, w->arena);
+    sql_keybuf_init(&w->okey, w->arena);
+    sql_keybuf_init(&w->val, w->arena);
+    w->scratch = kv_arena_alloc(w->arena, (w->p->table->ncols + 1) * sizeof(*w->scratch));
+    if (w->scratch == NULL)
+        return sql__oom(w->arena, w->err);
+    if (kv_request_init(&w->req) != 0)
+        return sql__oom(w->arena, w->err);
+    if (kv_arena_create(&w->pend) != 0) {
+        kv_request_free(&w->req);
+        return sql__oom(w->arena, w->err);
+    }
+    return 0;
+}
+
+static void writer_free(writer *w)
+{
+    kv_request_free(&w->req);
+    kv_arena_destroy(w->pend);
+}
+
+/* An empty buffer that keeps its storage. */
+static sql_keybuf *reuse(sql_keybuf *b)
+{
+    b->len = 0;
+    return b;
+}
+
+/* Appends a pointer to an arena-grown array. */
+static int push_ptr(kv_arena *a, sql_datum ***arr, size_t *n, size_t *cap, sql_datum *v,
+                    sql_error *err)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? 2 * *cap : 64;
+        sql_datum **na = kv_arena_alloc(a, nc * sizeof(*na));
+        if (na == NULL)
+            return sql__oom(a, err);
+        if (*n > 0)
+            memcpy(na, *arr, *n * sizeof(*na));
+        *arr = na;
+        *cap = nc;
+    }
+    (*arr)[(*n)++] = v;
+    return 0;
+}
+
+/* ---- errors ---------------------------------------------------------- */
+
+/* 23505 for the CPut that found its key taken. */
+static int unique_violation(writer *w, const kv_request *req, size_t index)
+{
+    const sql_table_desc *t = w->p->table;
+    if (index >= req->n)
+        return sql_error_set(w->err, w->arena, SQL_STATE_INTERNAL_ERROR,
+                             "condition failed on an unknown request");
+    const kv_span *k = &req->reqs[index].span;
+    const uint8_t *p = k->key;
+    uint32_t tid, iid;
+    if (sql_key_get_prefix(&p, k->key + k->key_len, &tid, &iid, w->arena, w->err) != 0)
+        return -1;
+    const sql_index_desc *ix = sql__index_by_id(t, iid);
+    if (ix == NULL)
+        return sql_error_set(w->err, w->arena, SQL_STATE_INTERNAL_ERROR,
+                             "condition failed on a key of no index of \"%s\"", t->name);
+    const char *desc =
+        sql__key_describe(&w->p->rc, ix, k->key, k->key_len, &w->ctx->io, w->arena, w->err);
+    if (desc == NULL)
+        return -1;
+    sql_error_set(w->err, w->arena, SQL_STATE_UNIQUE_VIOLATION,
+                  "duplicate key value violates unique constraint \"%s\"", ix->name);
+    sql_error_detail(w->err, w->arena, "Key %s already exists.", desc);
+    return -1;
+}
+
+/* Adds the detail to the error just set (or replaces it by the error
+ * that prevented formatting the row). */
+static int failing_row(writer *w, const sql_datum *row)
+{
+    const char *txt = sql__row_text(w->p->table, row, &w->ctx->io, w->arena, w->err);
+    if (txt == NULL)
+        return -1;
+    sql_error_detail(w->err, w->arena, "Failing row contains %s.", txt);
+    return -1;
+}
+
+/* NOT NULL in column order, then the CHECK constraints (UNKNOWN
+ * passes), as PostgreSQL checks a new row. */
+static int check_row(writer *w, const sql_datum *row, kv_arena *arena)
+{
+    const sql_table_desc *t = w->p->table;
+    for (uint32_t i = 0; i < t->ncols; i++) {
+        if (t->cols[i].not_null && row[i].isnull) {
+            sql_error_set(w->err, w->arena, SQL_STATE_NOT_NULL_VIOLATION,
+                          "null value in column \"%s\" of relation \"%s\" violates not-null "
+                          "constraint",
+                          t->cols[i].name, t->name);
+            return failing_row(w, row);
+        }
+    }
+    for (uint32_t i = 0; i < t->nchecks; i++) {
+        sql_eval_ctx ec;
+        sql_tribool ok;
+        sql__eval_init(&ec, w->ctx, row, arena, w->err);
+        if (sql_expr_eval_bool(&ec, w->p->checks[i], &ok) != 0)
+            return -1;
+        if (ok == SQL_FALSE) {
+            sql_error_set(w->err, w->arena, SQL_STATE_CHECK_VIOLATION,
+                          "new row for relation \"%s\" violates check constraint \"%s\"", t->name,
+                          t->checks[i].name);
+            return failing_row(w, row);
+        }
+    }
+    return 0;
+}
+
+/* ---- KV writes ------------------------------------------------------- */
+
+static uint64_t key_hash(const uint8_t *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+/* The slot of `key` in the set: its own, or the empty one to take. */
+static size_t *keyset_find(writer *w, const uint8_t *key, size_t len)
+{
+    keyset *ks = &w->keys;
+    size_t mask = ks->cap - 1;
+    for (size_t i = key_hash(key, len) & mask;; i = (i + 1) & mask) {
+        size_t *s = &ks->slot[i];
+        if (*s == 0)
+            return s;
+        const kv_span *k = &w->req.reqs[*s - 1].span;
+        if (k->key_len == len && memcmp(k->key, key, len) == 0)
+            return s;
+    }
+}
+
+/* Records request `index` of the batch; the table stays at most half
+ * full. */
+static int keyset_add(writer *w, size_t index)
+{
+    keyset *ks = &w->keys;
+    if (2 * (ks->n + 1) > ks->cap) {
+        size_t cap = ks->cap ? 2 * ks->cap : 256;
+        size_t *slot = kv_arena_alloc(w->arena, cap * sizeof(*slot));
+        if (slot == NULL)
+            return sql__oom(w->arena, w->err);
+        memset(slot, 0, cap * sizeof(*slot));
+        *ks = (keyset){.slot = slot, .cap = cap};
+        for (size_t i = 0; i < index; i++)
+            *keyset_find(w, w->req.reqs[i].span.key, w->req.reqs[i].span.key_len) = i + 1;
+        ks->n = index;
+    }
+    const kv_span *k = &w->req.reqs[index].span;
+    *keyset_find(w, k->key, k->key_len) = index + 1;
+    ks->n++;
+    return 0;
+}
+
+static int send_pending(writer *w, bool last);
+
+/* Adds a write; a key the batch writes already is written after the
+ * batch has gone out, so the second write sees the first. */
+static int add_write(writer *w, kv_method m, const sql_keybuf *key, const sql_keybuf *val)
+{
+    kv_req q = {.method = m, .span = {.key = key->p, .key_len = key->len}};
+    if (m == KV_PUT) {
+        q.u.put.value = val->p;
+        q.u.put.value_len = val->len;
+    } else if (m == KV_CPUT) {
+        q.u.cput.value = val->p;
+        q.u.cput.value_len = val->len;
+    }
+    if (w->keys.n > 0 && *keyset_find(w, key->p, key->len) != 0 && send_pending(w, false) != 0)
+        return -1;
+    if (kv_request_add(&w->req, &q) != 0)
+        return sql__oom(w->arena, w->err);
+    return keyset_add(w, w->req.n - 1);
+}
+
+static int pk_key(writer *w, const sql_datum *row, sql_keybuf *key)
+{
+    return sql__row_pk_key(&w->p->rc, row, reuse(key), w->err);
+}
+
+static int ix_key(writer *w, uint32_t ix, const sql_datum *row, sql_keybuf *key, bool *has_null)
+{
+    return sql__row_ix_key(&w->p->rc, ix, row, reuse(key), has_null, w->err);
+}
+
+/* Writes `row` at w->key of the primary index (CPut unless `in_place`). */
+static int put_pk(writer *w, const sql_datum *row, bool in_place)
+{
+    if (sql__row_pk_value(&w->p->rc, row, w->scratch, reuse(&w->val), w->err) != 0)
+        return -1;
+    return add_write(w, in_place ? KV_PUT : KV_CPUT, &w->key, &w->val);
+}
+
+/* Writes secondary index `ix` entry of `row` at w->key, checking
+ * uniqueness unless `no_check` (a NULL in the key, or a key the row
+ * already owns). */
+static int put_ix(writer *w, uint32_t ix, const sql_datum *row, bool no_check)
+{
+    if (sql__row_ix_value(&w->p->rc, row, w->scratch, reuse(&w->val), w->err) != 0)
+        return -1;
+    bool unique = w->p->table->indexes[ix].unique && !no_check;
+    return add_write(w, unique ? KV_CPUT : KV_PUT, &w->key, &w->val);
+}
+
+static int insert_row(writer *w, const sql_datum *row)
+{
+    if (pk_key(w, row, &w->key) != 0 || put_pk(w, row, false) != 0)
+        return -1;
+    for (uint32_t i = 0; i < w->p->table->nindexes; i++) {
+        bool has_null;
+        if (ix_key(w, i, row, &w->key, &has_null) != 0 || put_ix(w, i, row, has_null) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int delete_row(writer *w, const sql_datum *row)
+{
+    if (pk_key(w, row, &w->key) != 0 || add_write(w, KV_DELETE, &w->key, NULL) != 0)
+        return -1;
+    for (uint32_t i = 0; i < w->p->table->nindexes; i++) {
+        bool has_null;
+        if (ix_key(w, i, row, &w->key, &has_null) != 0 ||
+            add_write(w, KV_DELETE, &w->key, NULL) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static bool same_key(const sql_keybuf *a, const sql_keybuf *b)
+{
+    return a->len == b->len && memcmp(a->p, b->p, a->len) == 0;
+}
+
+/* A moved row leaves its old keys; index entries whose key did not move
+ * are rewritten only when they hold a new pk. */
+static int update_row(writer *w, const sql_datum *old, const sql_datum *row)
+{
+    if (pk_key(w, old, &w->okey) != 0 || pk_key(w, row, &w->key) != 0)
+        return -1;
+    bool moved = !same_key(&w->okey, &w->key);
+    if (moved && add_write(w, KV_DELETE, &w->okey, NULL) != 0)
+        return -1;
+    if (put_pk(w, row, !moved) != 0)
+        return -1;
+    for (uint32_t i = 0; i < w->p->table->nindexes; i++) {
+        bool onull, has_null;
+        if (ix_key(w, i, old, &w->okey, &onull) != 0 || ix_key(w, i, row, &w->key, &has_null) != 0)
+            return -1;
+        bool ix_moved = !same_key(&w->okey, &w->key);
+        if (ix_moved && add_write(w, KV_DELETE, &w->okey, NULL) != 0)
+            return -1;
+        if ((ix_moved || moved) && put_ix(w, i, row, has_null || !ix_moved) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- RETURNING and flushing ------------------------------------------ */
+
+/* Evaluates RETURNING over the written row and keeps it until its batch
+ * is written. */
+static int keep_returning(writer *w, const sql_datum *row, kv_arena *arena)
+{
+    const sql_plan *p = w->p;
+    if (!p->returns_rows)
+        return 0;
+    sql_datum *out = kv_arena_alloc(w->pend, ((size_t)p->ntargets + 1) * sizeof(*out));
+    if (out == NULL)
+        return sql__oom(w->arena, w->err);
+    sql_eval_ctx ec;
+    sql__eval_init(&ec, w->ctx, row, arena, w->err);
+    for (int i = 0; i < p->ntargets; i++) {
+        if (sql_expr_eval(&ec, p->targets[i], &out[i]) != 0 ||
+            sql_datum_copy(p->targets[i]->type.oid, &out[i], w->pend, &out[i], w->err) != 0)
+            return -1;
+    }
+    return push_ptr(w->pend, &w->ret, &w->nret, &w->capret, out, w->err);
+}
+
+/* Sends the pending writes (with the commit when `last` and allowed),
+ * then the RETURNING rows they produced, and starts an empty batch. */
+static int send_pending(writer *w, bool last)
+{
+    kv_response resp;
+    if (kv_response_init(&resp) != 0)
+        return sql__oom(w->arena, w->err);
+    int rc = 0;
+    if (last && w->may_commit) {
+        rc = sql_txn_commit(w->ctx->txn, w->req.n ? &w->req : NULL, &resp, w->err, w->arena);
+        w->committed = rc == 0;
+    } else if (w->req.n > 0) {
+        rc = sql_txn_send(w->ctx->txn, &w->req, &resp, w->err, w->arena);
+    }
+    if (rc != 0 && resp.err == KV_ECONDFAILED)
+        unique_violation(w, &w->req, resp.detail.index);
+    kv_response_free(&resp);
+    for (size_t i = 0; i < w->nret && rc == 0; i++)
+        rc = w->ctx->row(w->ctx->row_arg, w->ret[i], (size_t)w->p->ntargets, w->err);
+    if (rc != 0)
+        return -1;
+    kv_request_free(&w->req);
+    if (kv_request_init(&w->req) != 0)
+        return sql__oom(w->arena, w->err);
+    if (w->keys.cap > 0)
+        memset(w->keys.slot, 0, w->keys.cap * sizeof(*w->keys.slot));
+    w->keys.n = 0;
+    w->ret = NULL;
+    w->nret = w->capret = 0;
+    return 0;
+}
+
+/* At a row boundary: sends the batch and frees the rows it came from. */
+static int flush(writer *w)
+{
+    if (send_pending(w, false) != 0)
+        return -1;
+    kv_arena_destroy(w->pend);
+    w->nrows = 0;
+    if (kv_arena_create(&w->pend) != 0) {
+        w->pend = NULL;
+        return sql__oom(w->arena, w->err);
+    }
+    return 0;
+}
+
+static int flush_between(void *arg, sql_error *err)
+{
+    (void)err;
+    return flush(arg);
+}
+
+/* Counts a written row and flushes every FLUSH_ROWS rows. */
+static int wrote(writer *w)
+{
+    w->affected++;
+    if (++w->nrows < FLUSH_ROWS)
+        return 0;
+    return flush(w);
+}
+
+/* ---- statements ------------------------------------------------------ */
+
+static int run_insert(writer *w)
+{
+    const sql_plan *p = w->p;
+    uint32_t ncols = p->table->ncols;
+    for (int r = 0; r < p->nrows; r++) {
+        sql_datum *row = kv_arena_alloc(w->pend, (ncols + 1) * sizeof(*row));
+        if (row == NULL)
+            return sql__oom(w->arena, w->err);
+        sql_eval_ctx ec;
+        sql__eval_init(&ec, w->ctx, NULL, w->pend, w->err);
+        for (uint32_t c = 0; c < ncols; c++) {
+            row[c].isnull = true;
+            if (p->rows[r][c] != NULL && sql_expr_eval(&ec, p->rows[r][c], &row[c]) != 0)
+                return -1;
+        }
+        if (check_row(w, row, w->pend) != 0 || insert_row(w, row) != 0 ||
+            keep_returning(w, row, w->pend) != 0 || wrote(w) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The row after UPDATE's assignments, all evaluated over the old row. */
+static int new_row(writer *w, const sql_datum *old, kv_arena *arena, sql_datum **out)
+{
+    const sql_plan *p = w->p;
+    uint32_t ncols = p->table->ncols;
+    sql_datum *row = kv_arena_alloc(arena, (ncols + 1) * sizeof(*row));
+    if (row == NULL)
+        return sql__oom(w->arena, w->err);
+    sql_eval_ctx ec;
+    sql__eval_init(&ec, w->ctx, old, arena, w->err);
+    for (uint32_t c = 0; c < ncols; c++) {
+        row[c] = old[c];
+        if (p->set[c] != NULL && sql_expr_eval(&ec, p->set[c], &row[c]) != 0)
+            return -1;
+    }
+    *out = row;
+    return 0;
+}
+
+static int apply_update(writer *w, const sql_datum *old, const sql_datum *row, kv_arena *arena)
+{
+    if (check_row(w, row, arena) != 0 || update_row(w, old, row) != 0 ||
+        keep_returning(w, row, arena) != 0)
+        return -1;
+    return wrote(w);
+}
+
+static int on_update(void *arg, const sql_datum *old, kv_arena *arena, sql_error *err)
+{
+    writer *w = arg;
+    (void)err;
+    sql_datum *row = NULL;
+    if (new_row(w, old, arena, &row) != 0)
+        return -1;
+    if (!w->p->set_pk)
+        return apply_update(w, old, row, arena);
+    /* keep old and new row until the scan is over */
+    uint32_t ncols = w->p->table->ncols;
+    sql_datum *pair = kv_arena_alloc(w->arena, (2 * ncols + 1) * sizeof(*pair));
+    if (pair == NULL)
+        return sql__oom(w->arena, w->err);
+    for (uint32_t c = 0; c < ncols; c++) {
+        sql_type_id t = w->p->table->cols[c].type.oid;
+        if (sql_datum_copy(t, &old[c], w->arena, &pair[c], w->err) != 0 ||
+            sql_datum_copy(t, &row[c], w->arena, &pair[ncols + c], w->err) != 0)
+            return -1;
+    }
+    return push_ptr(w->arena, &w->moves, &w->nmoves, &w->capmoves, pair, w->err);
+}
+
+static int on_delete(void *arg, const sql_datum *row, kv_arena *arena, sql_error *err)
+{
+    writer *w = arg;
+    (void)err;
+    if (delete_row(w, row) != 0 || keep_returning(w, row, arena) != 0)
+        return -1;
+    return wrote(w);
+}
+
+static int run_modify(writer *w)
+{
+    const sql_plan *p = w->p;
+    bool upd = p->kind == SQL_STMT_UPDATE;
+    bool direct = !(upd && p->set_pk);
+    if (sql__scan(p, &p->proj, w->ctx, 0, upd ? on_update : on_delete,
+                  direct ? flush_between : NULL, w, w->arena, w->err) != 0)
+        return -1;
+    uint32_t ncols = p->table->ncols;
+    for (size_t i = 0; i < w->nmoves; i++) {
+        const sql_datum *pair = w->moves[i];
+        if (apply_update(w, pair, pair + ncols, w->pend) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int sql__run_write(const sql_plan *p, sql_run_ctx *ctx, bool may_commit, kv_arena *arena,
+                   uint64_t *affected, bool *committed, sql_error *err)
+{
+    writer w = {.p = p, .ctx = ctx, .arena = arena, .err = err, .may_commit = may_commit};
+    if (writer_init(&w) != 0)
+        return -1;
+    int rc = p->kind == SQL_STMT_INSERT ? run_insert(&w) : run_modify(&w);
+    if (rc == 0)
+        rc = send_pending(&w, true);
+    *affected = w.affected;
+    *committed = w.committed;
+    writer_free(&w);
+    return rc;
+}

@@ -1,0 +1,175 @@
+/*
+ * expr.h - binding and evaluating scalar expressions.
+ *
+ * sql_expr_bind() turns a parse-tree expression (sql/parse.h) into a typed
+ * sql_bexpr against a scope (the columns of the one table a statement
+ * reads, or none), resolving column names, choosing operator and function
+ * implementations, inserting implicit casts, typing literals of unknown
+ * type from context as PostgreSQL does ('1' = int_col makes '1' an int4),
+ * and inferring the types of $n parameters whose type the client left
+ * unspecified (0) from the same context. sql_expr_eval() evaluates a bound
+ * expression over one row.
+ *
+ * Semantics follow PostgreSQL 15: three-valued logic, integer overflow
+ * 22003, division by zero 22012, numeric arithmetic exact (GMP), text
+ * concatenation, comparison across numeric types by promotion, error
+ * messages worded like PostgreSQL's (operator does not exist: integer =
+ * text, 42883 with a hint; column "x" does not exist, 42703; ...), each
+ * carrying the 1-based position of the offending node.
+ *
+ * Memory: bound trees, and every datum eval produces, live in the arena
+ * given in the context; inputs are borrowed for the call.
+ */
+#ifndef SQL_EXPR_H
+#define SQL_EXPR_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sql/parse.h"
+#include "sql/types.h"
+
+/* SQL_T_UNKNOWN: the type of a string literal or parameter whose type is
+ * not decided yet (PostgreSQL's "unknown", oid 705); never a column type. */
+#define SQL_T_UNKNOWN ((sql_type_id)705)
+
+typedef struct sql_bexpr sql_bexpr;
+
+/* What a bound operator or function computes; `args` are evaluated
+ * already (NULL-strict functions are never called with a NULL argument).
+ * Returns 0 with *out set, or -1 with `err` set. */
+typedef struct sql_eval_ctx sql_eval_ctx;
+typedef int (*sql_fn_impl)(sql_eval_ctx *ctx, const sql_bexpr *e, const sql_datum *args,
+                           sql_datum *out);
+
+typedef enum sql_bexpr_kind {
+    SQL_BEXPR_CONST,    /* value */
+    SQL_BEXPR_COLUMN,   /* the row's column `column` (an index into the scope) */
+    SQL_BEXPR_PARAM,    /* parameter `param` (0-based) */
+    SQL_BEXPR_CMP,      /* args[0] cmp args[1], both of type cmp_type */
+    SQL_BEXPR_FUNC,     /* fn(args): operators other than comparisons,
+                         * functions and casts */
+    SQL_BEXPR_AND,      /* args[0..nargs) */
+    SQL_BEXPR_OR,       /* args[0..nargs) */
+    SQL_BEXPR_NOT,      /* args[0] */
+    SQL_BEXPR_NULLTEST, /* args[0] IS [NOT] NULL (negated) */
+    SQL_BEXPR_DISTINCT, /* args[0] IS [NOT] DISTINCT FROM args[1] (negated) */
+    SQL_BEXPR_IN,       /* args[0] [NOT] IN (args[1..nargs)) of cmp_type */
+    SQL_BEXPR_CASE,     /* WHEN args[2i] THEN args[2i+1] ... ELSE els */
+    SQL_BEXPR_COALESCE, /* first non-NULL of args (lazy) */
+} sql_bexpr_kind;
+
+struct sql_bexpr {
+    sql_bexpr_kind kind;
+    sql_type type; /* the result type */
+    int location;  /* byte offset in the query text, -1 unknown */
+    bool negated;
+    sql_datum value; /* CONST */
+    int column;      /* COLUMN */
+    int param;       /* PARAM */
+    sql_cmp_op cmp;  /* CMP */
+    sql_type_id cmp_type;
+    sql_fn_impl fn;   /* FUNC */
+    bool strict;      /* FUNC: NULL in any argument gives NULL without a call */
+    bool volatile_;   /* FUNC: random(), nextval(), ...: never folded */
+    const char *name; /* FUNC: for messages and EXPLAIN */
+    sql_bexpr **args;
+    int nargs;
+    sql_bexpr *els; /* CASE: NULL is ELSE NULL */
+};
+
+/* A column a name can resolve to. */
+typedef struct sql_scope_col {
+    const char *name;
+    sql_type type;
+    bool hidden; /* not part of `*`, but resolvable by name */
+} sql_scope_col;
+
+/* The names visible to an expression: one table (or none). */
+typedef struct sql_scope {
+    const char *table; /* table name (NULL: no FROM) */
+    const char *alias; /* FROM alias; when set, only it qualifies columns */
+    const sql_scope_col *cols;
+    int ncols;
+} sql_scope;
+
+/* Parameter types: `oids[i]` is the declared type of $i+1, 0 while
+ * unknown; binding fills unknown ones from context (and grows `n` up to
+ * the highest $n seen, up to `cap`). After the statement is bound, a
+ * parameter still unknown is text (PostgreSQL does the same for
+ * SELECT $1). */
+typedef struct sql_params {
+    uint32_t *oids;
+    int n;
+    int cap;
+} sql_params;
+
+typedef struct sql_bind_ctx {
+    kv_arena *arena;
+    const char *query; /* for error positions */
+    const sql_scope *scope;
+    sql_params *params;
+    /* Optional, for the 42804 raised when `want` cannot be met: the target
+     * column (column "x" is of type integer but expression is of type
+     * text) or the clause a boolean is wanted for (argument of WHERE must
+     * be type boolean, not type integer). NULL: a wording naming neither. */
+    const char *column;
+    const char *clause;
+} sql_bind_ctx;
+
+/* Binds `e`. `want` is the type the context expects (an INSERT target
+ * column, a boolean for WHERE) or SQL_T_UNKNOWN when the context imposes
+ * none; the result is then coerced to `want` by assignment rules
+ * (sql_expr_coerce) when `want` is known. A DEFAULT item is the caller's
+ * to replace with the column default; met here it is 42601. -1 with `err`
+ * set. */
+int sql_expr_bind(sql_bind_ctx *ctx, const sql_expr *e, sql_type want, sql_bexpr **out,
+                  sql_error *err);
+
+/* Wraps `e` in an assignment cast to `to` (INSERT/UPDATE targets:
+ * int8 -> int4 with range check, numeric -> numeric(p,s), text ->
+ * varchar(n) with 22001, unknown literals parsed as `to`); e itself when
+ * no cast is needed. 42804 when no assignment cast exists. */
+int sql_expr_coerce(sql_bind_ctx *ctx, sql_bexpr *e, sql_type to, sql_bexpr **out, sql_error *err);
+
+/* Services the evaluator needs from the statement that runs it. */
+typedef struct sql_eval_env {
+    /* nextval('name'); NULL: not allowed here (0A000) */
+    int (*nextval)(void *env, const char *seq, int64_t *out, sql_error *err, kv_arena *arena);
+    void *env;
+    atomic_int *cancel; /* pg_sleep and long loops stop at a cancel */
+    const char *database;
+    const char *user;
+} sql_eval_env;
+
+struct sql_eval_ctx {
+    kv_arena *arena;
+    const sql_datum *row; /* the scope's columns, in scope order */
+    const sql_datum *params;
+    const sql_type *param_types;
+    sql_io_ctx io; /* time zone, and `now` = the transaction's timestamp */
+    const sql_eval_env *env;
+    sql_error *err;
+    const char *query; /* for error positions */
+};
+
+/* Evaluates `e` over ctx->row. -1 with *ctx->err set. */
+int sql_expr_eval(sql_eval_ctx *ctx, const sql_bexpr *e, sql_datum *out);
+
+/* A WHERE / CHECK result: TRUE, FALSE or UNKNOWN (NULL). */
+int sql_expr_eval_bool(sql_eval_ctx *ctx, const sql_bexpr *e, sql_tribool *out);
+
+/* Whether `e` depends only on constants and parameters (no columns, no
+ * volatile function): the planner may evaluate it once per execution to
+ * build a key. */
+bool sql_expr_is_stable(const sql_bexpr *e);
+
+/* The output column name PostgreSQL gives an unaliased target: the column
+ * name, the function name, the cast's type name, else "?column?". */
+const char *sql_expr_colname(const sql_expr *e);
+
+/* Sets 1-based position of byte offset `location` of ctx query into err. */
+void sql_expr_error_position(sql_error *err, const char *query, int location);
+
+#endif /* SQL_EXPR_H */

@@ -1,0 +1,928 @@
+/*
+ * plan.c - binds a DML statement against the catalog and chooses how to
+ * read its rows (sql/exec_int.h; docs/sql.md, "Queries and writes").
+ *
+ * Access paths come from the conjuncts of the bound WHERE clause:
+ *   every pk column = a stable value           -> point lookup (KV_GET)
+ *   leading pk columns =, the last one IN (...) -> point lookups, one batch
+ *   leading pk columns =, a range on the next   -> span scan
+ *   no pk bound, all columns of a UNIQUE index = -> index entry, then row
+ *   anything else                               -> full scan of the pk
+ * A conjunct serves a key only when the comparison is made in the
+ * column's own type (after the binder's implicit casts), because a key
+ * is encoded in that type: int4_pk = 2.5 compares in numeric and stays a
+ * filter; only an integer column widened to a larger integer type is
+ * keyed anyway (the executor narrows the value back). Conjuncts a key
+ * serves exactly are dropped from the filter.
+ *
+ * ORDER BY needs no sort when it follows the pk (or its reverse: the scan
+ * runs backwards); otherwise rows are sorted in memory.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sql/plan_int.h"
+#include "sql/types_int.h"
+
+/* What binding one statement needs. */
+typedef struct planner {
+    sql_plan_ctx *ctx;
+    kv_arena *arena;
+    sql_plan *p;
+    sql_scope scope;       /* the table's columns */
+    sql_scope empty;       /* VALUES and DEFAULT see no columns */
+    const char *tname;     /* table or alias, for t.* */
+    const sql_bexpr **dfl; /* bound DEFAULT per column, lazily */
+    bool *dfl_done;
+} planner;
+
+static const sql_type type_bool = {SQL_T_BOOL, -1};
+static const sql_type type_int8 = {SQL_T_INT8, -1};
+static const sql_type type_unknown = {SQL_T_UNKNOWN, -1};
+static const sql_type type_text = {SQL_T_TEXT, -1};
+
+/* Binds `e`; `column` or `clause` name the target in a 42804 (the
+ * expression cannot become `want`), as PostgreSQL words it. */
+static int bind_as(planner *pl, const sql_scope *scope, const sql_expr *e, sql_type want,
+                   const char *column, const char *clause, const sql_bexpr **out, sql_error *err)
+{
+    sql_bind_ctx bc = {.arena = pl->arena,
+                       .query = pl->ctx->query,
+                       .scope = scope,
+                       .params = pl->ctx->params,
+                       .column = column,
+                       .clause = clause};
+    sql_bexpr *b;
+    if (sql_expr_bind(&bc, e, want, &b, err) != 0)
+        return -1;
+    *out = b;
+    return 0;
+}
+
+static int bind(planner *pl, const sql_scope *scope, const sql_expr *e, sql_type want,
+                const sql_bexpr **out, sql_error *err)
+{
+    return bind_as(pl, scope, e, want, NULL, NULL, out, err);
+}
+
+static int error_at(planner *pl, sql_error *err, int location)
+{
+    sql_expr_error_position(err, pl->ctx->query, location);
+    return -1;
+}
+
+/* ---- table and scope ------------------------------------------------- */
+
+static int open_table(planner *pl, const sql_name *name, const char *alias, sql_error *err)
+{
+    sql_plan_ctx *c = pl->ctx;
+    const char *schema = name->schema;
+    int rc = 1;
+    if (schema == NULL || strcmp(schema, "public") == 0)
+        rc = sql_catalog_table(c->catalog, c->txn, c->db_id, name->name, &pl->p->table, err,
+                               pl->arena);
+    if (rc < 0)
+        return -1;
+    if (rc == 1) {
+        sql_error_set(err, pl->arena, SQL_STATE_UNDEFINED_TABLE,
+                      "relation \"%s%s%s\" does not exist", schema ? schema : "", schema ? "." : "",
+                      name->name);
+        return error_at(pl, err, name->location);
+    }
+    const sql_table_desc *t = pl->p->table;
+    sql_scope_col *cols = kv_arena_alloc(pl->arena, (t->ncols + 1) * sizeof(*cols));
+    pl->dfl = kv_arena_alloc(pl->arena, (t->ncols + 1) * sizeof(*pl->dfl));
+    pl->dfl_done = kv_arena_alloc(pl->arena, t->ncols + 1);
+    if (cols == NULL || pl->dfl == NULL || pl->dfl_done == NULL)
+        return sql__oom(pl->arena, err);
+    memset(pl->dfl_done, 0, t->ncols + 1);
+    for (uint32_t i = 0; i < t->ncols; i++)
+        cols[i] = (sql_scope_col){t->cols[i].name, t->cols[i].type, t->cols[i].hidden};
+    pl->scope = (sql_scope){.table = t->name, .alias = alias, .cols = cols, .ncols = (int)t->ncols};
+    pl->tname = alias ? alias : t->name;
+    return sql__rowcodec_init(&pl->p->rc, t, pl->arena, err);
+}
+
+/* The position of column `name`, or 42703 worded for INSERT/UPDATE
+ * targets. */
+static int target_col(planner *pl, const char *name, int location, int *pos, sql_error *err)
+{
+    const sql_table_desc *t = pl->p->table;
+    for (uint32_t i = 0; i < t->ncols; i++) {
+        if (strcmp(t->cols[i].name, name) == 0) {
+            *pos = (int)i;
+            return 0;
+        }
+    }
+    sql_error_set(err, pl->arena, SQL_STATE_UNDEFINED_COLUMN,
+                  "column \"%s\" of relation \"%s\" does not exist", name, t->name);
+    return error_at(pl, err, location);
+}
+
+/* The bound DEFAULT of column `pos` (NULL: the value NULL). */
+static int column_default(planner *pl, int pos, const sql_bexpr **out, sql_error *err)
+{
+    const sql_col_desc *c = &pl->p->table->cols[pos];
+    if (!pl->dfl_done[pos]) {
+        pl->dfl[pos] = NULL;
+        if (c->default_expr != NULL && bind_as(pl, &pl->empty, c->default_expr, c->type, c->name,
+                                               NULL, &pl->dfl[pos], err) != 0)
+            return -1;
+        pl->dfl_done[pos] = true;
+    }
+    *out = pl->dfl[pos];
+    return 0;
+}
+
+/* A value for column `pos` of an INSERT or UPDATE: DEFAULT or `e`
+ * assigned to the column's type. */
+static int bind_assign(planner *pl, const sql_scope *scope, int pos, const sql_expr *e,
+                       const sql_bexpr **out, sql_error *err)
+{
+    if (e->kind == SQL_EXPR_DEFAULT)
+        return column_default(pl, pos, out, err);
+    const sql_col_desc *c = &pl->p->table->cols[pos];
+    return bind_as(pl, scope, e, c->type, c->name, NULL, out, err);
+}
+
+static int bind_checks(planner *pl, sql_error *err)
+{
+    const sql_table_desc *t = pl->p->table;
+    const sql_bexpr **checks = kv_arena_alloc(pl->arena, (t->nchecks + 1) * sizeof(*checks));
+    if (checks == NULL)
+        return sql__oom(pl->arena, err);
+    for (uint32_t i = 0; i < t->nchecks; i++)
+        if (bind(pl, &pl->scope, t->checks[i].expr, type_bool, &checks[i], err) != 0)
+            return -1;
+    pl->p->checks = checks;
+    return 0;
+}
+
+/* ---- result columns -------------------------------------------------- */
+
+typedef struct targets {
+    const sql_bexpr **exprs;
+    sql_column_info *cols;
+    int n, cap;
+} targets;
+
+static int add_target(planner *pl, targets *ts, const sql_bexpr *e, const char *name,
+                      sql_error *err)
+{
+    if (ts->n == ts->cap) {
+        int cap = ts->cap ? 2 * ts->cap : 8;
+        const sql_bexpr **ex = kv_arena_alloc(pl->arena, cap * sizeof(*ex));
+        sql_column_info *cols = kv_arena_alloc(pl->arena, cap * sizeof(*cols));
+        if (ex == NULL || cols == NULL)
+            return sql__oom(pl->arena, err);
+        if (ts->n > 0) {
+            memcpy(ex, ts->exprs, ts->n * sizeof(*ex));
+            memcpy(cols, ts->cols, ts->n * sizeof(*cols));
+        }
+        ts->exprs = ex;
+        ts->cols = cols;
+        ts->cap = cap;
+    }
+    bool is_col = e->kind == SQL_BEXPR_COLUMN && pl->p->table != NULL;
+    ts->exprs[ts->n] = e;
+    ts->cols[ts->n++] = (sql_column_info){
+        .name = name,
+        .table_oid = is_col ? pl->p->table->id : 0,
+        .attnum = is_col ? (int16_t)(e->column + 1) : 0,
+        .type = e->type,
+    };
+    return 0;
+}
+
+/* `*` or `t.*`: the visible columns in table order. */
+static int expand_star(planner *pl, targets *ts, const sql_expr *e, sql_error *err)
+{
+    const sql_table_desc *t = pl->p->table;
+    if (t == NULL) {
+        sql_error_set(err, pl->arena, SQL_STATE_SYNTAX_ERROR,
+                      "SELECT * with no tables specified is not valid");
+        return error_at(pl, err, e->location);
+    }
+    if (e->table != NULL && strcmp(e->table, pl->tname) != 0) {
+        sql_error_set(err, pl->arena, SQL_STATE_UNDEFINED_TABLE,
+                      "missing FROM-clause entry for table \"%s\"", e->table);
+        return error_at(pl, err, e->location);
+    }
+    for (uint32_t i = 0; i < t->ncols; i++) {
+        if (t->cols[i].hidden)
+            continue;
+        sql_bexpr *b = kv_arena_alloc(pl->arena, sizeof(*b));
+        if (b == NULL)
+            return sql__oom(pl->arena, err);
+        *b = (sql_bexpr){.kind = SQL_BEXPR_COLUMN,
+                         .type = t->cols[i].type,
+                         .location = e->location,
+                         .column = (int)i};
+        if (add_target(pl, ts, b, t->cols[i].name, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* A select-list item: a literal of unknown type becomes text, as in
+ * PostgreSQL's select lists. */
+static int bind_target(planner *pl, const sql_scope *scope, const sql_expr *e,
+                       const sql_bexpr **out, sql_error *err)
+{
+    if (bind(pl, scope, e, type_unknown, out, err) != 0)
+        return -1;
+    if ((*out)->type.oid != SQL_T_UNKNOWN)
+        return 0;
+    sql_bind_ctx bc = {
+        .arena = pl->arena, .query = pl->ctx->query, .scope = scope, .params = pl->ctx->params};
+    sql_bexpr *b;
+    if (sql_expr_coerce(&bc, (sql_bexpr *)*out, type_text, &b, err) != 0)
+        return -1;
+    *out = b;
+    return 0;
+}
+
+static int bind_targets(planner *pl, const sql_target *tl, int n, sql_error *err)
+{
+    targets ts = {0};
+    const sql_scope *scope = pl->p->table ? &pl->scope : &pl->empty;
+    for (int i = 0; i < n; i++) {
+        const sql_expr *e = tl[i].expr;
+        if (e->kind == SQL_EXPR_STAR && e->column == NULL) {
+            if (expand_star(pl, &ts, e, err) != 0)
+                return -1;
+            continue;
+        }
+        const sql_bexpr *b;
+        if (bind_target(pl, scope, e, &b, err) != 0)
+            return -1;
+        const char *name = tl[i].alias ? tl[i].alias : sql_expr_colname(e);
+        if (add_target(pl, &ts, b, name, err) != 0)
+            return -1;
+    }
+    pl->p->targets = ts.exprs;
+    pl->p->cols = ts.cols;
+    pl->p->ntargets = ts.n;
+    return 0;
+}
+
+/* ---- WHERE: conjuncts and access path -------------------------------- */
+
+typedef struct conjuncts {
+    const sql_bexpr **e;
+    bool *used; /* served exactly by the key */
+    int n, cap;
+} conjuncts;
+
+static int collect(planner *pl, conjuncts *cs, const sql_bexpr *e, sql_error *err)
+{
+    if (e->kind == SQL_BEXPR_AND) {
+        for (int i = 0; i < e->nargs; i++)
+            if (collect(pl, cs, e->args[i], err) != 0)
+                return -1;
+        return 0;
+    }
+    if (cs->n == cs->cap) {
+        int cap = cs->cap ? 2 * cs->cap : 8;
+        const sql_bexpr **ne = kv_arena_alloc(pl->arena, cap * sizeof(*ne));
+        bool *nu = kv_arena_alloc(pl->arena, cap * sizeof(*nu));
+        if (ne == NULL || nu == NULL)
+            return sql__oom(pl->arena, err);
+        if (cs->n > 0)
+            memcpy(ne, cs->e, cs->n * sizeof(*ne));
+        cs->e = ne;
+        cs->used = nu;
+        cs->cap = cap;
+    }
+    cs->used[cs->n] = false;
+    cs->e[cs->n++] = e;
+    return 0;
+}
+
+/* Whether a comparison made in type `cmp` orders like column type `col`
+ * in the key (text and varchar share their encoding). */
+static bool key_type(sql_type_id cmp, sql_type_id col)
+{
+    if (cmp == col)
+        return true;
+    return (cmp == SQL_T_TEXT || cmp == SQL_T_VARCHAR) &&
+           (col == SQL_T_TEXT || col == SQL_T_VARCHAR);
+}
+
+static bool is_int(sql_type_id t)
+{
+    return t == SQL_T_INT2 || t == SQL_T_INT4 || t == SQL_T_INT8;
+}
+
+/* Whether `c`, a side of a comparison made in type `cmp`, is table
+ * column `col` in a form its key serves: the column itself compared in
+ * its own type, or an integer column the binder widened with an implicit
+ * cast (smallint_pk = 1 compares in integer); the executor narrows such
+ * values back to the column's type (exec_scan.c, key_value). */
+static bool key_column(const sql_plan *p, const sql_bexpr *c, sql_type_id cmp, int col)
+{
+    sql_type_id t = p->table->cols[col].type.oid;
+    if (c->kind == SQL_BEXPR_COLUMN)
+        return c->column == col && key_type(cmp, t);
+    return c->kind == SQL_BEXPR_FUNC && c->nargs == 1 && c->args[0]->kind == SQL_BEXPR_COLUMN &&
+           c->args[0]->column == col && is_int(t) && is_int(cmp) && c->type.oid == cmp &&
+           sql_type_len(t) < sql_type_len(cmp) && c->name != NULL &&
+           strcmp(c->name, sql_type_typname(cmp)) == 0;
+}
+
+static sql_cmp_op flip(sql_cmp_op op)
+{
+    switch (op) {
+    case SQL_CMP_LT:
+        return SQL_CMP_GT;
+    case SQL_CMP_LE:
+        return SQL_CMP_GE;
+    case SQL_CMP_GT:
+        return SQL_CMP_LT;
+    case SQL_CMP_GE:
+        return SQL_CMP_LE;
+    default:
+        return op;
+    }
+}
+
+/* `col op value` on table column `col`, normalised so the column is on
+ * the left; false when `e` is no such key comparison. */
+static bool key_cmp(const sql_plan *p, const sql_bexpr *e, int col, sql_cmp_op *op,
+                    const sql_bexpr **value)
+{
+    if (e->kind != SQL_BEXPR_CMP || e->nargs != 2 || e->cmp == SQL_CMP_NE)
+        return false;
+    for (int side = 0; side < 2; side++) {
+        const sql_bexpr *c = e->args[side], *v = e->args[1 - side];
+        if (key_column(p, c, e->cmp_type, col) && sql_expr_is_stable(v)) {
+            *op = side == 0 ? e->cmp : flip(e->cmp);
+            *value = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The conjunct `col = value` not used yet (its index, -1: none). */
+static int find_eq(const sql_plan *p, const conjuncts *cs, int col, const sql_bexpr **value)
+{
+    for (int i = 0; i < cs->n; i++) {
+        sql_cmp_op op;
+        if (!cs->used[i] && key_cmp(p, cs->e[i], col, &op, value) && op == SQL_CMP_EQ)
+            return i;
+    }
+    return -1;
+}
+
+/* A conjunct `col IN (stable values)`; marks it used. */
+static const sql_bexpr *find_in(const sql_plan *p, conjuncts *cs, int col)
+{
+    for (int i = 0; i < cs->n; i++) {
+        const sql_bexpr *e = cs->e[i];
+        if (cs->used[i] || e->kind != SQL_BEXPR_IN || e->negated || e->nargs < 2 ||
+            !key_column(p, e->args[0], e->cmp_type, col))
+            continue;
+        bool stable = true;
+        for (int j = 1; j < e->nargs; j++)
+            stable &= sql_expr_is_stable(e->args[j]);
+        if (stable) {
+            cs->used[i] = true;
+            return e;
+        }
+    }
+    return NULL;
+}
+
+/* The first lower and upper bound conjuncts on `col`. */
+static void find_range(const sql_plan *p, conjuncts *cs, int col, sql__path *path)
+{
+    for (int i = 0; i < cs->n; i++) {
+        sql_cmp_op op;
+        const sql_bexpr *v;
+        if (cs->used[i] || !key_cmp(p, cs->e[i], col, &op, &v))
+            continue;
+        bool lower = op == SQL_CMP_GT || op == SQL_CMP_GE;
+        bool upper = op == SQL_CMP_LT || op == SQL_CMP_LE;
+        if (lower && path->lo == NULL) {
+            path->lo = v;
+            path->lo_incl = op == SQL_CMP_GE;
+            cs->used[i] = true;
+        } else if (upper && path->hi == NULL) {
+            path->hi = v;
+            path->hi_incl = op == SQL_CMP_LE;
+            cs->used[i] = true;
+        }
+    }
+}
+
+/* A unique index all of whose columns are given by =: one index get and
+ * one row get, chosen when the primary key offers only a full scan. */
+static int choose_unique(planner *pl, conjuncts *cs, sql_error *err)
+{
+    sql_plan *p = pl->p;
+    for (uint32_t x = 0; x < p->table->nindexes; x++) {
+        const sql_index_desc *ix = &p->table->indexes[x];
+        const sql_bexpr **eq = kv_arena_alloc(pl->arena, (ix->ncols + 1) * sizeof(*eq));
+        int *used = kv_arena_alloc(pl->arena, (ix->ncols + 1) * sizeof(*used));
+        if (eq == NULL || used == NULL)
+            return sql__oom(pl->arena, err);
+        uint32_t n = 0;
+        while (ix->unique && n < ix->ncols &&
+               (used[n] = find_eq(p, cs, p->rc.ix_cols[x][n], &eq[n])) >= 0)
+            n++;
+        if (!ix->unique || n < ix->ncols)
+            continue;
+        for (uint32_t i = 0; i < n; i++)
+            cs->used[used[i]] = true;
+        p->path = (sql__path){.kind = SQL__PATH_UNIQUE, .ix = x, .eq = eq, .neq = n};
+        return 0;
+    }
+    return 0;
+}
+
+static int choose_path(planner *pl, conjuncts *cs, sql_error *err)
+{
+    sql_plan *p = pl->p;
+    const sql_index_desc *pk = &p->table->primary;
+    const sql_bexpr **eq = kv_arena_alloc(pl->arena, (pk->ncols + 1) * sizeof(*eq));
+    if (eq == NULL)
+        return sql__oom(pl->arena, err);
+    sql__path *path = &p->path;
+    *path = (sql__path){.kind = SQL__PATH_SPAN, .eq = eq};
+    int i;
+    while (path->neq < pk->ncols &&
+           (i = find_eq(p, cs, p->rc.pk_cols[path->neq], &eq[path->neq])) >= 0) {
+        cs->used[i] = true;
+        path->neq++;
+    }
+    if (path->neq == pk->ncols) {
+        path->kind = SQL__PATH_POINT;
+        return 0;
+    }
+    int next = p->rc.pk_cols[path->neq];
+    const sql_bexpr *in = path->neq + 1 == pk->ncols ? find_in(p, cs, next) : NULL;
+    if (in != NULL) {
+        path->kind = SQL__PATH_POINTS;
+        path->in = (const sql_bexpr *const *)in->args + 1;
+        path->nin = in->nargs - 1;
+        return 0;
+    }
+    find_range(p, cs, next, path);
+    if (path->neq == 0 && path->lo == NULL && path->hi == NULL)
+        return choose_unique(pl, cs, err);
+    return 0;
+}
+
+/* The conjuncts no key serves, ANDed again. */
+static int residual(planner *pl, const conjuncts *cs, sql_error *err)
+{
+    int n = 0;
+    for (int i = 0; i < cs->n; i++)
+        n += !cs->used[i];
+    if (n == 0)
+        return 0;
+    sql_bexpr **args = kv_arena_alloc(pl->arena, n * sizeof(*args));
+    if (args == NULL)
+        return sql__oom(pl->arena, err);
+    n = 0;
+    for (int i = 0; i < cs->n; i++)
+        if (!cs->used[i])
+            args[n++] = (sql_bexpr *)cs->e[i];
+    if (n == 1) {
+        pl->p->filter = args[0];
+        return 0;
+    }
+    sql_bexpr *and = kv_arena_alloc(pl->arena, sizeof(*and));
+    if (and == NULL)
+        return sql__oom(pl->arena, err);
+    *and = (sql_bexpr){
+        .kind = SQL_BEXPR_AND, .type = type_bool, .location = -1, .args = args, .nargs = n};
+    pl->p->filter = and;
+    return 0;
+}
+
+static int plan_where(planner *pl, const sql_expr *where, sql_error *err)
+{
+    conjuncts cs = {0};
+    if (where != NULL) {
+        const sql_bexpr *w;
+        if (bind_as(pl, &pl->scope, where, type_bool, NULL, "WHERE", &w, err) != 0 ||
+            collect(pl, &cs, w, err) != 0)
+            return -1;
+    }
+    if (choose_path(pl, &cs, err) != 0)
+        return -1;
+    return residual(pl, &cs, err);
+}
+
+/* ---- ORDER BY -------------------------------------------------------- */
+
+/* ORDER BY n or ORDER BY output-name refer to the select list, as in
+ * PostgreSQL; anything else is an expression over the table. */
+static int bind_order_expr(planner *pl, const sql_order *o, const sql_bexpr **out, sql_error *err)
+{
+    const sql_plan *p = pl->p;
+    const sql_expr *e = o->expr;
+    if (e->kind == SQL_EXPR_CONST && e->const_kind == SQL_CONST_INTEGER) {
+        long n = strtol(e->text, NULL, 10);
+        if (n < 1 || n > p->ntargets) {
+            sql_error_set(err, pl->arena, SQL_STATE_INVALID_COLUMN_REFERENCE,
+                          "ORDER BY position %s is not in select list", e->text);
+            return error_at(pl, err, e->location);
+        }
+        *out = p->targets[n - 1];
+        return 0;
+    }
+    if (e->kind == SQL_EXPR_COLUMN && e->table == NULL) {
+        for (int i = 0; i < p->ntargets; i++) {
+            if (strcmp(p->cols[i].name, e->column) == 0) {
+                *out = p->targets[i];
+                return 0;
+            }
+        }
+    }
+    return bind(pl, p->table ? &pl->scope : &pl->empty, e, type_unknown, out, err);
+}
+
+/* Whether the sort keys follow the pk order (forward or, with
+ * *reverse, backward); pk columns fixed by = may be skipped. */
+static bool follows_pk(const sql_plan *p, const sql__sortkey *keys, int n, bool *reverse)
+{
+    const sql_index_desc *pk = &p->table->primary;
+    uint32_t at = 0;
+    for (int i = 0; i < n; i++) {
+        if (keys[i].expr->kind != SQL_BEXPR_COLUMN)
+            return false;
+        int col = keys[i].expr->column;
+        while (at < pk->ncols && at < p->path.neq && p->rc.pk_cols[at] != col)
+            at++;
+        if (at == pk->ncols || p->rc.pk_cols[at] != col)
+            return false;
+        bool backward = keys[i].desc != (pk->dirs[at] == SQL_KEY_DESC);
+        if (i > 0 && backward != *reverse)
+            return false;
+        *reverse = backward;
+        at++;
+    }
+    return true;
+}
+
+static int plan_order(planner *pl, const sql_select *s, sql_error *err)
+{
+    sql_plan *p = pl->p;
+    if (s->norder == 0)
+        return 0;
+    sql__sortkey *keys = kv_arena_alloc(pl->arena, s->norder * sizeof(*keys));
+    if (keys == NULL)
+        return sql__oom(pl->arena, err);
+    for (int i = 0; i < s->norder; i++) {
+        keys[i] = (sql__sortkey){.desc = s->order[i].desc, .nulls_first = s->order[i].nulls_first};
+        if (bind_order_expr(pl, &s->order[i], &keys[i].expr, err) != 0)
+            return -1;
+    }
+    /* at most one row */
+    if (p->table != NULL && (p->path.kind == SQL__PATH_POINT || p->path.kind == SQL__PATH_UNIQUE))
+        return 0;
+    bool reverse = false;
+    if (p->table != NULL && follows_pk(p, keys, s->norder, &reverse)) {
+        p->path.reverse = reverse;
+        return 0;
+    }
+    p->sort = keys;
+    p->nsort = s->norder;
+    return 0;
+}
+
+/* ---- projection ------------------------------------------------------ */
+
+static void mark_columns(const sql_bexpr *e, bool *needed)
+{
+    if (e == NULL)
+        return;
+    if (e->kind == SQL_BEXPR_COLUMN)
+        needed[e->column] = true;
+    for (int i = 0; i < e->nargs; i++)
+        mark_columns(e->args[i], needed);
+    mark_columns(e->els, needed);
+}
+
+/* Decodes only the columns a SELECT reads; writes decode everything. */
+static int plan_projection(planner *pl, sql_error *err)
+{
+    sql_plan *p = pl->p;
+    if (p->kind != SQL_STMT_SELECT)
+        return sql__rowproj_init(&p->rc, NULL, pl->arena, &p->proj, err);
+    bool *needed = kv_arena_alloc(pl->arena, p->table->ncols + 1);
+    if (needed == NULL)
+        return sql__oom(pl->arena, err);
+    memset(needed, 0, p->table->ncols + 1);
+    mark_columns(p->filter, needed);
+    for (int i = 0; i < p->ntargets; i++)
+        mark_columns(p->targets[i], needed);
+    for (int i = 0; i < p->nsort; i++)
+        mark_columns(p->sort[i].expr, needed);
+    return sql__rowproj_init(&p->rc, needed, pl->arena, &p->proj, err);
+}
+
+/* The access path in words, for tests and EXPLAIN. */
+static int explain(planner *pl, sql_error *err)
+{
+    sql_plan *p = pl->p;
+    if (p->table == NULL) {
+        p->explain = "no table";
+        return 0;
+    }
+    const sql__path *path = &p->path;
+    bool unique = path->kind == SQL__PATH_UNIQUE;
+    const char *index = unique ? p->table->indexes[path->ix].name : p->table->primary.name;
+    const char *what = path->kind == SQL__PATH_POINT || unique ? "point lookup"
+                       : path->kind == SQL__PATH_POINTS        ? "point lookups"
+                       : path->neq > 0 || path->lo || path->hi ? "range scan"
+                                                               : "full scan";
+    const char *fmt = "%s%s on %s%s%s";
+    const char *rev = path->reverse ? " (reverse)" : "";
+    const char *filter = p->filter ? ", filter" : "";
+    const char *sort = p->sort ? ", sort" : "";
+    int n = snprintf(NULL, 0, fmt, what, rev, index, filter, sort);
+    char *buf = kv_arena_alloc(pl->arena, (size_t)n + 1);
+    if (buf == NULL)
+        return sql__oom(pl->arena, err);
+    snprintf(buf, (size_t)n + 1, fmt, what, rev, index, filter, sort);
+    p->explain = buf;
+    return 0;
+}
+
+/* ---- statements ------------------------------------------------------ */
+
+static int bind_limits(planner *pl, const sql_expr *limit, const sql_expr *offset, sql_error *err)
+{
+    if (limit != NULL && bind(pl, &pl->empty, limit, type_int8, &pl->p->limit, err) != 0)
+        return -1;
+    if (offset != NULL && bind(pl, &pl->empty, offset, type_int8, &pl->p->offset, err) != 0)
+        return -1;
+    return 0;
+}
+
+static int plan_select(planner *pl, const sql_select *s, sql_error *err)
+{
+    sql_plan *p = pl->p;
+    p->returns_rows = true;
+    if (s->has_from && open_table(pl, &s->from, s->alias, err) != 0)
+        return -1;
+    if (bind_targets(pl, s->targets, s->ntargets, err) != 0)
+        return -1;
+    if (s->has_from) {
+        if (plan_where(pl, s->where, err) != 0)
+            return -1;
+    } else if (s->where != NULL) {
+        const sql_bexpr *w;
+        if (bind_as(pl, &pl->empty, s->where, type_bool, NULL, "WHERE", &w, err) != 0)
+            return -1;
+        p->filter = w;
+    }
+    if (plan_order(pl, s, err) != 0 || bind_limits(pl, s->limit, s->offset, err) != 0)
+        return -1;
+    if (s->has_from && plan_projection(pl, err) != 0)
+        return -1;
+    return 0;
+}
+
+/* Where target column i was written; statements built internally have
+ * no locations. */
+static int insert_col_location(const sql_insert *ins, int i)
+{
+    return ins->column_locations ? ins->column_locations[i] : -1;
+}
+
+/* The INSERT target columns: the list, or the visible columns. */
+static int insert_columns(planner *pl, const sql_insert *ins, int **cols, int *n, sql_error *err)
+{
+    const sql_table_desc *t = pl->p->table;
+    int *pos = kv_arena_alloc(pl->arena, (t->ncols + ins->ncolumns + 1) * sizeof(int));
+    if (pos == NULL)
+        return sql__oom(pl->arena, err);
+    *n = 0;
+    if (ins->ncolumns == 0) {
+        for (uint32_t i = 0; i < t->ncols; i++)
+            if (!t->cols[i].hidden)
+                pos[(*n)++] = (int)i;
+    }
+    for (int i = 0; i < ins->ncolumns; i++) {
+        if (target_col(pl, ins->columns[i], insert_col_location(ins, i), &pos[*n], err) != 0)
+            return -1;
+        for (int j = 0; j < *n; j++) {
+            if (pos[j] == pos[*n]) {
+                sql_error_set(err, pl->arena, SQL_STATE_DUPLICATE_COLUMN,
+                              "column \"%s\" specified more than once", ins->columns[i]);
+                return error_at(pl, err, insert_col_location(ins, i));
+            }
+        }
+        (*n)++;
+    }
+    *cols = pos;
+    return 0;
+}
+
+/* One VALUES row: every table column gets its item or its DEFAULT. */
+static int bind_insert_row(planner *pl, const sql_insert *ins, int r, const int *cols, int ncols,
+                           const sql_bexpr ***out, sql_error *err)
+{
+    const sql_table_desc *t = pl->p->table;
+    const sql_bexpr **row = kv_arena_alloc(pl->arena, (t->ncols + 1) * sizeof(*row));
+    bool *given = kv_arena_alloc(pl->arena, t->ncols + 1);
+    if (row == NULL || given == NULL)
+        return sql__oom(pl->arena, err);
+    memset(given, 0, t->ncols + 1);
+    int nitems = ins->default_values ? 0 : ins->rowlen;
+    for (int j = 0; j < nitems && j < ncols; j++) {
+        if (bind_assign(pl, &pl->empty, cols[j], ins->rows[r][j], &row[cols[j]], err) != 0)
+            return -1;
+        given[cols[j]] = true;
+    }
+    for (uint32_t c = 0; c < t->ncols; c++)
+        if (!given[c] && column_default(pl, (int)c, &row[c], err) != 0)
+            return -1;
+    *out = row;
+    return 0;
+}
+
+static int plan_insert(planner *pl, const sql_insert *ins, sql_error *err)
+{
+    sql_plan *p = pl->p;
+    if (open_table(pl, &ins->table, ins->alias, err) != 0)
+        return -1;
+    int *cols = NULL, ncols = 0;
+    if (insert_columns(pl, ins, &cols, &ncols, err) != 0)
+        return -1;
+    if (!ins->default_values && ins->rowlen > ncols) {
+        sql_error_set(err, pl->arena, SQL_STATE_SYNTAX_ERROR,
+                      "INSERT has more expressions than target columns");
+        return error_at(pl, err, ins->rows[0][ncols]->location);
+    }
+    if (!ins->default_values && ins->ncolumns > 0 && ins->rowlen < ncols) {
+        sql_error_set(err, pl->arena, SQL_STATE_SYNTAX_ERROR,
+                      "INSERT has more target columns than expressions");
+        return error_at(pl, err, insert_col_location(ins, ins->rowlen));
+    }
+    p->nrows = ins->default_values ? 1 : ins->nrows;
+    const sql_bexpr ***rows = kv_arena_alloc(pl->arena, (p->nrows + 1) * sizeof(*rows));
+    if (rows == NULL)
+        return sql__oom(pl->arena, err);
+    for (int r = 0; r < p->nrows; r++)
+        if (bind_insert_row(pl, ins, r, cols, ncols, &rows[r], err) != 0)
+            return -1;
+    p->rows = (const sql_bexpr *const *const *)rows;
+    p->returns_rows = ins->nreturning > 0;
+    if (bind_checks(pl, err) != 0 || bind_targets(pl, ins->returning, ins->nreturning, err) != 0)
+        return -1;
+    return sql__rowproj_init(&p->rc, NULL, pl->arena, &p->proj, err);
+}
+
+static int bind_sets(planner *pl, const sql_modify *m, sql_error *err)
+{
+    sql_plan *p = pl->p;
+    const sql_table_desc *t = p->table;
+    const sql_bexpr **set = kv_arena_alloc(pl->arena, (t->ncols + 1) * sizeof(*set));
+    bool *done = kv_arena_alloc(pl->arena, t->ncols + 1);
+    if (set == NULL || done == NULL)
+        return sql__oom(pl->arena, err);
+    memset(set, 0, (t->ncols + 1) * sizeof(*set));
+    memset(done, 0, t->ncols + 1);
+    for (int i = 0; i < m->nassigns; i++) {
+        const sql_assign *a = &m->assigns[i];
+        int pos;
+        if (target_col(pl, a->column, a->location, &pos, err) != 0)
+            return -1;
+        if (done[pos])
+            return sql_error_set(err, pl->arena, SQL_STATE_SYNTAX_ERROR,
+                                 "multiple assignments to same column \"%s\"", a->column);
+        done[pos] = true;
+        const sql_bexpr *v;
+        if (bind_assign(pl, &pl->scope, pos, a->value, &v, err) != 0)
+            return -1;
+        /* DEFAULT NULL is an assignment too: a NULL constant */
+        if (v == NULL) {
+            sql_bexpr *n = kv_arena_alloc(pl->arena, sizeof(*n));
+            if (n == NULL)
+                return sql__oom(pl->arena, err);
+            *n = (sql_bexpr){.kind = SQL_BEXPR_CONST, .type = t->cols[pos].type, .location = -1};
+            n->value.isnull = true;
+            v = n;
+        }
+        set[pos] = v;
+        for (uint32_t k = 0; k < t->primary.ncols; k++)
+            p->set_pk |= p->rc.pk_cols[k] == pos;
+    }
+    p->set = set;
+    return 0;
+}
+
+static int plan_modify(planner *pl, const sql_modify *m, sql_error *err)
+{
+    sql_plan *p = pl->p;
+    if (open_table(pl, &m->table, m->alias, err) != 0)
+        return -1;
+    if (p->kind == SQL_STMT_UPDATE && (bind_sets(pl, m, err) != 0 || bind_checks(pl, err) != 0))
+        return -1;
+    if (plan_where(pl, m->where, err) != 0)
+        return -1;
+    p->returns_rows = m->nreturning > 0;
+    if (bind_targets(pl, m->returning, m->nreturning, err) != 0)
+        return -1;
+    return plan_projection(pl, err);
+}
+
+int sql__plan(sql_plan_ctx *ctx, const sql_stmt *st, kv_arena *arena, sql_plan **out,
+              sql_error *err)
+{
+    sql_plan *p = kv_arena_alloc(arena, sizeof(*p));
+    if (p == NULL)
+        return sql__oom(arena, err);
+    *p = (sql_plan){.kind = st->kind, .catalog = ctx->catalog};
+    planner pl = {.ctx = ctx, .arena = arena, .p = p};
+    int rc;
+    switch (st->kind) {
+    case SQL_STMT_SELECT:
+        rc = plan_select(&pl, &st->u.select, err);
+        break;
+    case SQL_STMT_INSERT:
+        rc = plan_insert(&pl, &st->u.insert, err);
+        break;
+    case SQL_STMT_UPDATE:
+    case SQL_STMT_DELETE:
+        rc = plan_modify(&pl, &st->u.modify, err);
+        break;
+    default:
+        rc = sql_error_set(err, arena, SQL_STATE_INTERNAL_ERROR, "statement is not DML");
+        break;
+    }
+    if (rc == 0)
+        rc = explain(&pl, err);
+    if (rc != 0) {
+        sql__plan_free(p);
+        return -1;
+    }
+    *out = p;
+    return 0;
+}
+
+void sql__plan_free(sql_plan *p)
+{
+    if (p == NULL)
+        return;
+    sql_table_release(p->table);
+    p->table = NULL;
+}
+
+const sql_column_info *sql__plan_columns(const sql_plan *p, size_t *n)
+{
+    *n = (size_t)p->ntargets;
+    return p->cols;
+}
+
+bool sql__plan_returns_rows(const sql_plan *p)
+{
+    return p->returns_rows;
+}
+
+bool sql__plan_writes(const sql_plan *p)
+{
+    return p->kind != SQL_STMT_SELECT;
+}
+
+const char *sql__plan_tag(const sql_plan *p)
+{
+    switch (p->kind) {
+    case SQL_STMT_INSERT:
+        return "INSERT 0";
+    case SQL_STMT_UPDATE:
+        return "UPDATE";
+    case SQL_STMT_DELETE:
+        return "DELETE";
+    default:
+        return "SELECT";
+    }
+}
+
+bool sql__plan_stale(const sql_plan *p, sql_catalog *c)
+{
+    if (p->table == NULL)
+        return false;
+    kv_arena *arena;
+    if (kv_arena_create(&arena) != 0)
+        return true;
+    sql_error err = {0};
+    const sql_table_desc *now = NULL;
+    int rc = sql_catalog_table(c, NULL, p->table->db_id, p->table->name, &now, &err, arena);
+    bool stale = rc != 0 || now->id != p->table->id || now->version != p->table->version;
+    sql_table_release(now);
+    kv_arena_destroy(arena);
+    return stale;
+}
+
+const char *sql__plan_explain(const sql_plan *p)
+{
+    return p->explain;
+}

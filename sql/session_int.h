@@ -1,0 +1,218 @@
+/*
+ * session_int.h - what the session files share: the engine and session
+ * layouts, prepared statements and portals, the per-statement execution
+ * record, and the entry points of DDL (ddl.c) and settings (settings.c).
+ *
+ * session.c     engine, session lifecycle, the transaction state machine,
+ *               simple query, statement dispatch and server-side retry
+ * session_ext.c Parse, Bind, Describe, Execute, Close, Sync
+ * ddl.c         CREATE/DROP/ALTER TABLE, TRUNCATE, databases, roles
+ * settings.c    the table of session settings, SET, SHOW, RESET
+ *
+ * Transaction states (sql_session_txn_status in parentheses):
+ *   IDLE      no transaction ('I')
+ *   IMPLICIT  an implicit transaction: several statements of one simple
+ *             query string, or the Executes before a Sync ('I')
+ *   BLOCK     inside BEGIN ... COMMIT ('T')
+ *   FAILED    a block after an error; the KV transaction is already rolled
+ *             back and only ROLLBACK/COMMIT leave the state ('E')
+ * `txn` is non-NULL exactly in IMPLICIT and BLOCK.
+ */
+#ifndef SQL_SESSION_INT_H
+#define SQL_SESSION_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "sql/catalog.h"
+#include "sql/exec_int.h"
+#include "sql/session.h"
+#include "sql/types_int.h" /* sql__oom */
+
+struct sql_engine {
+    kv_store *store;
+    kv_txn_hb *hb;
+    sql_catalog *catalog;
+    sql_engine_options opts;
+    /* statement_timeout: sessions with a deadline, watched by one thread */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t timer;
+    bool stop;
+    sql_session *timed; /* doubly linked through timed_next/timed_prev */
+};
+
+typedef enum sql__txn_state {
+    SQL__TXN_IDLE,
+    SQL__TXN_IMPLICIT,
+    SQL__TXN_BLOCK,
+    SQL__TXN_FAILED,
+} sql__txn_state;
+
+/* A plan shared by a prepared statement and the portals bound from it:
+ * re-planning after DDL gives the statement a new one while portals keep
+ * theirs. The plan lives in `arena`. */
+typedef struct sql__planref {
+    sql_plan *plan;
+    kv_arena *arena;
+    int refs;
+} sql__planref;
+
+/* A prepared statement; freed when closed and no portal refers to it. */
+typedef struct sql__prepared {
+    char *name;      /* malloc'd */
+    kv_arena *arena; /* query text, tree, parameter types */
+    const char *query;
+    const sql_stmt *stmt; /* NULL: the empty query */
+    sql_params params;    /* declared types in, inferred types out */
+    sql__planref *plan;   /* DML only */
+    int refs;             /* the name table's and one per portal */
+    struct sql__prepared *next;
+} sql__prepared;
+
+/* A portal: a bound statement and, once run with a row limit, its
+ * remaining rows (already formatted, in `arena`). */
+typedef struct sql__portal {
+    char *name; /* malloc'd */
+    kv_arena *arena;
+    sql__prepared *ps;
+    sql__planref *plan;
+    sql_datum *params;
+    sql_type *param_types;
+    int16_t *formats; /* one per result column */
+    size_t ncols;
+    bool ran;
+    sql_value **rows; /* materialised rows */
+    size_t nrows, cap, next;
+    char tag[64];
+    struct sql__portal *next_portal;
+} sql__portal;
+
+struct sql_session {
+    sql_engine *eng;
+    char *user;
+    char *database;
+    uint32_t db_id;
+    bool superuser;
+    atomic_int cancel; /* sql_cancel_reason */
+    atomic_bool running;
+
+    sql__txn_state state;
+    sql_txn *txn;
+    bool read_only; /* of the open transaction */
+
+    /* settings (settings.c) */
+    char **values; /* one malloc'd string per setting */
+    char **resets; /* what RESET restores: the value after startup */
+    kv_arena *tz_arena;
+    const sql_tz *tz;
+    int64_t timeout_ms;
+    int float_digits_offset; /* extra_float_digits - 1 (sql_io_ctx) */
+    bool default_read_only;
+
+    sql__prepared *stmts;
+    sql__portal *portals;
+
+    /* statement_timeout: `armed` is the session thread's; the rest is
+     * under engine->mu */
+    bool armed;
+    int64_t deadline_ns;
+    bool timed_linked;
+    sql_session *timed_next, *timed_prev;
+};
+
+/* One statement's execution: its inputs, where output goes, its result. */
+typedef struct sql__exec {
+    sql_session *s;
+    const sql_sink *sink;
+    const char *query; /* the whole text, for positions */
+    const sql_stmt *st;
+    sql__planref *plan; /* prepared DML; NULL: plan here */
+    const sql_datum *params;
+    const sql_type *param_types;
+    const int16_t *formats; /* one per column; NULL: all text */
+    bool describe;          /* simple protocol: columns() before rows */
+    sql__portal *store;     /* materialise rows there instead of sending */
+    bool ends_implicit;     /* commit an implicit transaction at the end */
+    kv_arena *arena;        /* the statement's */
+    kv_arena *scratch;      /* streamed rows' values (sql__exec_done frees) */
+    /* results */
+    char tag[64];
+    uint64_t nsent; /* rows delivered to the sink or the portal */
+    bool cols_sent;
+    bool noticed; /* a notice went out: the statement is not retried */
+    int sink_rc;  /* a sink callback's negative value */
+    sql_error err;
+} sql__exec;
+
+/* ---- session.c --------------------------------------------------------- */
+
+/* Runs x->st with the transaction handling its kind needs. 0, or -1 with
+ * x->err set (or x->sink_rc negative). Does not report the error. */
+int sql__exec_stmt(sql__exec *x);
+/* Frees what running x left behind (not x->arena, the caller's). */
+void sql__exec_done(sql__exec *x);
+/* Reports x's error to the sink (unless a sink call failed) and returns
+ * the value sql_session_simple/execute return. */
+int sql__exec_report(sql__exec *x);
+/* Sends x's command tag. */
+int sql__exec_complete(sql__exec *x);
+/* Sends a notice (severity set by the caller) through x's sink; a sink
+ * failure is remembered in x->sink_rc and makes this return -1. */
+int sql__notice(sql__exec *x, sql_sqlstate state, sql_severity sev, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Emits one result row of datums of `cols` (borrowed for the call),
+ * formatted as x asks: to the sink (values valid during the callback) or
+ * into x->store (values in the portal's arena). */
+int sql__emit_row(sql__exec *x, const sql_column_info *cols, const sql_datum *vals, size_t n);
+/* Ends the implicit transaction (commit, or rollback when `commit` is
+ * false); the catalog cache is invalidated after a DDL commit. */
+int sql__txn_end(sql_session *s, bool commit, sql_error *err, kv_arena *arena);
+/* After an error: an implicit transaction is rolled back, a block fails
+ * (state FAILED). No-op in IDLE and FAILED. */
+void sql__txn_fail(sql_session *s);
+/* Plans and runs statements DDL builds itself (ADD COLUMN's backfill,
+ * ADD PRIMARY KEY's rewrite) in the session's transaction, never
+ * committing it; the plan lives in x->arena. */
+int sql__internal_plan(sql__exec *x, const sql_stmt *st, sql_params *params, sql_plan **out);
+int sql__internal_run(sql__exec *x, const sql_plan *p, const sql_datum *params,
+                      const sql_type *types, sql_row_fn row, void *arg, uint64_t *affected);
+/* Plans prepared DML statement ps into a new planref (its own arena,
+ * one reference, owned by ps); ps's previous planref is released, and
+ * survives while portals hold it. -1 with `err` set (strings in `arena`). */
+int sql__prepared_plan(sql_session *s, sql__prepared *ps, sql_error *err, kv_arena *arena);
+/* Drops one reference; the last frees the plan and its arena. NULL: no-op. */
+void sql__planref_release(sql__planref *r);
+
+/* ---- ddl.c --------------------------------------------------------------- */
+
+/* The command tag of DDL kind `kind` ("CREATE TABLE"); static storage. */
+const char *sql__ddl_tag(sql_stmt_kind kind);
+/* Runs DDL statement x->st in x->s->txn; sets x->tag. */
+int sql__ddl(sql__exec *x);
+
+/* ---- settings.c ---------------------------------------------------------- */
+
+/* What text I/O needs of the session's settings (time zone, float
+ * digits); the zone is the session's and valid until TimeZone changes. */
+sql_io_ctx sql__session_io(const sql_session *s);
+
+/* Fills s->values (malloc'd strings the session owns) with defaults and
+ * the role-derived values; -1 when out of memory. settings_free frees
+ * them, the reset values and the time zone. */
+int sql__settings_init(sql_session *s);
+void sql__settings_free(sql_session *s);
+/* Applies startup parameters (and -c name=value of `options`); the
+ * values they leave are what RESET restores, as in PostgreSQL. Protocol
+ * options (`_pq_.*`) are the connection's, not settings. */
+int sql__settings_startup(sql_session *s, size_t n, const char *const *names,
+                          const char *const *values, sql_error *err, kv_arena *arena);
+/* SET / RESET / SET TRANSACTION and SHOW; set x->tag. */
+int sql__set(sql__exec *x);
+int sql__show(sql__exec *x);
+/* The result columns of a utility statement for Describe: SHOW's (static
+ * storage or `arena`), none for the others. -1 when out of memory. */
+int sql__utility_columns(const sql_stmt *st, const sql_column_info **cols, size_t *n,
+                         kv_arena *arena);
+
+#endif /* SQL_SESSION_INT_H */

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# pgbench.sh BUILD - a single Tardigrade node beside PostgreSQL 15 under pgbench.
+#
+# Both servers start side by side on 127.0.0.1 in temporary directories
+# under BUILD (the real disk: /tmp may be a tmpfs whose fsync is free),
+# through tests/e2e/harness.py. PostgreSQL keeps its default durability
+# (fsync on, synchronous_commit on), as Tardigrade syncs every commit.
+# Both get the same table,
+#
+#     accounts(aid int PRIMARY KEY, abalance int, filler char(84))
+#
+# loaded with 100,000 rows by psql in INSERTs of 1,000 rows (COPY is not
+# supported yet), then the same pgbench custom scripts run against each,
+# in PGBENCH_ROUNDS rounds, with 8 clients for PGBENCH_SECONDS each:
+#
+#     select  \set aid random(1, 100000)
+#             SELECT abalance FROM accounts WHERE aid = :aid;       (-M prepared)
+#     update  \set aid random(1, 100000) / \set delta random(-5000, 5000)
+#             UPDATE accounts SET abalance = abalance + :delta WHERE aid = :aid;
+#
+# It prints the median TPS of both and their ratio Tardigrade/PostgreSQL,
+# with the ratio of each round to show the spread, then opens 1,000 idle
+# connections to Tardigrade (idle_conns.py) and prints the node's resident
+# memory growth per connection. Targets (issue 5): select >= 0.7, update
+# >= 0.8, <= 64 KiB per idle connection. Figures only: nothing here
+# asserts a timing.
+#
+# Knobs: PGBENCH_SECONDS (default 20), PGBENCH_ROUNDS (default 3),
+# PGBENCH_CLIENTS (default 8), PGBENCH_IDLE (idle connections, default
+# 1000), PGBENCH_DIR (where the servers' directories go, default BUILD).
+set -euo pipefail
+build=$(cd "${1:-build}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+harness="$here/../e2e/harness.py"
+secs=${PGBENCH_SECONDS:-20}
+clients=${PGBENCH_CLIENTS:-8}
+idle=${PGBENCH_IDLE:-1000}
+rounds=${PGBENCH_ROUNDS:-3}
+rows=100000
+[ -x "$build/tardigrade" ] || { echo "pgbench.sh: $build/tardigrade missing; build the tardigrade target" >&2; exit 1; }
+export TD_E2E_TARDIGRADE="$build/tardigrade"
+# shellcheck source=lib.bash
+. "$here/lib.bash" # median
+
+tmp=$(mktemp -d "${PGBENCH_DIR:-$build}/td-pgbench.XXXXXX")
+chmod 755 "$tmp"
+cleanup() {
+    for t in tardigrade postgres; do
+        [ -f "$tmp/$t/harness.json" ] && /usr/bin/python3 "$harness" stop --dir "$tmp/$t"
+    done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# start TARGET: starts a server in $tmp/TARGET; sets port[TARGET], pid[TARGET].
+declare -A port pid
+start() {
+    local out
+    out=$(TD_E2E_TARGET=$1 /usr/bin/python3 "$harness" start --durable --dir "$tmp/$1")
+    read -r "port[$1]" "pid[$1]" <<<"$out"
+}
+start tardigrade
+start postgres
+
+# The load: one CREATE TABLE, then INSERTs of 1,000 rows each.
+awk -v rows=$rows -v q="'" 'BEGIN {
+    print "CREATE TABLE accounts (aid int PRIMARY KEY, abalance int, filler char(84));"
+    for (i = 1; i <= rows; i++) {
+        if (i % 1000 == 1) printf "INSERT INTO accounts VALUES "
+        printf "(%d, 0, %s%s)%s", i, q, q, (i % 1000 == 0 || i == rows) ? ";\n" : ", "
+    }
+}' >"$tmp/load.sql"
+cat >"$tmp/select.pgb" <<'EOF'
+\set aid random(1, 100000)
+SELECT abalance FROM accounts WHERE aid = :aid;
+EOF
+cat >"$tmp/update.pgb" <<'EOF'
+\set aid random(1, 100000)
+\set delta random(-5000, 5000)
+UPDATE accounts SET abalance = abalance + :delta WHERE aid = :aid;
+EOF
+
+sql() { # TARGET ARGS...: psql against TARGET's server
+    local t=$1
+    shift
+    psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "${port[$t]}" -U root -d defaultdb "$@"
+}
+for t in tardigrade postgres; do
+    start_s=$(date +%s.%N)
+    sql "$t" -f "$tmp/load.sql"
+    loaded=$(sql "$t" -At -c "SELECT aid FROM accounts ORDER BY aid DESC LIMIT 1")
+    [ "$loaded" = "$rows" ] || { echo "pgbench.sh: $t holds aid up to '$loaded', not $rows" >&2; exit 1; }
+    awk -v t="$t" -v s="$start_s" -v e="$(date +%s.%N)" 'BEGIN { printf "load %-10s %6.1f s\n", t, e - s }'
+done
+
+# tps TARGET WORKLOAD: pgbench's TPS without connection time.
+tps() {
+    local mode=simple
+    [ "$2" = select ] && mode=prepared
+    pgbench -n -h 127.0.0.1 -p "${port[$1]}" -U root -c "$clients" -j "$clients" -T "$secs" \
+        -M "$mode" -f "$tmp/$2.pgb" defaultdb 2>"$tmp/pgbench.err" |
+        awk '/^tps = / { print $3 }' | grep . || { cat "$tmp/pgbench.err" >&2; return 1; }
+}
+# Rounds alternate which server goes first, and medians are compared: the
+# machine is shared, and a load that changes between two runs would
+# otherwise favour one side.
+mkdir "$tmp/results"
+for ((r = 1; r <= rounds; r++)); do
+    order="tardigrade postgres"
+    ((r % 2 == 0)) && order="postgres tardigrade"
+    for w in select update; do
+        for t in $order; do
+            tps "$t" "$w" >>"$tmp/results/$w.$t"
+        done
+    done
+done
+
+printf '%-40s %12s %12s %8s  %s\n' "workload ($clients clients, $secs s)" "tardigrade" "postgres" "ratio" \
+    "ratio per round"
+row() { # label workload
+    local td pg
+    td=$(median "$tmp/results/$2.tardigrade")
+    pg=$(median "$tmp/results/$2.postgres")
+    printf '%-40s %12.0f %12.0f %8.2f  %s\n' "$1" "$td" "$pg" "$(awk -v a="$td" -v b="$pg" 'BEGIN { print a / b }')" \
+        "$(paste "$tmp/results/$2.tardigrade" "$tmp/results/$2.postgres" | awk '{ printf "%.2f ", $1 / $2 }')"
+}
+row "point select by pk, -M prepared" select
+row "single-row update by pk" update
+echo "(median TPS of $rounds rounds, without connection time; targets: select >= 0.70, update >= 0.80)"
+
+/usr/bin/python3 "$here/idle_conns.py" "${port[tardigrade]}" "${pid[tardigrade]}" "$idle" |
+    awk '{ printf "tardigrade idle connections: %d, RSS %d -> %d KiB, %.1f KiB per connection (target <= 64)\n", $2, $4, $6, $8 }'

@@ -21,6 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "pq_client.h"
+
 #ifndef TD_BINARY
 #error "TD_BINARY must name build/tardigrade"
 #endif
@@ -115,37 +117,6 @@ static PGconn *connect_ok(void)
     return c;
 }
 
-static void exec_expect(PGconn *c, const char *sql, ExecStatusType want)
-{
-    PGresult *r = PQexec(c, sql);
-    cr_assert_eq(PQresultStatus(r), want, "%s: %s", sql, PQerrorMessage(c));
-    PQclear(r);
-}
-
-static const char *sqlstate(const PGresult *r)
-{
-    const char *s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-    return s != NULL ? s : "(none)";
-}
-
-static int raw_connect(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    return fd;
-}
-
-static size_t read_all(int fd, char *buf, size_t cap)
-{
-    size_t len = 0;
-    for (ssize_t n; len < cap - 1 && (n = read(fd, buf + len, cap - 1 - len)) > 0;)
-        len += (size_t)n;
-    buf[len] = '\0';
-    return len;
-}
-
 static long rss_kib(pid_t pid)
 {
     char path[64], line[256];
@@ -220,15 +191,15 @@ Test(node, unknown_database_is_fatal_3D000)
 Test(node, garbage_is_08P01_and_others_keep_working)
 {
     PGconn *other = connect_ok();
-    int fd = raw_connect(node.sql_port);
+    int fd = pq_raw_connect(node.sql_port);
     static const char garbage[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not a startup";
     cr_assert_eq(write(fd, garbage, sizeof(garbage) - 1), (ssize_t)sizeof(garbage) - 1);
     char buf[1024];
-    size_t n = read_all(fd, buf, sizeof(buf));
+    size_t n = pq_read_all(fd, buf, sizeof(buf));
     close(fd);
     cr_assert(memmem(buf, n, "SFATAL", 6) != NULL);
     cr_assert(memmem(buf, n, "C08P01", 6) != NULL);
-    exec_expect(other, "SELECT 1", PGRES_TUPLES_OK);
+    pq_exec_expect(other, "SELECT 1", PGRES_TUPLES_OK);
     PQfinish(other);
 }
 
@@ -242,7 +213,7 @@ Test(node, three_hundred_idle_connections)
         conns[i] = connect_ok();
     long after = rss_kib(node.pid);
     for (int i = 0; i < N; i += 29)
-        exec_expect(conns[i], "SELECT 1", PGRES_TUPLES_OK);
+        pq_exec_expect(conns[i], "SELECT 1", PGRES_TUPLES_OK);
     /* A figure for docs/operations.md, not a pass/fail threshold. */
     cr_log_info("%d idle connections: rss %ld -> %ld KiB, %.1f KiB each", N, before, after,
                 (double)(after - before) / N);
@@ -254,31 +225,20 @@ Test(node, cancel_pg_sleep_gives_57014)
 {
     PGconn *c = connect_ok();
     cr_assert(PQsendQuery(c, "SELECT pg_sleep(30)"));
-    PGcancel *cancel = PQgetCancel(c);
-    char err[256];
-    /* A cancel that lands before the statement started is lost, as in
-     * PostgreSQL: repeat it until the statement ends. */
-    while (PQconsumeInput(c) && PQisBusy(c)) {
-        cr_assert(PQcancel(cancel, err, sizeof(err)), "%s", err);
-        usleep(50 * 1000);
-    }
-    PQfreeCancel(cancel);
-    PGresult *r = PQgetResult(c);
-    cr_assert_str_eq(sqlstate(r), "57014", "%s", PQerrorMessage(c));
+    PGresult *r = pq_cancel_until_done(c);
+    cr_assert_str_eq(pq_sqlstate(r), "57014", "%s", PQerrorMessage(c));
     PQclear(r);
-    while ((r = PQgetResult(c)) != NULL)
-        PQclear(r);
-    exec_expect(c, "SELECT 1", PGRES_TUPLES_OK);
+    pq_exec_expect(c, "SELECT 1", PGRES_TUPLES_OK);
     PQfinish(c);
 }
 
 Test(node, http_status)
 {
     char buf[1024];
-    int fd = raw_connect(node.http_port);
+    int fd = pq_raw_connect(node.http_port);
     static const char req[] = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
     cr_assert_eq(write(fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
-    read_all(fd, buf, sizeof(buf));
+    pq_read_all(fd, buf, sizeof(buf));
     close(fd);
     cr_assert(strncmp(buf, "HTTP/1.1 200 OK", 15) == 0, "%s", buf);
     cr_assert(strstr(buf, "\r\n\r\nok\n") != NULL, "%s", buf);
@@ -292,7 +252,7 @@ Test(node, sigterm_ends_statements_with_57P01_and_exits_0)
     usleep(200 * 1000); /* let the statement start; if not, it never does */
     kill(node.pid, SIGTERM);
     PGresult *r = PQgetResult(busy);
-    cr_assert_str_eq(sqlstate(r), "57P01", "%s", PQerrorMessage(busy));
+    cr_assert_str_eq(pq_sqlstate(r), "57P01", "%s", PQerrorMessage(busy));
     PQclear(r);
     while ((r = PQgetResult(busy)) != NULL)
         PQclear(r);

@@ -24,6 +24,7 @@
 #include "fake_session.h"
 #include "pg_captured.h"
 #include "pgserver_fixture.h"
+#include "pq_client.h"
 
 static void start_trust(void)
 {
@@ -52,58 +53,6 @@ static PGconn *connect_ok(void)
     return c;
 }
 
-static int raw_connect(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    return fd;
-}
-
-/* Everything the server sends until it closes the socket. */
-static size_t read_all(int fd, char *buf, size_t cap)
-{
-    size_t len = 0;
-    for (ssize_t n; len < cap - 1 && (n = read(fd, buf + len, cap - 1 - len)) > 0;)
-        len += (size_t)n;
-    buf[len] = '\0';
-    return len;
-}
-
-static const char *sqlstate(const PGresult *r)
-{
-    const char *s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-    return s != NULL ? s : "(none)";
-}
-
-/* Runs `sql` and checks the result status. */
-static void exec_expect(PGconn *c, const char *sql, ExecStatusType want)
-{
-    PGresult *r = PQexec(c, sql);
-    cr_assert_eq(PQresultStatus(r), want, "%s: %s", sql, PQerrorMessage(c));
-    PQclear(r);
-}
-
-/* Cancels the statement running on `c` until its result comes: a cancel
- * that arrives before the statement started is lost (as in PostgreSQL),
- * so it is repeated. Returns the result. */
-static PGresult *cancel_until_done(PGconn *c)
-{
-    PGcancel *cancel = PQgetCancel(c);
-    char err[256];
-    while (PQconsumeInput(c) && PQisBusy(c)) {
-        cr_assert(PQcancel(cancel, err, sizeof(err)), "%s", err);
-        usleep(50 * 1000);
-    }
-    PQfreeCancel(cancel);
-    PGresult *r = PQgetResult(c);
-    PGresult *extra;
-    while ((extra = PQgetResult(c)) != NULL)
-        PQclear(extra);
-    return r;
-}
-
 /* ---- tests ------------------------------------------------------------ */
 
 TestSuite(pgserver, .init = start_trust, .fini = stop_server, .timeout = 120);
@@ -121,15 +70,15 @@ Test(pgserver, simple_query_and_parameter_status)
     cr_assert_eq(PQftype(r, 0), 23);
     cr_assert_str_eq(PQgetvalue(r, 2, 0), "3");
     PQclear(r);
-    exec_expect(c, "BEGIN", PGRES_COMMAND_OK);
+    pq_exec_expect(c, "BEGIN", PGRES_COMMAND_OK);
     cr_assert_eq(PQtransactionStatus(c), PQTRANS_INTRANS);
-    exec_expect(c, "COMMIT", PGRES_COMMAND_OK);
-    exec_expect(c, "SET application_name = probe", PGRES_COMMAND_OK);
+    pq_exec_expect(c, "COMMIT", PGRES_COMMAND_OK);
+    pq_exec_expect(c, "SET application_name = probe", PGRES_COMMAND_OK);
     cr_assert_str_eq(PQparameterStatus(c, "application_name"), "probe");
     r = PQexec(c, "garbage");
-    cr_assert_str_eq(sqlstate(r), "42601");
+    cr_assert_str_eq(pq_sqlstate(r), "42601");
     PQclear(r);
-    exec_expect(c, "SELECT rows(1)", PGRES_TUPLES_OK);
+    pq_exec_expect(c, "SELECT rows(1)", PGRES_TUPLES_OK);
     PQfinish(c);
 }
 
@@ -138,7 +87,7 @@ Test(pgserver, ssl_request_refused_then_plain_startup)
     PGconn *c = connect_as("tester", "postgres", "sslmode=prefer");
     cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
     cr_assert_eq(PQsslInUse(c), 0);
-    exec_expect(c, "SELECT rows(1)", PGRES_TUPLES_OK);
+    pq_exec_expect(c, "SELECT rows(1)", PGRES_TUPLES_OK);
     PQfinish(c);
 }
 
@@ -158,10 +107,10 @@ static void send_startup(int fd, const char *user, const char *db)
 Test(pgserver, unknown_database_is_fatal_3D000)
 {
     /* The raw bytes show the SQLSTATE, which libpq keeps to itself. */
-    int fd = raw_connect(fx.pg_port);
+    int fd = pq_raw_connect(fx.pg_port);
     send_startup(fd, "tester", "nope");
     char buf[1024];
-    size_t n = read_all(fd, buf, sizeof(buf));
+    size_t n = pq_read_all(fd, buf, sizeof(buf));
     close(fd);
     cr_assert(memmem(buf, n, "SFATAL", 6) != NULL);
     cr_assert(memmem(buf, n, "C3D000", 6) != NULL);
@@ -171,15 +120,15 @@ Test(pgserver, unknown_database_is_fatal_3D000)
 Test(pgserver, garbage_is_08P01_and_others_keep_working)
 {
     PGconn *other = connect_ok();
-    int fd = raw_connect(fx.pg_port);
+    int fd = pq_raw_connect(fx.pg_port);
     static const char garbage[] = "GET / HTTP/1.1\r\n\r\n";
     cr_assert_eq(write(fd, garbage, sizeof(garbage) - 1), (ssize_t)sizeof(garbage) - 1);
     char buf[1024];
-    size_t n = read_all(fd, buf, sizeof(buf));
+    size_t n = pq_read_all(fd, buf, sizeof(buf));
     close(fd);
     cr_assert(memmem(buf, n, "C08P01", 6) != NULL);
     cr_assert(memmem(buf, n, "invalid length of startup packet", 32) != NULL);
-    exec_expect(other, "SELECT rows(2)", PGRES_TUPLES_OK);
+    pq_exec_expect(other, "SELECT rows(2)", PGRES_TUPLES_OK);
     PQfinish(other);
 }
 
@@ -192,7 +141,7 @@ Test(pgserver, oversized_message_after_login_is_fatal)
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK); /* read_all blocks */
     cr_assert_eq(send(fd, huge, 5, 0), 5);
     char buf[1024];
-    size_t n = read_all(fd, buf, sizeof(buf));
+    size_t n = pq_read_all(fd, buf, sizeof(buf));
     cr_assert(memmem(buf, n, "C08P01", 6) != NULL);
     cr_assert(memmem(buf, n, "invalid message length", 22) != NULL);
     PQfinish(c);
@@ -206,7 +155,7 @@ Test(pgserver, three_hundred_idle_connections)
         conns[i] = connect_ok();
     cr_assert_eq(atomic_load(&fake_live_sessions), N);
     for (int i = 0; i < N; i += 37)
-        exec_expect(conns[i], "SELECT rows(1)", PGRES_TUPLES_OK);
+        pq_exec_expect(conns[i], "SELECT rows(1)", PGRES_TUPLES_OK);
     for (int i = 0; i < N; i++)
         PQfinish(conns[i]);
 }
@@ -215,12 +164,12 @@ Test(pgserver, cancel_gives_57014)
 {
     PGconn *c = connect_ok();
     cr_assert(PQsendQuery(c, "SELECT pg_sleep(30)"));
-    PGresult *r = cancel_until_done(c);
-    cr_assert_str_eq(sqlstate(r), "57014");
+    PGresult *r = pq_cancel_until_done(c);
+    cr_assert_str_eq(pq_sqlstate(r), "57014");
     cr_assert_str_eq(PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY),
                      "canceling statement due to user request");
     PQclear(r);
-    exec_expect(c, "SELECT rows(1)", PGRES_TUPLES_OK);
+    pq_exec_expect(c, "SELECT rows(1)", PGRES_TUPLES_OK);
     PQfinish(c);
 }
 
@@ -257,7 +206,7 @@ Test(pgserver, extended_protocol_with_sync_follows)
     /* A failing Parse: the Bind/Execute behind it are skipped until Sync,
      * and the connection goes on. */
     r = PQexecParams(c, "garbage", 0, NULL, NULL, NULL, NULL, 0);
-    cr_assert_str_eq(sqlstate(r), "42601");
+    cr_assert_str_eq(pq_sqlstate(r), "42601");
     PQclear(r);
     r = PQprepare(c, "", "SELECT rows(4)", 0, NULL);
     cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
@@ -265,7 +214,7 @@ Test(pgserver, extended_protocol_with_sync_follows)
     r = PQdescribePrepared(c, "");
     cr_assert_eq(PQnfields(r), 1);
     PQclear(r);
-    exec_expect(c, "SELECT rows(1)", PGRES_TUPLES_OK);
+    pq_exec_expect(c, "SELECT rows(1)", PGRES_TUPLES_OK);
     PQfinish(c);
 }
 
@@ -278,11 +227,11 @@ Test(pgserver, blocked_sessions_do_not_starve_others)
         cr_assert(PQsendQuery(sleepers[i], "SELECT pg_sleep(60)"));
     }
     PGconn *c = connect_ok();
-    exec_expect(c, "SELECT rows(1)", PGRES_TUPLES_OK);
+    pq_exec_expect(c, "SELECT rows(1)", PGRES_TUPLES_OK);
     cr_assert_geq(net_workers_threads(fx.workers), 3);
     for (int i = 0; i < SLEEPERS; i++) {
-        PGresult *r = cancel_until_done(sleepers[i]);
-        cr_assert_str_eq(sqlstate(r), "57014");
+        PGresult *r = pq_cancel_until_done(sleepers[i]);
+        cr_assert_str_eq(pq_sqlstate(r), "57014");
         PQclear(r);
         PQfinish(sleepers[i]);
     }
@@ -300,7 +249,7 @@ Test(pgserver, client_vanishing_mid_statement_ends_its_session)
      * is destroyed once its job ends; long before the 60 s sleep would. */
     while (atomic_load(&fake_live_sessions) != 1)
         usleep(10 * 1000);
-    exec_expect(keep, "SELECT rows(1)", PGRES_TUPLES_OK);
+    pq_exec_expect(keep, "SELECT rows(1)", PGRES_TUPLES_OK);
     PQfinish(keep);
 }
 
@@ -314,7 +263,7 @@ Test(pgserver, shutdown_ends_sessions_with_57P01)
     usleep(100 * 1000);
     fx_request_stop();
     PGresult *r = PQgetResult(busy);
-    cr_assert_str_eq(sqlstate(r), "57P01");
+    cr_assert_str_eq(pq_sqlstate(r), "57P01");
     cr_assert_str_eq(PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED), "FATAL");
     PQclear(r);
     while ((r = PQgetResult(busy)) != NULL)
@@ -343,7 +292,7 @@ static void expect_password_auth(void)
 {
     PGconn *c = connect_as("tester", "testdb", "sslmode=disable password=secret");
     cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
-    exec_expect(c, "SELECT rows(1)", PGRES_TUPLES_OK);
+    pq_exec_expect(c, "SELECT rows(1)", PGRES_TUPLES_OK);
     PQfinish(c);
     c = connect_as("tester", "testdb", "sslmode=disable password=wrong");
     cr_assert_eq(PQstatus(c), CONNECTION_BAD);
@@ -370,9 +319,9 @@ Test(pgserver_auth, cleartext, .init = start_cleartext, .fini = stop_server, .ti
 /* The whole response to `request`. */
 static size_t http(const char *request, size_t len, char *buf, size_t cap)
 {
-    int fd = raw_connect(fx.http_port);
+    int fd = pq_raw_connect(fx.http_port);
     cr_assert_eq(write(fd, request, len), (ssize_t)len);
-    size_t n = read_all(fd, buf, cap);
+    size_t n = pq_read_all(fd, buf, cap);
     close(fd);
     return n;
 }

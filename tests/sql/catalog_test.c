@@ -10,71 +10,18 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../kv/store_test_util.h"
-#include "sql/catalog.h"
+#include "catalog_fixture.h"
 #include "sql/catalog_int.h"
 
-static char dir[KV_TEST_PATH_MAX];
-static kv_store *store;
-static sql_catalog *cat;
-static kv_arena *A;
-static sql_error err;
-
-static void open_catalog(void)
-{
-    int rc = sql_catalog_open(store, NULL, &cat, &err, A);
-    cr_assert_eq(rc, 0, "catalog open: %s", err.message);
-}
-
-static void setup(void)
-{
-    cr_assert_eq(kv_arena_create(&A), 0);
-    store = st_open(dir, NULL);
-    open_catalog();
-}
-
-static void teardown(void)
-{
-    sql_catalog_close(cat);
-    kv_store_close(store);
-    kv_test_rmrf(dir);
-    kv_arena_destroy(A);
-}
-
-TestSuite(catalog, .init = setup, .fini = teardown);
+TestSuite(catalog, .init = cf_setup, .fini = cf_teardown);
 
 /* ---- helpers ------------------------------------------------------------- */
-
-#define OK(call) cr_assert_eq((call), 0, "%s: %s", #call, err.message)
-
-static sql_txn *begin(void)
-{
-    sql_txn *t;
-    OK(sql_txn_begin(store, NULL, NULL, &t, &err, A));
-    return t;
-}
-
-static void commit(sql_txn *t)
-{
-    OK(sql_txn_commit(t, NULL, NULL, &err, A));
-    sql_txn_destroy(t);
-    sql_catalog_invalidate(cat);
-}
 
 static uint32_t db_id(const char *name)
 {
     sql_database_desc d;
     OK(sql_catalog_database(cat, NULL, name, &d, &err, A));
     return d.id;
-}
-
-static sql_expr *parse_expr(const char *text)
-{
-    char q[512];
-    snprintf(q, sizeof(q), "SELECT %s", text);
-    sql_stmt_list l;
-    OK(sql_parse(q, A, &l, &err));
-    return l.stmts[0].u.select.targets[0].expr;
 }
 
 static const uint32_t pk_cols[] = {1};
@@ -306,7 +253,7 @@ static sql_table_desc rich_table(uint32_t db)
     cols[0] = (sql_col_desc){
         .id = 1, .name = "rowid", .type = {SQL_T_INT8, -1}, .hidden = true, .not_null = true};
     for (size_t i = 0; i < n; i++) {
-        sql_expr *e = i < NKINDS ? parse_expr(every_kind[i]) : default_expr();
+        sql_expr *e = i < NKINDS ? cf_parse_expr(every_kind[i]) : default_expr();
         char *name = kv_arena_alloc(A, 16);
         snprintf(name, 16, "c%zu", i);
         cols[i + 1] = (sql_col_desc){.id = (uint32_t)i + 2,
@@ -341,7 +288,7 @@ Test(catalog, bootstrap_creates_defaults_and_is_idempotent)
     cr_assert(raw_exists(&(sql_keybuf){.p = (uint8_t *)ns, .len = sizeof(ns)}));
 
     sql_catalog_close(cat);
-    open_catalog();
+    cf_open_catalog();
     cr_assert_eq(db_id("defaultdb"), def);
     cr_assert_eq(db_id("postgres"), pg);
     /* reopening allocated no ids */
@@ -354,42 +301,42 @@ Test(catalog, create_lookup_drop_database)
 {
     sql_database_desc d;
     cr_assert_eq(sql_catalog_database(cat, NULL, "shop", &d, &err, A), 1);
-    sql_txn *t = begin();
+    sql_txn *t = cf_begin();
     OK(sql_catalog_create_database(cat, t, "shop", "alice", &err, A));
     cr_assert_eq(sql_catalog_create_database(cat, t, "shop", "bob", &err, A), 1);
-    commit(t);
+    cf_commit(t);
     OK(sql_catalog_database(cat, NULL, "shop", &d, &err, A));
     cr_assert_str_eq(d.name, "shop");
     cr_assert_str_eq(d.owner, "alice");
 
-    t = begin();
+    t = cf_begin();
     OK(sql_catalog_drop_database(cat, t, "shop", &err, A));
     cr_assert_eq(sql_catalog_drop_database(cat, t, "shop", &err, A), 1);
-    commit(t);
+    cf_commit(t);
     cr_assert_eq(sql_catalog_database(cat, NULL, "shop", &d, &err, A), 1);
 }
 
 Test(catalog, drop_database_drops_tables_sequences_and_rows)
 {
-    sql_txn *t = begin();
+    sql_txn *t = cf_begin();
     OK(sql_catalog_create_database(cat, t, "gone", "root", &err, A));
-    commit(t);
+    cf_commit(t);
     uint32_t db = db_id("gone");
     sql_table_desc d = table_desc(db, "t");
     uint32_t seq;
-    t = begin();
+    t = cf_begin();
     OK(sql_catalog_create_sequence(cat, t, db, "t_id_seq", &seq, &err, A));
     d.nsequences = 1, d.sequence_ids = &seq;
     create_table(t, &d);
-    commit(t);
+    cf_commit(t);
     sql_keybuf row = row_key(d.id, SQL_PRIMARY_INDEX_ID, 1);
     raw_put(&row, "x", 1);
     int64_t v;
     OK(sql_catalog_nextval(cat, NULL, db, "t_id_seq", &v, &err, A));
 
-    t = begin();
+    t = cf_begin();
     OK(sql_catalog_drop_database(cat, t, "gone", &err, A));
-    commit(t);
+    cf_commit(t);
     const sql_table_desc *out;
     cr_assert_eq(lookup(NULL, db, "t", &out), 1);
     cr_assert_eq(sql_catalog_table_by_id(cat, NULL, d.id, &out, &err, A), 1);
@@ -403,7 +350,7 @@ Test(catalog, create_lookup_list_drop_table)
 {
     uint32_t db = db_id("defaultdb");
     sql_table_desc b = table_desc(db, "b"), a = table_desc(db, "a");
-    sql_txn *t = begin();
+    sql_txn *t = cf_begin();
     create_table(t, &b);
     create_table(t, &a);
     sql_table_desc dup = table_desc(db, "a");
@@ -411,7 +358,7 @@ Test(catalog, create_lookup_list_drop_table)
     uint32_t seq;
     cr_assert_eq(sql_catalog_create_sequence(cat, t, db, "b", &seq, &err, A), 1);
     OK(sql_catalog_create_sequence(cat, t, db, "a_id_seq", &seq, &err, A));
-    commit(t);
+    cf_commit(t);
 
     const sql_table_desc *x, *y;
     cr_assert_eq(lookup(NULL, db, "a", &x), 0);
@@ -432,9 +379,9 @@ Test(catalog, create_lookup_list_drop_table)
     cr_assert_str_eq(names[0], "a");
     cr_assert_str_eq(names[1], "b");
 
-    t = begin();
+    t = cf_begin();
     OK(sql_catalog_drop_table(cat, t, &a, &err, A));
-    commit(t);
+    cf_commit(t);
     cr_assert_eq(lookup(NULL, db, "a", &x), 1);
     cr_assert_eq(sql_catalog_table_by_id(cat, NULL, a.id, &x, &err, A), 1);
 }
@@ -442,9 +389,9 @@ Test(catalog, create_lookup_list_drop_table)
 Test(catalog, descriptor_round_trip_every_field_and_expression_kind)
 {
     sql_table_desc d = rich_table(db_id("defaultdb"));
-    sql_txn *t = begin();
+    sql_txn *t = cf_begin();
     create_table(t, &d);
-    commit(t);
+    cf_commit(t);
     const sql_table_desc *out;
     cr_assert_eq(lookup(NULL, d.db_id, "rich", &out), 0);
     table_eq(&d, out);
@@ -459,18 +406,18 @@ Test(catalog, put_table_bumps_version_and_copy_is_editable)
 {
     uint32_t db = db_id("defaultdb");
     sql_table_desc d = table_desc(db, "t");
-    sql_txn *t = begin();
+    sql_txn *t = cf_begin();
     create_table(t, &d);
-    commit(t);
+    cf_commit(t);
     const sql_table_desc *old;
     lookup(NULL, db, "t", &old);
     sql_table_desc c;
     OK(sql_table_copy(old, A, &c, &err));
     ((sql_col_desc *)c.cols)[1].not_null = true;
-    ((sql_col_desc *)c.cols)[1].default_expr = parse_expr("'none'");
-    t = begin();
+    ((sql_col_desc *)c.cols)[1].default_expr = cf_parse_expr("'none'");
+    t = cf_begin();
     OK(sql_catalog_put_table(cat, t, &c, &err, A));
-    commit(t);
+    cf_commit(t);
 
     const sql_table_desc *now;
     lookup(NULL, db, "t", &now);
@@ -488,16 +435,16 @@ Test(catalog, truncate_and_drop_delete_every_index_span)
 {
     uint32_t db = db_id("defaultdb");
     sql_table_desc d = table_desc(db, "t"), other = table_desc(db, "other");
-    sql_txn *t = begin();
+    sql_txn *t = cf_begin();
     create_table(t, &d);
     create_table(t, &other);
-    commit(t);
+    cf_commit(t);
     sql_keybuf p1 = row_key(d.id, 1, 5), p2 = row_key(d.id, 2, -5), keep = row_key(other.id, 1, 5);
     raw_put(&p1, "a", 1), raw_put(&p2, "b", 1), raw_put(&keep, "c", 1);
 
-    t = begin();
+    t = cf_begin();
     OK(sql_catalog_truncate_table(cat, t, &d, &err, A));
-    commit(t);
+    cf_commit(t);
     cr_assert_not(raw_exists(&p1));
     cr_assert_not(raw_exists(&p2));
     cr_assert(raw_exists(&keep));
@@ -506,9 +453,9 @@ Test(catalog, truncate_and_drop_delete_every_index_span)
     sql_table_release(out);
 
     raw_put(&p2, "b", 1);
-    t = begin();
+    t = cf_begin();
     OK(sql_catalog_drop_table(cat, t, &d, &err, A));
-    commit(t);
+    cf_commit(t);
     cr_assert_not(raw_exists(&p2));
     cr_assert(raw_exists(&keep));
 }
@@ -531,9 +478,9 @@ Test(catalog, cache_serves_until_invalidated)
 {
     uint32_t db = db_id("defaultdb");
     sql_table_desc d = table_desc(db, "t");
-    sql_txn *t = begin();
+    sql_txn *t = cf_begin();
     create_table(t, &d);
-    commit(t);
+    cf_commit(t);
     const sql_table_desc *a, *b;
     lookup(NULL, db, "t", &a);
     OK(sql_catalog_table_by_id(cat, NULL, d.id, &b, &err, A));
@@ -543,7 +490,7 @@ Test(catalog, cache_serves_until_invalidated)
     /* A DDL commit without invalidation: the cache still serves the old
      * version; the invalidation makes the new one visible. */
     d.version = a->version;
-    t = begin();
+    t = cf_begin();
     OK(sql_catalog_put_table(cat, t, &d, &err, A));
     OK(sql_txn_commit(t, NULL, NULL, &err, A));
     sql_txn_destroy(t);
@@ -587,8 +534,8 @@ Test(catalog, txn_sees_its_own_ddl_others_do_not)
 {
     uint32_t db = db_id("defaultdb");
     sql_table_desc d = table_desc(db, "t");
-    other_lookup o = {.txn = begin(), .db = db};
-    sql_txn *t = begin();
+    other_lookup o = {.txn = cf_begin(), .db = db};
+    sql_txn *t = cf_begin();
     cr_assert_not(sql_txn_did_ddl(t));
     create_table(t, &d);
     cr_assert(sql_txn_did_ddl(t));
@@ -609,7 +556,7 @@ Test(catalog, rolled_back_ddl_leaves_nothing)
 {
     uint32_t db = db_id("defaultdb");
     sql_table_desc d = table_desc(db, "t");
-    sql_txn *t = begin();
+    sql_txn *t = cf_begin();
     create_table(t, &d);
     OK(sql_catalog_create_database(cat, t, "tmp", "root", &err, A));
     sql_txn_rollback(t);
@@ -627,12 +574,12 @@ Test(catalog, nextval_is_non_transactional)
     uint32_t db = db_id("defaultdb"), seq;
     int64_t v;
     cr_assert_eq(sql_catalog_nextval(cat, NULL, db, "s", &v, &err, A), 1);
-    sql_txn *t = begin();
+    sql_txn *t = cf_begin();
     OK(sql_catalog_create_sequence(cat, t, db, "s", &seq, &err, A));
     OK(sql_catalog_nextval(cat, t, db, "s", &v, &err, A));
     cr_assert_eq(v, 1);
-    commit(t);
-    t = begin();
+    cf_commit(t);
+    t = cf_begin();
     OK(sql_catalog_nextval(cat, t, db, "s", &v, &err, A));
     cr_assert_eq(v, 2);
     sql_txn_rollback(t);
@@ -664,9 +611,9 @@ Test(catalog, nextval_is_monotonic_across_threads)
 {
     seq_db = db_id("defaultdb");
     uint32_t seq;
-    sql_txn *t = begin();
+    sql_txn *t = cf_begin();
     OK(sql_catalog_create_sequence(cat, t, seq_db, "s", &seq, &err, A));
-    commit(t);
+    cf_commit(t);
     pthread_t th[NTHREADS];
     for (int i = 0; i < NTHREADS; i++)
         cr_assert_eq(pthread_create(&th[i], NULL, nextval_thread, seen[i]), 0);
@@ -714,9 +661,9 @@ Test(catalog, concurrent_lookups_and_invalidations)
     hammer_db = db_id("defaultdb");
     sql_table_desc d = table_desc(hammer_db, "t");
     hammer_id = d.id;
-    sql_txn *t = begin();
+    sql_txn *t = cf_begin();
     create_table(t, &d);
-    commit(t);
+    cf_commit(t);
     pthread_t th[NTHREADS];
     for (int i = 0; i < NTHREADS; i++)
         cr_assert_eq(pthread_create(&th[i], NULL, cache_hammer, i == 0 ? &th[i] : NULL), 0);
@@ -730,12 +677,12 @@ Test(catalog, role_create_alter_drop)
 {
     sql_role_desc r = {
         .name = "alice", .verifier = "SCRAM-SHA-256$4096:c2FsdA==$a:b", .login = true};
-    sql_txn *t = begin();
+    sql_txn *t = cf_begin();
     OK(sql_catalog_put_role(cat, t, &r, true, &err, A));
     cr_assert_eq(sql_catalog_put_role(cat, t, &r, true, &err, A), 1);
     sql_role_desc bob = {.name = "bob"};
     cr_assert_eq(sql_catalog_put_role(cat, t, &bob, false, &err, A), 1);
-    commit(t);
+    cf_commit(t);
     sql_role_desc out;
     OK(sql_catalog_role(cat, NULL, "alice", &out, &err, A));
     cr_assert_str_eq(out.name, "alice");
@@ -743,17 +690,17 @@ Test(catalog, role_create_alter_drop)
     cr_assert(out.login && !out.superuser);
 
     r.verifier = NULL, r.superuser = true, r.login = false;
-    t = begin();
+    t = cf_begin();
     OK(sql_catalog_put_role(cat, t, &r, false, &err, A));
-    commit(t);
+    cf_commit(t);
     OK(sql_catalog_role(cat, NULL, "alice", &out, &err, A));
     cr_assert_null(out.verifier);
     cr_assert(out.superuser && !out.login);
 
-    t = begin();
+    t = cf_begin();
     OK(sql_catalog_drop_role(cat, t, "alice", &err, A));
     cr_assert_eq(sql_catalog_drop_role(cat, t, "alice", &err, A), 1);
-    commit(t);
+    cf_commit(t);
     cr_assert_eq(sql_catalog_role(cat, NULL, "alice", &out, &err, A), 1);
 }
 
@@ -761,17 +708,17 @@ Test(catalog, role_create_alter_drop)
 
 Test(catalog, reopen_keeps_everything)
 {
-    sql_txn *t = begin();
+    sql_txn *t = cf_begin();
     OK(sql_catalog_create_database(cat, t, "kept", "root", &err, A));
     sql_role_desc r = {.name = "carol", .login = true};
     OK(sql_catalog_put_role(cat, t, &r, true, &err, A));
-    commit(t);
+    cf_commit(t);
     uint32_t db = db_id("kept"), seq;
     sql_table_desc d = rich_table(db);
-    t = begin();
+    t = cf_begin();
     create_table(t, &d);
     OK(sql_catalog_create_sequence(cat, t, db, "s", &seq, &err, A));
-    commit(t);
+    cf_commit(t);
     int64_t v;
     OK(sql_catalog_nextval(cat, NULL, db, "s", &v, &err, A));
 
@@ -780,7 +727,7 @@ Test(catalog, reopen_keeps_everything)
      * the timestamps already written, as a real clock would */
     st_clock_ns += 1000000000;
     store = st_reopen(store, dir);
-    open_catalog();
+    cf_open_catalog();
     cr_assert_eq(db_id("kept"), db);
     const sql_table_desc *out;
     cr_assert_eq(lookup(NULL, db, "rich", &out), 0);
@@ -806,9 +753,9 @@ Test(catalog, corrupt_descriptor_is_xx000)
 {
     uint32_t db = db_id("defaultdb");
     sql_table_desc d = table_desc(db, "t");
-    sql_txn *t = begin();
+    sql_txn *t = cf_begin();
     create_table(t, &d);
-    commit(t);
+    cf_commit(t);
     sql_keybuf k = desc_key(d.id);
     const uint8_t unknown_format[] = {99, SQL__DESC_TABLE, 0, 0, 0, 1};
     raw_put(&k, unknown_format, sizeof(unknown_format));
@@ -846,14 +793,14 @@ Test(catalog, expression_bytes_match_the_documented_table)
                                    's',  '_',  'i',  'd',  '_',  's',  'e', 'q'};
     sql_keybuf b;
     sql_keybuf_init(&b, A);
-    OK(sql_expr_encode(parse_expr("nextval('orders_id_seq')"), &b, &err));
+    OK(sql_expr_encode(cf_parse_expr("nextval('orders_id_seq')"), &b, &err));
     cr_assert_eq(b.len, sizeof(want));
     cr_assert_arr_eq(b.p, want, sizeof(want));
 }
 
 Test(catalog, expression_depth_is_bounded)
 {
-    sql_expr *e = parse_expr("NOT a");
+    sql_expr *e = cf_parse_expr("NOT a");
     for (int i = 0; i < SQL__EXPR_MAX_DEPTH; i++) {
         sql_expr *n = kv_arena_alloc(A, sizeof(*n));
         sql_expr **args = kv_arena_alloc(A, sizeof(*args));

@@ -14,24 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kv/store_test_util.h"
+#include "catalog_fixture.h"
 #include "sql/plan_int.h"
 #include "sql/txn.h"
 
-static char dir[KV_TEST_PATH_MAX];
-static kv_store *store;
-static sql_catalog *cat;
-static kv_arena *A;
-static sql_error err;
 static uint32_t db;
-
-#define OK(call) cr_assert_eq((call), 0, "%s: %s", #call, err.message)
 
 static void setup(void)
 {
-    cr_assert_eq(kv_arena_create(&A), 0);
-    store = st_open(dir, NULL);
-    OK(sql_catalog_open(store, NULL, &cat, &err, A));
+    cf_setup();
     sql_database_desc d;
     OK(sql_catalog_database(cat, NULL, "defaultdb", &d, &err, A));
     db = d.id;
@@ -43,39 +34,12 @@ static void teardown(void)
 {
     sql__plan_free(plan);
     plan = NULL;
-    sql_catalog_close(cat);
-    kv_store_close(store);
-    kv_test_rmrf(dir);
-    kv_arena_destroy(A);
+    cf_teardown();
 }
 
 TestSuite(exec, .init = setup, .fini = teardown);
 
 /* ---- tables ---------------------------------------------------------- */
-
-static sql_txn *begin(void)
-{
-    sql_txn *t;
-    OK(sql_txn_begin(store, NULL, NULL, &t, &err, A));
-    return t;
-}
-
-/* Commits a catalog change and drops the cached descriptors. */
-static void commit(sql_txn *t)
-{
-    OK(sql_txn_commit(t, NULL, NULL, &err, A));
-    sql_txn_destroy(t);
-    sql_catalog_invalidate(cat);
-}
-
-static sql_expr *parse_expr(const char *text)
-{
-    char q[512];
-    snprintf(q, sizeof(q), "SELECT %s", text);
-    sql_stmt_list l;
-    OK(sql_parse(q, A, &l, &err));
-    return l.stmts[0].u.select.targets[0].expr;
-}
 
 typedef struct col_spec {
     const char *name;
@@ -95,7 +59,7 @@ static void make_table(const char *name, const col_spec *cols, uint32_t ncols, c
                               .name = cols[i].name,
                               .type = {cols[i].type, -1},
                               .not_null = cols[i].not_null,
-                              .default_expr = cols[i].dflt ? parse_expr(cols[i].dflt) : NULL};
+                              .default_expr = cols[i].dflt ? cf_parse_expr(cols[i].dflt) : NULL};
     uint32_t *pk_ids = kv_arena_alloc(A, npk * sizeof(*pk_ids));
     for (uint32_t i = 0; i < npk; i++)
         pk_ids[i] = (uint32_t)pk[i] + 1;
@@ -130,14 +94,14 @@ static void make_table(const char *name, const col_spec *cols, uint32_t ncols, c
         sql_check_desc *ck = kv_arena_alloc(A, sizeof(*ck));
         char *ckname = kv_arena_alloc(A, 64);
         snprintf(ckname, 64, "%s_check", name);
-        *ck = (sql_check_desc){.name = ckname, .expr = parse_expr(check)};
+        *ck = (sql_check_desc){.name = ckname, .expr = cf_parse_expr(check)};
         d.checks = ck;
         d.nchecks = 1;
     }
     OK(sql_catalog_new_id(cat, &d.id, &err, A));
-    sql_txn *t = begin();
+    sql_txn *t = cf_begin();
     OK(sql_catalog_create_table(cat, t, &d, &err, A));
-    commit(t);
+    cf_commit(t);
 }
 
 static const sql_key_dir asc1[] = {SQL_KEY_ASC};
@@ -584,9 +548,9 @@ Test(exec, stale_after_ddl)
     sql_table_desc copy;
     OK(sql_table_copy(d, A, &copy, &err));
     sql_table_release(d);
-    sql_txn *t = begin();
+    sql_txn *t = cf_begin();
     OK(sql_catalog_put_table(cat, t, &copy, &err, A));
-    commit(t);
+    cf_commit(t);
     cr_assert(sql__plan_stale(plan, cat));
     sql__plan_free(plan);
     plan = NULL;

@@ -18,7 +18,7 @@ build: deps
 	@cmake -S . -B $(BUILD) $(CMAKE_GEN) >/dev/null
 	@cmake --build $(BUILD)
 
-# Until a node binary exists, `make run` builds and lists what runs.
+# `make run` builds and starts a single node in the foreground (tools/run.sh).
 run: build
 	@tools/run.sh $(BUILD)
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make run`: starts a single-node Tardigrade in the foreground, insecure,
-# SQL on 127.0.0.1:26257 and HTTP on 127.0.0.1:8080, its store in
+# SQL on 127.0.0.1:26257 and HTTP on 127.0.0.1:26457, its store in
 # BUILD/run-store (kept across runs, removed by `make clean`; TD_STORE=DIR
 # picks another).
 # Ctrl-C stops it cleanly. Connect with:
@@ -24,4 +24,4 @@ fi
 store=${TD_STORE:-$build/run-store}
 echo "run.sh: psql \"host=127.0.0.1 port=26257 user=root dbname=defaultdb\"; Ctrl-C stops the node" >&2
 exec "$build/tardigrade" start-single-node --store "$store" \
-    --sql-listen 127.0.0.1:26257 --http-listen 127.0.0.1:8080 --insecure
+    --sql-listen 127.0.0.1:26257 --http-listen 127.0.0.1:26457 --insecure

@@ -91,7 +91,7 @@ static void usage(void)
           "                  [--http-listen HOST:PORT] [--insecure | --auth scram|password]\n"
           "                  [--max-workers N]\n"
           "       tardigrade start ... | init ...   (multi-node: not yet supported)\n"
-          "defaults: --sql-listen 127.0.0.1:26257 --http-listen 127.0.0.1:8080 --auth scram\n",
+          "defaults: --sql-listen 127.0.0.1:26257 --http-listen 127.0.0.1:26457 --auth scram\n",
           stderr);
 }
 
@@ -107,7 +107,7 @@ static int parse_flags(int argc, char **argv, node_flags *f)
         {"max-workers", required_argument, NULL, 'w'},
         {NULL, 0, NULL, 0},
     };
-    const char *sql = "127.0.0.1:26257", *http = "127.0.0.1:8080", *auth = "scram";
+    const char *sql = "127.0.0.1:26257", *http = "127.0.0.1:26457", *auth = "scram";
     bool insecure = false;
     char *end;
     for (int opt; (opt = getopt_long(argc, argv, "", opts, NULL)) != -1;) {

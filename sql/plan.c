@@ -289,8 +289,10 @@ static int collect(planner *pl, conjuncts *cs, const sql_bexpr *e, sql_error *er
         bool *nu = kv_arena_alloc(pl->arena, cap * sizeof(*nu));
         if (ne == NULL || nu == NULL)
             return sql__oom(pl->arena, err);
-        if (cs->n > 0)
+        if (cs->n > 0) {
             memcpy(ne, cs->e, cs->n * sizeof(*ne));
+            memcpy(nu, cs->used, cs->n * sizeof(*nu));
+        }
         cs->e = ne;
         cs->used = nu;
         cs->cap = cap;

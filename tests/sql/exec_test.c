@@ -306,6 +306,18 @@ Test(exec, point_and_points)
     expect_rows("SELECT id FROM t WHERE id = 4 AND n = 4", "4\n");
 }
 
+/* More conjuncts than the planner's first allocation: each keeps its
+ * "served by the key" mark when the list grows (a lost mark dropped a
+ * filter, or kept a random one). */
+Test(exec, many_conjuncts_all_filter)
+{
+    make_t();
+    fill_t(1, 20);
+    expect_rows("SELECT id FROM t WHERE n <> 1 AND n <> 2 AND n <> 3 AND n <> 4 AND n <> 5 AND "
+                "n <> 6 AND n <> 7 AND n <> 8 AND id >= 2 AND id <= 19",
+                "9\n10\n19\n");
+}
+
 Test(exec, prepared_point_select_runs_with_new_parameters)
 {
     make_t();

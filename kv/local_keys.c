@@ -31,6 +31,7 @@ int kv_local_key_decode(const uint8_t *key, size_t len, uint64_t *range_id,
         return KV_ECORRUPT;
     switch (key[9]) {
     case KV_LOCAL_APPLIED_STATE:
+    case KV_LOCAL_RAFT_TRUNCATED:
     case KV_LOCAL_DESCRIPTOR:
     case KV_LOCAL_HARD_STATE:
         if (len != 10)

@@ -32,6 +32,7 @@ enum {
  * "all of range R's log" is the span [log_key(R, 0), range_end(R)). */
 enum kv_local_kind {
     KV_LOCAL_APPLIED_STATE = 'a',
+    KV_LOCAL_RAFT_TRUNCATED = 'c', /* compacted log prefix: last index/term */
     KV_LOCAL_DESCRIPTOR = 'd',
     KV_LOCAL_HARD_STATE = 'h',
     KV_LOCAL_RAFT_LOG = 'l',

@@ -15,14 +15,17 @@
 #define NET_NET_ERROR_H
 
 /* X(NAME, "description") -> NET_ENAME. Append new rows at the end. */
-#define NET_ERRNO_MAP(X)                       \
-    X(INVAL, "invalid argument")               \
-    X(NOMEM, "out of memory")                  \
-    X(PROTO, "protocol violation")             \
-    X(AUTH, "authentication failed")           \
-    X(CRYPTO, "cryptographic library failure") \
-    X(SYSTEM, "operating system call failed")  \
-    X(ADDR, "invalid network address")
+#define NET_ERRNO_MAP(X)                           \
+    X(INVAL, "invalid argument")                   \
+    X(NOMEM, "out of memory")                      \
+    X(PROTO, "protocol violation")                 \
+    X(AUTH, "authentication failed")               \
+    X(CRYPTO, "cryptographic library failure")     \
+    X(SYSTEM, "operating system call failed")      \
+    X(ADDR, "invalid network address")             \
+    X(NOPEER, "unknown peer node")                 \
+    X(DROPPED, "message dropped: send queue full") \
+    X(CLOSED, "transport closed")
 
 /* Internal: dense indices, so the public codes can be -(index + 1). */
 enum net__errno_index {

@@ -135,6 +135,33 @@ static int sink_param(void *ctx, const char *name, const char *value)
     return after_put(c, net_pg_conn_set_param(c->pg, &c->out, name, value));
 }
 
+/* CopyInResponse (then the codec hands us the client's Copy* messages)
+ * or CopyOutResponse; every column is in text format. */
+static int sink_copy_start(void *ctx, bool in, size_t ncols)
+{
+    net__pgs_conn *c = ctx;
+    int16_t *formats =
+        kv_arena_alloc(net_pg_conn_arena(c->pg), (ncols ? ncols : 1) * sizeof(int16_t));
+    if (formats == NULL)
+        return -1;
+    memset(formats, 0, ncols * sizeof(int16_t));
+    int rc = in ? net_pg_conn_copy_in(c->pg, &c->out, 0, ncols, formats)
+                : net_pg_put_copy_response(&c->out, 'H', 0, ncols, formats);
+    return after_put(c, rc);
+}
+
+static int sink_copy_data(void *ctx, const void *data, size_t len)
+{
+    net__pgs_conn *c = ctx;
+    return after_put(c, net_pg_put_copy_data(&c->out, data, len));
+}
+
+static int sink_copy_done(void *ctx)
+{
+    net__pgs_conn *c = ctx;
+    return after_put(c, net_pg_put_empty(&c->out, NET_PG_COPY_DONE_MSG));
+}
+
 static sql_sink make_sink(net__pgs_conn *c)
 {
     return (sql_sink){
@@ -147,6 +174,9 @@ static sql_sink make_sink(net__pgs_conn *c)
         .notice = sink_notice,
         .param = sink_param,
         .ctx = c,
+        .copy_start = sink_copy_start,
+        .copy_data = sink_copy_data,
+        .copy_done = sink_copy_done,
     };
 }
 
@@ -287,6 +317,15 @@ static int on_sync(net__pgs_conn *c)
     return rc < 0 ? rc : ready(c);
 }
 
+/* The end of a simple Query, or of a message of the COPY FROM STDIN it
+ * started: ReadyForQuery once no COPY waits for more data. */
+static int query_done(net__pgs_conn *c, int rc)
+{
+    if (rc < 0 || sql_session_copy_active(c->session))
+        return rc;
+    return ready(c);
+}
+
 /* Runs one message for the session. 0, or negative when the connection
  * must end (out of memory, the client hung up). */
 static int run_message(net__pgs_conn *c, const net_pg_msg *m)
@@ -296,8 +335,15 @@ static int run_message(net__pgs_conn *c, const net_pg_msg *m)
     assert(c->session != NULL);
     switch (m->kind) {
     case NET_PG_QUERY:
-        rc = sql_session_simple(c->session, m->u.query.sql, &sink);
-        return rc < 0 ? rc : ready(c);
+        return query_done(c, sql_session_simple(c->session, m->u.query.sql, &sink));
+    case NET_PG_COPY_DATA:
+        rc = sql_session_copy_data(c->session, m->u.copy_data.data, m->u.copy_data.len, &sink);
+        return query_done(c, rc);
+    case NET_PG_COPY_DONE:
+        return query_done(c, sql_session_copy_end(c->session, NULL, &sink));
+    case NET_PG_COPY_FAIL:
+        rc = sql_session_copy_end(c->session, m->u.copy_fail.message, &sink);
+        return query_done(c, rc);
     case NET_PG_PARSE:
         return on_parse(c, m);
     case NET_PG_BIND:
@@ -314,8 +360,7 @@ static int run_message(net__pgs_conn *c, const net_pg_msg *m)
     case NET_PG_FLUSH:
         return c->out.len > 0 ? flush_out(c) : 0;
     default:
-        /* Copy* reach us only after net_pg_conn_copy_in(), which this
-         * server never calls: the session has no COPY FROM STDIN. */
+        /* the codec hands over nothing else once the session is ready */
         assert(0);
         return NET_EPROTO;
     }

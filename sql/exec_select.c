@@ -1,11 +1,19 @@
 /*
  * exec_select.c - running a plan (sql__run): SELECT with and without a
- * table, ORDER BY through an in-memory sort when the access path does not
- * deliver the wanted order, LIMIT and OFFSET (pushed into the scan when
- * rows arrive in order), and the hand-off of writes to exec_write.c.
+ * table, aggregation (exec_agg.c) over the scanned rows, ORDER BY through
+ * an in-memory sort when the rows do not arrive in the wanted order,
+ * DISTINCT through a hash set of result rows, DISTINCT ON by keeping the
+ * first of each run of sorted rows with equal DISTINCT ON keys, LIMIT and
+ * OFFSET (pushed into the scan when rows arrive in order), and the
+ * hand-off of writes to exec_write.c.
+ *
+ *   source (scan | one row without FROM) -> [aggregation] -> result rows
+ *     -> [DISTINCT set] -> (send | keep, sort, [DISTINCT ON], send)
  *
  * Memory: result rows handed to ctx->row are valid during the call;
- * rows kept for a sort are copied into the statement arena.
+ * rows kept for a sort are copied into the statement arena and, like the
+ * DISTINCT set and the aggregation, charged to the execution's memory
+ * budget (SQL__QUERY_MEM_BUDGET).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,10 +37,13 @@ typedef struct select_run {
     sql_run_ctx *ctx;
     kv_arena *arena;
     uint64_t offset, limit; /* limit UINT64_MAX: none */
+    uint64_t want;          /* rows the scan must deliver; 0: all */
     uint64_t skipped, emitted;
-    sql_datum *out; /* one result row */
-    kept *rows;     /* for the sort */
+    sql_datum *out;    /* one result row */
+    sql__rowset *seen; /* SELECT DISTINCT: the result rows sent or kept */
+    kept *rows;        /* for the sort */
     size_t n, cap;
+    sql__membudget mem; /* what the sort, DISTINCT and aggregation hold */
 } select_run;
 
 /* LIMIT / OFFSET of this execution (they may be parameters). */
@@ -80,16 +91,47 @@ static int send_out(select_run *r, sql_error *err)
     return r->emitted >= r->limit ? 1 : 0;
 }
 
+/* Whether result row vals is new to SELECT DISTINCT (always without). */
+static int first_seen(select_run *r, const sql_datum *vals, kv_arena *arena, bool *fresh,
+                      sql_error *err)
+{
+    *fresh = true;
+    if (r->seen == NULL)
+        return 0;
+    return sql__rowset_add(r->seen, r->p->cols, vals, r->p->ntargets, arena, fresh, err);
+}
+
 static int on_row(void *arg, const sql_datum *row, kv_arena *arena, sql_error *err)
 {
     select_run *r = arg;
-    if (r->skipped < r->offset) {
+    bool fresh;
+    if (r->seen == NULL && r->skipped < r->offset) {
         r->skipped++;
         return 0;
     }
-    if (eval_targets(r, row, arena, err) != 0)
+    if (eval_targets(r, row, arena, err) != 0 || first_seen(r, r->out, arena, &fresh, err) != 0)
         return -1;
-    return send_out(r, err);
+    return fresh ? send_out(r, err) : 0;
+}
+
+static int grow_kept(select_run *r, sql_error *err)
+{
+    size_t cap = r->cap ? 2 * r->cap : 256;
+    kept *rows = sql__mem_charge(&r->mem, r->arena, cap * sizeof(*rows), "sort", err);
+    if (rows == NULL)
+        return -1;
+    if (r->n > 0)
+        memcpy(rows, r->rows, r->n * sizeof(*rows));
+    r->rows = rows;
+    r->cap = cap;
+    return 0;
+}
+
+/* The type of value i of a kept row: a result, then a sort key. */
+static sql_type_id kept_type(const sql_plan *p, size_t i)
+{
+    int t = (int)i - p->ntargets;
+    return t < 0 ? p->cols[i].type.oid : p->sort[t].expr->type.oid;
 }
 
 /* Keeps the row's results and sort keys for the sort. */
@@ -97,29 +139,31 @@ static int on_row_sorted(void *arg, const sql_datum *row, kv_arena *arena, sql_e
 {
     select_run *r = arg;
     const sql_plan *p = r->p;
-    size_t width = (size_t)p->ntargets + (size_t)p->nsort;
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? 2 * r->cap : 256;
-        kept *rows = kv_arena_alloc(r->arena, cap * sizeof(*rows));
-        if (rows == NULL)
-            return sql__oom(r->arena, err);
-        if (r->n > 0)
-            memcpy(rows, r->rows, r->n * sizeof(*rows));
-        r->rows = rows;
-        r->cap = cap;
-    }
-    sql_datum *keep = kv_arena_alloc(r->arena, (width + 1) * sizeof(*keep));
-    if (keep == NULL)
-        return sql__oom(r->arena, err);
+    size_t width = (size_t)p->ntargets + (size_t)p->nsort, payload = 0;
+    sql_datum *vals = kv_arena_alloc(arena, (width + 1) * sizeof(*vals));
+    if (vals == NULL)
+        return sql__oom(arena, err);
     sql_eval_ctx ec;
     sql__eval_init(&ec, r->ctx, row, arena, err);
     for (size_t i = 0; i < width; i++) {
         int t = (int)i - p->ntargets;
-        const sql_bexpr *e = t < 0 ? p->targets[i] : p->sort[t].expr;
-        if (sql_expr_eval(&ec, e, &keep[i]) != 0 ||
-            sql_datum_copy(e->type.oid, &keep[i], r->arena, &keep[i], err) != 0)
+        if (sql_expr_eval(&ec, t < 0 ? p->targets[i] : p->sort[t].expr, &vals[i]) != 0)
             return -1;
+        payload += sql__datum_payload(kept_type(p, i), &vals[i]);
     }
+    bool fresh;
+    if (first_seen(r, vals, arena, &fresh, err) != 0)
+        return -1;
+    if (!fresh)
+        return 0;
+    if (r->n == r->cap && grow_kept(r, err) != 0)
+        return -1;
+    sql_datum *keep = sql__mem_charge(&r->mem, r->arena, width * sizeof(*keep), "sort", err);
+    if (keep == NULL || sql__mem_account(&r->mem, r->arena, payload, "sort", err) != 0)
+        return -1;
+    for (size_t i = 0; i < width; i++)
+        if (sql_datum_copy(kept_type(p, i), &vals[i], r->arena, &keep[i], err) != 0)
+            return -1;
     r->rows[r->n++] = (kept){p, keep};
     return 0;
 }
@@ -144,13 +188,29 @@ static int cmp_rows(const void *a, const void *b)
     return 0;
 }
 
+/* DISTINCT ON: whether sorted rows x and y agree on the DISTINCT ON keys
+ * (the first sort keys), NULLs equal. */
+static bool same_distinct_on(const sql_plan *p, const sql_datum *x, const sql_datum *y)
+{
+    for (int k = 0; k < p->ndistinct_on; k++) {
+        int at = p->ntargets + k;
+        if (sql_datum_distinct(p->sort[k].expr->type.oid, &x[at], &y[at]))
+            return false;
+    }
+    return true;
+}
+
 static int send_sorted(select_run *r, sql_error *err)
 {
+    const sql_plan *p = r->p;
     qsort(r->rows, r->n, sizeof(*r->rows), cmp_rows);
     for (size_t i = 0; i < r->n; i++) {
         if (i % CANCEL_EVERY == CANCEL_EVERY - 1 &&
             sql_txn_check_cancel(r->ctx->cancel, err, r->arena) != 0)
             return -1;
+        if (p->ndistinct_on > 0 && i > 0 &&
+            same_distinct_on(p, r->rows[i - 1].vals, r->rows[i].vals))
+            continue;
         memcpy(r->out, r->rows[i].vals, (size_t)r->p->ntargets * sizeof(*r->out));
         int rc = send_out(r, err);
         if (rc != 0)
@@ -159,9 +219,10 @@ static int send_sorted(select_run *r, sql_error *err)
     return 0;
 }
 
-/* SELECT without FROM: one row when the WHERE clause holds. */
-static int run_values(select_run *r, sql_error *err)
+/* The source of SELECT without FROM: one row when WHERE holds. */
+static int values_source(void *src, sql__row_cb cb, void *cb_arg, sql_error *err)
 {
+    select_run *r = src;
     const sql_plan *p = r->p;
     if (p->filter != NULL) {
         sql_eval_ctx ec;
@@ -172,7 +233,14 @@ static int run_values(select_run *r, sql_error *err)
         if (ok != SQL_TRUE)
             return 0;
     }
-    return on_row(r, NULL, r->arena, err) < 0 ? -1 : 0;
+    return cb(cb_arg, NULL, r->arena, err) < 0 ? -1 : 0;
+}
+
+/* The source of SELECT ... FROM: the access path's rows. */
+static int scan_source(void *src, sql__row_cb cb, void *cb_arg, sql_error *err)
+{
+    select_run *r = src;
+    return sql__scan(r->p, &r->p->proj, r->ctx, r->want, cb, NULL, cb_arg, r->arena, err);
 }
 
 static int run_select(const sql_plan *p, sql_run_ctx *ctx, kv_arena *arena, uint64_t *affected,
@@ -186,15 +254,20 @@ static int run_select(const sql_plan *p, sql_run_ctx *ctx, kv_arena *arena, uint
     r.out = kv_arena_alloc(arena, ((size_t)p->ntargets + 1) * sizeof(*r.out));
     if (r.out == NULL)
         return sql__oom(arena, err);
+    if (p->distinct && (r.seen = sql__rowset_new(&r.mem, arena, err)) == NULL)
+        return -1;
+    bool in_order = p->agg == NULL && !p->distinct && p->sort == NULL;
+    r.want = in_order && r.limit != UINT64_MAX ? r.offset + r.limit : 0;
+    sql__source_fn source = p->table ? scan_source : values_source;
+    sql__row_cb sink = p->sort ? on_row_sorted : on_row;
     int rc = 0;
     if (r.limit == 0)
         rc = 0;
-    else if (p->table == NULL)
-        rc = run_values(&r, err);
-    else if (p->sort == NULL)
-        rc = sql__scan(p, &p->proj, ctx, r.limit == UINT64_MAX ? 0 : r.offset + r.limit, on_row,
-                       NULL, &r, arena, err);
-    else if ((rc = sql__scan(p, &p->proj, ctx, 0, on_row_sorted, NULL, &r, arena, err)) == 0)
+    else if (p->agg != NULL)
+        rc = sql__agg_run(p->agg, ctx, source, &r, sink, &r, &r.mem, arena, err);
+    else
+        rc = source(&r, sink, &r, err);
+    if (rc == 0 && r.limit != 0 && p->sort != NULL)
         rc = send_sorted(&r, err);
     *affected = r.emitted;
     return rc;

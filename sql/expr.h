@@ -58,6 +58,8 @@ typedef enum sql_bexpr_kind {
     SQL_BEXPR_IN,       /* args[0] [NOT] IN (args[1..nargs)) of cmp_type */
     SQL_BEXPR_CASE,     /* WHEN args[2i] THEN args[2i+1] ... ELSE els */
     SQL_BEXPR_COALESCE, /* first non-NULL of args (lazy) */
+    SQL_BEXPR_AGGREF,   /* an aggregate's result: item `column` of the row the
+                         * aggregation operator produces (see sql_bind_ctx.agg) */
 } sql_bexpr_kind;
 
 struct sql_bexpr {
@@ -116,6 +118,15 @@ typedef struct sql_bind_ctx {
      * be type boolean, not type integer). NULL: a wording naming neither. */
     const char *column;
     const char *clause;
+    /* Aggregate calls (count(*), sum(x), ...). With `agg` set, each call
+     * is handed to it, which binds the arguments (in its own scope) and
+     * returns the node standing for the result, normally an AGGREF; the
+     * planner owns the aggregation. Without it an aggregate is 42803
+     * "aggregate functions are not allowed in <agg_clause>" (agg_clause
+     * NULL: 0A000, the context does not take aggregates). */
+    int (*agg)(void *agg_arg, const sql_expr *call, sql_bexpr **out, sql_error *err);
+    void *agg_arg;
+    const char *agg_clause;
 } sql_bind_ctx;
 
 /* Binds `e`. `want` is the type the context expects (an INSERT target
@@ -164,6 +175,14 @@ int sql_expr_eval_bool(sql_eval_ctx *ctx, const sql_bexpr *e, sql_tribool *out);
  * volatile function): the planner may evaluate it once per execution to
  * build a key. */
 bool sql_expr_is_stable(const sql_bexpr *e);
+
+/* Whether `call` names (unqualified or in pg_catalog) an aggregate function
+ * we implement (count, sum, avg, min, max, bool_and, bool_or, every,
+ * string_agg). */
+bool sql_expr_is_aggregate(const sql_expr *call);
+
+/* Whether parse tree `e` contains an aggregate call (at any depth). */
+bool sql_expr_has_aggregate(const sql_expr *e);
 
 /* The output column name PostgreSQL gives an unaliased target: the column
  * name, the function name, the cast's type name, else "?column?". */

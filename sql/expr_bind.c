@@ -665,6 +665,19 @@ static const struct {
     {"nullif", bind_nullif},
 };
 
+/* An aggregate call belongs to the planner's aggregation (ctx->agg); a
+ * context without one names itself in PostgreSQL's 42803. */
+static int bind_aggregate(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **out, sql_error *err)
+{
+    if (ctx->agg)
+        return ctx->agg(ctx->agg_arg, e, out, err);
+    if (ctx->agg_clause)
+        return bind_error(ctx, err, e->location, SQL_STATE_GROUPING_ERROR,
+                          "aggregate functions are not allowed in %s", ctx->agg_clause);
+    return bind_error(ctx, err, e->location, SQL_STATE_FEATURE_NOT_SUPPORTED,
+                      "aggregate functions are not supported yet");
+}
+
 static int bind_func(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **out, sql_error *err)
 {
     sql_bexpr **args = kv_arena_alloc(ctx->arena, (e->nargs ? e->nargs : 1) * sizeof *args);
@@ -674,6 +687,8 @@ static int bind_func(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **out, sql_
 
     if (!args)
         return oom(ctx, err);
+    if (sql_expr_is_aggregate(e))
+        return bind_aggregate(ctx, e, out, err);
     if (refused)
         return bind_error(ctx, err, e->location, SQL_STATE_FEATURE_NOT_SUPPORTED, "%s", refused);
     if (e->agg_star || e->agg_distinct)

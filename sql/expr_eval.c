@@ -134,6 +134,7 @@ int sql_expr_eval(sql_eval_ctx *ctx, const sql_bexpr *e, sql_datum *out)
         *out = e->value;
         return 0;
     case SQL_BEXPR_COLUMN:
+    case SQL_BEXPR_AGGREF:
         *out = ctx->row[e->column];
         return 0;
     case SQL_BEXPR_PARAM:
@@ -185,7 +186,8 @@ int sql_expr_eval_bool(sql_eval_ctx *ctx, const sql_bexpr *e, sql_tribool *out)
 
 bool sql_expr_is_stable(const sql_bexpr *e)
 {
-    if (e->kind == SQL_BEXPR_COLUMN || (e->kind == SQL_BEXPR_FUNC && e->volatile_))
+    if (e->kind == SQL_BEXPR_COLUMN || e->kind == SQL_BEXPR_AGGREF ||
+        (e->kind == SQL_BEXPR_FUNC && e->volatile_))
         return false;
     for (int i = 0; i < e->nargs; i++)
         if (!sql_expr_is_stable(e->args[i]))

@@ -2019,21 +2019,49 @@ static const struct {
     const char *name;
     const char *message;
 } unsupported[] = {
-    {"count", "aggregate functions are not supported yet"},
-    {"sum", "aggregate functions are not supported yet"},
-    {"avg", "aggregate functions are not supported yet"},
-    {"min", "aggregate functions are not supported yet"},
-    {"max", "aggregate functions are not supported yet"},
-    {"bool_and", "aggregate functions are not supported yet"},
-    {"bool_or", "aggregate functions are not supported yet"},
-    {"every", "aggregate functions are not supported yet"},
-    {"string_agg", "aggregate functions are not supported yet"},
-    {"array_agg", "aggregate functions are not supported yet"},
-    {"stddev", "aggregate functions are not supported yet"},
-    {"variance", "aggregate functions are not supported yet"},
+    {"array_agg", "aggregate function array_agg is not supported yet"},
+    {"stddev", "aggregate function stddev is not supported yet"},
+    {"variance", "aggregate function variance is not supported yet"},
     {"current_time", "type time with time zone is not supported yet"},
     {"localtime", "type time without time zone is not supported yet"},
 };
+
+/* The aggregates the planner's aggregation operator implements
+ * (sql/exec_agg.c). */
+static const char *const aggregates[] = {
+    "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "string_agg",
+};
+
+bool sql_expr_is_aggregate(const sql_expr *call)
+{
+    if (call->kind != SQL_EXPR_FUNC || (call->schema && strcmp(call->schema, "pg_catalog") != 0))
+        return false;
+    for (size_t i = 0; i < sizeof aggregates / sizeof *aggregates; i++)
+        if (strcmp(aggregates[i], call->name) == 0)
+            return true;
+    return false;
+}
+
+static bool any_aggregate(sql_expr *const *v, int n)
+{
+    for (int i = 0; v && i < n; i++)
+        if (sql_expr_has_aggregate(v[i]))
+            return true;
+    return false;
+}
+
+bool sql_expr_has_aggregate(const sql_expr *e)
+{
+    if (e == NULL)
+        return false;
+    if (sql_expr_is_aggregate(e))
+        return true;
+    int nwhen = e->kind == SQL_EXPR_CASE ? e->nargs : 0;
+    return sql_expr_has_aggregate(e->left) || sql_expr_has_aggregate(e->right) ||
+           sql_expr_has_aggregate(e->arg) || sql_expr_has_aggregate(e->els) ||
+           any_aggregate(e->kind == SQL_EXPR_CASE ? NULL : e->args, e->nargs) ||
+           any_aggregate(e->whens, nwhen) || any_aggregate(e->thens, nwhen);
+}
 
 const sql__fn *sql__fn_find(const char *name, bool is_op, int *n)
 {

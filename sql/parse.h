@@ -258,11 +258,31 @@ struct sql_select {
     sql_name from;
     const char *alias; /* FROM table alias; NULL: none */
     sql_expr *where;
+    sql_expr **group_by; /* GROUP BY items (an integer constant: a position) */
+    int ngroup_by;
+    sql_expr *having; /* NULL: none */
+    /* SELECT DISTINCT: distinct set, ndistinct_on 0; DISTINCT ON (exprs):
+     * distinct set and the expressions in distinct_on */
+    bool distinct;
+    sql_expr **distinct_on;
+    int ndistinct_on;
     sql_order *order;
     int norder;
     sql_expr *limit;  /* NULL: none (LIMIT ALL is none too) */
     sql_expr *offset; /* NULL: none */
 };
+
+/* COPY table [(columns)] FROM STDIN / TO STDOUT [WITH] (options). The
+ * old option syntax (CSV HEADER, DELIMITER ',') arrives as options too;
+ * their values are checked when the statement runs (sql/copy.c). */
+typedef struct sql_copy {
+    sql_name table;
+    const char **columns; /* NULL, 0: every column in table order */
+    int ncolumns;
+    bool from; /* FROM STDIN; else TO STDOUT */
+    sql_option *options;
+    int noptions;
+} sql_copy;
 
 typedef enum sql_isolation {
     SQL_ISO_DEFAULT = 0, /* not given: the session's default */
@@ -317,6 +337,9 @@ typedef enum sql_stmt_kind {
     SQL_STMT_ROLLBACK,
     SQL_STMT_SET, /* SET, RESET, SET TRANSACTION */
     SQL_STMT_SHOW,
+    SQL_STMT_COPY,    /* COPY FROM STDIN / TO STDOUT */
+    SQL_STMT_VACUUM,  /* VACUUM [ANALYZE] [tables] (u.tables) */
+    SQL_STMT_ANALYZE, /* ANALYZE [tables] (u.tables) */
 } sql_stmt_kind;
 
 typedef struct sql_stmt {
@@ -327,7 +350,8 @@ typedef struct sql_stmt {
     int len;
     union {
         sql_create_table create_table;
-        sql_table_list tables; /* DROP TABLE, TRUNCATE */
+        sql_table_list tables; /* DROP TABLE, TRUNCATE, VACUUM, ANALYZE */
+        sql_copy copy;
         sql_alter_table alter_table;
         sql_database database;
         sql_role role;

@@ -67,4 +67,9 @@ int sql__options(sql__pctx *c, PgQuery__Node **items, size_t n, sql_option **out
 /* One raw statement; out->location and out->len are the caller's. */
 int sql__stmt(sql__pctx *c, const PgQuery__Node *n, int location, sql_stmt *out);
 
+/* ---- parse_copy.c ---- */
+int sql__copy_stmt(sql__pctx *c, const PgQuery__CopyStmt *s, int location, sql_copy *out);
+/* Sets out->kind (VACUUM or ANALYZE) and out->u.tables. */
+int sql__vacuum_stmt(sql__pctx *c, const PgQuery__VacuumStmt *s, sql_stmt *out);
+
 #endif /* SQL_PARSE_INT_H */

@@ -23,12 +23,12 @@ static int check_select_clauses(sql__pctx *c, const PgQuery__SelectStmt *s, int 
         return sql__unsupported(c, loc, "VALUES as a query");
     if (s->into_clause)
         return sql__unsupported(c, loc, "SELECT INTO");
-    if (s->n_distinct_clause)
-        return sql__unsupported(c, loc, "DISTINCT");
-    if (s->n_group_clause)
-        return sql__unsupported(c, sql__node_location(s->group_clause[0]), "GROUP BY");
-    if (s->having_clause)
-        return sql__unsupported(c, sql__node_location(s->having_clause), "HAVING");
+    if (s->group_distinct)
+        return sql__unsupported(c, loc, "GROUP BY DISTINCT");
+    for (size_t i = 0; i < s->n_group_clause; i++)
+        if (s->group_clause[i]->node_case == PG_QUERY__NODE__NODE_GROUPING_SET)
+            return sql__unsupported(c, s->group_clause[i]->grouping_set->location,
+                                    "ROLLUP, CUBE and GROUPING SETS");
     if (s->n_window_clause)
         return sql__unsupported(c, loc, "WINDOW");
     if (s->n_locking_clause)
@@ -77,6 +77,31 @@ static int limit_expr(sql__pctx *c, const PgQuery__Node *n, sql_expr **out)
     return 0;
 }
 
+/* SELECT DISTINCT arrives as a one-item list holding an empty node,
+ * DISTINCT ON (exprs) as the expressions. */
+static int distinct_clause(sql__pctx *c, const PgQuery__SelectStmt *s, sql_select *out)
+{
+    if (s->n_distinct_clause == 0)
+        return 0;
+    out->distinct = true;
+    if (s->n_distinct_clause == 1 &&
+        s->distinct_clause[0]->node_case == PG_QUERY__NODE__NODE__NOT_SET)
+        return 0;
+    if (sql__expr_list(c, s->distinct_clause, s->n_distinct_clause, &out->distinct_on) < 0)
+        return -1;
+    out->ndistinct_on = (int)s->n_distinct_clause;
+    return 0;
+}
+
+static int group_clause(sql__pctx *c, const PgQuery__SelectStmt *s, sql_select *out)
+{
+    if (sql__expr_list(c, s->group_clause, s->n_group_clause, &out->group_by) < 0 ||
+        sql__expr_opt(c, s->having_clause, &out->having) < 0)
+        return -1;
+    out->ngroup_by = (int)s->n_group_clause;
+    return 0;
+}
+
 static int select_stmt(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_select *out)
 {
     if (check_select_clauses(c, s, loc) < 0)
@@ -87,8 +112,8 @@ static int select_stmt(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_
             return -1;
     }
     if (sql__targets(c, s->target_list, s->n_target_list, &out->targets, &out->ntargets) < 0 ||
-        sql__expr_opt(c, s->where_clause, &out->where) < 0 ||
-        order_by(c, s->sort_clause, s->n_sort_clause, out) < 0 ||
+        sql__expr_opt(c, s->where_clause, &out->where) < 0 || group_clause(c, s, out) < 0 ||
+        distinct_clause(c, s, out) < 0 || order_by(c, s->sort_clause, s->n_sort_clause, out) < 0 ||
         limit_expr(c, s->limit_count, &out->limit) < 0 ||
         limit_expr(c, s->limit_offset, &out->offset) < 0)
         return -1;
@@ -515,6 +540,11 @@ int sql__stmt(sql__pctx *c, const PgQuery__Node *n, int loc, sql_stmt *out)
     case PG_QUERY__NODE__NODE_VARIABLE_SHOW_STMT:
         out->kind = SQL_STMT_SHOW;
         return (out->u.show = sql__pstrdup(c, n->variable_show_stmt->name)) ? 0 : -1;
+    case PG_QUERY__NODE__NODE_COPY_STMT:
+        out->kind = SQL_STMT_COPY;
+        return sql__copy_stmt(c, n->copy_stmt, loc, &out->u.copy);
+    case PG_QUERY__NODE__NODE_VACUUM_STMT:
+        return sql__vacuum_stmt(c, n->vacuum_stmt, out);
     default:
         return ddl_stmt(c, n, loc, out);
     }

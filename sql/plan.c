@@ -35,6 +35,8 @@ typedef struct planner {
     const char *tname;     /* table or alias, for t.* */
     const sql_bexpr **dfl; /* bound DEFAULT per column, lazily */
     bool *dfl_done;
+    sql__bindenv env;     /* the input rows, for grouping */
+    sql__grouping *group; /* a grouped SELECT; NULL: none */
 } planner;
 
 static const sql_type type_bool = {SQL_T_BOOL, -1};
@@ -43,7 +45,9 @@ static const sql_type type_unknown = {SQL_T_UNKNOWN, -1};
 static const sql_type type_text = {SQL_T_TEXT, -1};
 
 /* Binds `e`; `column` or `clause` name the target in a 42804 (the
- * expression cannot become `want`), as PostgreSQL words it. */
+ * expression cannot become `want`), as PostgreSQL words it. An aggregate
+ * call is 42803 naming `clause`, or for a column's value the statement's
+ * VALUES or UPDATE. */
 static int bind_as(planner *pl, const sql_scope *scope, const sql_expr *e, sql_type want,
                    const char *column, const char *clause, const sql_bexpr **out, sql_error *err)
 {
@@ -52,7 +56,11 @@ static int bind_as(planner *pl, const sql_scope *scope, const sql_expr *e, sql_t
                        .scope = scope,
                        .params = pl->ctx->params,
                        .column = column,
-                       .clause = clause};
+                       .clause = clause,
+                       .agg_clause = clause                           ? clause
+                                     : !column                        ? NULL
+                                     : pl->p->kind == SQL_STMT_INSERT ? "VALUES"
+                                                                      : "UPDATE"};
     sql_bexpr *b;
     if (sql_expr_bind(&bc, e, want, &b, err) != 0)
         return -1;
@@ -184,12 +192,14 @@ static int add_target(planner *pl, targets *ts, const sql_bexpr *e, const char *
         ts->cols = cols;
         ts->cap = cap;
     }
-    bool is_col = e->kind == SQL_BEXPR_COLUMN && pl->p->table != NULL;
+    int origin = pl->group                                     ? sql__group_origin(pl->group, e)
+                 : e->kind == SQL_BEXPR_COLUMN && pl->p->table ? e->column
+                                                               : -1;
     ts->exprs[ts->n] = e;
     ts->cols[ts->n++] = (sql_column_info){
         .name = name,
-        .table_oid = is_col ? pl->p->table->id : 0,
-        .attnum = is_col ? (int16_t)(e->column + 1) : 0,
+        .table_oid = origin >= 0 ? pl->p->table->id : 0,
+        .attnum = origin >= 0 ? (int16_t)(origin + 1) : 0,
         .type = e->type,
     };
     return 0;
@@ -219,10 +229,24 @@ static int expand_star(planner *pl, targets *ts, const sql_expr *e, sql_error *e
                          .type = t->cols[i].type,
                          .location = e->location,
                          .column = (int)i};
-        if (add_target(pl, ts, b, t->cols[i].name, err) != 0)
+        const sql_bexpr *out = b;
+        if ((pl->group && sql__group_output(pl->group, b, &out, err) != 0) ||
+            add_target(pl, ts, out, t->cols[i].name, err) != 0)
             return -1;
     }
     return 0;
+}
+
+/* An expression of the select list or ORDER BY: over the groups in a
+ * grouped query, else over the scanned rows. */
+static int bind_output(planner *pl, const sql_scope *scope, const sql_expr *e,
+                       const sql_bexpr **out, sql_error *err)
+{
+    if (pl->group)
+        return sql__group_bind(pl->group, e, type_unknown, NULL, out, err);
+    /* a SELECT with aggregates is grouped: only RETURNING meets them here */
+    const char *clause = pl->p->kind == SQL_STMT_SELECT ? NULL : "RETURNING";
+    return bind_as(pl, scope, e, type_unknown, NULL, clause, out, err);
 }
 
 /* A select-list item: a literal of unknown type becomes text, as in
@@ -230,7 +254,7 @@ static int expand_star(planner *pl, targets *ts, const sql_expr *e, sql_error *e
 static int bind_target(planner *pl, const sql_scope *scope, const sql_expr *e,
                        const sql_bexpr **out, sql_error *err)
 {
-    if (bind(pl, scope, e, type_unknown, out, err) != 0)
+    if (bind_output(pl, scope, e, out, err) != 0)
         return -1;
     if ((*out)->type.oid != SQL_T_UNKNOWN)
         return 0;
@@ -521,21 +545,27 @@ static int plan_where(planner *pl, const sql_expr *where, sql_error *err)
 
 /* ---- ORDER BY -------------------------------------------------------- */
 
-/* ORDER BY n or ORDER BY output-name refer to the select list, as in
- * PostgreSQL; anything else is an expression over the table. */
-static int bind_order_expr(planner *pl, const sql_order *o, const sql_bexpr **out, sql_error *err)
+/* ORDER BY n or ORDER BY output-name (DISTINCT ON alike) refer to the
+ * select list, as in PostgreSQL; anything else is an expression over the
+ * table (over the groups when grouped). `clause` names the clause in
+ * 42P10. */
+static int bind_sort_expr(planner *pl, const sql_expr *e, const char *clause, const sql_bexpr **out,
+                          sql_error *err)
 {
     const sql_plan *p = pl->p;
-    const sql_expr *e = o->expr;
     if (e->kind == SQL_EXPR_CONST && e->const_kind == SQL_CONST_INTEGER) {
         long n = strtol(e->text, NULL, 10);
         if (n < 1 || n > p->ntargets) {
             sql_error_set(err, pl->arena, SQL_STATE_INVALID_COLUMN_REFERENCE,
-                          "ORDER BY position %s is not in select list", e->text);
+                          "%s position %s is not in select list", clause, e->text);
             return error_at(pl, err, e->location);
         }
         *out = p->targets[n - 1];
         return 0;
+    }
+    if (e->kind == SQL_EXPR_CONST) {
+        sql_error_set(err, pl->arena, SQL_STATE_SYNTAX_ERROR, "non-integer constant in %s", clause);
+        return error_at(pl, err, e->location);
     }
     if (e->kind == SQL_EXPR_COLUMN && e->table == NULL) {
         for (int i = 0; i < p->ntargets; i++) {
@@ -545,7 +575,7 @@ static int bind_order_expr(planner *pl, const sql_order *o, const sql_bexpr **ou
             }
         }
     }
-    return bind(pl, p->table ? &pl->scope : &pl->empty, e, type_unknown, out, err);
+    return bind_output(pl, p->table ? &pl->scope : &pl->empty, e, out, err);
 }
 
 /* Whether the sort keys follow the pk order (forward or, with
@@ -571,29 +601,131 @@ static bool follows_pk(const sql_plan *p, const sql__sortkey *keys, int n, bool 
     return true;
 }
 
-static int plan_order(planner *pl, const sql_select *s, sql_error *err)
+/* The ORDER BY keys, with room for DISTINCT ON's keys after them. */
+static int bind_order(planner *pl, const sql_select *s, sql__sortkey **out, sql_error *err)
 {
-    sql_plan *p = pl->p;
-    if (s->norder == 0)
-        return 0;
-    sql__sortkey *keys = kv_arena_alloc(pl->arena, s->norder * sizeof(*keys));
+    sql__sortkey *keys =
+        kv_arena_alloc(pl->arena, (size_t)(s->norder + s->ndistinct_on + 1) * sizeof(*keys));
     if (keys == NULL)
         return sql__oom(pl->arena, err);
     for (int i = 0; i < s->norder; i++) {
         keys[i] = (sql__sortkey){.desc = s->order[i].desc, .nulls_first = s->order[i].nulls_first};
-        if (bind_order_expr(pl, &s->order[i], &keys[i].expr, err) != 0)
+        if (bind_sort_expr(pl, s->order[i].expr, "ORDER BY", &keys[i].expr, err) != 0)
             return -1;
     }
-    /* at most one row */
-    if (p->table != NULL && (p->path.kind == SQL__PATH_POINT || p->path.kind == SQL__PATH_UNIQUE))
-        return 0;
+    *out = keys;
+    return 0;
+}
+
+/* Sorts in memory unless the rows arrive in the wanted order: from the
+ * pk (forward or backward) or as at most one row. Aggregation output and
+ * DISTINCT ON always sort. */
+static void place_sort(planner *pl, const sql__sortkey *keys, int n)
+{
+    sql_plan *p = pl->p;
+    if (n == 0)
+        return;
+    bool scan_order = p->table != NULL && pl->group == NULL && p->ndistinct_on == 0;
+    if (scan_order && (p->path.kind == SQL__PATH_POINT || p->path.kind == SQL__PATH_UNIQUE))
+        return;
     bool reverse = false;
-    if (p->table != NULL && follows_pk(p, keys, s->norder, &reverse)) {
+    if (scan_order && follows_pk(p, keys, n, &reverse)) {
         p->path.reverse = reverse;
-        return 0;
+        return;
     }
     p->sort = keys;
-    p->nsort = s->norder;
+    p->nsort = n;
+}
+
+static int find_expr(const sql_bexpr *const *v, int n, const sql_bexpr *e)
+{
+    for (int i = 0; i < n; i++)
+        if (sql__bexpr_equal(v[i], e))
+            return i;
+    return -1;
+}
+
+/* SELECT DISTINCT: each ORDER BY key must be a select-list item. */
+static int plan_distinct(planner *pl, const sql_select *s, const sql__sortkey *keys, sql_error *err)
+{
+    sql_plan *p = pl->p;
+    for (int i = 0; i < s->norder; i++) {
+        if (find_expr(p->targets, p->ntargets, keys[i].expr) < 0) {
+            sql_error_set(err, pl->arena, SQL_STATE_INVALID_COLUMN_REFERENCE,
+                          "for SELECT DISTINCT, ORDER BY expressions must appear in select list");
+            return error_at(pl, err, s->order[i].expr->location);
+        }
+    }
+    p->distinct = true;
+    return 0;
+}
+
+static int distinct_on_error(planner *pl, const sql_expr *e, sql_error *err)
+{
+    sql_error_set(err, pl->arena, SQL_STATE_INVALID_COLUMN_REFERENCE,
+                  "SELECT DISTINCT ON expressions must match initial ORDER BY expressions");
+    return error_at(pl, err, e->location);
+}
+
+static bool sorts_by(const sql__sortkey *keys, int n, const sql_bexpr *e)
+{
+    for (int i = 0; i < n; i++)
+        if (sql__bexpr_equal(keys[i].expr, e))
+            return true;
+    return false;
+}
+
+/* DISTINCT ON (exprs): the sort keys become the ORDER BY keys that are
+ * DISTINCT ON exprs (they must come first, PostgreSQL's rule), then the
+ * DISTINCT ON exprs ORDER BY lacks, then the rest of ORDER BY; a row is
+ * kept when its first ndistinct_on keys differ from the previous row's. */
+static int plan_distinct_on(planner *pl, const sql_select *s, sql__sortkey *keys, int *nkeys,
+                            sql_error *err)
+{
+    int nd = s->ndistinct_on, n = 0;
+    const sql_bexpr **on = kv_arena_alloc(pl->arena, (size_t)nd * sizeof(*on));
+    sql__sortkey *out = kv_arena_alloc(pl->arena, (size_t)(s->norder + nd) * sizeof(*out));
+    if (on == NULL || out == NULL)
+        return sql__oom(pl->arena, err);
+    for (int i = 0; i < nd; i++)
+        if (bind_sort_expr(pl, s->distinct_on[i], "DISTINCT ON", &on[i], err) != 0)
+            return -1;
+    bool skipped = false;
+    for (int i = 0; i < s->norder; i++) {
+        int d = find_expr(on, nd, keys[i].expr);
+        if (d >= 0 && skipped)
+            return distinct_on_error(pl, s->distinct_on[d], err);
+        if (d >= 0)
+            out[n++] = keys[i];
+        skipped |= d < 0;
+    }
+    for (int d = 0; d < nd; d++) {
+        if (sorts_by(out, n, on[d]))
+            continue;
+        if (skipped)
+            return distinct_on_error(pl, s->distinct_on[d], err);
+        out[n++] = (sql__sortkey){.expr = on[d]};
+    }
+    pl->p->ndistinct_on = n;
+    for (int i = 0; i < s->norder; i++)
+        if (find_expr(on, nd, keys[i].expr) < 0)
+            out[n++] = keys[i];
+    memcpy(keys, out, (size_t)n * sizeof(*keys));
+    *nkeys = n;
+    return 0;
+}
+
+static int plan_order(planner *pl, const sql_select *s, sql_error *err)
+{
+    sql__sortkey *keys = NULL;
+    int n = s->norder;
+    if (bind_order(pl, s, &keys, err) != 0)
+        return -1;
+    if (s->distinct && s->ndistinct_on == 0 && plan_distinct(pl, s, keys, err) != 0)
+        return -1;
+    if (s->ndistinct_on > 0 && plan_distinct_on(pl, s, keys, &n, err) != 0)
+        return -1;
+    place_sort(pl, keys, n);
     return 0;
 }
 
@@ -621,6 +753,16 @@ static int plan_projection(planner *pl, sql_error *err)
         return sql__oom(pl->arena, err);
     memset(needed, 0, p->table->ncols + 1);
     mark_columns(p->filter, needed);
+    if (p->agg != NULL) {
+        /* the rest reads the groups, not the table */
+        for (int i = 0; i < p->agg->nkeys; i++)
+            mark_columns(p->agg->keys[i], needed);
+        for (int i = 0; i < p->agg->ncalls; i++) {
+            mark_columns(p->agg->calls[i].arg, needed);
+            mark_columns(p->agg->calls[i].delim, needed);
+        }
+        return sql__rowproj_init(&p->rc, needed, pl->arena, &p->proj, err);
+    }
     for (int i = 0; i < p->ntargets; i++)
         mark_columns(p->targets[i], needed);
     for (int i = 0; i < p->nsort; i++)
@@ -643,15 +785,17 @@ static int explain(planner *pl, sql_error *err)
                        : path->kind == SQL__PATH_POINTS        ? "point lookups"
                        : path->neq > 0 || path->lo || path->hi ? "range scan"
                                                                : "full scan";
-    const char *fmt = "%s%s on %s%s%s";
+    const char *fmt = "%s%s on %s%s%s%s%s";
     const char *rev = path->reverse ? " (reverse)" : "";
     const char *filter = p->filter ? ", filter" : "";
+    const char *agg = p->agg ? ", hash aggregate" : "";
+    const char *distinct = p->distinct ? ", hash distinct" : p->ndistinct_on ? ", distinct on" : "";
     const char *sort = p->sort ? ", sort" : "";
-    int n = snprintf(NULL, 0, fmt, what, rev, index, filter, sort);
+    int n = snprintf(NULL, 0, fmt, what, rev, index, filter, agg, sort, distinct);
     char *buf = kv_arena_alloc(pl->arena, (size_t)n + 1);
     if (buf == NULL)
         return sql__oom(pl->arena, err);
-    snprintf(buf, (size_t)n + 1, fmt, what, rev, index, filter, sort);
+    snprintf(buf, (size_t)n + 1, fmt, what, rev, index, filter, agg, sort, distinct);
     p->explain = buf;
     return 0;
 }
@@ -660,31 +804,74 @@ static int explain(planner *pl, sql_error *err)
 
 static int bind_limits(planner *pl, const sql_expr *limit, const sql_expr *offset, sql_error *err)
 {
-    if (limit != NULL && bind(pl, &pl->empty, limit, type_int8, &pl->p->limit, err) != 0)
+    if (limit != NULL &&
+        bind_as(pl, &pl->empty, limit, type_int8, NULL, "LIMIT", &pl->p->limit, err) != 0)
         return -1;
-    if (offset != NULL && bind(pl, &pl->empty, offset, type_int8, &pl->p->offset, err) != 0)
+    if (offset != NULL &&
+        bind_as(pl, &pl->empty, offset, type_int8, NULL, "OFFSET", &pl->p->offset, err) != 0)
         return -1;
     return 0;
 }
 
+/* Whether SELECT `s` aggregates: GROUP BY, HAVING, or an aggregate call
+ * in the select list or ORDER BY. */
+static bool is_grouped(const sql_select *s)
+{
+    if (s->ngroup_by > 0 || s->having != NULL)
+        return true;
+    for (int i = 0; i < s->ntargets; i++)
+        if (sql_expr_has_aggregate(s->targets[i].expr))
+            return true;
+    for (int i = 0; i < s->norder; i++)
+        if (sql_expr_has_aggregate(s->order[i].expr))
+            return true;
+    return false;
+}
+
+static int begin_grouping(planner *pl, const sql_select *s, sql_error *err)
+{
+    const sql_plan *p = pl->p;
+    pl->env = (sql__bindenv){.arena = pl->arena,
+                             .query = pl->ctx->query,
+                             .params = pl->ctx->params,
+                             .scope = p->table ? &pl->scope : &pl->empty,
+                             .tname = pl->tname,
+                             .table = p->table,
+                             .pk_cols = p->table ? p->rc.pk_cols : NULL};
+    return sql__group_begin(&pl->env, s, &pl->group, err);
+}
+
+static int finish_grouping(planner *pl, const sql_select *s, sql_error *err)
+{
+    const sql_bexpr *having = NULL;
+    if (s->having != NULL &&
+        sql__group_bind(pl->group, s->having, type_bool, "HAVING", &having, err) != 0)
+        return -1;
+    pl->p->agg = sql__group_finish(pl->group, having);
+    return 0;
+}
+
+static int select_where(planner *pl, const sql_select *s, sql_error *err)
+{
+    if (s->has_from)
+        return plan_where(pl, s->where, err);
+    if (s->where == NULL)
+        return 0;
+    return bind_as(pl, &pl->empty, s->where, type_bool, NULL, "WHERE", &pl->p->filter, err);
+}
+
 static int plan_select(planner *pl, const sql_select *s, sql_error *err)
 {
-    sql_plan *p = pl->p;
-    p->returns_rows = true;
+    pl->p->returns_rows = true;
     if (s->has_from && open_table(pl, &s->from, s->alias, err) != 0)
         return -1;
-    if (bind_targets(pl, s->targets, s->ntargets, err) != 0)
+    if (is_grouped(s) && begin_grouping(pl, s, err) != 0)
         return -1;
-    if (s->has_from) {
-        if (plan_where(pl, s->where, err) != 0)
-            return -1;
-    } else if (s->where != NULL) {
-        const sql_bexpr *w;
-        if (bind_as(pl, &pl->empty, s->where, type_bool, NULL, "WHERE", &w, err) != 0)
-            return -1;
-        p->filter = w;
-    }
+    if (bind_targets(pl, s->targets, s->ntargets, err) != 0 || select_where(pl, s, err) != 0)
+        return -1;
     if (plan_order(pl, s, err) != 0 || bind_limits(pl, s->limit, s->offset, err) != 0)
+        return -1;
+    if (pl->group && finish_grouping(pl, s, err) != 0)
         return -1;
     if (s->has_from && plan_projection(pl, err) != 0)
         return -1;

@@ -1,7 +1,8 @@
 /*
- * plan_int.h - inside the planner and executor (plan.c, exec_scan.c,
- * exec_write.c): the layout of a bound DML plan and the calls between
- * the three files. The session sees only sql/exec_int.h.
+ * plan_int.h - inside the planner and executor (plan.c, plan_agg.c,
+ * exec_scan.c, exec_select.c, exec_agg.c, exec_write.c): the layout of a
+ * bound DML plan and the calls between these files. The session sees
+ * only sql/exec_int.h.
  *
  * A plan is immutable once built, so a prepared statement runs it many
  * times (possibly with different parameters): everything that depends on
@@ -43,6 +44,51 @@ typedef struct sql__sortkey {
     bool nulls_first;
 } sql__sortkey;
 
+/* The per-query memory budget of the operators that hold rows (hash
+ * aggregation, DISTINCT): beyond it a query fails with 53200 rather than
+ * exhausting the node. */
+#define SQL__QUERY_MEM_BUDGET ((size_t)64 << 20)
+
+/* What an aggregate call computes (exec_agg.c implements each). */
+typedef enum sql__agg_fn {
+    SQL__AGG_COUNT_STAR,
+    SQL__AGG_COUNT,
+    SQL__AGG_SUM_INT,     /* int2/int4 -> int8, int8 -> numeric */
+    SQL__AGG_SUM_NUMERIC, /* numeric -> numeric */
+    SQL__AGG_SUM_FLOAT,   /* float4 -> float4, float8 -> float8 */
+    SQL__AGG_AVG_INT,     /* ints -> numeric */
+    SQL__AGG_AVG_NUMERIC,
+    SQL__AGG_AVG_FLOAT, /* -> float8 */
+    SQL__AGG_MIN,
+    SQL__AGG_MAX,
+    SQL__AGG_BOOL_AND,
+    SQL__AGG_BOOL_OR,
+    SQL__AGG_STRING_AGG, /* text or bytea */
+} sql__agg_fn;
+
+/* One aggregate call; arg and delim are bound over the input row. */
+typedef struct sql__aggcall {
+    sql__agg_fn fn;
+    const sql_bexpr *arg;   /* NULL for count(*) */
+    const sql_bexpr *delim; /* string_agg's delimiter */
+    bool distinct;          /* agg(DISTINCT arg) */
+    sql_type type;          /* the result type */
+} sql__aggcall;
+
+/* A hash aggregation over any row source. Its output row holds the
+ * group key values at [0, nkeys) and the result of call i at
+ * [key_slots + i]; key_slots >= nkeys is fixed before binding starts so
+ * that slots handed out early stay valid when keys are added later (a
+ * column functionally dependent on the grouped primary key). */
+typedef struct sql__agg {
+    const sql_bexpr *const *keys; /* over the input row */
+    int nkeys;
+    int key_slots;
+    const sql__aggcall *calls;
+    int ncalls;
+    const sql_bexpr *having; /* over the output row; NULL: none */
+} sql__agg;
+
 struct sql_plan {
     sql_stmt_kind kind;
     sql_catalog *catalog;
@@ -55,6 +101,11 @@ struct sql_plan {
     const sql_bexpr *offset;  /* NULL: none */
     const sql__sortkey *sort; /* NULL: rows come in the wanted order */
     int nsort;
+    /* SELECT with aggregates or GROUP BY: targets, sort keys and DISTINCT
+     * are over agg's output rows; NULL: over the scanned rows */
+    const sql__agg *agg;
+    bool distinct;                   /* SELECT DISTINCT: duplicate result rows dropped */
+    int ndistinct_on;                /* DISTINCT ON: the first ndistinct_on sort keys */
     const sql_bexpr *const *targets; /* SELECT list or RETURNING */
     sql_column_info *cols;
     int ntargets;
@@ -84,6 +135,107 @@ typedef int (*sql__row_cb)(void *arg, const sql_datum *row, kv_arena *arena, sql
 int sql__scan(const sql_plan *p, const sql__rowproj *proj, sql_run_ctx *ctx, uint64_t want,
               sql__row_cb cb, int (*between)(void *arg, sql_error *err), void *arg, kv_arena *arena,
               sql_error *err);
+
+/* A row source: calls cb with each row (as sql__row_cb; cb's 1 stops
+ * the source early, which still returns 0). 0 or -1 with `err` set. */
+typedef int (*sql__source_fn)(void *src, sql__row_cb cb, void *cb_arg, sql_error *err);
+
+/* ---- plan_agg.c: binding grouped queries ---- */
+
+/* What binding expressions over a query's input rows needs. */
+typedef struct sql__bindenv {
+    kv_arena *arena;
+    const char *query;
+    sql_params *params;
+    const sql_scope *scope;      /* the input row's columns */
+    const char *tname;           /* table name or alias, for messages */
+    const sql_table_desc *table; /* NULL without FROM */
+    const int *pk_cols;          /* the table's pk columns (functional dependency) */
+} sql__bindenv;
+
+typedef struct sql__grouping sql__grouping;
+
+/* Starts binding grouped SELECT `s`: binds its GROUP BY items (a
+ * position or an output name refers to the select list) over env's
+ * input rows. `env` must outlive the grouping; everything lives in
+ * env->arena. -1 with `err` set (42P10, 42803, ...). */
+int sql__group_begin(const sql__bindenv *env, const sql_select *s, sql__grouping **out,
+                     sql_error *err);
+
+/* Binds `e` over the groups: aggregate calls become slots of the
+ * aggregation, column references must be grouped (42803 `column "t.x"
+ * must appear in the GROUP BY clause or be used in an aggregate
+ * function`). `clause` names the clause in a 42804 for a boolean want. */
+int sql__group_bind(sql__grouping *g, const sql_expr *e, sql_type want, const char *clause,
+                    const sql_bexpr **out, sql_error *err);
+
+/* `e`, bound over the input rows, rewritten over the groups (as
+ * sql__group_bind). */
+int sql__group_output(sql__grouping *g, const sql_bexpr *e, const sql_bexpr **out, sql_error *err);
+
+/* The input column an output expression passes through (its origin for
+ * RowDescription), -1 when it is no plain grouped column. */
+int sql__group_origin(const sql__grouping *g, const sql_bexpr *e);
+
+/* The aggregation to run, HAVING (bound with sql__group_bind) attached;
+ * borrowed from the grouping's arena. */
+const sql__agg *sql__group_finish(sql__grouping *g, const sql_bexpr *having);
+
+/* Structural equality of bound expressions (GROUP BY matching, DISTINCT
+ * ON against ORDER BY). */
+bool sql__bexpr_equal(const sql_bexpr *a, const sql_bexpr *b);
+
+/* ---- exec_agg.c ---- */
+
+/* Resolves aggregate call `call` over its bound arguments
+ * args[0..call->nargs) into *out, coercing arguments through `bc` (an
+ * unknown literal or parameter becomes text where a string is taken).
+ * 42883 when no such aggregate exists for the argument types, 42725 when
+ * an unknown argument leaves it ambiguous; strings in bc->arena. */
+int sql__agg_resolve(sql_bind_ctx *bc, const sql_expr *call, sql_bexpr **args, sql__aggcall *out,
+                     sql_error *err);
+
+/* The memory the row-holding operators of one execution have taken. */
+typedef struct sql__membudget {
+    size_t used;
+} sql__membudget;
+
+/* Counts n bytes against `mem`: 0, or -1 with 53200 set in `err`
+ * (strings in `arena`, detail naming operator `op`) past
+ * SQL__QUERY_MEM_BUDGET. */
+int sql__mem_account(sql__membudget *mem, kv_arena *arena, size_t n, const char *op,
+                     sql_error *err);
+
+/* n bytes of `arena` counted against `mem` (sql__mem_account); NULL
+ * with `err` set when over budget or out of memory. */
+void *sql__mem_charge(sql__membudget *mem, kv_arena *arena, size_t n, const char *op,
+                      sql_error *err);
+
+/* The bytes of a datum's out-of-line payload (text, numeric limbs). */
+size_t sql__datum_payload(sql_type_id t, const sql_datum *d);
+
+/* Runs aggregation `a` over the rows of `source` and passes each group's
+ * output row (through HAVING) to `out`, groups in order of first
+ * appearance; stops early when out returns 1. Groups, states and
+ * DISTINCT sets live in `arena`, charged to `mem` (53200 past
+ * SQL__QUERY_MEM_BUDGET); the output row and its payloads are valid
+ * during the call. 0 or -1 with `err` set. */
+int sql__agg_run(const sql__agg *a, sql_run_ctx *ctx, sql__source_fn source, void *src,
+                 sql__row_cb out, void *out_arg, sql__membudget *mem, kv_arena *arena,
+                 sql_error *err);
+
+/* A set of rows for DISTINCT: hashed by value (datums that compare equal
+ * are one member), kept in `arena` and charged to `mem`. */
+typedef struct sql__rowset sql__rowset;
+
+/* A new, empty set; NULL on OOM with `err` set. */
+sql__rowset *sql__rowset_new(sql__membudget *mem, kv_arena *arena, sql_error *err);
+
+/* Adds the row vals[0..n) (value i of type types[i]); *added false when
+ * an equal row is in the set already. `scratch` holds temporary key bytes.
+ * 53200 past the budget. */
+int sql__rowset_add(sql__rowset *s, const sql_column_info *types, const sql_datum *vals, int n,
+                    kv_arena *scratch, bool *added, sql_error *err);
 
 /* An evaluation context over `row` with the run's parameters. */
 void sql__eval_init(sql_eval_ctx *ec, const sql_run_ctx *ctx, const sql_datum *row, kv_arena *arena,

@@ -269,6 +269,7 @@ void sql_session_destroy(sql_session *s)
         sql_session_close(s, 'P', s->portals->name);
     while (s->stmts)
         sql_session_close(s, 'S', s->stmts->name);
+    sql__copy_free(s);
     sql_txn_destroy(s->txn);
     sql__settings_free(s);
     free(s->database);
@@ -314,7 +315,7 @@ static void stmt_start(sql_session *s)
     pthread_mutex_unlock(&s->eng->mu);
 }
 
-static void stmt_end(sql_session *s)
+void sql__stmt_end(sql_session *s)
 {
     atomic_store(&s->running, false);
     if (!s->armed)
@@ -370,8 +371,7 @@ int sql__prepared_plan(sql_session *s, sql__prepared *ps, sql_error *err, kv_are
 
 /* ---- output -------------------------------------------------------------- */
 
-/* A sink callback failed: the statement stops and the caller returns rc. */
-static int sink_failed(sql__exec *x, int rc)
+int sql__sink_failed(sql__exec *x, int rc)
 {
     x->sink_rc = rc;
     return sql_error_set(&x->err, x->arena, SQL_STATE_CONNECTION_FAILURE, "the client went away");
@@ -390,7 +390,7 @@ int sql__notice(sql__exec *x, sql_sqlstate state, sql_severity sev, const char *
     n.severity = sev;
     x->noticed = true;
     int rc = x->sink->notice(x->sink->ctx, &n);
-    return rc < 0 ? sink_failed(x, rc) : 0;
+    return rc < 0 ? sql__sink_failed(x, rc) : 0;
 }
 
 static int send_columns(sql__exec *x, const sql_column_info *cols, size_t n)
@@ -399,7 +399,7 @@ static int send_columns(sql__exec *x, const sql_column_info *cols, size_t n)
         return 0;
     x->cols_sent = true;
     int rc = x->sink->columns(x->sink->ctx, cols, n);
-    return rc < 0 ? sink_failed(x, rc) : 0;
+    return rc < 0 ? sql__sink_failed(x, rc) : 0;
 }
 
 /* Where a row's formatted values go: the portal keeps them; streamed
@@ -485,13 +485,13 @@ int sql__emit_row(sql__exec *x, const sql_column_info *cols, const sql_datum *va
     if (send_columns(x, cols, n) < 0)
         return -1;
     int rc = x->sink->row(x->sink->ctx, out, n);
-    return rc < 0 ? sink_failed(x, rc) : 0;
+    return rc < 0 ? sql__sink_failed(x, rc) : 0;
 }
 
 int sql__exec_complete(sql__exec *x)
 {
     int rc = x->sink->complete(x->sink->ctx, x->tag);
-    return rc < 0 ? sink_failed(x, rc) : 0;
+    return rc < 0 ? sql__sink_failed(x, rc) : 0;
 }
 
 int sql__exec_report(sql__exec *x)
@@ -720,6 +720,8 @@ static int attempt(sql__exec *x)
 
     if (is_dml(x->st->kind)) {
         rc = exec_dml(x, &committed);
+    } else if (x->st->kind == SQL_STMT_COPY) {
+        rc = sql__copy(x);
     } else {
         if (x->s->read_only)
             return sql_error_set(&x->err, x->arena, SQL_STATE_READ_ONLY_SQL_TRANSACTION,
@@ -735,6 +737,8 @@ static int attempt(sql__exec *x)
         txn_drop(x->s, SQL__TXN_IDLE);
         return 0;
     }
+    if (x->s->copy) /* COPY FROM STDIN: the transaction ends with the data */
+        return 0;
     if (x->ends_implicit && x->s->state == SQL__TXN_IMPLICIT)
         return sql__txn_end(x->s, true, &x->err, x->arena);
     return 0;
@@ -807,6 +811,8 @@ static int dispatch(sql__exec *x)
         return sql__set(x);
     if (k == SQL_STMT_SHOW)
         return sql__show(x);
+    if (k == SQL_STMT_VACUUM || k == SQL_STMT_ANALYZE)
+        return sql__vacuum(x);
     return exec_in_txn(x);
 }
 
@@ -814,13 +820,26 @@ int sql__exec_stmt(sql__exec *x)
 {
     stmt_start(x->s);
     int rc = dispatch(x);
-    stmt_end(x->s);
+    if (!x->s->copy) /* a COPY FROM STDIN runs on until its data ends */
+        sql__stmt_end(x->s);
     if (rc < 0 && x->s->state != SQL__TXN_IDLE && x->s->state != SQL__TXN_FAILED)
         sql__txn_fail(x->s);
     return rc;
 }
 
 /* ---- simple query --------------------------------------------------------- */
+
+/* COPY FROM STDIN takes the messages that follow its query string, so
+ * only the string's last statement may be one. */
+static int copy_in_last(const sql_stmt_list *l, sql_error *err, kv_arena *arena)
+{
+    for (int i = 0; i + 1 < l->n; i++)
+        if (l->stmts[i].kind == SQL_STMT_COPY && l->stmts[i].u.copy.from)
+            return sql_error_set(err, arena, SQL_STATE_FEATURE_NOT_SUPPORTED,
+                                 "COPY FROM STDIN before other statements of a query string is "
+                                 "not supported yet");
+    return 0;
+}
 
 static bool has_txn_control(const sql_stmt_list *l)
 {
@@ -851,6 +870,8 @@ static int simple_run(sql_session *s, const char *query, const sql_stmt_list *l,
         sql__exec_done(&x);
         if (rc < 0)
             return sql__exec_report(&x);
+        if (s->copy) /* the last statement: its data comes next */
+            return 0;
         if (sql__exec_complete(&x) < 0) {
             sql__txn_fail(s); /* the client is gone: no half-run group */
             return x.sink_rc;
@@ -877,7 +898,7 @@ int sql_session_simple(sql_session *s, const char *query, const sql_sink *sink)
         return sink->error(sink->ctx, &oom);
     }
     x.arena = arena;
-    if (sql_parse(query, arena, &l, &x.err) < 0) {
+    if (sql_parse(query, arena, &l, &x.err) < 0 || copy_in_last(&l, &x.err, arena) < 0) {
         if (s->state == SQL__TXN_BLOCK)
             sql__txn_fail(s);
         rc = sql__exec_report(&x);

@@ -76,6 +76,13 @@ typedef struct sql_sink {
     int (*notice)(void *ctx, const sql_error *e);
     int (*param)(void *ctx, const char *name, const char *value);
     void *ctx;
+    /* COPY, simple protocol only; NULL callbacks make COPY 0A000.
+     * copy_start: CopyInResponse (in) or CopyOutResponse for `ncols` text
+     * columns; copy_data: one CopyData of COPY TO STDOUT (valid during the
+     * call); copy_done: CopyDone. */
+    int (*copy_start)(void *ctx, bool in, size_t ncols);
+    int (*copy_data)(void *ctx, const void *data, size_t len);
+    int (*copy_done)(void *ctx);
 } sql_sink;
 
 /* Computes a SCRAM verifier for a password (CREATE/ALTER USER); net/
@@ -132,6 +139,28 @@ void sql_session_cancel(sql_session *s);
  * one query string is committed or rolled back as PostgreSQL does).
  * Returns 0, or a sink callback's negative value. */
 int sql_session_simple(sql_session *s, const char *query, const sql_sink *sink);
+
+/* ---- COPY FROM STDIN ------------------------------------------------- */
+
+/* COPY ... FROM STDIN, which must be the last statement of its query
+ * string (0A000 otherwise), makes sql_session_simple call copy_start(in)
+ * and return with the COPY waiting for data: until it ends, the session
+ * takes only the calls below, sql_session_cancel and sql_session_destroy
+ * (which rolls it back). The rows go into the open transaction block or
+ * into an implicit transaction committed by a successful end. */
+bool sql_session_copy_active(const sql_session *s);
+
+/* The bytes of one CopyData (borrowed for the call; a row may span
+ * several). Rows are inserted in batches as they complete. An error goes
+ * to sink->error and ends the COPY, nothing of it committed. Returns 0 or
+ * a sink callback's negative value. */
+int sql_session_copy_data(sql_session *s, const void *data, size_t len, const sql_sink *sink);
+
+/* Ends the COPY. CopyDone (`fail` NULL): the last rows are inserted, an
+ * implicit transaction commits and complete("COPY n") reports the count.
+ * CopyFail: 57014 "COPY from stdin failed: <fail>" goes to sink->error.
+ * Returns 0 or a sink callback's negative value. */
+int sql_session_copy_end(sql_session *s, const char *fail, const sql_sink *sink);
 
 /* ---- extended protocol ----------------------------------------------- */
 

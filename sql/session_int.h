@@ -7,6 +7,7 @@
  *               simple query, statement dispatch and server-side retry
  * session_ext.c Parse, Bind, Describe, Execute, Close, Sync
  * ddl.c         CREATE/DROP/ALTER TABLE, TRUNCATE, databases, roles
+ * copy.c        COPY FROM STDIN / TO STDOUT, VACUUM and ANALYZE
  * settings.c    the table of session settings, SET, SHOW, RESET
  *
  * Transaction states (sql_session_txn_status in parentheses):
@@ -112,6 +113,7 @@ struct sql_session {
 
     sql__prepared *stmts;
     sql__portal *portals;
+    struct sql__copy_in *copy; /* COPY FROM STDIN waiting for data (copy.c) */
 
     /* statement_timeout: `armed` is the session thread's; the rest is
      * under engine->mu */
@@ -120,6 +122,25 @@ struct sql_session {
     bool timed_linked;
     sql_session *timed_next, *timed_prev;
 };
+
+/* COPY's data format, from the statement's options (copy.c). */
+typedef struct sql__copy_fmt {
+    bool csv;
+    bool header;
+    char delim;
+    char quote;       /* csv only */
+    char escape;      /* csv only */
+    const char *null; /* how NULL is spelled; static storage or the arena */
+    size_t null_len;
+} sql__copy_fmt;
+
+/* A field of a COPY record: NULL, or `len` bytes with escapes and quotes
+ * resolved (NUL-terminated). */
+typedef struct sql__copy_field {
+    const char *data;
+    size_t len;
+    bool isnull;
+} sql__copy_field;
 
 /* One statement's execution: its inputs, where output goes, its result. */
 typedef struct sql__exec {
@@ -155,6 +176,13 @@ void sql__exec_done(sql__exec *x);
 /* Reports x's error to the sink (unless a sink call failed) and returns
  * the value sql_session_simple/execute return. */
 int sql__exec_report(sql__exec *x);
+/* A sink callback returned rc < 0: records it in x->sink_rc and sets
+ * x->err ("the client went away"). Returns -1. */
+int sql__sink_failed(sql__exec *x, int rc);
+/* Ends what stmt_start began for x's statement: the cancel window and the
+ * statement_timeout deadline. A COPY FROM STDIN calls it when its data
+ * ends, so cancel and timeout cover the whole COPY. */
+void sql__stmt_end(sql_session *s);
 /* Sends x's command tag. */
 int sql__exec_complete(sql__exec *x);
 /* Sends a notice (severity set by the caller) through x's sink; a sink
@@ -190,6 +218,41 @@ void sql__planref_release(sql__planref *r);
 const char *sql__ddl_tag(sql_stmt_kind kind);
 /* Runs DDL statement x->st in x->s->txn; sets x->tag. */
 int sql__ddl(sql__exec *x);
+
+/* ---- copy.c -------------------------------------------------------------- */
+
+/* COPY x->st (simple protocol only, else 0A000): TO STDOUT runs to the
+ * end and sets x->tag; FROM STDIN resolves its target, sends copy_start
+ * and leaves s->copy waiting for data in the open transaction, which
+ * sql_session_copy_end ends. */
+int sql__copy(sql__exec *x);
+/* Frees an unfinished COPY FROM STDIN (session destroy); its rows are
+ * rolled back with the transaction. No-op without one. */
+void sql__copy_free(sql_session *s);
+/* VACUUM and ANALYZE: no-ops once their tables are known to exist; sets
+ * x->tag. */
+int sql__vacuum(sql__exec *x);
+
+/* The data format of COPY `c`'s options (positions from `query`). -1
+ * with `err` set (42601, 22023, 0A000), strings in `arena`. */
+int sql__copy_format(const char *query, const sql_copy *c, sql__copy_fmt *f, sql_error *err,
+                     kv_arena *arena);
+/* Finds the first record of [p, p + len): 1 with its length without the
+ * line end in *reclen and with it in *used; 0 when it may continue past
+ * `len`. With `at_eof` the rest is the last record (0 only when len is
+ * 0), and an open CSV quote is 22P04 (-1, `err` in `arena`). */
+int sql__copy_record(const sql__copy_fmt *f, const char *p, size_t len, bool at_eof, size_t *reclen,
+                     size_t *used, sql_error *err, kv_arena *arena);
+/* Splits a record (without its line end) into at most `max` fields in
+ * out[] (*n of them), their bytes in `arena`. -1 with `err` set: 22P04
+ * for more than `max` fields, 22021 for an escaped NUL byte. */
+int sql__copy_split(const sql__copy_fmt *f, const char *rec, size_t len, sql__copy_field *out,
+                    size_t max, size_t *n, sql_error *err, kv_arena *arena);
+/* Appends field `v` (`len` bytes; NULL data: SQL NULL), escaped or quoted
+ * as the format wants, to the line being built in *buf (`*len` used of
+ * `*cap`, malloc'd; the caller frees). -1 when out of memory. */
+int sql__copy_put(const sql__copy_fmt *f, const char *v, size_t vlen, char **buf, size_t *len,
+                  size_t *cap);
 
 /* ---- settings.c ---------------------------------------------------------- */
 

@@ -12,6 +12,9 @@
  *   SELECT pg_sleep(S)  waits S seconds for a cancel: 57014 when cancelled
  *   BEGIN / COMMIT      transaction status 'T' / 'I'
  *   SET application_name = V  reports ParameterStatus
+ *   COPY FROM STDIN     takes CopyData until CopyDone ("COPY <lines>") or
+ *                       CopyFail (57014)
+ *   COPY TO STDOUT      two rows, "1\n" and "2\n" ("COPY 2")
  *   anything else       42601 syntax error at position 1
  *
  * fake_live_sessions counts sessions not yet destroyed, so tests can see
@@ -38,6 +41,8 @@ struct sql_session {
     char status;
     char *prepared; /* the unnamed statement's text */
     int portal_rows_sent;
+    bool copying; /* COPY FROM STDIN waits for data */
+    long copy_lines;
 };
 
 int sql_engine_open(kv_store *s, const sql_engine_options *opts, sql_engine **out, sql_error *err,
@@ -168,6 +173,43 @@ static int run_sleep(sql_session *s, double seconds, const sql_sink *sink)
     return sink->complete(sink->ctx, "SELECT 1");
 }
 
+static int run_copy(sql_session *s, bool in, const sql_sink *sink)
+{
+    int rc = sink->copy_start(sink->ctx, in, 1);
+    if (rc < 0 || in) {
+        s->copying = rc == 0;
+        s->copy_lines = 0;
+        return rc;
+    }
+    if ((rc = sink->copy_data(sink->ctx, "1\n", 2)) < 0 ||
+        (rc = sink->copy_data(sink->ctx, "2\n", 2)) < 0 || (rc = sink->copy_done(sink->ctx)) < 0)
+        return rc;
+    return sink->complete(sink->ctx, "COPY 2");
+}
+
+bool sql_session_copy_active(const sql_session *s)
+{
+    return s->copying;
+}
+
+int sql_session_copy_data(sql_session *s, const void *data, size_t len, const sql_sink *sink)
+{
+    (void)sink;
+    for (const char *p = data; p < (const char *)data + len; p++)
+        s->copy_lines += *p == '\n';
+    return 0;
+}
+
+int sql_session_copy_end(sql_session *s, const char *fail_msg, const sql_sink *sink)
+{
+    char tag[32];
+    s->copying = false;
+    if (fail_msg != NULL)
+        return fail(sink, SQL_STATE_QUERY_CANCELED, "COPY from stdin failed", 0);
+    snprintf(tag, sizeof(tag), "COPY %ld", s->copy_lines);
+    return sink->complete(sink->ctx, tag);
+}
+
 static int run(sql_session *s, const char *q, uint32_t max_rows, bool describe,
                const sql_sink *sink)
 {
@@ -187,6 +229,8 @@ static int run(sql_session *s, const char *q, uint32_t max_rows, bool describe,
         int rc = sink->param(sink->ctx, "application_name", value);
         return rc < 0 ? rc : sink->complete(sink->ctx, "SET");
     }
+    if (strcmp(q, "COPY FROM STDIN") == 0 || strcmp(q, "COPY TO STDOUT") == 0)
+        return run_copy(s, q[5] == 'F', sink);
     if (*q == '\0')
         return sink->empty(sink->ctx);
     return fail(sink, SQL_STATE_SYNTAX_ERROR, "syntax error at or near \"garbage\"", 1);

@@ -194,6 +194,48 @@ Test(pgserver, result_much_larger_than_the_flush_threshold)
     PQfinish(c);
 }
 
+/* CopyIn: CopyData across messages, then CopyDone or CopyFail, each
+ * answered with ReadyForQuery only at the end; CopyOut: rows then CopyDone. */
+Test(pgserver, copy_in_and_out)
+{
+    PGconn *c = connect_ok();
+    PGresult *r = PQexec(c, "COPY FROM STDIN");
+    cr_assert_eq(PQresultStatus(r), PGRES_COPY_IN, "%s", PQerrorMessage(c));
+    PQclear(r);
+    cr_assert_eq(PQputCopyData(c, "a\nb", 3), 1);
+    cr_assert_eq(PQputCopyData(c, "\nc\n", 3), 1);
+    cr_assert_eq(PQputCopyEnd(c, NULL), 1);
+    r = PQgetResult(c);
+    cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+    cr_expect_str_eq(PQcmdTuples(r), "3");
+    PQclear(r);
+    cr_assert_null(PQgetResult(c));
+
+    PQclear(PQexec(c, "COPY FROM STDIN"));
+    cr_assert_eq(PQputCopyEnd(c, "client gave up"), 1);
+    r = PQgetResult(c);
+    cr_expect_str_eq(pq_sqlstate(r), "57014");
+    PQclear(r);
+    cr_assert_null(PQgetResult(c));
+
+    r = PQexec(c, "COPY TO STDOUT");
+    cr_assert_eq(PQresultStatus(r), PGRES_COPY_OUT, "%s", PQerrorMessage(c));
+    PQclear(r);
+    char *buf;
+    cr_assert_eq(PQgetCopyData(c, &buf, 0), 2);
+    cr_expect(memcmp(buf, "1\n", 2) == 0);
+    PQfreemem(buf);
+    cr_assert_eq(PQgetCopyData(c, &buf, 0), 2);
+    PQfreemem(buf);
+    cr_assert_eq(PQgetCopyData(c, &buf, 0), -1);
+    r = PQgetResult(c);
+    cr_expect_str_eq(PQcmdTuples(r), "2");
+    PQclear(r);
+    cr_assert_null(PQgetResult(c));
+    pq_exec_expect(c, "SELECT rows(1)", PGRES_TUPLES_OK);
+    PQfinish(c);
+}
+
 Test(pgserver, extended_protocol_with_sync_follows)
 {
     PGconn *c = connect_ok();

@@ -746,3 +746,145 @@ Test(exec, unique_index_lookups)
     expect_rows("DELETE FROM t WHERE v = 'w' RETURNING id, n", "3|3\n");
     expect_rows("SELECT id FROM t WHERE id = 3", "");
 }
+
+/* ---- aggregation, GROUP BY, DISTINCT --------------------------------- */
+
+Test(exec, aggregates_without_group_by_give_one_row)
+{
+    make_t();
+    expect_rows("SELECT count(*), count(v), sum(n), avg(n), min(v), max(id), bool_and(n > 0), "
+                "string_agg(v, ',') FROM t",
+                "0|0|NULL|NULL|NULL|NULL|NULL|NULL\n");
+    expect_rows("SELECT count(*) FROM t GROUP BY n", "");
+    fill_t(1, 2500);
+    /* n = id % 10: 250 rows each of 0..9 */
+    expect_rows("SELECT count(*), sum(id), sum(n), avg(n), min(v), max(v), min(id) FROM t",
+                "2500|3126250|11250|4.5000000000000000|v1|v999|1\n");
+    expect_rows("SELECT bool_and(n >= 0), bool_or(n > 8), count(*) FROM t WHERE id < 4", "t|f|3\n");
+    expect_rows("SELECT string_agg(v, '-') FROM t WHERE id <= 3", "v1-v2-v3\n");
+    expect_rows("SELECT max(n) * 2, count(*) + 1 FROM t WHERE id > 2495", "18|6\n");
+    expect_rows("SELECT count(*)", "1\n");
+    expect_rows("SELECT sum(1) WHERE false", "NULL\n");
+}
+
+Test(exec, count_star_decodes_no_column)
+{
+    make_t();
+    cr_assert_eq(prepare("SELECT count(*) FROM t"), 0, "%s", err.message);
+    cr_assert_eq(plan->proj.nvals, 0);
+    cr_assert(!plan->proj.decode_key);
+    cr_assert_eq(prepare("SELECT sum(n) FROM t"), 0, "%s", err.message);
+    cr_assert_eq(plan->proj.nvals, 1);
+    expect_path("SELECT n, count(*) FROM t GROUP BY n ORDER BY n",
+                "full scan on t_pkey, hash aggregate, sort");
+    expect_path("SELECT DISTINCT n FROM t", "full scan on t_pkey, hash distinct");
+    expect_path("SELECT DISTINCT ON (n) n, id FROM t ORDER BY n, id",
+                "full scan on t_pkey, sort, distinct on");
+}
+
+Test(exec, group_by_across_scan_batches)
+{
+    make_t();
+    fill_t(1, 2500);
+    expect_rows("SELECT n, count(*), min(id), max(id) FROM t GROUP BY n HAVING n < 3 ORDER BY n",
+                "0|250|10|2500\n1|250|1|2491\n2|250|2|2492\n");
+    expect_rows("SELECT n % 3 AS m, count(*) FROM t GROUP BY 1 ORDER BY count(*) DESC, m",
+                "0|1000\n1|750\n2|750\n");
+    expect_rows("SELECT (n + 1) * 2, sum(id) FROM t WHERE id <= 20 GROUP BY n + 1 ORDER BY 1 "
+                "LIMIT 2",
+                "2|30\n4|12\n");
+    /* the pk determines the other columns */
+    expect_rows("SELECT id, v, n FROM t WHERE id <= 2 GROUP BY id ORDER BY id", "1|v1|1\n2|v2|2\n");
+    expect_rows("SELECT count(DISTINCT n), sum(DISTINCT n), count(n) FROM t", "10|45|2500\n");
+    expect_rows("SELECT n, count(DISTINCT id % 2) FROM t WHERE n < 2 GROUP BY n ORDER BY n",
+                "0|1\n1|1\n");
+}
+
+/* A grouped plan is immutable: each execution starts from empty groups
+ * and takes its own parameter values. */
+Test(exec, prepared_aggregation_runs_with_new_parameters)
+{
+    make_t();
+    fill_t(1, 30);
+    const char *q = "SELECT n, count(*), sum(id + $2) FROM t WHERE id <= 30 GROUP BY n "
+                    "HAVING count(*) > $1 OR n = $2 ORDER BY n LIMIT 2";
+    OK(prepare(q));
+    cr_assert_eq(param_oids[0], SQL_T_INT8);
+    cr_assert_eq(param_oids[1], SQL_T_INT4);
+    OK(execute(q, false, 2, (const char *const[]){"2", "0"}));
+    cr_assert_str_eq(out, "0|3|60\n1|3|33\n");
+    OK(execute(q, false, 2, (const char *const[]){"3", "4"}));
+    cr_assert_str_eq(out, "4|3|54\n");
+    OK(execute(q, false, 2, (const char *const[]){NULL, "1"}));
+    cr_assert_str_eq(out, "1|3|36\n");
+}
+
+Test(exec, distinct_and_distinct_on)
+{
+    make_t();
+    fill_t(1, 2500);
+    RUN("SELECT DISTINCT n FROM t");
+    cr_assert_eq(affected, 10);
+    expect_rows("SELECT DISTINCT n % 3 FROM t ORDER BY 1", "0\n1\n2\n");
+    expect_rows("SELECT DISTINCT n FROM t ORDER BY n DESC LIMIT 2 OFFSET 1", "8\n7\n");
+    expect_rows("SELECT DISTINCT ON (n) n, id FROM t WHERE n < 3 ORDER BY n, id DESC",
+                "0|2500\n1|2491\n2|2492\n");
+    expect_rows("SELECT DISTINCT ON (n) n, id FROM t WHERE n < 2 ORDER BY n, id", "0|10\n1|1\n");
+    /* DISTINCT ON without ORDER BY sorts by its expressions */
+    expect_rows("SELECT DISTINCT ON (n % 2) n % 2 FROM t", "0\n1\n");
+}
+
+Test(exec, grouping_errors_are_postgres_errors)
+{
+    make_t();
+    expect_error("SELECT v FROM t GROUP BY n", "42803",
+                 "column \"t.v\" must appear in the GROUP BY clause or be used in an aggregate "
+                 "function",
+                 NULL);
+    cr_assert_eq(err.position, 8);
+    expect_error("SELECT x.id FROM t x GROUP BY x.n", "42803",
+                 "column \"x.id\" must appear in the GROUP BY clause or be used in an aggregate "
+                 "function",
+                 NULL);
+    expect_error("SELECT n FROM t GROUP BY n HAVING v = 'a'", "42803",
+                 "column \"t.v\" must appear in the GROUP BY clause or be used in an aggregate "
+                 "function",
+                 NULL);
+    cr_assert_eq(err.position, 35);
+    expect_error("SELECT count(*) FROM t WHERE count(*) > 1", "42803",
+                 "aggregate functions are not allowed in WHERE", NULL);
+    cr_assert_eq(err.position, 30);
+    expect_error("SELECT sum(count(*)) FROM t", "42803",
+                 "aggregate function calls cannot be nested", NULL);
+    cr_assert_eq(err.position, 12);
+    expect_error("SELECT count(*) FROM t GROUP BY 1", "42803",
+                 "aggregate functions are not allowed in GROUP BY", NULL);
+    expect_error("SELECT n FROM t GROUP BY 2", "42P10", "GROUP BY position 2 is not in select list",
+                 NULL);
+    expect_error("SELECT sum(v) FROM t", "42883", "function sum(text) does not exist", NULL);
+    expect_error("SELECT DISTINCT n FROM t ORDER BY id", "42P10",
+                 "for SELECT DISTINCT, ORDER BY expressions must appear in select list", NULL);
+    expect_error("SELECT DISTINCT ON (n) n, id FROM t ORDER BY id, n", "42P10",
+                 "SELECT DISTINCT ON expressions must match initial ORDER BY expressions", NULL);
+    cr_assert_eq(err.position, 21);
+}
+
+Test(exec, memory_budget_stops_an_aggregation)
+{
+    make_t();
+    fill_t(1, 100);
+    /* a 1 MB delimiter per row: the state passes 64 MB before row 100 */
+    expect_error("SELECT length(string_agg(v, repeat('x', 1000000))) FROM t", "53200",
+                 "out of memory", NULL);
+    cr_assert_not_null(err.detail);
+    cr_assert_not_null(strstr(err.detail, "hash aggregation"), "%s", err.detail);
+    expect_rows("SELECT length(string_agg(v, repeat('x', 100000))) FROM t WHERE id <= 10",
+                "900021\n");
+    /* 100 values of 700 kB: a DISTINCT set and the sort fail alike */
+    expect_error("SELECT count(DISTINCT v || repeat('x', 700000)) FROM t", "53200", "out of memory",
+                 NULL);
+    cr_assert_not_null(strstr(err.detail, "DISTINCT"), "%s", err.detail);
+    expect_error("SELECT id FROM t ORDER BY v || repeat('x', 700000) LIMIT 1", "53200",
+                 "out of memory", NULL);
+    cr_assert_not_null(strstr(err.detail, "sort"), "%s", err.detail);
+}

@@ -260,6 +260,16 @@ static void tables(FILE *f, const char *kind, const sql_table_list *t)
         fputs(" if_exists", f);
 }
 
+static void copy(FILE *f, const sql_copy *c)
+{
+    fputs("copy ", f);
+    name(f, &c->table);
+    if (c->ncolumns)
+        strings(f, "columns", c->columns, c->ncolumns);
+    fputs(c->from ? " from_stdin" : " to_stdout", f);
+    options(f, c->options, c->noptions);
+}
+
 static void role(FILE *f, const char *kind, const sql_role *r)
 {
     fputs(kind, f);
@@ -316,6 +326,17 @@ static void select_stmt(FILE *f, const sql_select *s)
     if (s->alias)
         fprintf(f, " alias=%s", s->alias);
     opt_expr(f, "where", s->where);
+    for (int i = 0; i < s->ngroup_by; i++) {
+        fputs(" group=", f);
+        expr(f, s->group_by[i]);
+    }
+    opt_expr(f, "having", s->having);
+    if (s->distinct)
+        fputs(" distinct", f);
+    for (int i = 0; i < s->ndistinct_on; i++) {
+        fputs(" on=", f);
+        expr(f, s->distinct_on[i]);
+    }
     for (int i = 0; i < s->norder; i++) {
         fputs(" order=", f);
         expr(f, s->order[i].expr);
@@ -410,6 +431,15 @@ static void stmt(FILE *f, const sql_stmt *s)
         break;
     case SQL_STMT_SHOW:
         fprintf(f, "show %s", s->u.show);
+        break;
+    case SQL_STMT_COPY:
+        copy(f, &s->u.copy);
+        break;
+    case SQL_STMT_VACUUM:
+        tables(f, "vacuum", &s->u.tables);
+        break;
+    case SQL_STMT_ANALYZE:
+        tables(f, "analyze", &s->u.tables);
         break;
     }
 }

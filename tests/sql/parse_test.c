@@ -93,6 +93,11 @@ Test(sql_parse, statement_shapes)
          "order=b desc nulls_first order=c asc nulls_first order=d desc nulls_last limit=i:10 "
          "offset=$1"},
         {"SELECT * FROM t LIMIT ALL", "select targets=[*] from=t"},
+        {"SELECT a, sum(b) FROM t GROUP BY a, 2 HAVING count(*) > 1",
+         "select targets=[a, sum(b)] from=t group=a group=i:2 having=(count(*) > i:1)"},
+        {"SELECT DISTINCT a FROM t", "select targets=[a] from=t distinct"},
+        {"SELECT DISTINCT ON (a, b + 1) a FROM t ORDER BY a",
+         "select targets=[a] from=t distinct on=a on=(b + i:1) order=a asc nulls_last"},
         {"SELECT -1, 2147483648, 1.5, 1e3, 'it''s', true, false, NULL, -a, 10 - -3",
          "select targets=[i:-1, i:2147483648, n:1.5, n:1e3, s:'it's', b:true, b:false, null, (- "
          "a), (i:10 - i:-3)]"},
@@ -241,8 +246,9 @@ Test(sql_parse, unsupported_features_name_themselves)
         {"SELECT * FROM (SELECT 1) s", "subquery in FROM is not supported yet", 1},
         {"SELECT (SELECT 1)", "subquery is not supported yet", 8},
         {"SELECT a FROM t WHERE a IN (SELECT b FROM u)", "subquery is not supported yet", 25},
-        {"SELECT a FROM t GROUP BY a", "GROUP BY is not supported yet", 26},
-        {"SELECT DISTINCT a FROM t", "DISTINCT is not supported yet", 1},
+        {"SELECT a FROM t GROUP BY ROLLUP (a)",
+         "ROLLUP, CUBE and GROUPING SETS is not supported yet", 26},
+        {"SELECT a FROM t GROUP BY DISTINCT a", "GROUP BY DISTINCT is not supported yet", 1},
         {"SELECT 1 UNION SELECT 2", "UNION/INTERSECT/EXCEPT is not supported yet", 1},
         {"WITH x AS (SELECT 1) SELECT * FROM x", "WITH is not supported yet", 1},
         {"SELECT count(*) OVER () FROM t", "window function is not supported yet", 8},

@@ -75,8 +75,8 @@ static int ignore_param(void *ctx, const char *name, const char *value)
 /* The last row or, without rows, the tag or error of `q`. */
 static const char *run(sql_session *s, out *o, const char *q)
 {
-    sql_sink k = {ignore_cols, keep_row,      keep_tag,     nothing, nothing,
-                  keep_error,  ignore_notice, ignore_param, o};
+    sql_sink k = {ignore_cols,   keep_row,     keep_tag, nothing, nothing, keep_error,
+                  ignore_notice, ignore_param, o,        NULL,    NULL,    NULL}; /* no COPY */
     o->last[0] = '\0';
     if (sql_session_simple(s, q, &k) != 0) {
         fprintf(stderr, "%s: sink failure\n", q);

@@ -111,8 +111,9 @@ static int on_param(void *ctx, const char *name, const char *value)
 
 static sql_sink sink_for(rec *r)
 {
-    return (sql_sink){on_columns, on_row, on_complete, on_suspended, on_empty, on_error, on_notice,
-                      on_param,   r};
+    /* no COPY callbacks: COPY is refused */
+    return (sql_sink){on_columns, on_row,   on_complete, on_suspended, on_empty, on_error,
+                      on_notice,  on_param, r,           NULL,         NULL,     NULL};
 }
 
 /* What the session sent for simple query `q` (valid until the next call

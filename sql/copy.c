@@ -481,16 +481,8 @@ int sql__copy_put(const sql__copy_fmt *f, const char *v, size_t vlen, char **buf
 /* The table `n` (a reference the caller releases), or 42P01. */
 static int open_table(sql__exec *x, const sql_name *n, const sql_table_desc **out)
 {
-    int rc = 1;
-
-    if (!n->schema || !strcmp(n->schema, "public"))
-        rc = sql_catalog_table(x->s->eng->catalog, x->s->txn, x->s->db_id, n->name, out, &x->err,
-                               x->arena);
-    if (rc == 1)
-        return sql_error_set(&x->err, x->arena, SQL_STATE_UNDEFINED_TABLE,
-                             "relation \"%s%s%s\" does not exist", n->schema ? n->schema : "",
-                             n->schema ? "." : "", n->name);
-    return rc;
+    return sql__open_table(x->s->eng->catalog, x->s->txn, x->s->db_id, n, NULL, x->arena, out,
+                           &x->err);
 }
 
 static const sql_col_desc *find_column(const sql_table_desc *d, const char *name)
@@ -763,42 +755,6 @@ int sql__copy(sql__exec *x)
 
 /* ---- COPY FROM STDIN: rows ------------------------------------------------- */
 
-/* INSERT INTO t (cols) VALUES of `nrows` rows of parameters, planned in
- * `arena`. */
-static int plan_insert(sql__exec *x, const copy_in *cp, size_t nrows, kv_arena *arena,
-                       sql_plan **out)
-{
-    size_t n = nrows * cp->cols.n;
-    sql_expr *params = kv_arena_alloc(arena, n * sizeof *params);
-    sql_expr **cells = kv_arena_alloc(arena, n * sizeof *cells);
-    sql_expr ***rows = kv_arena_alloc(arena, nrows * sizeof *rows);
-    uint32_t *oids = kv_arena_alloc(arena, n * sizeof *oids);
-    sql_params ps = {.oids = oids, .n = (int)n, .cap = (int)n};
-    kv_arena *saved = x->arena;
-
-    if (!params || !cells || !rows || !oids)
-        return sql__oom(x->arena, &x->err);
-    for (size_t i = 0; i < n; i++) {
-        params[i] = (sql_expr){.kind = SQL_EXPR_PARAM, .location = -1, .param = (int)i + 1};
-        cells[i] = &params[i];
-        oids[i] = cp->param_types[i].oid;
-    }
-    for (size_t r = 0; r < nrows; r++)
-        rows[r] = &cells[r * cp->cols.n];
-    sql_stmt ins = {.kind = SQL_STMT_INSERT,
-                    .location = -1,
-                    .u.insert = {.table = cp->table,
-                                 .columns = cp->cols.names,
-                                 .ncolumns = (int)cp->cols.n,
-                                 .rows = rows,
-                                 .nrows = (int)nrows,
-                                 .rowlen = (int)cp->cols.n}};
-    x->arena = arena; /* the plan lives there */
-    int rc = sql__internal_plan(x, &ins, &ps, out);
-    x->arena = saved;
-    return rc;
-}
-
 /* Inserts the rows held; the full batch's plan is kept for the next. */
 static int insert_rows(sql__exec *x, copy_in *cp)
 {
@@ -808,7 +764,8 @@ static int insert_rows(sql__exec *x, copy_in *cp)
 
     if (cp->nrows == 0)
         return 0;
-    if (!p && plan_insert(x, cp, cp->nrows, full ? cp->arena : cp->rows, &p) < 0)
+    if (!p && sql__plan_insert_rows(x, &cp->table, cp->cols.names, cp->param_types, cp->cols.n,
+                                    cp->nrows, full ? cp->arena : cp->rows, &p) < 0)
         return -1;
     if (full)
         cp->plan = p;

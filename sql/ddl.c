@@ -696,6 +696,7 @@ typedef struct held_rows {
     const sql_type *types;
     sql_datum **rows;
     size_t n, cap;
+    size_t nnull; /* the last ones have a NULL in a key column */
 } held_rows;
 
 static int hold_row(void *arg, const sql_datum *vals, size_t n, sql_error *err)
@@ -743,38 +744,75 @@ static int take_rows(sql__exec *x, const sql_table_desc *d, held_rows *h, sql_ex
     return run_internal(x, &del, &none, NULL, NULL, NULL, &count);
 }
 
-/* INSERT INTO t (cols) VALUES ($1, ...) for every held row. */
+static const char *col_name(const sql_table_desc *d, uint32_t id)
+{
+    for (uint32_t i = 0; i < d->ncols; i++)
+        if (d->cols[i].id == id)
+            return d->cols[i].name;
+    return "";
+}
+
+/* Moves the rows with a NULL in a column of d's primary key behind the
+ * others (keeping both orders) and counts them, so that duplicates among
+ * the rest are found first, as PostgreSQL's index build finds them. The
+ * first such column's name, NULL when there is none. */
+static const char *nulls_last(const sql_table_desc *d, held_rows *h, const char **names, int n)
+{
+    const char *found = NULL;
+    size_t keep = 0, nnull = 0;
+    sql_datum **null_rows = kv_arena_alloc(h->x->arena, (h->n + 1) * sizeof *null_rows);
+
+    if (!null_rows) /* then the INSERT's NOT NULL check reports them */
+        return NULL;
+    for (size_t r = 0; r < h->n; r++) {
+        const char *col = NULL;
+        for (uint32_t k = 0; k < d->primary.ncols && !col; k++)
+            for (int j = 0; j < n && !col; j++)
+                if (h->rows[r][j].isnull && !strcmp(names[j], col_name(d, d->primary.col_ids[k])))
+                    col = names[j];
+        if (col) {
+            null_rows[nnull++] = h->rows[r];
+            found = found ? found : col;
+        } else {
+            h->rows[keep++] = h->rows[r];
+        }
+    }
+    memcpy(&h->rows[keep], null_rows, nnull * sizeof *null_rows);
+    h->nnull = nnull;
+    return found;
+}
+
+/* Rows per INSERT when ADD PRIMARY KEY writes the held rows back. */
+#define PUT_BATCH 1000
+
+/* Writes the held rows back, PUT_BATCH at a time, through INSERT INTO t
+ * (cols) VALUES ($1, ...), ... so the new key is checked like any write. */
 static int put_rows(sql__exec *x, const sql_table_desc *d, const held_rows *h, const char **names,
                     int n)
 {
-    sql_expr *params = kv_arena_alloc(x->arena, ((size_t)n + 1) * sizeof *params);
-    sql_expr **row = kv_arena_alloc(x->arena, ((size_t)n + 1) * sizeof *row);
-    uint32_t *oids = kv_arena_alloc(x->arena, ((size_t)n + 1) * sizeof *oids);
-    sql_params ps = {.oids = oids, .n = n, .cap = n};
-    sql_plan *p;
+    sql_name table = {.name = d->name, .location = -1};
+    size_t batch = h->n < PUT_BATCH ? h->n : PUT_BATCH;
+    sql_datum *vals = kv_arena_alloc(x->arena, (batch * (size_t)n + 1) * sizeof *vals);
+    sql_type *types = kv_arena_alloc(x->arena, (batch * (size_t)n + 1) * sizeof *types);
     uint64_t count;
-    int rc = 0;
 
-    if (!params || !row || !oids)
+    if (!vals || !types)
         return oom(x);
-    for (int i = 0; i < n; i++) {
-        params[i] = (sql_expr){.kind = SQL_EXPR_PARAM, .location = -1, .param = i + 1};
-        row[i] = &params[i];
-        oids[i] = h->types[i].oid;
+    for (size_t i = 0; i < batch * (size_t)n; i++)
+        types[i] = h->types[i % (size_t)n];
+    for (size_t r = 0; r < h->n; r += batch) {
+        size_t m = h->n - r < batch ? h->n - r : batch;
+        sql_plan *p;
+        for (size_t i = 0; i < m; i++)
+            memcpy(&vals[i * (size_t)n], h->rows[r + i], (size_t)n * sizeof *vals);
+        if (sql__plan_insert_rows(x, &table, names, types, (size_t)n, m, x->arena, &p) < 0)
+            return -1;
+        int rc = sql__internal_run(x, p, vals, types, NULL, NULL, &count);
+        sql__plan_free(p);
+        if (rc < 0)
+            return -1;
     }
-    sql_stmt ins = {.kind = SQL_STMT_INSERT,
-                    .u.insert = {.table = {.name = d->name, .location = -1},
-                                 .columns = names,
-                                 .ncolumns = n,
-                                 .rows = &row,
-                                 .nrows = 1,
-                                 .rowlen = n}};
-    if (sql__internal_plan(x, &ins, &ps, &p) < 0)
-        return -1;
-    for (size_t r = 0; r < h->n && rc == 0; r++)
-        rc = sql__internal_run(x, p, h->rows[r], h->types, NULL, NULL, &count);
-    sql__plan_free(p);
-    return rc;
+    return 0;
 }
 
 /* The descriptor with key `k` instead of the hidden rowid. */
@@ -830,11 +868,16 @@ static int alter_add_pk(sql__exec *x, sql_table_desc *d, const sql_alter_cmd *c)
         return -1;
     if (sql_catalog_put_table(cat(x), txn(x), d, &x->err, x->arena) < 0)
         return -1;
-    if (put_rows(x, d, &h, names, n) == 0)
-        return 0;
-    if (x->err.state == SQL_STATE_UNIQUE_VIOLATION)
-        return pk_duplicate(x, d);
-    return -1;
+    const char *null_col = nulls_last(d, &h, names, n);
+    size_t all = h.n;
+    h.n -= h.nnull;
+    if (put_rows(x, d, &h, names, n) < 0)
+        return x->err.state == SQL_STATE_UNIQUE_VIOLATION ? pk_duplicate(x, d) : -1;
+    if (h.n < all)
+        return sql_error_set(&x->err, x->arena, SQL_STATE_NOT_NULL_VIOLATION,
+                             "column \"%s\" of relation \"%s\" contains null values", null_col,
+                             d->name);
+    return 0;
 }
 
 /* One ALTER TABLE action on a fresh copy of the table: 0 done, 1 skipped

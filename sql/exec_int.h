@@ -45,6 +45,14 @@ typedef struct sql_plan_ctx {
 int sql__plan(sql_plan_ctx *ctx, const sql_stmt *st, kv_arena *arena, sql_plan **out,
               sql_error *err);
 
+/* The table `name` names in database `db_id`, read in `t` (may be NULL):
+ * 0 and a reference (sql_table_release), or -1 with `err` set: 42P01
+ * "relation ... does not exist" at the name's position in `query` (NULL:
+ * none, as PostgreSQL reports it for COPY and VACUUM; only the public
+ * schema holds tables), or the catalog's error. */
+int sql__open_table(sql_catalog *c, sql_txn *t, uint32_t db_id, const sql_name *name,
+                    const char *query, kv_arena *arena, const sql_table_desc **out, sql_error *err);
+
 /* Releases the plan's descriptor references. NULL: no-op. */
 void sql__plan_free(sql_plan *p);
 

@@ -82,22 +82,28 @@ static int error_at(planner *pl, sql_error *err, int location)
 
 /* ---- table and scope ------------------------------------------------- */
 
-static int open_table(planner *pl, const sql_name *name, const char *alias, sql_error *err)
+int sql__open_table(sql_catalog *c, sql_txn *t, uint32_t db_id, const sql_name *name,
+                    const char *query, kv_arena *arena, const sql_table_desc **out, sql_error *err)
 {
-    sql_plan_ctx *c = pl->ctx;
     const char *schema = name->schema;
     int rc = 1;
     if (schema == NULL || strcmp(schema, "public") == 0)
-        rc = sql_catalog_table(c->catalog, c->txn, c->db_id, name->name, &pl->p->table, err,
-                               pl->arena);
-    if (rc < 0)
-        return -1;
+        rc = sql_catalog_table(c, t, db_id, name->name, out, err, arena);
     if (rc == 1) {
-        sql_error_set(err, pl->arena, SQL_STATE_UNDEFINED_TABLE,
-                      "relation \"%s%s%s\" does not exist", schema ? schema : "", schema ? "." : "",
-                      name->name);
-        return error_at(pl, err, name->location);
+        sql_error_set(err, arena, SQL_STATE_UNDEFINED_TABLE, "relation \"%s%s%s\" does not exist",
+                      schema ? schema : "", schema ? "." : "", name->name);
+        if (query != NULL)
+            sql_expr_error_position(err, query, name->location);
     }
+    return rc == 0 ? 0 : -1;
+}
+
+static int open_table(planner *pl, const sql_name *name, const char *alias, sql_error *err)
+{
+    sql_plan_ctx *c = pl->ctx;
+    if (sql__open_table(c->catalog, c->txn, c->db_id, name, c->query, pl->arena, &pl->p->table,
+                        err) != 0)
+        return -1;
     const sql_table_desc *t = pl->p->table;
     sql_scope_col *cols = kv_arena_alloc(pl->arena, (t->ncols + 1) * sizeof(*cols));
     pl->dfl = kv_arena_alloc(pl->arena, (t->ncols + 1) * sizeof(*pl->dfl));

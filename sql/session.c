@@ -619,6 +619,41 @@ int sql__internal_plan(sql__exec *x, const sql_stmt *st, sql_params *params, sql
     return sql__plan(&pc, st, x->arena, out, &x->err);
 }
 
+int sql__plan_insert_rows(sql__exec *x, const sql_name *table, const char *const *cols,
+                          const sql_type *types, size_t ncols, size_t nrows, kv_arena *arena,
+                          sql_plan **out)
+{
+    size_t n = nrows * ncols;
+    sql_expr *params = kv_arena_alloc(arena, n * sizeof *params);
+    sql_expr **cells = kv_arena_alloc(arena, n * sizeof *cells);
+    sql_expr ***rows = kv_arena_alloc(arena, nrows * sizeof *rows);
+    uint32_t *oids = kv_arena_alloc(arena, n * sizeof *oids);
+    sql_params ps = {.oids = oids, .n = (int)n, .cap = (int)n};
+    kv_arena *saved = x->arena;
+
+    if (!params || !cells || !rows || !oids)
+        return sql__oom(x->arena, &x->err);
+    for (size_t i = 0; i < n; i++) {
+        params[i] = (sql_expr){.kind = SQL_EXPR_PARAM, .location = -1, .param = (int)i + 1};
+        cells[i] = &params[i];
+        oids[i] = types[i % ncols].oid;
+    }
+    for (size_t r = 0; r < nrows; r++)
+        rows[r] = &cells[r * ncols];
+    sql_stmt ins = {.kind = SQL_STMT_INSERT,
+                    .location = -1,
+                    .u.insert = {.table = *table,
+                                 .columns = (const char **)cols,
+                                 .ncolumns = (int)ncols,
+                                 .rows = rows,
+                                 .nrows = (int)nrows,
+                                 .rowlen = (int)ncols}};
+    x->arena = arena;
+    int rc = sql__internal_plan(x, &ins, &ps, out);
+    x->arena = saved;
+    return rc;
+}
+
 /* Runs plan p in the session's transaction with the session's services. */
 static int run_plan(sql__exec *x, const sql_plan *p, const sql_datum *params, const sql_type *types,
                     bool may_commit, sql_row_fn row, void *arg, uint64_t *affected, bool *committed)

@@ -205,6 +205,13 @@ void sql__txn_fail(sql_session *s);
 int sql__internal_plan(sql__exec *x, const sql_stmt *st, sql_params *params, sql_plan **out);
 int sql__internal_run(sql__exec *x, const sql_plan *p, const sql_datum *params,
                       const sql_type *types, sql_row_fn row, void *arg, uint64_t *affected);
+/* Plans INSERT INTO `table` (cols) VALUES of `nrows` rows of parameters
+ * ($1 .. $nrows*ncols, row after row, typed types[i % ncols]) in `arena`,
+ * which the plan lives in: how COPY and ADD PRIMARY KEY write rows in
+ * batches through the table's ordinary INSERT path. */
+int sql__plan_insert_rows(sql__exec *x, const sql_name *table, const char *const *cols,
+                          const sql_type *types, size_t ncols, size_t nrows, kv_arena *arena,
+                          sql_plan **out);
 /* Plans prepared DML statement ps into a new planref (its own arena,
  * one reference, owned by ps); ps's previous planref is released, and
  * survives while portals hold it. -1 with `err` set (strings in `arena`). */

@@ -9,9 +9,8 @@
 #
 #     accounts(aid int PRIMARY KEY, abalance int, filler char(84))
 #
-# loaded with 100,000 rows by psql in INSERTs of 1,000 rows (COPY is not
-# supported yet), then the same pgbench custom scripts run against each,
-# in PGBENCH_ROUNDS rounds, with 8 clients for PGBENCH_SECONDS each:
+# loaded with 100,000 rows by psql through COPY FROM STDIN, then the same
+# pgbench custom scripts run against each, in PGBENCH_ROUNDS rounds, with 8 clients for PGBENCH_SECONDS each:
 #
 #     select  \set aid random(1, 100000)
 #             SELECT abalance FROM accounts WHERE aid = :aid;       (-M prepared)
@@ -62,13 +61,13 @@ start() {
 start tardigrade
 start postgres
 
-# The load: one CREATE TABLE, then INSERTs of 1,000 rows each.
-awk -v rows=$rows -v q="'" 'BEGIN {
+# The load: one CREATE TABLE, then one COPY of every row.
+awk -v rows=$rows 'BEGIN {
     print "CREATE TABLE accounts (aid int PRIMARY KEY, abalance int, filler char(84));"
-    for (i = 1; i <= rows; i++) {
-        if (i % 1000 == 1) printf "INSERT INTO accounts VALUES "
-        printf "(%d, 0, %s%s)%s", i, q, q, (i % 1000 == 0 || i == rows) ? ";\n" : ", "
-    }
+    print "COPY accounts FROM stdin;"
+    for (i = 1; i <= rows; i++)
+        printf "%d\t0\t\n", i
+    print "\\."
 }' >"$tmp/load.sql"
 cat >"$tmp/select.pgb" <<'EOF'
 \set aid random(1, 100000)

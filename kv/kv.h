@@ -42,6 +42,10 @@ void kv_arena_destroy(kv_arena *a);
 void *kv_arena_alloc(kv_arena *a, size_t n);
 /* A copy of [p, p+n) in the arena (NULL when out of memory). */
 void *kv_arena_dup(kv_arena *a, const void *p, size_t n);
+/* A NUL-terminated copy of the n bytes at s / of the string s in the
+ * arena (NULL when out of memory). */
+char *kv_arena_strndup(kv_arena *a, const char *s, size_t n);
+char *kv_arena_strdup(kv_arena *a, const char *s);
 
 /* ---- keys, spans, ranges -------------------------------------------- */
 

@@ -75,6 +75,21 @@ void *kv_arena_dup(kv_arena *a, const void *p, size_t n)
     return q;
 }
 
+char *kv_arena_strndup(kv_arena *a, const char *s, size_t n)
+{
+    char *q = kv_arena_alloc(a, n + 1);
+    if (q != NULL) {
+        memcpy(q, s, n);
+        q[n] = '\0';
+    }
+    return q;
+}
+
+char *kv_arena_strdup(kv_arena *a, const char *s)
+{
+    return kv_arena_strndup(a, s, strlen(s));
+}
+
 int kv__key_cmp(const void *a, size_t alen, const void *b, size_t blen)
 {
     size_t n = alen < blen ? alen : blen;

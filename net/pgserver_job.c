@@ -197,7 +197,7 @@ static int cb_role(void *ctx, const char *user, net_pg_role *role)
     role->superuser = superuser;
     role->verifier = NULL;
     if (verifier != NULL) {
-        role->verifier = kv_arena_dup(net_pg_conn_arena(c->pg), verifier, strlen(verifier) + 1);
+        role->verifier = kv_arena_strdup(net_pg_conn_arena(c->pg), verifier);
         free(verifier);
         if (role->verifier == NULL)
             return NET_ENOMEM;

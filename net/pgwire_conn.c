@@ -270,8 +270,8 @@ static int keep_startup(net_pg_conn *c, const net_pg_msg *m)
         return NET_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         const char *name = m->u.startup.names[i], *value = m->u.startup.values[i];
-        c->startup_names[i] = kv_arena_dup(c->conn_arena, name, strlen(name) + 1);
-        c->startup_values[i] = kv_arena_dup(c->conn_arena, value, strlen(value) + 1);
+        c->startup_names[i] = kv_arena_strdup(c->conn_arena, name);
+        c->startup_values[i] = kv_arena_strdup(c->conn_arena, value);
         if (c->startup_names[i] == NULL || c->startup_values[i] == NULL)
             return NET_ENOMEM;
         if (strcmp(name, "user") == 0)
@@ -344,7 +344,7 @@ static int start_auth(net_pg_conn *c, net_pg_buf *out)
     c->role_found = rc == 0;
     c->role.superuser = role.superuser;
     if (c->role_found && role.verifier != NULL) {
-        c->role.verifier = kv_arena_dup(c->conn_arena, role.verifier, strlen(role.verifier) + 1);
+        c->role.verifier = kv_arena_strdup(c->conn_arena, role.verifier);
         if (c->role.verifier == NULL)
             return NET_ENOMEM;
     }

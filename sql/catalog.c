@@ -357,6 +357,14 @@ static cnode *cache_put(sql_catalog *c, cnode *n, uint64_t gen)
     return old;
 }
 
+uint64_t sql_catalog_generation(sql_catalog *c)
+{
+    pthread_mutex_lock(&c->mu);
+    uint64_t gen = c->gen;
+    pthread_mutex_unlock(&c->mu);
+    return gen;
+}
+
 void sql_catalog_invalidate(sql_catalog *c)
 {
     cnode *chains[NBUCKETS];
@@ -511,7 +519,7 @@ int sql_catalog_new_id(sql_catalog *c, uint32_t *out, sql_error *err, kv_arena *
 
 static const char *dup_str(kv_arena *arena, const char *s)
 {
-    return s == NULL ? NULL : kv_arena_dup(arena, s, strlen(s) + 1);
+    return s == NULL ? NULL : kv_arena_strdup(arena, s);
 }
 
 int sql_catalog_database(sql_catalog *c, sql_txn *t, const char *name, sql_database_desc *out,
@@ -561,12 +569,8 @@ static int ns_key_name(const kv_row *row, const char **name, sql_error *err, kv_
         sql_key_get(&p, end, (sql_type){SQL_T_INT8, -1}, SQL_KEY_ASC, arena, &parent, err) != 0 ||
         sql_key_get(&p, end, (sql_type){SQL_T_TEXT, -1}, SQL_KEY_ASC, arena, &d, err) != 0)
         return -1;
-    char *s = kv_arena_alloc(arena, d.v.s.len + 1);
-    if (s == NULL)
+    if ((*name = kv_arena_strndup(arena, (const char *)d.v.s.p, d.v.s.len)) == NULL)
         return sql__oom(arena, err);
-    memcpy(s, d.v.s.p, d.v.s.len);
-    s[d.v.s.len] = '\0';
-    *name = s;
     return 0;
 }
 

@@ -118,6 +118,10 @@ int sql_catalog_open(kv_store *s, kv_txn_hb *hb, sql_catalog **out, sql_error *e
 void sql_catalog_close(sql_catalog *c);
 /* Drops every cached descriptor (after a DDL commit). */
 void sql_catalog_invalidate(sql_catalog *c);
+/* A counter sql_catalog_invalidate bumps: what was looked up at one
+ * generation is still current while the generation stays the same, so a
+ * prepared plan needs no lookup to know it is not stale. */
+uint64_t sql_catalog_generation(sql_catalog *c);
 
 /* ---- databases ------------------------------------------------------- */
 

@@ -131,13 +131,8 @@ static const char *get_str(reader *r)
         r->corrupt = true;
         return NULL;
     }
-    char *s = kv_arena_alloc(r->arena, (size_t)n + 1);
-    if (s == NULL) {
-        r->oom = true;
-        return NULL;
-    }
-    memcpy(s, p, n);
-    s[n] = '\0';
+    char *s = kv_arena_strndup(r->arena, (const char *)p, n);
+    r->oom = r->oom || s == NULL;
     return s;
 }
 

@@ -663,7 +663,7 @@ void sql__copy_free(sql_session *s)
 
 static const char *dup_str(kv_arena *a, const char *s)
 {
-    return s ? kv_arena_dup(a, s, strlen(s) + 1) : NULL;
+    return s ? kv_arena_strdup(a, s) : NULL;
 }
 
 /* Copies what the COPY needs past the statement's arena into cp->arena. */

@@ -915,11 +915,9 @@ int sql__interval_parse(const char *s, size_t len, kv_arena *arena, sql_interval
                         sql_error *err)
 {
     /* strtold needs a terminated copy */
-    char *copy = kv_arena_alloc(arena, len + 1);
+    char *copy = kv_arena_strndup(arena, s, len);
     if (copy == NULL)
         return sql__oom(arena, err);
-    memcpy(copy, s, len);
-    copy[len] = '\0';
     const char *p = skip_space(copy, copy + len), *end = copy + len;
     sql_interval iv = {0};
     bool any = false, ago = false;

@@ -125,6 +125,16 @@ static int numeric_recv_digits(const uint8_t *p, size_t n, mpz_t z, kv_arena *ar
     return 0;
 }
 
+/* The error for bytes left over after a value: a Bind names the
+ * parameter (sql_datum_recv_left_over). */
+static const char left_over_msg[] = "incorrect binary data format";
+
+bool sql_datum_recv_left_over(const sql_error *e)
+{
+    return e->state == SQL_STATE_INVALID_BINARY_REPRESENTATION && e->message &&
+           strcmp(e->message, left_over_msg) == 0;
+}
+
 static int numeric_recv(const uint8_t *p, size_t len, kv_arena *arena, sql_numeric *out,
                         sql_error *err)
 {
@@ -138,8 +148,8 @@ static int numeric_recv(const uint8_t *p, size_t len, kv_arena *arena, sql_numer
     if (n > NUMERIC_MAX_RECV_DIGITS)
         return bad_numeric("length", arena, err);
     if (len != 8 + 2 * n)
-        return sql_error_set(err, arena, SQL_STATE_INVALID_BINARY_REPRESENTATION,
-                             "incorrect binary data format");
+        return sql_error_set(err, arena, SQL_STATE_INVALID_BINARY_REPRESENTATION, "%s",
+                             left_over_msg);
     if (sign == NUMERIC_NAN || sign == NUMERIC_PINF || sign == NUMERIC_NINF) {
         *out = (sql_numeric){.kind = sign == NUMERIC_NAN    ? SQL_NUM_NAN
                                      : sign == NUMERIC_PINF ? SQL_NUM_PINF
@@ -364,8 +374,8 @@ int sql_datum_recv(sql_type type, const uint8_t *buf, size_t len, kv_arena *aren
         return sql_error_set(err, arena, SQL_STATE_PROTOCOL_VIOLATION,
                              "insufficient data left in message");
     if (len > w)
-        return sql_error_set(err, arena, SQL_STATE_INVALID_BINARY_REPRESENTATION,
-                             "incorrect binary data format");
+        return sql_error_set(err, arena, SQL_STATE_INVALID_BINARY_REPRESENTATION, "%s",
+                             left_over_msg);
     if (fixed_recv(type.oid, buf, arena, out, err) != 0)
         return -1;
     return sql_datum_coerce(type, out, arena, out, err);

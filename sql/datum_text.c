@@ -102,11 +102,9 @@ range:
 static int float_in(sql_type_id t, const char *s, size_t len, kv_arena *arena, sql_datum *out,
                     sql_error *err)
 {
-    char *copy = kv_arena_alloc(arena, len + 1);
+    char *copy = kv_arena_strndup(arena, s, len);
     if (copy == NULL)
         return sql__oom(arena, err);
-    memcpy(copy, s, len);
-    copy[len] = '\0';
     char *p = copy, *endp;
     while (isspace((unsigned char)*p))
         p++;
@@ -530,10 +528,8 @@ int sql_datum_to_text(sql_type type, const sql_datum *d, const sql_io_ctx *ctx, 
     case SQL_T_TEXT:
     case SQL_T_VARCHAR:
     case SQL_T_BPCHAR:
-        if ((s = kv_arena_alloc(arena, d->v.s.len + 1)) == NULL)
+        if ((s = kv_arena_strndup(arena, (const char *)d->v.s.p, d->v.s.len)) == NULL)
             return sql__oom(arena, err);
-        memcpy(s, d->v.s.p, d->v.s.len);
-        s[d->v.s.len] = '\0';
         *out = s, *len = d->v.s.len;
         return 0;
     case SQL_T_BYTEA:

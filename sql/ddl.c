@@ -128,7 +128,7 @@ static const char *unique_name(sql__exec *x, const sql_table_desc *d, const char
     for (int i = 1;; i++) {
         snprintf(buf, sizeof buf, "%s%d", base, i);
         if (!taken(d, buf))
-            return kv_arena_dup(x->arena, buf, strlen(buf) + 1);
+            return kv_arena_strdup(x->arena, buf);
     }
 }
 
@@ -1016,7 +1016,7 @@ static int role_options(sql__exec *x, const sql_role *r, sql_role_desc *d)
     char *v = x->s->eng->opts.hash_password(r->password);
     if (!v)
         return oom(x);
-    d->verifier = kv_arena_dup(x->arena, v, strlen(v) + 1);
+    d->verifier = kv_arena_strdup(x->arena, v);
     free(v);
     return d->verifier ? 0 : oom(x);
 }

@@ -1542,11 +1542,9 @@ static int nextval_fn(FN_ARGS)
 
     if (!env || !env->nextval)
         return fail(ctx, SQL_STATE_FEATURE_NOT_SUPPORTED, "nextval() is not supported here");
-    name = kv_arena_alloc(ctx->arena, args[0].v.s.len + 1);
+    name = kv_arena_strndup(ctx->arena, (const char *)args[0].v.s.p, args[0].v.s.len);
     if (!name)
         return oom(ctx);
-    memcpy(name, args[0].v.s.p, args[0].v.s.len);
-    name[args[0].v.s.len] = '\0';
     out->isnull = false;
     return env->nextval(env->env, name, &out->v.i, ctx->err, ctx->arena);
 }

@@ -35,7 +35,7 @@ const char *sql__pstrdup(sql__pctx *c, const char *s)
 
     if (!s)
         return NULL;
-    p = kv_arena_dup(c->arena, s, strlen(s) + 1);
+    p = kv_arena_strdup(c->arena, s);
     if (!p)
         sql_error_set(c->err, c->arena, SQL_STATE_OUT_OF_MEMORY, "out of memory");
     return p;

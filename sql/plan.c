@@ -101,6 +101,7 @@ int sql__open_table(sql_catalog *c, sql_txn *t, uint32_t db_id, const sql_name *
 static int open_table(planner *pl, const sql_name *name, const char *alias, sql_error *err)
 {
     sql_plan_ctx *c = pl->ctx;
+    pl->p->catalog_gen = sql_catalog_generation(c->catalog);
     if (sql__open_table(c->catalog, c->txn, c->db_id, name, c->query, pl->arena, &pl->p->table,
                         err) != 0)
         return -1;
@@ -1103,7 +1104,7 @@ const char *sql__plan_tag(const sql_plan *p)
 
 bool sql__plan_stale(const sql_plan *p, sql_catalog *c)
 {
-    if (p->table == NULL)
+    if (p->table == NULL || sql_catalog_generation(c) == p->catalog_gen)
         return false;
     kv_arena *arena;
     if (kv_arena_create(&arena) != 0)

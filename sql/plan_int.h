@@ -93,6 +93,7 @@ struct sql_plan {
     sql_stmt_kind kind;
     sql_catalog *catalog;
     const sql_table_desc *table; /* referenced; NULL without FROM */
+    uint64_t catalog_gen;        /* sql_catalog_generation before the lookup */
     sql__rowcodec rc;
     sql__path path;
     sql__rowproj proj;        /* what a scan decodes */

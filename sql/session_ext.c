@@ -111,7 +111,7 @@ static int parse_stmt(sql__prepared *ps, const char *query, size_t ntypes, const
 {
     sql_stmt_list l;
 
-    if (!(ps->query = kv_arena_dup(ps->arena, query, strlen(query) + 1)))
+    if (!(ps->query = kv_arena_strdup(ps->arena, query)))
         return sql__oom(ps->arena, err);
     if (sql_parse(ps->query, ps->arena, &l, err) < 0)
         return -1;
@@ -201,7 +201,7 @@ static int bind_params(sql_session *s, sql__portal *p, size_t nformats, const in
                                          &p->params[i], err)
                         : sql_datum_from_text(t, (const char *)vals[i].data, (size_t)vals[i].len,
                                               &io, p->arena, &p->params[i], err);
-        if (rc < 0 && f == 1 && !strcmp(err->message, "incorrect binary data format"))
+        if (rc < 0 && f == 1 && sql_datum_recv_left_over(err))
             return sql_error_set(err, p->arena, SQL_STATE_INVALID_BINARY_REPRESENTATION,
                                  "incorrect binary data format in bind parameter %zu", i + 1);
         if (rc < 0)

@@ -209,6 +209,9 @@ int sql_datum_send(sql_type type, const sql_datum *d, kv_arena *arena, const uin
  * value 22P03 "incorrect binary data format". */
 int sql_datum_recv(sql_type type, const uint8_t *buf, size_t len, kv_arena *arena, sql_datum *out,
                    sql_error *err);
+/* Whether `e`, from sql_datum_recv, says bytes were left over after the
+ * value (PostgreSQL's Bind reports that one with the parameter number). */
+bool sql_datum_recv_left_over(const sql_error *e);
 
 /* A deep copy of `in` whose payload (text bytes, numeric limbs) lives in
  * `arena`, e.g. to keep a value beyond the per-row arena it came from.

@@ -8,14 +8,28 @@
  * holds one reference, every lookup one more, and the last release frees
  * the arena (which also holds the node). Nodes are linked in two hash
  * chains, by id and by (parent id, name). The mutex guards only the
- * chains and the generation; no KV I/O happens under it. A miss reads KV
- * outside the lock and inserts the result only if no invalidation ran
- * meanwhile (same generation): otherwise a descriptor read before a DDL
- * commit could be cached after the invalidation that followed it.
+ * chains, the generation and the version; no KV I/O happens under it.
  *
- * Misses read the newest committed state (non-transactional reads). A
- * transaction that wrote the catalog reads through itself instead and
- * bypasses the cache in both directions.
+ * Versions. Every cached node is exactly the committed descriptor at
+ * catalog version c->version (docs/sql-encoding.md, "Catalog version").
+ * Only a transaction that read that same version through itself fills
+ * the cache, with what it read through itself, and only if no
+ * invalidation ran meanwhile (same generation): whatever its timestamp,
+ * the catalog it sees is the one of its version, since every change of
+ * the catalog commits with a new version. A lookup in a transaction
+ * first reads the version (view_of, once per epoch): a newer one empties
+ * the cache and becomes its version; an older one (the transaction began
+ * before the cache moved on) bypasses the cache. Because the version key
+ * is in the transaction's read set, a transaction that trusted the cache
+ * is serialised before any DDL that committed a newer version, or fails
+ * to commit (40001). A transaction that wrote the catalog reads through
+ * itself and bypasses the cache in both directions.
+ *
+ * Lookups without a transaction (Parse and Bind outside a transaction)
+ * take what the cache holds and read
+ * the newest committed state on a miss, which they do not cache: their
+ * answers are hints that the session checks again in the transaction
+ * that executes.
  *
  * Writes happen only inside a sql_txn. Names are claimed with a CPut that
  * expects no value, so a name taken by a concurrent or earlier creation
@@ -53,10 +67,14 @@ struct sql_catalog {
     kv_store *store;
     kv_txn_hb *hb;
     pthread_mutex_t mu;
-    uint64_t gen; /* bumped by every invalidation */
+    uint64_t gen;     /* bumped by every invalidation */
+    uint64_t version; /* the catalog version every cached node belongs to */
     cnode *by_id[NBUCKETS];
     cnode *by_name[NBUCKETS];
 };
+
+/* A generation no cache reaches: cache_put never caches under it. */
+#define NO_FILL UINT64_MAX
 
 /* ---- descriptor identity ------------------------------------------------ */
 
@@ -101,6 +119,12 @@ static int ns_key(sql_keybuf *b, kv_arena *arena, uint32_t parent, const char *n
     if (id_key(b, arena, SQL__SYS_NAMESPACE, parent, err) != 0)
         return -1;
     return put_name_col(b, name, err);
+}
+
+static int version_key(sql_keybuf *b, kv_arena *arena, sql_error *err)
+{
+    sql_keybuf_init(b, arena);
+    return sql_key_put_prefix(b, SQL__SYS_VERSION, SQL_PRIMARY_INDEX_ID, err);
 }
 
 static int role_key(sql_keybuf *b, kv_arena *arena, const char *name, sql_error *err)
@@ -157,6 +181,29 @@ static int run(sql_catalog *c, sql_txn *t, const kv_req *qs, size_t n, kv_respon
     return rc;
 }
 
+/* Called after every catalog write in `t`; the first one arranges the
+ * version increment that commits with t. The version is read through t
+ * (unless a lookup already has), so two DDL transactions conflict on it;
+ * the Put goes with the commit (sql_txn_put_at_commit) so that the key
+ * every transaction reads holds an intent only while the commit
+ * resolves, not for as long as the DDL transaction stays open. */
+static int wrote(sql_catalog *c, sql_txn *t, sql_error *err, kv_arena *arena)
+{
+    if (sql_txn_did_ddl(t))
+        return 0;
+    uint64_t v;
+    sql_keybuf key;
+    uint8_t val[8];
+    if (sql_catalog_version(c, t, &v, err, arena) != 0 || version_key(&key, arena, err) != 0)
+        return -1;
+    for (size_t i = 0; i < sizeof(val); i++)
+        val[i] = (uint8_t)((v + 1) >> (56 - 8 * i));
+    if (sql_txn_put_at_commit(t, key.p, key.len, val, sizeof(val), err, arena) != 0)
+        return -1;
+    sql_txn_mark_ddl(t);
+    return 0;
+}
+
 /* run() for catalog writes, whose responses say nothing. */
 static int write_reqs(sql_catalog *c, sql_txn *t, const kv_req *qs, size_t n, sql_error *err,
                       kv_arena *arena)
@@ -166,7 +213,7 @@ static int write_reqs(sql_catalog *c, sql_txn *t, const kv_req *qs, size_t n, sq
     int rc = run(c, t, qs, n, &resp, err, arena);
     kv_response_free(&resp);
     if (rc == 0)
-        sql_txn_mark_ddl(t);
+        rc = wrote(c, t, err, arena);
     return rc;
 }
 
@@ -213,7 +260,7 @@ static int put_new_value(sql_catalog *c, sql_txn *t, const sql_keybuf *key, cons
         *err = saved, rc = 1;
     kv_response_free(&resp);
     if (rc == 0)
-        sql_txn_mark_ddl(t);
+        rc = wrote(c, t, err, arena);
     return rc;
 }
 
@@ -304,11 +351,15 @@ static size_t name_bucket(uint32_t parent, const char *name)
     return h % NBUCKETS;
 }
 
-/* A cached node with a new reference, or NULL; *gen is the generation the
- * caller must present to cache_put after a miss. */
-static cnode *cache_get(sql_catalog *c, bool by_name, uint32_t key, const char *name, uint64_t *gen)
+/* What one lookup may take from the cache (see the file comment). */
+typedef struct view {
+    bool cache;       /* hits may be served */
+    bool pinned;      /* only while the cache holds `version`; misses are cached */
+    uint64_t version; /* pinned: the version the transaction reads */
+} view;
+
+static cnode *find_node(sql_catalog *c, bool by_name, uint32_t key, const char *name)
 {
-    pthread_mutex_lock(&c->mu);
     cnode *n;
     if (by_name) {
         n = c->by_name[name_bucket(key, name)];
@@ -319,9 +370,26 @@ static cnode *cache_get(sql_catalog *c, bool by_name, uint32_t key, const char *
         while (n != NULL && n->key.id != key)
             n = n->next_by_id;
     }
-    if (n != NULL)
-        atomic_fetch_add(&n->refs, 1);
-    *gen = c->gen;
+    return n;
+}
+
+/* A cached node with a new reference, or NULL. After a miss, *gen is the
+ * generation to present to cache_put, or NO_FILL when the view may not
+ * fill the cache (or the cache holds another version than it pins). */
+static cnode *cache_get(sql_catalog *c, const view *v, bool by_name, uint32_t key, const char *name,
+                        uint64_t *gen)
+{
+    cnode *n = NULL;
+    *gen = NO_FILL;
+    if (!v->cache)
+        return NULL;
+    pthread_mutex_lock(&c->mu);
+    if (!v->pinned || v->version == c->version) {
+        if ((n = find_node(c, by_name, key, name)) != NULL)
+            atomic_fetch_add(&n->refs, 1);
+        else if (v->pinned)
+            *gen = c->gen;
+    }
     pthread_mutex_unlock(&c->mu);
     return n;
 }
@@ -337,9 +405,7 @@ static cnode *cache_put(sql_catalog *c, cnode *n, uint64_t gen)
         pthread_mutex_unlock(&c->mu);
         return n;
     }
-    cnode *old = c->by_id[id_bucket(id)];
-    while (old != NULL && old->key.id != id)
-        old = old->next_by_id;
+    cnode *old = find_node(c, false, id, NULL);
     if (old != NULL) {
         atomic_fetch_add(&old->refs, 1);
     } else {
@@ -365,17 +431,20 @@ uint64_t sql_catalog_generation(sql_catalog *c)
     return gen;
 }
 
-void sql_catalog_invalidate(sql_catalog *c)
+/* Empties the cache (c->mu held): the nodes go to chains[], which
+ * release_chains() drops after the lock is released. Unlinked nodes are
+ * reachable only from there and from references outside the cache, which
+ * never follow the chains. */
+static void unlink_all(sql_catalog *c, cnode **chains)
 {
-    cnode *chains[NBUCKETS];
-    pthread_mutex_lock(&c->mu);
     c->gen++;
-    memcpy(chains, c->by_id, sizeof(chains));
+    memcpy(chains, c->by_id, sizeof(c->by_id));
     memset(c->by_id, 0, sizeof(c->by_id));
     memset(c->by_name, 0, sizeof(c->by_name));
-    pthread_mutex_unlock(&c->mu);
-    /* Unlinked nodes are reachable only from here and from references
-     * outside the cache, which never follow the chains. */
+}
+
+static void release_chains(cnode **chains)
+{
     for (size_t i = 0; i < NBUCKETS; i++)
         for (cnode *n = chains[i], *next; n != NULL; n = next) {
             next = n->next_by_id;
@@ -383,21 +452,88 @@ void sql_catalog_invalidate(sql_catalog *c)
         }
 }
 
-/* Whether lookups in `t` may use the cache (see the file comment). */
-static bool use_cache(const sql_txn *t)
+void sql_catalog_invalidate(sql_catalog *c)
 {
-    return t == NULL || !sql_txn_did_ddl(t);
+    cnode *chains[NBUCKETS];
+    pthread_mutex_lock(&c->mu);
+    unlink_all(c, chains);
+    pthread_mutex_unlock(&c->mu);
+    release_chains(chains);
+}
+
+/* Moves the cache to version `v` if that is newer than the one it holds,
+ * emptying it; an older `v` (a transaction that began before the cache
+ * moved on) leaves it alone. */
+static void advance(sql_catalog *c, uint64_t v)
+{
+    cnode *chains[NBUCKETS];
+    pthread_mutex_lock(&c->mu);
+    bool newer = v > c->version;
+    if (newer) {
+        unlink_all(c, chains);
+        c->version = v;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (newer)
+        release_chains(chains);
+}
+
+/* Reads the version key through `t` and remembers the value on it. An
+ * absent key is version 0. */
+static int read_version(sql_catalog *c, sql_txn *t, uint64_t *out, sql_error *err, kv_arena *arena)
+{
+    sql_keybuf key;
+    const uint8_t *val;
+    size_t len;
+    if (version_key(&key, arena, err) != 0)
+        return -1;
+    int rc = get_value(c, t, &key, &val, &len, err, arena);
+    if (rc < 0)
+        return -1;
+    if (rc == 0 && len != 8) {
+        sql_error_set(err, arena, SQL_STATE_INTERNAL_ERROR, "corrupt descriptor");
+        sql_error_detail(err, arena, "The catalog version has %zu bytes, not 8.", len);
+        return -1;
+    }
+    *out = 0;
+    for (size_t i = 0; rc == 0 && i < len; i++)
+        *out = *out << 8 | val[i];
+    sql_txn_set_catalog_version(t, *out);
+    return 0;
+}
+
+int sql_catalog_version(sql_catalog *c, sql_txn *t, uint64_t *out, sql_error *err, kv_arena *arena)
+{
+    if (sql_txn_catalog_version(t, out))
+        return 0; /* the cache was advanced when it was read */
+    if (read_version(c, t, out, err, arena) != 0)
+        return -1;
+    advance(c, *out);
+    return 0;
+}
+
+/* The view of lookups in `t`: NULL takes what the cache holds; a
+ * transaction that wrote the catalog bypasses it; any other transaction
+ * reads the version first and pins it. */
+static int view_of(sql_catalog *c, sql_txn *t, view *v, sql_error *err, kv_arena *arena)
+{
+    *v = (view){.cache = t == NULL || !sql_txn_did_ddl(t)};
+    if (t == NULL || !v->cache)
+        return 0;
+    v->pinned = true;
+    return sql_catalog_version(c, t, &v->version, err, arena);
 }
 
 static int lookup_id(sql_catalog *c, sql_txn *t, uint32_t id, cnode **out, sql_error *err,
                      kv_arena *arena)
 {
-    if (!use_cache(t))
-        return load_node(c, t, id, out, err, arena);
+    view v;
     uint64_t gen;
-    if ((*out = cache_get(c, false, id, NULL, &gen)) != NULL)
+    if (view_of(c, t, &v, err, arena) != 0)
+        return -1;
+    if ((*out = cache_get(c, &v, false, id, NULL, &gen)) != NULL)
         return 0;
-    int rc = load_node(c, NULL, id, out, err, arena);
+    int rc = load_node(c, t, id, out, err, arena);
     if (rc == 0)
         *out = cache_put(c, *out, gen);
     return rc;
@@ -430,19 +566,19 @@ static int dangling(kv_arena *arena, sql_error *err, const char *name)
 static int lookup_name(sql_catalog *c, sql_txn *t, uint32_t parent, const char *name, cnode **out,
                        sql_error *err, kv_arena *arena)
 {
-    bool cached = use_cache(t);
-    uint64_t gen = 0;
-    if (cached && (*out = cache_get(c, true, parent, name, &gen)) != NULL)
+    view v;
+    uint64_t gen;
+    if (view_of(c, t, &v, err, arena) != 0)
+        return -1;
+    if ((*out = cache_get(c, &v, true, parent, name, &gen)) != NULL)
         return 0;
-    sql_txn *kt = cached ? NULL : t;
     sql__ns_entry e;
-    int rc = ns_get(c, kt, parent, name, &e, err, arena);
+    int rc = ns_get(c, t, parent, name, &e, err, arena);
     if (rc != 0)
         return rc;
-    if ((rc = load_node(c, kt, e.id, out, err, arena)) != 0)
+    if ((rc = load_node(c, t, e.id, out, err, arena)) != 0)
         return rc == 1 ? dangling(arena, err, name) : -1;
-    if (cached)
-        *out = cache_put(c, *out, gen);
+    *out = cache_put(c, *out, gen);
     return 0;
 }
 

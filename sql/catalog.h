@@ -15,12 +15,21 @@
  * that uses them. To change a table, copy its descriptor
  * (sql_table_copy), edit the copy, and write it with sql_catalog_put_table.
  *
- * Cache: lookups by (database, name) and by id with `txn` == NULL, or with
- * a txn that has not written the catalog (sql_txn_did_ddl false), are
- * served from a per-node cache filled from KV on a miss. After a DDL
- * transaction commits, the session calls sql_catalog_invalidate(); a
- * transaction that wrote the catalog reads it through KV (it must see its
- * own uncommitted DDL).
+ * Cache: each node caches descriptors per catalog version, a counter in
+ * KV that every transaction writing the catalog increments as it commits.
+ * A lookup in a transaction that has not written the catalog reads the
+ * version through the transaction (once per transaction epoch, remembered
+ * on the sql_txn) and is served from the cache only while the cache holds
+ * that version; a newer version empties the cache first. So DDL committed
+ * through any node is seen by the next transaction on every node, and a
+ * transaction that used a cached descriptor conflicts with DDL committed
+ * after its version read (it is serialised before it, or fails with
+ * 40001). A transaction that wrote the catalog reads it through KV (it
+ * must see its own uncommitted DDL). Lookups with `txn` == NULL take what
+ * the cache holds or the newest committed state, a hint to be checked in
+ * a transaction later. After a DDL transaction commits, the session calls
+ * sql_catalog_invalidate() so that this node stops serving hints from
+ * before it at once.
  *
  * Expressions in descriptors (DEFAULT, CHECK) are parse trees (sql/parse.h)
  * stored with sql_expr_encode and decoded into the descriptor's memory.
@@ -118,10 +127,19 @@ int sql_catalog_open(kv_store *s, kv_txn_hb *hb, sql_catalog **out, sql_error *e
 void sql_catalog_close(sql_catalog *c);
 /* Drops every cached descriptor (after a DDL commit). */
 void sql_catalog_invalidate(sql_catalog *c);
-/* A counter sql_catalog_invalidate bumps: what was looked up at one
- * generation is still current while the generation stays the same, so a
- * prepared plan needs no lookup to know it is not stale. */
+/* A counter bumped whenever the cache is emptied (sql_catalog_invalidate,
+ * or a transaction that read a newer version): while it stays the same,
+ * lookups without a transaction answer as they did, so Bind needs no
+ * lookup to keep a prepared plan. Only a hint across nodes: see
+ * sql_catalog_version. */
 uint64_t sql_catalog_generation(sql_catalog *c);
+/* The catalog version transaction `t` reads: read through t at most once
+ * per epoch (sql_txn_catalog_version keeps it), moving the cache to it
+ * when it is newer. Lookups in t that did not write the catalog return
+ * the descriptors of exactly this version, so something looked up in
+ * another transaction at the same version is still current in t. -1 with
+ * `err` set (40001 and the like from KV; XX000 for a malformed value). */
+int sql_catalog_version(sql_catalog *c, sql_txn *t, uint64_t *out, sql_error *err, kv_arena *arena);
 
 /* ---- databases ------------------------------------------------------- */
 

@@ -22,6 +22,7 @@
 #define SQL__SYS_NAMESPACE   2u /* key: parent id int8, name text -> namespace value */
 #define SQL__SYS_ROLES       3u /* key: name text -> role value */
 #define SQL__SYS_COUNTERS    4u /* key: counter id int8 -> 8-byte KV_INCREMENT value */
+#define SQL__SYS_VERSION     5u /* no key column: one key -> 8-byte catalog version */
 
 /* Counter 0 allocates descriptor ids; a sequence's counter is its id. */
 #define SQL__ID_COUNTER 0u

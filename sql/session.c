@@ -189,6 +189,22 @@ int sql_engine_role(sql_engine *e, const char *user, char **verifier, bool *supe
     return rc;
 }
 
+/* Connection setup looks the database up in a transaction of its own
+ * (read-only: destroying it costs nothing), so that a database dropped
+ * through another node is refused at once, not once this node's cache
+ * has moved on. */
+static int database_lookup(sql_engine *e, const char *name, sql_database_desc *d, sql_error *err,
+                           kv_arena *arena)
+{
+    sql_txn *t;
+
+    if (sql_txn_begin(e->store, e->hb, NULL, &t, err, arena) < 0)
+        return -1;
+    int rc = sql_catalog_database(e->catalog, t, name, d, err, arena);
+    sql_txn_destroy(t);
+    return rc;
+}
+
 int sql_engine_database_exists(sql_engine *e, const char *name)
 {
     kv_arena *a;
@@ -197,7 +213,7 @@ int sql_engine_database_exists(sql_engine *e, const char *name)
 
     if (kv_arena_create(&a) < 0)
         return -1;
-    int rc = sql_catalog_database(e->catalog, NULL, name, &d, &err, a);
+    int rc = database_lookup(e, name, &d, &err, a);
     kv_arena_destroy(a);
     return rc < 0 ? -1 : rc == 0;
 }
@@ -209,7 +225,7 @@ static int session_identity(sql_session *s, sql_error *err, kv_arena *arena)
 {
     sql_database_desc d;
     sql_role_desc r;
-    int rc = sql_catalog_database(s->eng->catalog, NULL, s->database, &d, err, arena);
+    int rc = database_lookup(s->eng, s->database, &d, err, arena);
 
     if (rc == 1)
         return sql_error_set(err, arena, SQL_STATE_INVALID_CATALOG_NAME,
@@ -348,6 +364,17 @@ static sql_plan_ctx plan_ctx(sql_session *s, const char *query, sql_params *para
     };
 }
 
+/* Whether a plan made now in the session's transaction will be exact, and
+ * for which catalog version (sql__planref). Reading the version first
+ * also moves the cache to it before the plan records its generation. */
+static int plan_version(sql_session *s, sql__planref *r, sql_error *err, kv_arena *arena)
+{
+    r->exact = s->txn && !sql_txn_did_ddl(s->txn);
+    if (!r->exact)
+        return 0;
+    return sql_catalog_version(s->eng->catalog, s->txn, &r->catalog_version, err, arena);
+}
+
 int sql__prepared_plan(sql_session *s, sql__prepared *ps, sql_error *err, kv_arena *arena)
 {
     sql__planref *r = calloc(1, sizeof *r);
@@ -357,7 +384,8 @@ int sql__prepared_plan(sql_session *s, sql__prepared *ps, sql_error *err, kv_are
         free(r);
         return sql__oom(arena, err);
     }
-    if (sql__plan(&pc, ps->stmt, r->arena, &r->plan, err) < 0) {
+    if (plan_version(s, r, err, arena) < 0 ||
+        sql__plan(&pc, ps->stmt, r->arena, &r->plan, err) < 0) {
         sql_error_move(err, arena);
         kv_arena_destroy(r->arena);
         free(r);
@@ -729,8 +757,11 @@ static int exec_dml(sql__exec *x, bool *committed)
     sql_plan *p;
     sql_params none = {0};
 
-    if (x->plan)
-        return dml_run(x, x->plan->plan, committed);
+    if (x->portal) {
+        if (sql__portal_plan(x->s, x->portal, &x->err, x->arena) < 0)
+            return -1;
+        return dml_run(x, x->portal->plan->plan, committed);
+    }
     if (sql__internal_plan(x, x->st, &none, &p) < 0)
         return -1;
     int rc = dml_run(x, p, committed);

@@ -260,19 +260,40 @@ static bool same_columns(const sql_plan *a, const sql_plan *b)
 }
 
 /* Plans a statement again after DDL; like PostgreSQL, the result columns
- * the client may have been described must not change. */
-static int replan(sql_session *s, sql__prepared *ps, sql_error *err, kv_arena *arena)
+ * the client may have been described (those of `was`) must not change. */
+static int replan(sql_session *s, sql__prepared *ps, sql__planref *was, sql_error *err,
+                  kv_arena *arena)
 {
-    sql__planref *old = ps->plan;
     int rc;
 
-    old->refs++;
+    was->refs++;
     rc = sql__prepared_plan(s, ps, err, arena);
-    if (rc == 0 && !same_columns(old->plan, ps->plan->plan))
+    if (rc == 0 && !same_columns(was->plan, ps->plan->plan))
         rc = sql_error_set(err, arena, SQL_STATE_FEATURE_NOT_SUPPORTED,
                            "cached plan must not change result type");
-    sql__planref_release(old);
+    sql__planref_release(was);
     return rc;
+}
+
+/* Bind's check is a cheap hint (the node's cache generation); this one,
+ * in the transaction, is what guarantees that no statement runs with a
+ * descriptor its transaction's catalog version has replaced. */
+int sql__portal_plan(sql_session *s, sql__portal *p, sql_error *err, kv_arena *arena)
+{
+    uint64_t v;
+
+    if (!sql_txn_did_ddl(s->txn)) {
+        if (sql_catalog_version(s->eng->catalog, s->txn, &v, err, arena) < 0)
+            return -1;
+        if (p->plan->exact && p->plan->catalog_version == v)
+            return 0;
+    }
+    if (replan(s, p->ps, p->plan, err, arena) < 0)
+        return -1;
+    sql__planref_release(p->plan);
+    p->plan = p->ps->plan;
+    p->plan->refs++;
+    return 0;
 }
 
 /* Checks what Bind may be refused for before anything is allocated. */
@@ -298,7 +319,7 @@ static int bind_check(sql_session *s, sql__prepared *ps, const char *portal, siz
                              "\"%s\" requires %d",
                              nparams, ps->name, ps->params.n);
     if (ps->plan && sql__plan_stale(ps->plan->plan, s->eng->catalog))
-        return replan(s, ps, err, arena);
+        return replan(s, ps, ps->plan, err, arena);
     return 0;
 }
 
@@ -450,7 +471,7 @@ static int portal_run(sql_session *s, sql__portal *p, uint32_t max_rows, bool sy
                    .sink = sink,
                    .query = p->ps->query,
                    .st = p->ps->stmt,
-                   .plan = p->plan,
+                   .portal = p,
                    .params = p->params,
                    .param_types = p->param_types,
                    .formats = p->formats,

@@ -52,11 +52,16 @@ typedef enum sql__txn_state {
 
 /* A plan shared by a prepared statement and the portals bound from it:
  * re-planning after DDL gives the statement a new one while portals keep
- * theirs. The plan lives in `arena`. */
+ * theirs. The plan lives in `arena`. A plan made in a transaction that
+ * had not written the catalog is `exact`: its descriptors are those of
+ * `catalog_version` (sql_catalog_version), so any transaction reading
+ * that version may run it unchanged. */
 typedef struct sql__planref {
     sql_plan *plan;
     kv_arena *arena;
     int refs;
+    bool exact;
+    uint64_t catalog_version;
 } sql__planref;
 
 /* A prepared statement; freed when closed and no portal refers to it. */
@@ -148,7 +153,7 @@ typedef struct sql__exec {
     const sql_sink *sink;
     const char *query; /* the whole text, for positions */
     const sql_stmt *st;
-    sql__planref *plan; /* prepared DML; NULL: plan here */
+    sql__portal *portal; /* prepared DML runs its plan (sql__portal_plan); NULL: plan here */
     const sql_datum *params;
     const sql_type *param_types;
     const int16_t *formats; /* one per column; NULL: all text */
@@ -218,6 +223,12 @@ int sql__plan_insert_rows(sql__exec *x, const sql_name *table, const char *const
 int sql__prepared_plan(sql_session *s, sql__prepared *ps, sql_error *err, kv_arena *arena);
 /* Drops one reference; the last frees the plan and its arena. NULL: no-op. */
 void sql__planref_release(sql__planref *r);
+/* Gives portal p, about to run in s->txn, a plan made at the catalog
+ * version that transaction reads: planned again when its own plan is not
+ * (DDL committed since, through this node or another, or DDL earlier in
+ * this transaction). The result columns must stay those the portal was
+ * bound with (0A000 otherwise). -1 with `err` set (strings in `arena`). */
+int sql__portal_plan(sql_session *s, sql__portal *p, sql_error *err, kv_arena *arena);
 
 /* ---- ddl.c --------------------------------------------------------------- */
 

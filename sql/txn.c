@@ -9,6 +9,7 @@
  */
 #include <assert.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "sql/txn.h"
 
@@ -16,7 +17,12 @@ struct sql_txn {
     kv_txn_coord *coord;
     atomic_int *cancel; /* borrowed; NULL: never canceled */
     bool finished;      /* committed or rolled back */
+    /* the epoch's: reset by sql_txn_restart */
     bool did_ddl;
+    bool has_catalog_version;
+    uint64_t catalog_version;
+    uint8_t *commit_put; /* malloc'd: key then value; NULL: none */
+    size_t commit_klen, commit_vlen;
 };
 
 int sql_error_from_kv(sql_error *err, kv_arena *arena, int code, const char *msg)
@@ -88,6 +94,23 @@ int sql_txn_send(sql_txn *t, kv_request *req, kv_response *resp, sql_error *err,
     return 0;
 }
 
+/* Appends the registered commit Put to `req`, or makes `*local` a request
+ * of it alone (freed by the caller) and points `*req` there. */
+static int add_commit_put(sql_txn *t, kv_request **req, kv_request *local)
+{
+    if (t->commit_put == NULL)
+        return 0;
+    kv_req q = {.method = KV_PUT, .span = {t->commit_put, t->commit_klen, NULL, 0}};
+    q.u.put.value = t->commit_put + t->commit_klen;
+    q.u.put.value_len = t->commit_vlen;
+    if (*req == NULL) {
+        if (kv_request_init(local) != 0)
+            return KV_ENOMEM;
+        *req = local;
+    }
+    return kv_request_add(*req, &q);
+}
+
 /* Commit with the caller's response, or a local one when the caller has
  * nothing to read back (req == NULL). */
 int sql_txn_commit(sql_txn *t, kv_request *req, kv_response *resp, sql_error *err, kv_arena *arena)
@@ -103,11 +126,16 @@ int sql_txn_commit(sql_txn *t, kv_request *req, kv_response *resp, sql_error *er
             return sql_error_from_kv(err, arena, KV_ENOMEM, NULL);
         r = &local;
     }
-    int rc = kv_txn_coord_commit(t->coord, req, r);
+    kv_request own = {0};
+    int rc = add_commit_put(t, &req, &own);
+    if (rc == 0)
+        rc = kv_txn_coord_commit(t->coord, req, r);
     if (rc == 0)
         t->finished = true;
     else
         sql_error_from_kv(err, arena, rc, r->msg);
+    if (req == &own)
+        kv_request_free(&own);
     if (r == &local)
         kv_response_free(&local);
     return rc == 0 ? 0 : -1;
@@ -128,6 +156,13 @@ int sql_txn_restart(sql_txn *t, sql_error *err, kv_arena *arena)
     int rc = kv_txn_coord_restart(t->coord);
     if (rc != 0)
         return sql_error_from_kv(err, arena, rc, NULL);
+    /* The new epoch reads at a new timestamp and has dropped the old read
+     * spans: a version read before is no longer protected, and the
+     * increment computed from it may be stale. */
+    t->did_ddl = false;
+    t->has_catalog_version = false;
+    free(t->commit_put);
+    t->commit_put = NULL;
     return 0;
 }
 
@@ -136,6 +171,7 @@ void sql_txn_destroy(sql_txn *t)
     if (t == NULL)
         return;
     kv_txn_coord_destroy(t->coord);
+    free(t->commit_put);
     free(t);
 }
 
@@ -152,6 +188,34 @@ void sql_txn_mark_ddl(sql_txn *t)
 bool sql_txn_did_ddl(const sql_txn *t)
 {
     return t->did_ddl;
+}
+
+bool sql_txn_catalog_version(const sql_txn *t, uint64_t *out)
+{
+    if (t->has_catalog_version)
+        *out = t->catalog_version;
+    return t->has_catalog_version;
+}
+
+void sql_txn_set_catalog_version(sql_txn *t, uint64_t v)
+{
+    t->catalog_version = v;
+    t->has_catalog_version = true;
+}
+
+int sql_txn_put_at_commit(sql_txn *t, const uint8_t *key, size_t klen, const uint8_t *val,
+                          size_t vlen, sql_error *err, kv_arena *arena)
+{
+    uint8_t *p = malloc(klen + vlen);
+    if (p == NULL)
+        return sql_error_from_kv(err, arena, KV_ENOMEM, NULL);
+    memcpy(p, key, klen);
+    memcpy(p + klen, val, vlen);
+    free(t->commit_put);
+    t->commit_put = p;
+    t->commit_klen = klen;
+    t->commit_vlen = vlen;
+    return 0;
 }
 
 int sql_kv_send(kv_store *s, const kv_request *req, kv_response *resp, sql_error *err,

@@ -15,7 +15,10 @@
  *  - a cancel flag (sql_txn_check_cancel) consulted before every send, so a
  *    CancelRequest or statement_timeout stops a statement between KV calls;
  *  - whether the transaction wrote catalog keys (DDL), so the session can
- *    invalidate the node's descriptor cache when it commits.
+ *    invalidate the node's descriptor cache when it commits;
+ *  - the catalog version it read and the version increment it commits
+ *    (sql/catalog.h, "Cache"): the hooks below keep them on the
+ *    transaction, whose epoch they belong to.
  *
  * Non-transactional one-shot batches (nextval's increments, id allocation)
  * go through sql_kv_send, which maps errors the same way.
@@ -60,15 +63,20 @@ int sql_txn_send(sql_txn *t, kv_request *req, kv_response *resp, sql_error *err,
 
 /* Commits, sending `req` (may be NULL) with the EndTxn (one-phase commit
  * when it fits one range). `resp` as for sql_txn_send; it may be NULL
- * when `req` is. 0, or -1 with `err` set; after a retryable failure the
- * transaction is still open (restart or rollback). */
+ * when `req` is. The Put of sql_txn_put_at_commit, if any, is appended to
+ * `req` (its response last), or sent alone when `req` is NULL. 0, or -1
+ * with `err` set; after a retryable failure the transaction is still open
+ * (restart or rollback). */
 int sql_txn_commit(sql_txn *t, kv_request *req, kv_response *resp, sql_error *err, kv_arena *arena);
 
 /* Aborts and cleans up intents; the transaction is finished either way
  * (failures only leave intents for others to push away). */
 void sql_txn_rollback(sql_txn *t);
 
-/* Next epoch after a retryable error (kv_txn_coord_restart). 0 or -1. */
+/* Next epoch after a retryable error (kv_txn_coord_restart). The epoch
+ * starts afresh: it has done no DDL, read no catalog version and has no
+ * Put for the commit (the statement that runs again redoes them). 0 or
+ * -1. */
 int sql_txn_restart(sql_txn *t, sql_error *err, kv_arena *arena);
 
 /* Frees the transaction, rolling it back if still open. NULL: no-op. */
@@ -82,6 +90,20 @@ kv_ts sql_txn_read_ts(const sql_txn *t);
  * the session invalidates the descriptor cache after such a commit. */
 void sql_txn_mark_ddl(sql_txn *t);
 bool sql_txn_did_ddl(const sql_txn *t);
+
+/* The catalog version as this transaction read it (catalog.c reads the
+ * version key through the transaction at most once per epoch and keeps
+ * the value here): true and *out once set. */
+bool sql_txn_catalog_version(const sql_txn *t, uint64_t *out);
+void sql_txn_set_catalog_version(sql_txn *t, uint64_t v);
+
+/* Registers a Put of `key` (`klen` bytes) = `val` (`vlen` bytes), both
+ * copied, that sql_txn_commit appends to its batch: how the catalog
+ * writes its version last, so that the key every transaction reads holds
+ * an intent only while the commit resolves. A second call replaces the
+ * first. -1 with 53200 in `err`. */
+int sql_txn_put_at_commit(sql_txn *t, const uint8_t *key, size_t klen, const uint8_t *val,
+                          size_t vlen, sql_error *err, kv_arena *arena);
 
 /* Stops now if the cancel flag is set: -1 with 57014/57P01 in `err`. */
 int sql_txn_check_cancel(atomic_int *cancel, sql_error *err, kv_arena *arena);

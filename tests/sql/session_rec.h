@@ -1,0 +1,34 @@
+/*
+ * session_rec.h - a sql_sink that records every callback as one text
+ * line, for the suites that drive sessions (sql/session.h):
+ *
+ *   T a,b           RowDescription (column names)
+ *   D 1|x|NULL      DataRow (bytes outside ASCII's printable range as \xNN)
+ *   C INSERT 0 1    CommandComplete
+ *   S / I           PortalSuspended / EmptyQueryResponse
+ *   E 42P01 msg     ErrorResponse (SQLSTATE, message)
+ *   N WARNING 25P01 msg   NoticeResponse
+ *   P name=value    ParameterStatus
+ *
+ * A record overflowing its buffer fails the test.
+ */
+#ifndef TESTS_SQL_SESSION_REC_H
+#define TESTS_SQL_SESSION_REC_H
+
+#include <stddef.h>
+
+#include "sql/session.h"
+
+typedef struct rec {
+    char buf[16384];
+    size_t len;
+} rec;
+
+/* A sink writing into `r` (borrowed while the sink is used); no COPY
+ * callbacks, so COPY is refused. */
+sql_sink sink_for(rec *r);
+/* What session `s` sent for simple query `q`: r's text, valid until the
+ * next call with the same record. */
+const char *q_on(sql_session *s, rec *r, const char *q);
+
+#endif /* TESTS_SQL_SESSION_REC_H */

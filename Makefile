@@ -18,9 +18,11 @@ build: deps
 	@cmake -S . -B $(BUILD) $(CMAKE_GEN) >/dev/null
 	@cmake --build $(BUILD)
 
-# `make run` builds and starts a single node in the foreground (tools/run.sh).
+# `make run` builds and starts a local 3-node cluster in the background
+# (tools/cluster; stores in .cluster/) and prints a psql command per node.
 run: build
-	@tools/run.sh $(BUILD)
+	@TARDIGRADE_BIN=$(BUILD)/tardigrade tools/cluster start --nodes 3
+	@echo "make run: 'tools/cluster status' shows the nodes, 'tools/cluster stop' stops them"
 
 test: format-check unit-test asan-test
 

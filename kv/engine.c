@@ -271,6 +271,20 @@ int kv_engine_checkpoint(kv_engine *e, const char *dir, char *err, size_t errlen
     return 0;
 }
 
+int kv_engine_approximate_size(kv_engine *e, kv_cf cf, const void *start, size_t slen,
+                               const void *end, size_t elen, uint64_t *size)
+{
+    static const char max[8] = {(char)0xff, (char)0xff, (char)0xff, (char)0xff,
+                                (char)0xff, (char)0xff, (char)0xff, (char)0xff};
+    if ((unsigned)cf >= KV_CF_COUNT)
+        return KV_EBADCF;
+    const char *s = start, *l = end != NULL && elen > 0 ? end : max;
+    size_t ll = end != NULL && elen > 0 ? elen : sizeof(max);
+    char *errptr = NULL;
+    rocksdb_approximate_sizes_cf(e->db, e->cf[cf], 1, &s, &slen, &l, &ll, size, &errptr);
+    return errptr != NULL ? kv__rocksdb_err(errptr, NULL, 0, "approximate size") : 0;
+}
+
 int kv_engine_flush(kv_engine *e, char *err, size_t errlen)
 {
     rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();

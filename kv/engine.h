@@ -26,6 +26,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct kv_engine kv_engine;
 typedef struct kv_batch kv_batch;
@@ -91,6 +92,11 @@ int kv_engine_get(kv_engine *e, const kv_snapshot *snap, kv_cf cf, const void *k
  * not exist (hard links where possible). */
 int kv_engine_checkpoint(kv_engine *e, const char *dir, char *err, size_t errlen);
 
+/* RocksDB's estimate of the bytes [start, end) of `cf` takes in SST files
+ * (memtables not counted), for status pages. end NULL/0: unbounded. */
+int kv_engine_approximate_size(kv_engine *e, kv_cf cf, const void *start, size_t slen,
+                               const void *end, size_t elen, uint64_t *size);
+
 /* Flushes memtables of every column family to SST files (waits). */
 int kv_engine_flush(kv_engine *e, char *err, size_t errlen);
 
@@ -125,6 +131,13 @@ const char *kv_batch_data(const kv_batch *b, size_t *len);
  * have. The bytes are copied; on success *out is owned by the caller. */
 int kv_batch_from_data(kv_engine *e, const void *data, size_t len, kv_batch **out, char *err,
                        size_t errlen);
+
+/* Adds the records of `data` (bytes kv_batch_data produced) to `rep`, the
+ * bytes of a batch being gathered (start with an empty kv_buf: the header
+ * comes with the first call), so that many replicated batches apply in one
+ * write: kv_batch_from_data(rep) validates and builds it. KV_ECORRUPT
+ * (shorter than a header), KV_ENOMEM. */
+int kv_batch_rep_append(kv_buf *rep, const void *data, size_t len);
 
 /* Iterators over one column family, bounded to [lower, upper) (either may
  * be NULL/0 for unbounded); bounds are copied. They see the state at `snap`

@@ -156,13 +156,18 @@ static int wb_check_record(kv_engine *e, struct wb_cursor *c)
     return 0;
 }
 
+static uint32_t wb_count(const uint8_t *data)
+{
+    return (uint32_t)data[8] | (uint32_t)data[9] << 8 | (uint32_t)data[10] << 16 |
+           (uint32_t)data[11] << 24;
+}
+
 static int wb_validate(kv_engine *e, const uint8_t *data, size_t len, char *err, size_t errlen)
 {
     if (len < WB_HEADER)
         return kv__errf(err, errlen, KV_ECORRUPT, "batch of %zu bytes is shorter than its header",
                         len);
-    uint32_t count = (uint32_t)data[8] | (uint32_t)data[9] << 8 | (uint32_t)data[10] << 16 |
-                     (uint32_t)data[11] << 24;
+    uint32_t count = wb_count(data);
     struct wb_cursor c = {data + WB_HEADER, data + len};
     uint32_t seen = 0;
     while (c.p < c.end) {
@@ -176,6 +181,27 @@ static int wb_validate(kv_engine *e, const uint8_t *data, size_t len, char *err,
     if (seen != count)
         return kv__errf(err, errlen, KV_ECORRUPT, "batch header counts %u records, found %u", count,
                         seen);
+    return 0;
+}
+
+int kv_batch_rep_append(kv_buf *rep, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    if (len < WB_HEADER)
+        return KV_ECORRUPT;
+    size_t at = rep->len < WB_HEADER ? WB_HEADER : rep->len;
+    int rc = kv_buf_reserve(rep, at + len - WB_HEADER);
+    if (rc != 0)
+        return rc;
+    uint8_t *h = (uint8_t *)rep->data;
+    uint32_t count = rep->len < WB_HEADER ? 0 : wb_count(h);
+    if (rep->len < WB_HEADER)
+        memset(h, 0, WB_HEADER);
+    count += wb_count(p); /* a wrong count is caught by kv_batch_from_data */
+    h[8] = (uint8_t)count, h[9] = (uint8_t)(count >> 8);
+    h[10] = (uint8_t)(count >> 16), h[11] = (uint8_t)(count >> 24);
+    memcpy(h + at, p + WB_HEADER, len - WB_HEADER);
+    rep->len = at + len - WB_HEADER;
     return 0;
 }
 

@@ -287,14 +287,16 @@ typedef struct kv_resp {
 
 /* What an error is about; which fields are set depends on the code. */
 typedef struct kv_error_detail {
-    size_t index;       /* the request that failed */
-    kv_range_desc desc; /* RANGEKEYMISMATCH: the range holding the key */
-    kv_intent intent;   /* WRITEINTENT: the conflicting intent (its anchor in
-                         * the response arena) ... */
-    kv_span intent_key; /* ... and its key */
-    kv_ts existing_ts;  /* WRITETOOOLD: the newer version; READUNCERTAIN: the
-                         * uncertain one (read again at or above it) */
-    bool actual_exists; /* CONDFAILED: the current value */
+    size_t index;         /* the request that failed */
+    kv_range_desc desc;   /* RANGEKEYMISMATCH: the range holding the key;
+                           * NOTLEASEHOLDER: the range as the replica knows it */
+    uint64_t leaseholder; /* NOTLEASEHOLDER: the holder or leader; 0: unknown */
+    kv_intent intent;     /* WRITEINTENT: the conflicting intent (its anchor in
+                           * the response arena) ... */
+    kv_span intent_key;   /* ... and its key */
+    kv_ts existing_ts;    /* WRITETOOOLD: the newer version; READUNCERTAIN: the
+                           * uncertain one (read again at or above it) */
+    bool actual_exists;   /* CONDFAILED: the current value */
     const uint8_t *actual;
     size_t actual_len;
 } kv_error_detail;
@@ -319,7 +321,10 @@ void kv_response_free(kv_response *r);
 /* ---- error classes --------------------------------------------------- */
 
 /* The transaction (or a non-transactional batch) may be retried from the
- * start and may then succeed: SQLSTATE 40001. */
+ * start and may then succeed: SQLSTATE 40001. Includes the routing errors
+ * that mean "not applied, nobody reachable served it" (KV_EUNAVAILABLE as
+ * returned by kv_store_send: a send whose outcome is unknown comes back as
+ * KV_EAMBIGUOUS instead). */
 bool kv_err_retryable(int code);
 /* The outcome is unknown (a commit may have applied): SQLSTATE 40003;
  * never report it as a failure. */

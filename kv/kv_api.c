@@ -221,7 +221,20 @@ void kv_response_free(kv_response *r)
 
 bool kv_err_retryable(int code)
 {
-    return code == KV_ETXNRETRY || code == KV_ETXNABORTED;
+    switch (code) {
+    case KV_ETXNRETRY:
+    case KV_ETXNABORTED:
+    /* Nothing was applied: no leaseholder could be reached, or the node
+     * stopped before proposing. */
+    case KV_EUNAVAILABLE:
+    case KV_ENOTLEASEHOLDER:
+    case KV_ERANGENOTFOUND:
+    case KV_EUNREACHABLE:
+    case KV_ESTOPPED:
+        return true;
+    default:
+        return false;
+    }
 }
 
 bool kv_err_ambiguous(int code)

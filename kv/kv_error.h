@@ -36,7 +36,12 @@
     X(TXNRETRY, "transaction must restart: serializable conflict")          \
     X(TXNABORTED, "transaction aborted")                                    \
     X(AMBIGUOUS, "result ambiguous: the write may or may not have applied") \
-    X(READUNCERTAIN, "value in the read's clock uncertainty interval")
+    X(READUNCERTAIN, "value in the read's clock uncertainty interval")      \
+    X(NOTLEASEHOLDER, "this replica does not hold the range lease")         \
+    X(RANGENOTFOUND, "this node holds no replica of the range")             \
+    X(UNAVAILABLE, "range unavailable: no quorum or node unreachable")      \
+    X(STOPPED, "node is shutting down")                                     \
+    X(UNREACHABLE, "node unreachable: the request was not sent")
 
 /* Internal: dense indices, so the public codes can be -(index + 1). */
 enum kv__errno_index {

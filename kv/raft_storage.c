@@ -18,8 +18,9 @@
 #include "kv/local_keys.h"
 #include "kv/raft_storage_int.h"
 
-#define APPLIED_VERSION    1
-#define APPLIED_FIXED      (1 + 8 + 8 + 8 * 8)
+#define APPLIED_VERSION    2
+#define APPLIED_LEASE      (1 + 8 + 8 + 8 * 8) /* offset of the lease index */
+#define APPLIED_FIXED      (APPLIED_LEASE + 8 + 8 + 8 + 8 + 12 + 12)
 #define TRUNCATED_SIZE     16
 #define SLOT_KEEP_BYTES    4096 /* slot buffers above this are freed on eviction */
 #define DEFAULT_CACHE_SIZE (256 * 1024)
@@ -159,6 +160,37 @@ static void cache_free(struct cache *c)
 
 /* ---- values ------------------------------------------------------------------ */
 
+static void put_ts(uint8_t *p, kv_ts t)
+{
+    kv__put_be64(p, (uint64_t)t.wall);
+    kv__put_be32(p + 8, (uint32_t)t.logical);
+}
+
+static kv_ts get_ts(const uint8_t *p)
+{
+    return (kv_ts){(int64_t)kv__get_be64(p), (int32_t)kv__get_be32(p + 8)};
+}
+
+static void encode_lease(uint8_t *p, uint64_t lease_index, const kv_lease *l)
+{
+    kv__put_be64(p, lease_index);
+    kv__put_be64(p + 8, l->seq);
+    kv__put_be64(p + 16, l->holder);
+    kv__put_be64(p + 24, l->incarnation);
+    put_ts(p + 32, l->start);
+    put_ts(p + 44, l->expiration);
+}
+
+static void decode_lease(const uint8_t *p, uint64_t *lease_index, kv_lease *l)
+{
+    *lease_index = kv__get_be64(p);
+    l->seq = kv__get_be64(p + 8);
+    l->holder = kv__get_be64(p + 16);
+    l->incarnation = kv__get_be64(p + 24);
+    l->start = get_ts(p + 32);
+    l->expiration = get_ts(p + 44);
+}
+
 static int encode_applied(const kv_applied_state *as, uint8_t *buf, size_t cap, size_t *n)
 {
     const int64_t *st = &as->stats.live_bytes;
@@ -170,13 +202,14 @@ static int encode_applied(const kv_applied_state *as, uint8_t *buf, size_t cap, 
     kv__put_be64(buf + 9, as->term);
     for (int i = 0; i < 8; i++)
         kv__put_be64(buf + 17 + 8 * i, (uint64_t)st[i]);
+    encode_lease(buf + APPLIED_LEASE, as->lease_index, &as->lease);
     if (raft_conf_state_encode(&as->conf, buf + APPLIED_FIXED, cap - APPLIED_FIXED, &cn) != 0)
         return KV_EINVAL;
     *n = APPLIED_FIXED + cn;
     return 0;
 }
 
-static int decode_applied(const uint8_t *p, size_t len, kv_applied_state *as)
+int kv__raft_applied_decode(const uint8_t *p, size_t len, kv_applied_state *as)
 {
     int64_t *st = &as->stats.live_bytes;
     size_t used;
@@ -186,6 +219,7 @@ static int decode_applied(const uint8_t *p, size_t len, kv_applied_state *as)
     as->term = kv__get_be64(p + 9);
     for (int i = 0; i < 8; i++)
         st[i] = (int64_t)kv__get_be64(p + 17 + 8 * i);
+    decode_lease(p + APPLIED_LEASE, &as->lease_index, &as->lease);
     if (raft_conf_state_decode(p + APPLIED_FIXED, len - APPLIED_FIXED, &as->conf, &used) != 0 ||
         used != len - APPLIED_FIXED)
         return KV_ECORRUPT;
@@ -230,7 +264,8 @@ static int load_states(kv_raft_storage *s, kv_buf *val, char *err, size_t errlen
         s->trunc_term = kv__get_be64((uint8_t *)val->data + 8);
     }
     rc = rc ? rc : get_local(s, KV_LOCAL_APPLIED_STATE, val, &found, err, errlen);
-    if (rc == 0 && found && decode_applied((uint8_t *)val->data, val->len, &s->applied) != 0)
+    if (rc == 0 && found &&
+        kv__raft_applied_decode((uint8_t *)val->data, val->len, &s->applied) != 0)
         return kv__errf(err, errlen, KV_ECORRUPT, "range %llu: corrupt applied state",
                         (unsigned long long)s->range_id);
     return rc;
@@ -328,11 +363,16 @@ static int storage_fail(kv_raft_storage *s, int code, const char *msg)
     return RAFT_ESTORAGE;
 }
 
+/* The replica layer does not persist a hard state whose commit index alone
+ * moved (raft/'s must_sync is false): whatever was applied was committed,
+ * so the commit index is at least the applied one. */
 static int st_initial_state(void *ud, raft_hard_state_t *hs, raft_conf_state_t *cs)
 {
     kv_raft_storage *s = ud;
     pthread_mutex_lock(&s->mu);
     *hs = s->hs;
+    if (hs->commit < s->applied.index)
+        hs->commit = s->applied.index;
     *cs = s->applied.conf;
     pthread_mutex_unlock(&s->mu);
     return 0;

@@ -18,7 +18,9 @@
  *   kind 'h' hard state     raft_hard_state_encode() bytes (24)
  *   kind 'c' truncated      index 8, term 8 (big-endian): the log's prefix
  *                           up to `index` is gone; first index = index + 1
- *   kind 'a' applied state  version 1, index 8, term 8, 8 stats x 8,
+ *   kind 'a' applied state  version 2, index 8, term 8, 8 stats x 8,
+ *                           lease index 8, lease (seq 8, holder 8,
+ *                           incarnation 8, start 12, expiration 12),
  *                           raft_conf_state_encode() bytes
  *
  * The applied state is written by the replica layer in the same kv_batch as
@@ -40,6 +42,7 @@
 #include <stdint.h>
 
 #include "kv/engine.h"
+#include "kv/mvcc.h"
 #include "raft/raft.h"
 
 typedef struct kv_raft_storage kv_raft_storage;
@@ -57,13 +60,29 @@ typedef struct kv_range_stats {
     int64_t sys_bytes;    /* range-local keys and values (txn records...) */
 } kv_range_stats;
 
+/* A range lease (kv/node.h): the replica on node `holder`, in the process
+ * incarnation `incarnation`, serves the range in [start, expiration).
+ * Extensions by the same holder keep `seq`; a new holder gets seq + 1, so a
+ * command evaluated under an older lease can tell it is stale. */
+typedef struct kv_lease {
+    uint64_t seq;
+    uint64_t holder; /* node id; 0: no lease yet */
+    uint64_t incarnation;
+    kv_ts start;
+    kv_ts expiration;
+} kv_lease;
+
 /* What the state machine reflects: the last applied entry, the membership
- * as of that entry and the range's statistics. */
+ * as of that entry, the range's statistics, the lease and the highest
+ * lease index a command applied with (which rejects a command that comes
+ * out of the log twice). */
 typedef struct kv_applied_state {
     uint64_t index;
     uint64_t term;
     raft_conf_state_t conf;
     kv_range_stats stats;
+    uint64_t lease_index;
+    kv_lease lease;
 } kv_applied_state;
 
 typedef struct kv_raft_storage_options {

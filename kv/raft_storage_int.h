@@ -1,6 +1,7 @@
 /*
- * raft_storage_int.h - what the storage thread (raft_writer.c) needs of
- * raft_storage.c; not for other modules.
+ * raft_storage_int.h - what the storage thread (raft_writer.c) and the
+ * snapshot streams (snapshot.c) need of raft_storage.c; not for other
+ * libraries.
  *
  * Staging happens on the writer thread only and tracks the log bounds as they
  * will be once the round is durable ("staged" bounds), so that several
@@ -15,6 +16,10 @@
 #include "kv/engine.h"
 #include "kv/raft_storage.h"
 #include "kv/raft_writer.h"
+
+/* Decodes an applied state value ('a', byte table in docs/kv.md) into *as.
+ * KV_ECORRUPT unless p is exactly one well-formed encoding. */
+int kv__raft_applied_decode(const uint8_t *p, size_t len, kv_applied_state *as);
 
 /* Checks a request before it is queued (any thread): KV_EINVAL if malformed. */
 int kv__raft_storage_check(kv_raft_storage *s, const kv_raft_persist_req *req);

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "kv/kv_int.h"
+#include "kv/node_int.h"
 #include "kv/store_int.h"
 
 int kv__replica_create(kv_store *s, const kv_range_desc *desc, kv__replica **out)
@@ -36,9 +37,12 @@ int kv__replica_create(kv_store *s, const kv_range_desc *desc, kv__replica **out
     if (r == NULL)
         return KV_ENOMEM;
     r->store = s;
-    int rc = kv_arena_create(&r->arena);
-    if (rc != 0)
+    int rc = KV_ENOMEM;
+    if (pthread_mutex_init(&r->mu, NULL) != 0)
         goto out_free_replica;
+    rc = kv_arena_create(&r->arena);
+    if (rc != 0)
+        goto out_destroy_mu;
     rc = kv__desc_copy(r->arena, desc, &r->desc);
     if (rc != 0)
         goto out_destroy_arena;
@@ -55,6 +59,8 @@ out_destroy_latches:
     kv_latch_mgr_destroy(r->latches);
 out_destroy_arena:
     kv_arena_destroy(r->arena);
+out_destroy_mu:
+    pthread_mutex_destroy(&r->mu);
 out_free_replica:
     free(r);
     return rc;
@@ -65,7 +71,16 @@ void kv__replica_destroy(kv__replica *r)
     kv_tscache_destroy(r->tscache);
     kv_latch_mgr_destroy(r->latches);
     kv_arena_destroy(r->arena);
+    pthread_mutex_destroy(&r->mu);
     free(r);
+}
+
+int kv__replica_desc(kv__replica *r, kv_arena *a, kv_range_desc *out)
+{
+    pthread_mutex_lock(&r->mu);
+    int rc = kv__desc_copy(a, &r->desc, out);
+    pthread_mutex_unlock(&r->mu);
+    return rc;
 }
 
 int kv__eval_errf(kv__eval *e, size_t i, int code, const char *fmt, ...)
@@ -271,6 +286,8 @@ int kv__replica_apply(kv__replica *r, kv__cmd *cmd, char *err, size_t errlen)
 {
     if (kv_batch_count(cmd->batch) == 0)
         return 0;
+    if (r->store->node != NULL)
+        return kv__node_propose(r->store->node, r, cmd->lease_seq, cmd->ts, cmd->batch);
     return kv_engine_write(r->store->engine, cmd->batch, cmd->sync, err, errlen);
 }
 
@@ -320,6 +337,7 @@ static int eval_and_apply(kv__eval *e)
         rc = evaluate(e);
     if (rc == 0 && kv_batch_count(e->cmd.batch) > 0)
         rc = advance_clock(e);
+    e->cmd.ts = e->is_txn ? e->txn.write_ts : e->ts;
     if (rc == 0)
         rc = kv__replica_apply(e->r, &e->cmd, e->resp->msg, sizeof(e->resp->msg));
     if (rc == 0)
@@ -407,6 +425,8 @@ int kv__replica_send(kv__replica *r, const kv_request *req, kv_response *resp)
     int rc = init_eval(&e, r, req, resp);
     if (rc == 0)
         rc = check_batch(&e);
+    if (rc == 0 && r->store->node != NULL)
+        rc = kv__lease_check(r, resp, &e.cmd.lease_seq);
     if (rc == 0)
         rc = eval_with_pushes(&e);
     /* A pushed write timestamp goes back with KV_ETXNRETRY too: the

@@ -18,8 +18,7 @@
 
 #define DEFAULT_TSCACHE_BYTES (1u << 20)
 
-/* Inserts `r` keeping the array sorted; the caller holds the write lock. */
-static int insert_range(kv_store *s, kv__replica *r)
+int kv__store_insert(kv_store *s, kv__replica *r)
 {
     kv__replica **ranges = realloc(s->ranges, (s->n_ranges + 1) * sizeof(*ranges));
     if (ranges == NULL)
@@ -42,7 +41,7 @@ static int add_range(kv_store *s, const kv_range_desc *d)
     int rc = kv__replica_create(s, d, &r);
     if (rc != 0)
         return rc;
-    rc = insert_range(s, r);
+    rc = kv__store_insert(s, r);
     if (rc != 0)
         kv__replica_destroy(r);
     return rc;
@@ -119,6 +118,10 @@ int kv_store_open(const char *dir, const kv_store_options *opts, kv_store **out,
     int rc = KV_ENOMEM;
     if (pthread_rwlock_init(&s->lock, NULL) != 0)
         goto out_free_store;
+    if (pthread_mutex_init(&s->lh_mu, NULL) != 0) {
+        pthread_rwlock_destroy(&s->lock);
+        goto out_free_store;
+    }
     rc = kv_hlc_create(clock, s->opts.clock_arg, s->opts.max_offset_ns, &s->hlc);
     if (rc != 0)
         goto out_destroy_lock;
@@ -141,6 +144,7 @@ out_close:
 out_destroy_hlc:
     kv_hlc_destroy(s->hlc);
 out_destroy_lock:
+    pthread_mutex_destroy(&s->lh_mu);
     pthread_rwlock_destroy(&s->lock);
 out_free_store:
     free(s);
@@ -157,8 +161,12 @@ void kv_store_close(kv_store *s)
     for (size_t i = 0; i < s->n_ranges; i++)
         kv__replica_destroy(s->ranges[i]);
     free(s->ranges);
+    kv__store_cache_free(s);
+    free(s->lh_range);
+    free(s->lh_node);
     kv_engine_close(s->engine);
     kv_hlc_destroy(s->hlc);
+    pthread_mutex_destroy(&s->lh_mu);
     pthread_rwlock_destroy(&s->lock);
     free(s);
 }
@@ -178,7 +186,7 @@ static int check_splits(const uint8_t *const *keys, const size_t *lens, size_t n
 /* Adds range i of a bootstrap (bounded by split keys i-1 and i) to the
  * batch and to the store. */
 static int bootstrap_range(kv_store *s, kv_batch *b, kv_buf *val, const uint8_t *const *keys,
-                           const size_t *lens, size_t n, size_t i)
+                           const size_t *lens, size_t n, size_t i, bool meta)
 {
     kv_range_desc d = {
         .range_id = i + 1,
@@ -195,12 +203,16 @@ static int bootstrap_range(kv_store *s, kv_batch *b, kv_buf *val, const uint8_t 
     if (rc == 0)
         rc = kv_batch_put(b, s->engine, KV_CF_LOCAL, key, klen, val->data, val->len);
     if (rc == 0)
+        rc = kv__bootstrap_raft(s, b, d.range_id);
+    if (rc == 0 && meta)
+        rc = kv__bootstrap_meta(s, b, &d, kv_hlc_now(s->hlc));
+    if (rc == 0)
         rc = add_range(s, &d);
     return rc;
 }
 
-int kv_store_bootstrap(kv_store *s, const uint8_t *const *keys, const size_t *lens, size_t n,
-                       char *err, size_t errlen)
+static int bootstrap(kv_store *s, const uint8_t *const *keys, const size_t *lens, size_t n,
+                     bool meta, char *err, size_t errlen)
 {
     if (s->n_ranges > 0)
         return kv__errf(err, errlen, KV_EINVAL, "store already has %zu ranges", s->n_ranges);
@@ -212,7 +224,7 @@ int kv_store_bootstrap(kv_store *s, const uint8_t *const *keys, const size_t *le
         return KV_ENOMEM;
     kv_buf val = {0};
     for (size_t i = 0; rc == 0 && i <= n; i++)
-        rc = bootstrap_range(s, b, &val, keys, lens, n, i);
+        rc = bootstrap_range(s, b, &val, keys, lens, n, i, meta);
     if (rc == 0)
         rc = kv_engine_write(s->engine, b, true, err, errlen);
     if (rc != 0) {
@@ -224,6 +236,20 @@ int kv_store_bootstrap(kv_store *s, const uint8_t *const *keys, const size_t *le
     kv_buf_free(&val);
     kv_batch_destroy(b);
     return rc;
+}
+
+int kv_store_bootstrap(kv_store *s, const uint8_t *const *keys, const size_t *lens, size_t n,
+                       char *err, size_t errlen)
+{
+    return bootstrap(s, keys, lens, n, false, err, errlen);
+}
+
+int kv_store_bootstrap_cluster(kv_store *s, const uint8_t *const *keys, const size_t *lens,
+                               size_t n, char *err, size_t errlen)
+{
+    if (n == 0 || kv__key_cmp(keys[0], lens[0], KV_META_MAX, 2) <= 0)
+        return kv__errf(err, errlen, KV_EINVAL, "the first range must hold the meta records");
+    return bootstrap(s, keys, lens, n, true, err, errlen);
 }
 
 size_t kv_store_range_count(kv_store *s)

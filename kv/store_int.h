@@ -21,6 +21,7 @@
 #include "kv/resolver.h"
 #include "kv/txn_wait.h"
 #include "kv/mvcc.h"
+#include "kv/raft_storage.h"
 #include "kv/store.h"
 #include "kv/tscache.h"
 
@@ -29,9 +30,15 @@ typedef struct kv__replica kv__replica;
 struct kv__replica {
     kv_store *store;
     kv_arena *arena; /* owns desc's keys */
+    /* The bounds never change while the replica exists (no splits yet);
+     * the replicas do, under `mu`, when a membership change applies. */
     kv_range_desc desc;
     kv_latch_mgr *latches;
     kv_tscache *tscache;
+    pthread_mutex_t mu;   /* guards the fields below and desc's replicas */
+    kv_lease lease;       /* as applied (kv/node.h); zero without replication */
+    uint64_t leader;      /* the Raft leader as last seen; 0: unknown */
+    struct kv__rraft *rr; /* the Raft side (loop thread); NULL without */
 };
 
 struct kv_store {
@@ -43,6 +50,18 @@ struct kv_store {
     size_t n_ranges;
     kv__txn_wait *waits;    /* blocked pushers, deadlock detection */
     kv__resolver *resolver; /* asynchronous intent resolution */
+    /* Set by kv_node_start before any send, cleared by kv_node_stop after
+     * every send has drained: NULL means commands apply directly. */
+    struct kv_node *node;
+    kv_store_remote remote; /* sends to other nodes (kv_store_set_remote) */
+    /* Descriptors of ranges this store holds no replica of, sorted by
+     * start key, each with its own arena; guarded by `lock`. */
+    kv_range_desc *cache;
+    kv_arena **cache_arenas;
+    size_t n_cache;
+    pthread_mutex_t lh_mu; /* guards the leaseholder guesses */
+    uint64_t *lh_range, *lh_node;
+    size_t n_lh;
 };
 
 /* A leaseholder-local side effect: a read to record in the tscache. */
@@ -60,6 +79,8 @@ typedef struct kv__read_span {
 typedef struct kv__cmd {
     kv_batch *batch;
     bool sync;
+    uint64_t lease_seq;   /* replicated: the lease it is evaluated under */
+    kv_ts ts;             /* replicated: followers' clocks pass it */
     kv__read_span *reads; /* for the tscache */
     size_t n_reads, cap_reads;
     /* Intents of a finished transaction outside this range: resolved
@@ -103,10 +124,31 @@ int kv__desc_copy(kv_arena *a, const kv_range_desc *src, kv_range_desc *dst);
 int kv__key_cmp(const void *a, size_t alen, const void *b, size_t blen);
 
 /* ---- store.c ---- */
+/* Inserts `r` keeping the array sorted; the caller holds the write lock. */
+int kv__store_insert(kv_store *s, kv__replica *r);
+
+/* ---- store_cluster.c ---- */
+/* The cached descriptor of the range holding `key` (with `before`: the
+ * greatest key below it), copied into `a`. KV_ENOTFOUND, KV_ENOMEM. */
+int kv__store_cached(kv_store *s, const void *key, size_t klen, bool before, kv_arena *a,
+                     kv_range_desc *out);
+void kv__store_cache_free(kv_store *s);
+/* The meta record key of range d (KV_META_PREFIX + end key, KV_META_MAX for
+ * the last range), replacing the contents of `out`. KV_ENOMEM. */
+int kv__meta_key(const kv_range_desc *d, kv_buf *out);
+/* Bootstrap: range `range_id`'s initial Raft state, and the meta record of
+ * `d`, added to `b`. */
+int kv__bootstrap_raft(kv_store *s, kv_batch *b, uint64_t range_id);
+int kv__bootstrap_meta(kv_store *s, kv_batch *b, const kv_range_desc *d, kv_ts ts);
 /* The replica holding `key`, or with `before` the one holding the greatest
  * key below `key`; NULL if none. The pointer stays valid until the store
  * closes (replicas are never freed while it is open). */
 kv__replica *kv__store_replica_for(kv_store *s, const void *key, size_t klen, bool before);
+
+/* Makes replica r (whose descriptor a snapshot just wrote) one of the
+ * store's ranges: loads the descriptor, and inserts r into the array unless
+ * it is there. KV_ECORRUPT, KV_ENOMEM. */
+int kv__store_adopt(kv_store *s, kv__replica *r);
 
 /* ---- store_send.c ---- */
 /* Resolves a finished transaction's intents in `spans` (anywhere in the
@@ -115,7 +157,22 @@ kv__replica *kv__store_replica_for(kv_store *s, const void *key, size_t klen, bo
 void kv__store_resolve(kv_store *s, const kv_span *spans, size_t n, const kv_txn_meta *txn,
                        kv_txn_status status, kv_ts commit_ts);
 
+/* ---- dist.c ---- */
+/* The range holding `key` (with `before`: the greatest key below it) into
+ * *out, keys in `a`; *local is this store's replica of it or NULL.
+ * KV_ENOTFOUND, KV_ENOMEM, errors of the meta lookup. */
+int kv__route_lookup(kv_store *s, const void *key, size_t klen, bool before, kv_arena *a,
+                     kv_range_desc *out, kv__replica **local);
+/* Sends `sub`, all of whose keys lie in range `desc`, to its leaseholder
+ * (locally or through the remote hook) and fills `sr` (its arena kept).
+ * Retries on stale leaseholders; KV_EUNAVAILABLE when none answers,
+ * KV_EAMBIGUOUS when a commit's outcome is unknown. */
+int kv__route_send(kv_store *s, const kv_range_desc *desc, kv__replica *local,
+                   const kv_request *sub, kv_response *sr);
+
 /* ---- replica.c ---- */
+/* Copies r's descriptor (replicas under r->mu) into *out, keys into `a`. */
+int kv__replica_desc(kv__replica *r, kv_arena *a, kv_range_desc *out);
 /* The span request q must lie in: EndTxn's is its transaction's anchor
  * (key NULL for a transaction that has not written). Borrowed from req. */
 kv_span kv__route_span(const kv_request *req, const kv_req *q);

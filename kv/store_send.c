@@ -55,24 +55,27 @@ static bool is_scan(kv_method m)
     return m == KV_SCAN || m == KV_REVERSE_SCAN;
 }
 
-/* The replica that can take the whole batch, or NULL. An EndTxn with lock
- * spans travels with other requests only when it is alone. */
-static kv__replica *single_range(kv_store *s, const kv_request *req)
+/* Finds the range that can take the whole batch into *d (and *local, the
+ * replica of this store holding it, if any); false if none can. An EndTxn
+ * with lock spans travels with other requests only when it is alone. */
+static bool single_range(kv_store *s, const kv_request *req, kv_arena *a, kv_range_desc *d,
+                         kv__replica **local)
 {
     const kv_req *last = &req->reqs[req->n - 1];
     if (last->method == KV_END_TXN && last->u.end_txn.n_lock_spans > 0 && req->n > 1)
-        return NULL;
-    kv__replica *r = NULL;
+        return false;
+    bool found = false;
     for (size_t i = 0; i < req->n; i++) {
         kv_span sp = kv__route_span(req, &req->reqs[i]);
         if (sp.key == NULL)
             continue;
-        if (r == NULL)
-            r = kv__store_replica_for(s, sp.key, sp.key_len, false);
-        if (r == NULL || !kv__desc_has_span(&r->desc, &sp))
-            return NULL;
+        if (!found && kv__route_lookup(s, sp.key, sp.key_len, false, a, d, local) != 0)
+            return false;
+        found = true;
+        if (!kv__desc_has_span(d, &sp))
+            return false;
     }
-    return r != NULL ? r : kv__store_replica_for(s, "", 0, false);
+    return found || kv__route_lookup(s, "", 0, false, a, d, local) == 0;
 }
 
 /* The piece of request i inside range d, if any. */
@@ -225,13 +228,10 @@ static int fail_from(kv_response *resp, const kv_response *sub, size_t orig_inde
     return sub->err;
 }
 
-/* Sends the parts of range r; *d receives its bounds, copied into the
- * walk's arena so the parts can borrow them whatever happens to r. */
-static int visit(struct walk *w, kv__replica *r, kv_range_desc *d)
+/* Sends the parts of range d (whose keys live in the walk's arena, so the
+ * parts can borrow them whatever happens to the range). */
+static int visit(struct walk *w, const kv_range_desc *d, kv__replica *local)
 {
-    int rc = kv__desc_copy(w->tmp, &r->desc, d);
-    if (rc != 0)
-        return rc;
     size_t k = build_parts(w, d);
     if (k == 0)
         return 0;
@@ -240,7 +240,7 @@ static int visit(struct walk *w, kv__replica *r, kv_range_desc *d)
     sub.h.txn = w->req->h.txn != NULL ? &w->txn : NULL;
     sub.h.no_wait = w->req->h.no_wait;
     kv_response sr = {.arena = w->resp->arena};
-    rc = kv__replica_send(r, &sub, &sr);
+    int rc = kv__route_send(w->s, d, local, &sub, &sr);
     if (rc != 0)
         return fail_from(w->resp, &sr, w->orig[sr.detail.index < k ? sr.detail.index : 0]);
     return merge(w, &sr, k, d);
@@ -284,11 +284,11 @@ static int walk_ranges(struct walk *w)
     const uint8_t *cur = w->reverse ? ext.end_key : ext.key;
     size_t cur_len = w->reverse ? ext.end_len : ext.key_len;
     while (rc == 0) {
-        kv__replica *r = kv__store_replica_for(w->s, cur, cur_len, w->reverse);
-        if (r == NULL)
-            return route_errf(w->resp, KV_ENOTFOUND, "no range for the batch's keys");
+        kv__replica *local;
         kv_range_desc d;
-        rc = visit(w, r, &d);
+        if (kv__route_lookup(w->s, cur, cur_len, w->reverse, w->tmp, &d, &local) != 0)
+            return route_errf(w->resp, KV_ENOTFOUND, "no range for the batch's keys");
+        rc = visit(w, &d, local);
         if (rc != 0)
             break;
         if (w->reverse) {
@@ -336,11 +336,12 @@ static int send_end_txn(struct walk *w)
     sub.h.txn = &w->txn;
     sub.h.no_wait = w->req->h.no_wait;
     const uint8_t *key = w->txn.anchor_key != NULL ? w->txn.anchor_key : (const uint8_t *)"";
-    kv__replica *r = kv__store_replica_for(w->s, key, w->txn.anchor_len, false);
-    if (r == NULL)
+    kv__replica *local;
+    kv_range_desc d;
+    if (kv__route_lookup(w->s, key, w->txn.anchor_len, false, w->tmp, &d, &local) != 0)
         return route_errf(w->resp, KV_ENOTFOUND, "no range for the anchor key");
     kv_response sr = {.arena = w->resp->arena};
-    rc = kv__replica_send(r, &sub, &sr);
+    rc = kv__route_send(w->s, &d, local, &sub, &sr);
     if (rc != 0)
         return fail_from(w->resp, &sr, w->n);
     w->resp->resps[w->n] = sr.resps[0];
@@ -416,10 +417,17 @@ static int check_shape(const kv_request *req, kv_response *resp)
 
 static int route(kv_store *s, const kv_request *req, kv_response *resp)
 {
-    kv__replica *r = single_range(s, req);
-    if (r != NULL)
-        return kv__replica_send(r, req, resp);
-    int rc = check_shape(req, resp);
+    kv_arena *a;
+    if (kv_arena_create(&a) != 0)
+        return KV_ENOMEM;
+    kv_range_desc d;
+    kv__replica *local;
+    bool single = single_range(s, req, a, &d, &local);
+    int rc = single ? kv__route_send(s, &d, local, req, resp) : 0;
+    kv_arena_destroy(a);
+    if (single)
+        return rc;
+    rc = check_shape(req, resp);
     if (rc != 0)
         return rc;
     resp->resps = kv_arena_alloc(resp->arena, req->n * sizeof(*resp->resps));
@@ -486,6 +494,21 @@ int kv_store_send(kv_store *s, const kv_request *req, kv_response *resp)
         rc = KV_ENOMEM;
     resp->err = rc;
     return rc;
+}
+
+int kv_store_send_local(kv_store *s, const kv_request *req, kv_response *resp)
+{
+    if (req->n == 0)
+        return resp->err = 0;
+    kv_span sp = kv__route_span(req, &req->reqs[req->n - 1]);
+    if (sp.key == NULL)
+        sp = kv__route_span(req, &req->reqs[0]);
+    kv__replica *r = sp.key != NULL ? kv__store_replica_for(s, sp.key, sp.key_len, false) : NULL;
+    if (r == NULL || !kv_range_contains(&r->desc, sp.key, sp.key_len)) {
+        snprintf(resp->msg, sizeof(resp->msg), "no replica of the range here");
+        return resp->err = KV_ERANGENOTFOUND;
+    }
+    return kv__replica_send(r, req, resp);
 }
 
 void kv__store_resolve(kv_store *s, const kv_span *spans, size_t n, const kv_txn_meta *txn,

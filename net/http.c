@@ -27,13 +27,15 @@ typedef struct http_conn {
     bool answered, closing;
     size_t len;
     char head[HEAD_MAX];
-    char reply[256];
+    char hdr[256];
+    char *body; /* malloc'd, freed with the connection */
 } http_conn;
 
 struct net_http_server {
     uv_tcp_t listener;
     net_http_ready_fn ready;
     void *ready_ctx;
+    net_http_handler_fn handler;
     http_conn *conns;
     int port;
     bool stopping, listener_closed;
@@ -64,6 +66,7 @@ static void on_conn_handle_closed(uv_handle_t *h)
         s->conns = c->next;
     if (c->next != NULL)
         c->next->prev = c->prev;
+    free(c->body);
     free(c);
     maybe_stopped(s);
 }
@@ -83,18 +86,47 @@ static void on_written(uv_write_t *req, int status)
     close_conn(req->data);
 }
 
-static void respond(http_conn *c, int code, const char *reason, const char *body)
+/* Sends the head and `body` (taken over: freed with the connection). */
+static void respond_owned(http_conn *c, int code, const char *reason, const char *type, char *body)
 {
-    int n = snprintf(c->reply, sizeof(c->reply),
-                     "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
-                     "Connection: close\r\n\r\n%s\n",
-                     code, reason, strlen(body) + 1, body);
+    size_t blen = body != NULL ? strlen(body) : 0;
+    int n = snprintf(c->hdr, sizeof(c->hdr),
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                     "Connection: close\r\n\r\n",
+                     code, reason, type, blen);
+    c->body = body;
     c->answered = true;
     uv_read_stop((uv_stream_t *)&c->tcp);
-    uv_buf_t b = uv_buf_init(c->reply, (unsigned)n);
+    uv_buf_t b[2] = {uv_buf_init(c->hdr, (unsigned)n), uv_buf_init(body, (unsigned)blen)};
     c->wreq.data = c;
-    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_written) < 0)
+    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, b, blen > 0 ? 2 : 1, on_written) < 0)
         close_conn(c);
+}
+
+static void respond(http_conn *c, int code, const char *reason, const char *text)
+{
+    char *body = malloc(strlen(text) + 2);
+    if (body != NULL)
+        sprintf(body, "%s\n", text);
+    respond_owned(c, code, reason, "text/plain", body);
+}
+
+static const char *reason_of(int code)
+{
+    switch (code) {
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 409:
+        return "Conflict";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Internal Server Error";
+    }
 }
 
 /* Answers the request whose head is complete in c->head. */
@@ -103,16 +135,24 @@ static void route(http_conn *c)
     char method[16], path[256], version[16];
     bool ready = !c->srv->stopping && c->srv->ready(c->srv->ready_ctx);
     if (sscanf(c->head, "%15s %255s %15s", method, path, version) != 3 ||
-        strncmp(version, "HTTP/1.", 7) != 0)
+        strncmp(version, "HTTP/1.", 7) != 0) {
         respond(c, 400, "Bad Request", "bad request");
-    else if (strcmp(method, "GET") != 0)
-        respond(c, 405, "Method Not Allowed", "method not allowed");
-    else if (strcmp(path, "/health") == 0)
+        return;
+    }
+    bool get = strcmp(method, "GET") == 0;
+    char *body = NULL;
+    const char *type = "application/json";
+    int code;
+    if (get && strcmp(path, "/health") == 0)
         respond(c, 200, "OK", "ok");
-    else if (strcmp(path, "/ready") == 0 && ready)
-        respond(c, 200, "OK", "ready");
-    else if (strcmp(path, "/ready") == 0)
-        respond(c, 503, "Service Unavailable", "not ready");
+    else if (get && (strcmp(path, "/ready") == 0 || strcmp(path, "/health?ready=1") == 0))
+        respond(c, ready ? 200 : 503, ready ? "OK" : "Service Unavailable",
+                ready ? "ready" : "not ready");
+    else if (c->srv->handler != NULL &&
+             (code = c->srv->handler(c->srv->ready_ctx, method, path, &body, &type)) > 0)
+        respond_owned(c, code, reason_of(code), type, body);
+    else if (!get)
+        respond(c, 405, "Method Not Allowed", "method not allowed");
     else
         respond(c, 404, "Not Found", "not found");
 }
@@ -201,6 +241,11 @@ int net_http_start(uv_loop_t *loop, const char *host, int port, net_http_ready_f
     }
     *out = s;
     return 0;
+}
+
+void net_http_set_handler(net_http_server *s, net_http_handler_fn fn)
+{
+    s->handler = fn;
 }
 
 int net_http_port(const net_http_server *s)

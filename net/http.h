@@ -3,8 +3,9 @@
  *
  *   GET /health  200 "ok"         the process is up and its loop turns
  *   GET /ready   200 "ready"      the node accepts SQL (503 "not ready"
- *                                 while starting or shutting down)
- *   GET other    404 "not found"
+ *   GET /health?ready=1           while starting or shutting down)
+ *   anything else                 the handler's answer, if one is set
+ *                                 (net_http_set_handler), else 404/405
  *   other method 405, malformed request 400, request head > 8 KiB 431
  *
  * One request per connection (responses carry "Connection: close");
@@ -33,6 +34,14 @@ typedef bool (*net_http_ready_fn)(void *ctx);
  * NET_EADDR, NET_ESYSTEM (`err` says why). */
 int net_http_start(uv_loop_t *loop, const char *host, int port, net_http_ready_fn ready, void *ctx,
                    net_http_server **out, char *err, size_t errlen);
+
+/* Answers a request the server does not know itself: returns the HTTP
+ * status (> 0) with *body a malloc'd NUL-terminated body (the server frees
+ * it) and *type its content type (static), or 0 for "not mine". Called on
+ * the loop with the ctx given to net_http_start. */
+typedef int (*net_http_handler_fn)(void *ctx, const char *method, const char *path, char **body,
+                                   const char **type);
+void net_http_set_handler(net_http_server *s, net_http_handler_fn fn);
 
 /* The port actually bound. */
 int net_http_port(const net_http_server *s);

@@ -38,6 +38,11 @@
 
 typedef struct net_transport net_transport;
 
+/* Peer ids at or above this name an address whose node id is not known
+ * yet (a --join address): whoever answers there is accepted as that peer,
+ * subject to the accept callback. */
+#define NET_TRANSPORT_SEED_ID (UINT64_C(1) << 63)
+
 /* A received message; `payload` is valid during the call only. The
  * callback may call any loop-thread function, net_transport_close too. */
 typedef void (*net_transport_recv_cb)(void *ctx, uint64_t from, uint8_t type,

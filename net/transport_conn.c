@@ -126,7 +126,7 @@ static const char *refuse_hello(net__tp_conn *c, const net_frame_hello *h, char 
     net_transport *t = c->t;
     if (h->node_id == t->opts.node_id)
         return "the peer has our own node id";
-    if (c->outbound && h->node_id != c->peer->node) {
+    if (c->outbound && c->peer->node < NET_TRANSPORT_SEED_ID && h->node_id != c->peer->node) {
         snprintf(why, cap, "%s is node %llu, not node %llu", c->peer->addr_text,
                  (unsigned long long)h->node_id, (unsigned long long)c->peer->node);
         return why;

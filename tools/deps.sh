@@ -8,12 +8,12 @@ PACKAGES=(
     # build
     gcc make cmake ninja-build pkg-config clang-format
     # libraries
-    librocksdb-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler liblz4-dev libgmp-dev
-    libpg-query-dev libpq-dev libssl-dev
+    librocksdb-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler liblz4-dev zlib1g-dev libgmp-dev
+    libpg-query-dev libpq-dev libssl-dev libjansson-dev libcurl4-openssl-dev
     # tests
     libcriterion-dev python3 python3-psycopg2 postgresql-client
     # benchmarks and reference systems
-    rocksdb-tools postgresql etcd-server etcd-client
+    rocksdb-tools postgresql etcd-server etcd-client libnghttp2-dev
     # fault injection (jepsen/)
     iproute2 iptables faketime libfaketime
 )

@@ -158,8 +158,8 @@ Test(node_cli, usage_errors_exit_2, .timeout = 60)
     cr_assert_eq(run_to_exit(bad_flag, "usage:"), 2);
     cr_assert_eq(run_to_exit(no_store, "--store is required"), 2);
     cr_assert_eq(run_to_exit(bad_addr, "HOST:PORT"), 2);
-    cr_assert_eq(run_to_exit(start, "not yet supported"), 2);
-    cr_assert_eq(run_to_exit(init, "not yet supported"), 2);
+    cr_assert_eq(run_to_exit(start, "--join is required"), 2);
+    cr_assert_eq(run_to_exit(init, "usage: tardigrade init"), 2);
 }
 
 /* ---- a running node --------------------------------------------------- */

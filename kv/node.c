@@ -533,11 +533,31 @@ void kv_node_process(kv_node *n)
     kv__node_flush(n);
 }
 
+/* Refreshes the live nodes and when each was last seen up. */
+static void observe_nodes(kv_node *n)
+{
+    size_t cap = sizeof(n->live) / sizeof(n->live[0]);
+    n->n_live = n->o.hooks.live_nodes(n->o.hooks.arg, n->live, cap);
+    if (n->n_live > cap)
+        n->n_live = cap;
+    for (size_t i = 0; i < n->n_live; i++) {
+        size_t j = 0;
+        while (j < n->n_seen && n->seen_id[j] != n->live[i])
+            j++;
+        if (j == n->n_seen && n->n_seen == cap)
+            continue;
+        n->n_seen += j == n->n_seen;
+        n->seen_id[j] = n->live[i];
+        n->seen_tick[j] = n->ticks;
+    }
+}
+
 void kv_node_tick(kv_node *n)
 {
     if (n->stopped)
         return;
     n->ticks++;
+    observe_nodes(n);
     for (size_t i = 0; i < n->n_rafts; i++) {
         kv__rraft *rr = n->rafts[i];
         if (!rr->rd_out)

@@ -105,6 +105,12 @@ struct kv_node {
     struct kv__snap_done *snap_done;
     uint64_t next_prop_id;
     bool lease_wanted; /* a worker found no lease: try at the next process */
+    /* Loop thread: the nodes up at the last tick, and when each node was
+     * last seen up (ticks), for replacing replicas on nodes gone for good. */
+    uint64_t live[64];
+    size_t n_live;
+    uint64_t seen_id[64], seen_tick[64];
+    size_t n_seen;
     /* Loop thread. */
     kv__rraft **rafts; /* every replica with a Raft group, by range id */
     size_t n_rafts, cap_rafts;

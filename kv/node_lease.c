@@ -33,7 +33,8 @@
 #define LEASE_RETRY_TICKS     5
 #define PLACEMENT_RETRY_TICKS 20
 #define REPROPOSE_TICKS       20
-#define PROMOTE_LAG           64 /* entries a learner may trail when promoted */
+#define PROMOTE_LAG           64  /* entries a learner may trail when promoted */
+#define DEAD_TICKS            600 /* a node down this long is replaced (60 s) */
 
 static bool held_by(const kv_lease *l, const kv_node *n)
 {
@@ -236,6 +237,33 @@ static bool tend_learners(kv_node *n, kv__rraft *rr, const uint64_t *live, size_
     return true; /* a learner is still catching up: one change at a time */
 }
 
+/* Ticks since `node` was last seen up (since this process started if
+ * never). */
+static uint64_t down_for(const kv_node *n, uint64_t node)
+{
+    for (size_t i = 0; i < n->n_seen; i++) {
+        if (n->seen_id[i] == node)
+            return n->ticks - n->seen_tick[i];
+    }
+    return n->ticks;
+}
+
+/* A voter whose node has been down for DEAD_TICKS while a live node could
+ * take its place is removed; the next round adds the replacement (a
+ * learner, then a voter), so the range goes 3 -> 2 -> 3 replicas and never
+ * needs the dead node for a quorum in between. */
+static void remove_dead_voter(kv_node *n, kv__rraft *rr)
+{
+    const raft_conf_state_t *cs = &rr->as.conf;
+    for (unsigned i = 0; i < cs->n_voters; i++) {
+        uint64_t v = cs->voters[i];
+        if (v != n->o.node_id && down_for(n, v) > DEAD_TICKS) {
+            propose_change(n, rr, RAFT_CC_REMOVE, v);
+            return;
+        }
+    }
+}
+
 static void place_replicas(kv_node *n, kv__rraft *rr, const uint64_t *live, size_t n_live)
 {
     if (n->ticks - rr->placement_tick < PLACEMENT_RETRY_TICKS && rr->placement_tick != 0)
@@ -243,14 +271,17 @@ static void place_replicas(kv_node *n, kv__rraft *rr, const uint64_t *live, size
     const raft_conf_state_t *cs = &rr->as.conf;
     if (cs->n_voters_outgoing > 0 || tend_learners(n, rr, live, n_live))
         return;
-    if (cs->n_voters >= n->o.replication)
-        return;
-    for (size_t i = 0; i < n_live; i++) {
-        if (live[i] != n->o.node_id && !in_conf(cs, live[i])) {
-            propose_change(n, rr, RAFT_CC_ADD_LEARNER, live[i]);
-            return;
-        }
+    uint64_t spare = 0;
+    for (size_t i = 0; i < n_live && spare == 0; i++) {
+        if (live[i] != n->o.node_id && !in_conf(cs, live[i]))
+            spare = live[i];
     }
+    if (spare == 0)
+        return;
+    if (cs->n_voters < n->o.replication)
+        propose_change(n, rr, RAFT_CC_ADD_LEARNER, spare);
+    else
+        remove_dead_voter(n, rr);
 }
 
 /* Keeps the log within raft_log_limit entries past the applied index. */
@@ -275,20 +306,16 @@ void kv__lease_wanted(kv_node *n)
     pthread_mutex_unlock(&n->mu);
     if (!wanted)
         return;
-    uint64_t live[64];
-    size_t n_live = n->o.hooks.live_nodes(n->o.hooks.arg, live, 64);
     for (size_t i = 0; i < n->n_rafts; i++) {
         if (n->rafts[i]->initialized)
-            maintain_lease(n, n->rafts[i], live, n_live > 64 ? 64 : n_live);
+            maintain_lease(n, n->rafts[i], n->live, n->n_live);
     }
 }
 
 void kv__lease_tick(kv_node *n, kv__rraft *rr)
 {
-    uint64_t live[64];
-    size_t n_live = n->o.hooks.live_nodes(n->o.hooks.arg, live, 64);
-    if (n_live > 64)
-        n_live = 64;
+    const uint64_t *live = n->live;
+    size_t n_live = n->n_live;
     maintain_lease(n, rr, live, n_live);
     kv__prop_repropose(n, rr, REPROPOSE_TICKS);
     if (raft_role(rr->raft) != RAFT_LEADER || !held_by(&rr->as.lease, n))

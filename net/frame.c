@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "net/frame.h"
+#include "net/net_int.h"
 
 static const uint8_t hello_magic[4] = {'T', 'D', 'G', 'T'};
 
@@ -35,30 +36,6 @@ void net_frame_buf_free(net_frame_buf *b)
     *b = (net_frame_buf){0};
 }
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    put_u32(p, (uint32_t)(v >> 32));
-    put_u32(p + 4, (uint32_t)v);
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    return (uint64_t)get_u32(p) << 32 | get_u32(p + 4);
-}
-
 /* Compresses `payload` right after a frame header at `frame`; returns the
  * compressed payload's size (prefix included), or 0 when it would not be
  * smaller than the original. `frame` has room for `bound` bytes after the
@@ -69,7 +46,7 @@ static size_t compress_into(uint8_t *frame, const void *payload, size_t len, int
     int n = LZ4_compress_default(payload, (char *)dst, (int)len, bound);
     if (n <= 0 || (size_t)n + 4 >= len)
         return 0;
-    put_u32(frame + NET_FRAME_HEADER, (uint32_t)len);
+    net__put_be32(frame + NET_FRAME_HEADER, (uint32_t)len);
     return (size_t)n + 4;
 }
 
@@ -90,7 +67,7 @@ int net_frame_append(net_frame_buf *b, uint8_t type, const void *payload, size_t
         memcpy(frame + NET_FRAME_HEADER, payload, len);
         wire = len;
     }
-    put_u32(frame, (uint32_t)(wire + 1));
+    net__put_be32(frame, (uint32_t)(wire + 1));
     frame[4] = (uint8_t)(type | (lz4 ? NET_FRAME_LZ4 : 0));
     b->len += NET_FRAME_HEADER + wire;
     return lz4 ? 1 : 0;
@@ -98,14 +75,14 @@ int net_frame_append(net_frame_buf *b, uint8_t type, const void *payload, size_t
 
 void net_frame_put_hello(uint8_t out[NET_FRAME_HELLO_SIZE], const net_frame_hello *h)
 {
-    put_u32(out, NET_FRAME_HELLO_PAYLOAD + 1);
+    net__put_be32(out, NET_FRAME_HELLO_PAYLOAD + 1);
     out[4] = NET_FRAME_HELLO;
     uint8_t *p = out + NET_FRAME_HEADER;
     memcpy(p, hello_magic, 4);
     p[4] = (uint8_t)(NET_FRAME_VERSION >> 8);
     p[5] = (uint8_t)NET_FRAME_VERSION;
     memcpy(p + 6, h->cluster_id, 16);
-    put_u64(p + 22, h->node_id);
+    net__put_be64(p + 22, h->node_id);
 }
 
 int net_frame_parse(const uint8_t *p, size_t avail, size_t max_payload, net_frame *out,
@@ -114,7 +91,7 @@ int net_frame_parse(const uint8_t *p, size_t avail, size_t max_payload, net_fram
     *need = NET_FRAME_HEADER;
     if (avail < 4)
         return 0;
-    uint32_t l = get_u32(p);
+    uint32_t l = net__get_be32(p);
     if (l == 0 || l - 1 > max_payload)
         return NET_EPROTO;
     size_t total = 4 + (size_t)l;
@@ -138,7 +115,7 @@ int net_frame_inflate(const net_frame *f, size_t max_payload, net_frame_buf *scr
     }
     if (f->len < 4)
         return NET_EPROTO;
-    uint32_t orig = get_u32(f->payload);
+    uint32_t orig = net__get_be32(f->payload);
     if (orig > max_payload)
         return NET_EPROTO;
     scratch->len = 0;
@@ -160,6 +137,6 @@ int net_frame_get_hello(const net_frame *f, net_frame_hello *out)
         memcmp(p, hello_magic, 4) != 0 || (p[4] << 8 | p[5]) != NET_FRAME_VERSION)
         return NET_EPROTO;
     memcpy(out->cluster_id, p + 6, 16);
-    out->node_id = get_u64(p + 22);
+    out->node_id = net__get_be64(p + 22);
     return out->node_id == 0 ? NET_EPROTO : 0;
 }

@@ -11,6 +11,7 @@
 #include <sys/random.h>
 
 #include "kv/kv.h"
+#include "net/net_int.h"
 #include "net/node_int.h"
 
 #define TICK_MS   100
@@ -19,14 +20,10 @@
 
 void net__node_log(net_node *n, const char *fmt, ...)
 {
-    if (n->o.log == NULL)
-        return;
-    char line[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    net__logv(n->o.log, n->o.ctx, fmt, ap);
     va_end(ap);
-    n->o.log(n->o.ctx, line);
 }
 
 /* ---- addresses and the directory -------------------------------------------- */
@@ -51,20 +48,6 @@ int net__get_str(const uint8_t *p, size_t len, size_t *off, char out[NET__ADDR_M
     out[n] = 0;
     *off += 2 + n;
     return 0;
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
 }
 
 net__peer *net__node_peer(net_node *n, uint64_t id)
@@ -113,9 +96,9 @@ size_t net__node_directory(net_node *n, uint8_t **out)
         kv_buf_free(&desc);
         return 0;
     }
-    p[0] = (uint8_t)(desc.len >> 24), p[1] = (uint8_t)(desc.len >> 16);
-    p[2] = (uint8_t)(desc.len >> 8), p[3] = (uint8_t)desc.len;
-    memcpy(p + 4, desc.data, desc.len);
+    net__put_be32(p, (uint32_t)desc.len);
+    if (desc.len > 0) /* a joiner may know no first range yet */
+        memcpy(p + 4, desc.data, desc.len);
     size_t off = 4 + desc.len;
     p[off] = (uint8_t)((n->n_peers + 1) >> 8), p[off + 1] = (uint8_t)(n->n_peers + 1);
     off += 2;
@@ -125,7 +108,7 @@ size_t net__node_directory(net_node *n, uint8_t **out)
     snprintf(self.http, sizeof(self.http), "%s", n->http);
     for (size_t i = 0; i <= n->n_peers; i++) {
         const net__peer *e = i < n->n_peers ? &n->peers[i] : &self;
-        put_u64(p + off, e->id);
+        net__put_be64(p + off, e->id);
         off += 8;
         off += put_str(p + off, e->rpc);
         off += put_str(p + off, e->sql);
@@ -140,7 +123,7 @@ static void recv_directory(net_node *n, const uint8_t *p, size_t len)
 {
     if (len < 6)
         return;
-    size_t dlen = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+    size_t dlen = net__get_be32(p);
     if (len - 4 < dlen + 2)
         return;
     kv_arena *a;
@@ -157,7 +140,7 @@ static void recv_directory(net_node *n, const uint8_t *p, size_t len)
         net__peer e = {0};
         if (len - off < 8)
             return;
-        e.id = get_u64(p + off);
+        e.id = net__get_be64(p + off);
         off += 8;
         if (net__get_str(p, len, &off, e.rpc) < 0 || net__get_str(p, len, &off, e.sql) < 0 ||
             net__get_str(p, len, &off, e.http) < 0)
@@ -474,7 +457,7 @@ void net__node_welcome(net_node *n, const uint8_t *p, size_t len)
 {
     if (len < 24)
         return;
-    uint64_t id = get_u64(p + 16);
+    uint64_t id = net__get_be64(p + 16);
     if (id == 0 || id >= NET__PROVISIONAL_ID)
         return;
     recv_directory(n, p + 24, len - 24);

@@ -16,23 +16,10 @@
 
 #include "kv/kv.h"
 #include "kv/kv_codec.h"
+#include "net/net_int.h"
 #include "net/node_int.h"
 
 #define CALL_TIMEOUT_S 10
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
 
 /* ---- the calling side (workers) --------------------------------------------------- */
 
@@ -83,7 +70,7 @@ static int post(net_node *n, net__call *c, const kv_request *req)
         }
         kv_buf_free(&body);
     }
-    put_u64((uint8_t *)b.data, c->id);
+    net__put_be64((uint8_t *)b.data, c->id);
     if (rc == 0 &&
         (n->send_t == NULL || is_down(n, c->node) ||
          net_transport_send_threadsafe(n->send_t, c->node, NET__MSG_KV_REQ, b.data, b.len) != 0))
@@ -126,7 +113,7 @@ void net__rpc_answer(net_node *n, const uint8_t *p, size_t len)
 {
     if (len < 8)
         return;
-    uint64_t id = get_u64(p);
+    uint64_t id = net__get_be64(p);
     pthread_mutex_lock(&n->mu);
     for (net__call *c = n->calls; c != NULL; c = c->next) {
         if (c->id != id)
@@ -174,7 +161,7 @@ static void reply(net_node *n, uint64_t to, uint64_t id, const kv_response *resp
     kv_buf body = {0};
     if (kv_response_encode(resp, &body) != 0 || kv_buf_reserve(&b, 8 + body.len) != 0)
         goto out;
-    put_u64((uint8_t *)b.data, id);
+    net__put_be64((uint8_t *)b.data, id);
     memcpy(b.data + 8, body.data, body.len);
     pthread_mutex_lock(&n->mu);
     if (n->send_t != NULL)
@@ -218,7 +205,7 @@ void net__rpc_serve(net_node *n, uint64_t from, const uint8_t *p, size_t len)
     served *s = malloc(sizeof(*s) + len - 8);
     if (s == NULL)
         return; /* the caller times out and retries */
-    *s = (served){.w = {.fn = serve}, .n = n, .from = from, .id = get_u64(p), .len = len - 8};
+    *s = (served){.w = {.fn = serve}, .n = n, .from = from, .id = net__get_be64(p), .len = len - 8};
     s->w.arg = s;
     memcpy(s->body, p + 8, len - 8);
     net_workers_submit(n->o.workers, &s->w);
@@ -277,7 +264,7 @@ static void welcome(net_node *n, const net__joiner *e)
     uint8_t *p = dlen > 0 ? malloc(24 + dlen) : NULL;
     if (p != NULL && net_transport_set_peer(n->t, e->provisional, e->addr.rpc) == 0) {
         memcpy(p, n->cluster, 16);
-        put_u64(p + 16, e->node_id);
+        net__put_be64(p + 16, e->node_id);
         memcpy(p + 24, dir, dlen);
         net_transport_send(n->t, e->provisional, NET__MSG_WELCOME, p, 24 + dlen);
         net__node_log(n, "node %llu joins from %s", (unsigned long long)e->node_id, e->addr.rpc);

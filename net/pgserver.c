@@ -22,19 +22,16 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "net/net_int.h"
 #include "net/pgserver_int.h"
 #include "net/tcp.h"
 
 void net__pgs_log(net_pg_server *s, const char *fmt, ...)
 {
-    if (s->opts.log == NULL)
-        return;
-    char line[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    net__logv(s->opts.log, s->opts.log_ctx, fmt, ap);
     va_end(ap);
-    s->opts.log(s->opts.log_ctx, line);
 }
 
 /* ---- worker -> loop ---------------------------------------------------- */

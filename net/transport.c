@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "net/net_int.h"
 #include "net/tcp.h"
 #include "net/transport_int.h"
 
@@ -41,14 +42,10 @@
 
 void net__tp_log(net_transport *t, const char *fmt, ...)
 {
-    if (t->opts.log == NULL)
-        return;
-    char line[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    net__logv(t->opts.log, t->opts.ctx, fmt, ap);
     va_end(ap);
-    t->opts.log(t->opts.ctx, line);
 }
 
 /* xorshift64: jitter needs no quality, only no lockstep between nodes. */

@@ -531,12 +531,9 @@ static int print_nodes(json_t *doc, out_format format)
     return table_print(&t);
 }
 
-static void range_row(table *t, const range_view *v)
+/* The cells both range tables end with: leader to status. */
+static void raft_cells(table *t, const range_view *v)
 {
-    table_cell(t, "%" JSON_INTEGER_FORMAT, v->id);
-    table_cell(t, "%s", v->start);
-    table_cell(t, "%s", v->end);
-    cell_replicas(t, v->replicas);
     cell_node(t, v->leader);
     cell_node(t, v->leaseholder);
     table_cell(t, "%" JSON_INTEGER_FORMAT, v->term);
@@ -545,6 +542,15 @@ static void range_row(table *t, const range_view *v)
     table_cell(t, "%" JSON_INTEGER_FORMAT, v->log_entries);
     cell_size(t, v->approx_bytes);
     table_cell(t, "%s", v->status);
+}
+
+static void range_row(table *t, const range_view *v)
+{
+    table_cell(t, "%" JSON_INTEGER_FORMAT, v->id);
+    table_cell(t, "%s", v->start);
+    table_cell(t, "%s", v->end);
+    cell_replicas(t, v->replicas);
+    raft_cells(t, v);
 }
 
 /* A shallow copy of obj with key set to value (whose reference it takes,
@@ -637,14 +643,7 @@ static void replica_row(table *t, const cluster_view *cv, json_t *replica, const
     }
     const char *state = json_string_value(json_object_get(v->obj, "raft_state"));
     table_cell(t, "%s", state != NULL ? state : "-");
-    cell_node(t, v->leader);
-    cell_node(t, v->leaseholder);
-    table_cell(t, "%" JSON_INTEGER_FORMAT, v->term);
-    table_cell(t, "%" JSON_INTEGER_FORMAT, v->commit);
-    table_cell(t, "%" JSON_INTEGER_FORMAT, v->applied);
-    table_cell(t, "%" JSON_INTEGER_FORMAT, v->log_entries);
-    cell_size(t, v->approx_bytes);
-    table_cell(t, "%s", v->status);
+    raft_cells(t, v);
 }
 
 /* {"range_id":N,"replicas":[{"node_id","replica_id","type","view":{...}|null}]} */

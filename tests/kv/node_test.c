@@ -314,6 +314,60 @@ Test(node, a_learner_on_a_lost_node_does_not_block_replication)
     nc_free(c);
 }
 
+typedef struct replaced {
+    uint64_t range, dead;
+    unsigned nodes;
+} replaced;
+
+/* Range r->range has three voters again, none of them on r->dead, all at
+ * the same applied index. */
+static bool voter_replaced(nc_cluster *c, void *arg)
+{
+    const replaced *r = arg;
+    kv_arena *a;
+    cr_assert_eq(kv_arena_create(&a), 0);
+    kv_replica_status st, other;
+    uint64_t via = r->dead == 1 ? 2 : 1;
+    bool ok = nc_replica(c, via, r->range, a, &st) && st.desc.n_replicas == 3;
+    for (uint32_t i = 0; ok && i < st.desc.n_replicas; i++) {
+        uint64_t m = st.desc.replicas[i].node_id;
+        ok = st.voter[i] && m != r->dead && nc_replica(c, m, r->range, a, &other) &&
+             other.initialized && other.applied == st.applied;
+    }
+    kv_arena_destroy(a);
+    return ok;
+}
+
+/* A voter's node goes away for good while a fourth node is up: after the
+ * dead-node timeout the range drops that voter and re-replicates onto the
+ * fourth node, whose data then equals the others'. */
+Test(node, a_voter_on_a_dead_node_is_replaced)
+{
+    nc_options o = {.nodes = 4, .splits = two_splits, .seed = 13};
+    nc_cluster *c = nc_start(&o);
+    wait_replicated_on(c, R_LAST, 4);
+    put_ok(c, 1, "kbefore", "one");
+    kv_arena *a;
+    cr_assert_eq(kv_arena_create(&a), 0);
+    kv_replica_status st;
+    cr_assert(nc_replica(c, 1, R_USER, a, &st));
+    uint64_t holder = nc_leaseholder(c, R_USER), dead = 0;
+    for (uint32_t i = 0; i < st.desc.n_replicas && dead == 0; i++) {
+        if (st.desc.replicas[i].node_id != holder)
+            dead = st.desc.replicas[i].node_id;
+    }
+    kv_arena_destroy(a);
+    nc_stop(c, dead);
+    replaced r = {R_USER, dead, 4};
+    bool ok = nc_run_until(c, voter_replaced, &r, UP_TICKS);
+    if (!ok)
+        dump(c, R_USER, 4);
+    cr_assert(ok, "r%d still counts dead n%llu among its voters", R_USER, (unsigned long long)dead);
+    put_ok(c, holder, "kafter", "two");
+    expect_value(c, holder, "kbefore", "one");
+    nc_free(c);
+}
+
 /* ---- (3) lease failover --------------------------------------------------- */
 
 typedef struct moved {

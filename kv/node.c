@@ -375,7 +375,7 @@ static int submit_persist(kv_node *n, kv__rraft *rr)
 static void process_replica(kv_node *n, kv__rraft *rr)
 {
     if (rr->rd_out) {
-        if (!rr->persisting)
+        if (!rr->persisting && !rr->storage_failed)
             finish_ready(n, rr); /* an apply failed earlier: try again */
         return;
     }
@@ -388,7 +388,7 @@ static void process_replica(kv_node *n, kv__rraft *rr)
     if (rr->rd.snapshot != NULL || rr->rd.n_entries > 0 || rr->rd.must_sync) {
         /* A failure means the storage thread failed for good: the ready
          * stays out and nothing more is acknowledged. */
-        (void)submit_persist(n, rr);
+        rr->storage_failed = submit_persist(n, rr) != 0;
         return;
     }
     finish_ready(n, rr);
@@ -398,8 +398,12 @@ static void on_durable(kv_raft_persist_req *req, int status)
 {
     kv__rraft *rr = req->data;
     rr->persisting = false;
-    if (status != 0)
-        return; /* the writer is failed: this replica stops making progress */
+    if (status != 0) {
+        /* Nothing of the ready is durable and the writer stays failed:
+         * acknowledge and apply nothing more (the other replicas go on). */
+        rr->storage_failed = true;
+        return;
+    }
     if (req->snapshot != NULL)
         kv__snap_installed(rr);
     finish_ready(rr->r->store->node, rr);

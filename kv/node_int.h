@@ -73,8 +73,9 @@ typedef struct kv__rraft {
     raft_node_t *raft;
     kv_raft_storage *st;
     raft_ready_t rd;
-    bool rd_out;     /* rd taken, not yet advanced */
-    bool persisting; /* preq submitted, not yet durable */
+    bool rd_out;         /* rd taken, not yet advanced */
+    bool persisting;     /* preq submitted, not yet durable */
+    bool storage_failed; /* the storage thread failed: the ready stays out */
     kv_raft_persist_req preq;
     kv_raft_persist_req treq; /* a log truncation */
     bool truncating;

@@ -124,8 +124,6 @@ static bool cluster_accepted(net_transport *t, const net_frame_hello *h)
 static const char *refuse_hello(net__tp_conn *c, const net_frame_hello *h, char *why, size_t cap)
 {
     net_transport *t = c->t;
-    if (h->node_id == t->opts.node_id)
-        return "the peer has our own node id";
     if (c->outbound && c->peer->node < NET_TRANSPORT_SEED_ID && h->node_id != c->peer->node) {
         snprintf(why, cap, "%s is node %llu, not node %llu", c->peer->addr_text,
                  (unsigned long long)h->node_id, (unsigned long long)c->peer->node);
@@ -139,6 +137,9 @@ static const char *refuse_hello(net__tp_conn *c, const net_frame_hello *h, char 
                  (unsigned long long)h->node_id, hex);
         return why;
     }
+    /* After the cluster check, so a node of another cluster hears why. */
+    if (h->node_id == t->opts.node_id)
+        return "the peer has our own node id";
     return NULL;
 }
 

@@ -1,14 +1,16 @@
 #!/usr/bin/python3
 """Three nodes: write through one node, read through the others; tdctl
 shows every range replicated three ways with a leader and a leaseholder;
-a second `tardigrade init` is refused."""
+a second `tardigrade init` is refused; a node whose store belongs to
+another cluster is refused by the members."""
 
+import os
 import re
 import subprocess
 import unittest
 
 import harness
-from harness import Cluster
+from harness import Cluster, http_json, wait_for
 
 PORT_BASE = 27610
 ROWS = 100
@@ -23,6 +25,7 @@ class BasicTest(unittest.TestCase):
             self.write_here_read_there(c)
             self.check_tdctl(c)
             self.check_second_init(c)
+            self.check_other_cluster_refused(c)
 
     def write_here_read_there(self, c):
         c.exec(1, "CREATE TABLE kv (k INT PRIMARY KEY, v TEXT NOT NULL)")
@@ -66,6 +69,35 @@ class BasicTest(unittest.TestCase):
                               text=True, timeout=60)
         self.assertEqual(done.returncode, 1)
         self.assertIn("tardigrade init: cluster is already initialized", done.stderr)
+
+    def check_other_cluster_refused(self, c):
+        """A store bootstrapped by start-single-node (its own cluster) started
+        with --join to this cluster: the members refuse it and stay three."""
+        store = os.path.join(c.dir, "other")
+        sql, rpc, http = (f"127.0.0.1:{c.port_base + k}" for k in (9, 109, 209))
+        flags = ["--store", store, "--sql-listen", sql, "--http-listen", http, "--insecure"]
+        log = open(os.path.join(c.dir, "other.log"), "w")
+        with subprocess.Popen([harness.TARDIGRADE, "start-single-node", *flags], stderr=log) as p:
+            try:
+                wait_for("the other cluster's node", lambda: http_json(http, "/_status/nodes")["cluster_id"])
+            finally:
+                p.terminate()
+        joiner = subprocess.Popen([harness.TARDIGRADE, "start", *flags, "--listen", rpc, "--join",
+                                   f"127.0.0.1:{c.port_base + 101}"], stderr=log)
+        try:
+            theirs = wait_for("the other node back", lambda: http_json(http, "/_status/nodes")["cluster_id"])
+            self.assertNotEqual(theirs, c.tdctl_json("nodes")["cluster_id"])
+
+            def refused():
+                with open(os.path.join(c.dir, "node1.log"), errors="replace") as f:
+                    return f"is in cluster {theirs}, which is refused" in f.read()
+
+            wait_for("node 1 refusing the other cluster's node", refused)
+            self.assertEqual([n["node_id"] for n in c.tdctl_json("nodes")["nodes"]], [1, 2, 3])
+        finally:
+            joiner.terminate()
+            joiner.wait(timeout=30)
+            log.close()
 
 
 if __name__ == "__main__":

@@ -42,10 +42,15 @@ static kv_ts uncertainty_limit(const kv__eval *e)
 {
     if (e->is_txn) {
         const kv_txn *t = &e->txn;
-        bool observed = !kv_ts_is_zero(t->observed_ts);
-        if (observed && kv_ts_cmp(t->observed_ts, t->uncertainty_limit) < 0)
-            return t->observed_ts;
-        return t->uncertainty_limit;
+        if (kv_ts_is_zero(t->observed_ts))
+            return t->uncertainty_limit;
+        /* An observation of this node's clock bounds what this node had
+         * applied, not what an earlier leaseholder wrote below its lease
+         * expiration, i.e. below our lease start (CockroachDB's local
+         * uncertainty limit). */
+        kv_ts local =
+            kv_ts_cmp(t->observed_ts, e->lease_start) < 0 ? e->lease_start : t->observed_ts;
+        return kv_ts_cmp(local, t->uncertainty_limit) < 0 ? local : t->uncertainty_limit;
     }
     kv_ts h = e->req->h.ts;
     if (kv_ts_is_zero(h))

@@ -118,8 +118,10 @@ typedef struct kv_txn {
      * above it was written after the transaction began and is not
      * uncertain: reads there use min(uncertainty_limit, observed_ts).
      * Without this, readers would push intents up to the full limit,
-     * running write timestamps ahead of the clock. Zero: not observed (a
-     * coordinator on another node; there is one node until replication). */
+     * running write timestamps ahead of the clock. A replica whose lease
+     * started later than the observation uses its lease start instead
+     * (writes of an earlier leaseholder lie below it). Zero: not observed
+     * (kv/dist.c clears it on requests sent to another node). */
     kv_ts observed_ts;
 } kv_txn;
 

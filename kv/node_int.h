@@ -157,9 +157,10 @@ void kv__prop_repropose(kv_node *n, kv__rraft *rr, uint64_t age);
 void kv__rraft_publish(kv__rraft *rr);
 
 /* ---- node_lease.c ---- */
-/* Worker: 0 and the lease sequence when this replica holds a lease valid
- * now; else KV_ENOTLEASEHOLDER with the hint and descriptor in resp. */
-int kv__lease_check(kv__replica *r, kv_response *resp, uint64_t *seq);
+/* Worker: 0, the lease sequence and the lease start when this replica
+ * holds a lease valid now; else KV_ENOTLEASEHOLDER with the hint and
+ * descriptor in resp. */
+int kv__lease_check(kv__replica *r, kv_response *resp, uint64_t *seq, kv_ts *start);
 /* Loop: per tick and replica: lease, placement, truncation. */
 void kv__lease_tick(kv_node *n, kv__rraft *rr);
 /* Loop: a membership change applied; the leaseholder rewrites the meta

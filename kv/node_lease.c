@@ -56,7 +56,7 @@ static void ask_lease(kv_node *n)
     n->o.hooks.wake(n->o.hooks.arg);
 }
 
-int kv__lease_check(kv__replica *r, kv_response *resp, uint64_t *seq)
+int kv__lease_check(kv__replica *r, kv_response *resp, uint64_t *seq, kv_ts *start)
 {
     kv_node *n = r->store->node;
     kv_ts now = kv_hlc_now(r->store->hlc);
@@ -68,6 +68,7 @@ int kv__lease_check(kv__replica *r, kv_response *resp, uint64_t *seq)
     bool valid = lease_valid(&l, now, off);
     if (valid && held_by(&l, n)) {
         *seq = l.seq;
+        *start = l.start;
         return 0;
     }
     uint64_t hint = valid ? l.holder : leader;

@@ -426,7 +426,7 @@ int kv__replica_send(kv__replica *r, const kv_request *req, kv_response *resp)
     if (rc == 0)
         rc = check_batch(&e);
     if (rc == 0 && r->store->node != NULL)
-        rc = kv__lease_check(r, resp, &e.cmd.lease_seq);
+        rc = kv__lease_check(r, resp, &e.cmd.lease_seq, &e.lease_start);
     if (rc == 0)
         rc = eval_with_pushes(&e);
     /* A pushed write timestamp goes back with KV_ETXNRETRY too: the

@@ -106,6 +106,10 @@ typedef struct kv__eval {
     kv_ts ts;      /* non-transactional batches */
     bool one_pc;   /* writes go in committed, no intents, no record */
     kv_ts bump_to; /* set with KV_EWRITETOOOLD: re-evaluate at this ts */
+    /* The lease this replica serves under started here (zero without
+     * replication): values up to it may have been written by an earlier
+     * leaseholder before an observation of this node's clock. */
+    kv_ts lease_start;
     kv__cmd cmd;
     kv_mvcc_conflict conflict;
     kv_buf scratch;

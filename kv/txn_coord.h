@@ -59,8 +59,8 @@ int kv_txn_coord_begin(kv_store *s, kv_txn_hb *hb, int32_t priority, kv_txn_coor
 /* Drops the transaction's observed timestamp (kv.h) until its next
  * restart, so the store treats it like a transaction coordinated from
  * another node whose clock it has not observed: values up to the full
- * uncertainty limit are uncertain. Until replication brings per-node
- * observations, this is how tests exercise uncertainty restarts. */
+ * uncertainty limit are uncertain; this is how single-store tests exercise
+ * uncertainty restarts. */
 void kv_txn_coord_forget_observation(kv_txn_coord *c);
 
 /* Sends `req` (borrowed; its header's transaction is replaced by the

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 
 INVOKE, OK, FAIL, INFO = "invoke", "ok", "fail", "info"
 TYPES = (INVOKE, OK, FAIL, INFO)
+# The process of fault-injection events (Jepsen's :nemesis): logged for
+# people reading the history, skipped by pair() and so by every checker.
+NEMESIS = "nemesis"
 
 
 class HistoryError(ValueError):
@@ -99,6 +102,8 @@ def _op_from_json(obj, position):
     if not isinstance(obj, dict):
         raise HistoryError(f"line {position + 1}: not a JSON object")
     for field, kinds in (("type", str), ("f", str), ("process", int), ("time", int)):
+        if field == "process" and obj.get(field) == NEMESIS:
+            continue
         if not isinstance(obj.get(field), kinds) or isinstance(obj.get(field), bool):
             raise HistoryError(f"line {position + 1}: field '{field}' missing or mistyped")
     if obj["type"] not in TYPES:
@@ -132,12 +137,15 @@ def load(path):
 
 
 def pair(ops):
-    """Pairs in invocation order. Raises HistoryError when a process
-    completes nothing it invoked, invokes twice, or is reused after info."""
+    """Pairs of client operations in invocation order (nemesis events are
+    left out). Raises HistoryError when a process completes nothing it
+    invoked, invokes twice, or is reused after info."""
     pending = {}
     retired = set()
     pairs = []
     for op in ops:
+        if op.process == NEMESIS:
+            continue
         if op.process in retired:
             raise HistoryError(f"op {op.index}: process {op.process} reused after an info completion")
         if op.type == INVOKE:

@@ -8,10 +8,13 @@ check the history. A run writes a results directory:
   summary.txt    a few lines for people (also printed)
   node<i>/       each node's log
 
+While the clients run, a nemesis (nemesis.py) injects faults when the
+run asks for some; after the clients stop, the adapter's recover() heals
+every fault and waits for every node before the final operations.
+
 The database is stopped and its files removed on every exit path,
 including exceptions and KeyboardInterrupt (the CLI turns SIGTERM into
-one). Faults (nemeses) come later with the Tardigrade adapter; "none" is
-the only one today.
+one).
 """
 
 import json
@@ -22,13 +25,13 @@ from collections import Counter
 
 import psycopg2
 
-from . import checkers, client, history
+from . import checkers, client, history, nemesis
 from .db import open_db
 from .history import INFO, OK, Recorder
 from .workloads import WORKLOADS
 
-NEMESES = ("none",)
 FINAL_OP_ATTEMPTS = 5
+FINAL_OP_RETRY_SECONDS = 1
 # A client's last operation is bounded by the adapter's connect and
 # statement timeouts; after this the run goes on without it.
 CLIENT_JOIN_SECONDS = 30
@@ -91,20 +94,29 @@ class _Clients:
         self.crashes += [f"{t.name} still running after {CLIENT_JOIN_SECONDS}s" for t in threads if t.is_alive()]
 
 
+def _final_op(db, options, workload, recorder, f, value):
+    """One attempt as a fresh process; True when it succeeded."""
+    process = max((op.process for op in recorder.ops if isinstance(op.process, int)), default=-1) + 1
+    try:
+        conn = db.connect(options.isolation)
+    except psycopg2.Error:
+        return False
+    try:
+        invocation = recorder.invoke(process, f, value)
+        type_, result, error = client.execute(conn, workload, f, value)
+        recorder.complete(invocation, type_, result, error)
+    finally:
+        conn.close()
+    return type_ == OK
+
+
 def _final_ops(db, options, workload, recorder):
-    """Runs each final op until it succeeds, each attempt as a fresh process."""
+    """Runs each final op until it succeeds, FINAL_OP_ATTEMPTS at most."""
     for f, value in workload.final_ops():
         for _ in range(FINAL_OP_ATTEMPTS):
-            process = max((op.process for op in recorder.ops), default=-1) + 1
-            conn = db.connect(options.isolation)
-            try:
-                invocation = recorder.invoke(process, f, value)
-                type_, result, error = client.execute(conn, workload, f, value)
-                recorder.complete(invocation, type_, result, error)
-            finally:
-                conn.close()
-            if type_ == OK:
+            if _final_op(db, options, workload, recorder, f, value):
                 break
+            time.sleep(FINAL_OP_RETRY_SECONDS)
 
 
 def _setup(db, options, workload):
@@ -119,7 +131,8 @@ def _setup(db, options, workload):
 
 def _results_dir(options):
     stamp = time.strftime("%Y%m%dT%H%M%S")
-    base = os.path.join(options.results, f"{options.workload}-{options.db}-{options.isolation}-{stamp}")
+    condition = options.isolation if options.db == "postgres" else options.nemesis.replace(",", "+")
+    base = os.path.join(options.results, f"{options.workload}-{options.db}-{condition}-{stamp}")
     path, n = base, 1
     while True:
         try:
@@ -136,7 +149,7 @@ def _write_json(path, obj):
         stream.write("\n")
 
 
-def _summary(options, out, ops, result, crashes):
+def _summary(options, out, ops, result, problems):
     counts = Counter(p.type for p in history.pair(ops))
     verdict = {True: "VALID", False: "INVALID"}.get(result["valid"], "UNKNOWN")
     if "checked" in result:
@@ -145,41 +158,62 @@ def _summary(options, out, ops, result, crashes):
         ) + ")"
     anomalies = ", ".join(f"{name} ({count})" for name, count in result["anomaly_counts"].items())
     lines = [
-        f"workload {options.workload}, db {options.db} ({options.nodes} node, {options.isolation}), "
+        f"workload {options.workload}, db {options.db} ({options.nodes} node{'s' * (options.nodes > 1)}, "
+        f"{options.isolation}), "
         f"nemesis {options.nemesis}, {options.time:g} s, {options.concurrency} clients",
         f"operations: {sum(counts.values())} ({counts[OK]} ok, {counts['fail']} fail, {counts[INFO]} info)",
         f"verdict: {verdict}",
         f"anomalies: {anomalies or 'none'}",
     ]
-    lines += [f"client error: {crash}" for crash in crashes]
+    lines += [f"problem: {problem}" for problem in problems]
     lines.append(f"results: {out}")
     return "\n".join(lines) + "\n"
 
 
+def _load(db, options, workload, recorder, kinds):
+    """Clients and nemesis for --time seconds, then recovery (for adapters
+    that take faults) and the final operations; returns what went wrong
+    inside the threads and the nodes that crashed."""
+    clients = _Clients(db, options, workload, recorder)
+    faults = nemesis.Nemesis(db, kinds, recorder, clients.stop)
+    faults.start()
+    try:
+        clients.run(options.time)
+    finally:
+        faults.finish()
+    problems = clients.crashes + ([faults.error] if faults.error else [])
+    if hasattr(db, "recover"):
+        problems += db.recover()
+    _final_ops(db, options, workload, recorder)
+    return problems
+
+
 def run(options):
     """Runs the test described by argparse `options`; returns the exit code
-    (0 valid, 1 invalid, 2 unknown). Raises db.UnavailableError or
-    ValueError before starting anything if the database cannot be run."""
-    workload = WORKLOADS[options.workload](options)
+    (0 valid, 1 invalid, 2 unknown). Raises ValueError before starting
+    anything if the database cannot be run."""
+    kinds = nemesis.parse(options.nemesis)
     db = open_db(options.db, options.nodes)
+    options.nodes = db.nodes
+    if kinds and not hasattr(db, "recover"):
+        raise ValueError(f"--db {options.db} takes no faults: use --nemesis none")
+    workload = WORKLOADS[options.workload](options, db.upsert)
     out = _results_dir(options)
     _write_json(os.path.join(out, "test.json"), vars(options))
     recorder = Recorder(os.path.join(out, "history.jsonl"))
-    clients = _Clients(db, options, workload, recorder)
     try:
-        db.start()
+        db.start(out)
         _setup(db, options, workload)
-        clients.run(options.time)
-        _final_ops(db, options, workload, recorder)
+        problems = _load(db, options, workload, recorder, kinds)
     finally:
         recorder.close()
         db.save_logs(out)
         db.stop()
     result = checkers.check(options.workload, recorder.ops, **workload.checker_options())
-    if clients.crashes:
+    if problems:
         result["valid"] = "unknown" if result["valid"] is True else result["valid"]
     _write_json(os.path.join(out, "results.json"), result)
-    summary = _summary(options, out, recorder.ops, result, clients.crashes)
+    summary = _summary(options, out, recorder.ops, result, problems)
     with open(os.path.join(out, "summary.txt"), "w", encoding="utf-8") as stream:
         stream.write(summary)
     print(summary, end="")

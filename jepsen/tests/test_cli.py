@@ -66,11 +66,25 @@ class Check(unittest.TestCase):
 
 
 class Run(unittest.TestCase):
-    def test_tardigrade_is_not_yet_available(self):
-        argv = [sys.executable, os.path.join(JEPSEN, "run"), "--workload", "append", "--db", "tardigrade"]
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
-        self.assertEqual(done.returncode, 2)
-        self.assertIn("not yet available", done.stderr)
+    """Refusals happen before anything starts: exit 2, the reason on stderr."""
+
+    def refuse(self, *args, env=None):
+        argv = [sys.executable, os.path.join(JEPSEN, "run"), "--workload", "append", *args]
+        with tempfile.TemporaryDirectory() as results:
+            done = subprocess.run(argv + ["--results", results], capture_output=True, text=True, timeout=60, env=env)
+            self.assertEqual(os.listdir(results), [])
+        self.assertEqual(done.returncode, 2, done.stderr)
+        return done.stderr
+
+    def test_postgres_takes_no_faults(self):
+        self.assertIn("takes no faults", self.refuse("--db", "postgres", "--nemesis", "kill"))
+
+    def test_unknown_nemesis(self):
+        self.assertIn("unknown nemesis 'netem'", self.refuse("--nemesis", "netem"))
+
+    def test_tardigrade_without_binary(self):
+        env = dict(os.environ, TARDIGRADE_BIN="/nonexistent/tardigrade")
+        self.assertIn("--db tardigrade: ", self.refuse("--db", "tardigrade", env=env))
 
 
 if __name__ == "__main__":

@@ -43,9 +43,13 @@ def _free_port():
 
 
 class Postgres:
+    default_nodes = 1
+    upsert = True
+
     def __init__(self, nodes):
         if nodes != 1:
             raise ValueError("--db postgres runs a single server: use --nodes 1")
+        self.nodes = nodes
         self.dir = self.port = None
         self._as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
@@ -62,7 +66,9 @@ class Postgres:
     def _log(self):
         return os.path.join(self.dir, "postgresql.log")
 
-    def start(self):
+    def start(self, out):
+        """Runs the server in a new temporary directory (not `out`: the
+        postgres user must own it); save_logs() copies its log to `out`."""
         self.dir = tempfile.mkdtemp(prefix="tdjepsen-pg-")
         if self._as_postgres:
             user = pwd.getpwnam("postgres")

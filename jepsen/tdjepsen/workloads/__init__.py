@@ -1,6 +1,10 @@
 """Workloads: what clients ask of the database and how, in SQL.
 
-A workload object is shared by every client thread and provides:
+A workload is constructed with the run's options and whether the database
+has INSERT ... ON CONFLICT (`upsert`); without it, writes to a row that may
+not exist yet run UPDATE, then INSERT when no row matched (two racing
+inserts of a new key: one fails with 23505, a `fail` that took no effect).
+The object is shared by every client thread and provides:
   setup(cursor)            create its tables (runs once, autocommitted)
   generate()               the next (f, value) to invoke; thread-safe
   invoke(cursor, f, value) run it inside the open transaction and return

@@ -2,6 +2,7 @@
 
 Each key is a row whose `vals` column holds the comma-separated list;
 appending is an upsert that concatenates, so a lost append is visible.
+The final operation reads every key ever used in one transaction.
 Transactions mix reads and appends of the same keys (often read, then
 append), which is what exposes lost updates and write skew below
 SERIALIZABLE.
@@ -22,12 +23,15 @@ APPEND_SQL = (
     "INSERT INTO append (k, vals) VALUES (%s, %s) "
     "ON CONFLICT (k) DO UPDATE SET vals = append.vals || ',' || EXCLUDED.vals"
 )
+UPDATE_SQL = "UPDATE append SET vals = vals || ',' || %s WHERE k = %s"
+INSERT_SQL = "INSERT INTO append (k, vals) VALUES (%s, %s)"
 
 
 class Append:
     name = "append"
 
-    def __init__(self, options):
+    def __init__(self, options, upsert):
+        self._upsert = upsert
         self._keys = KeyPool(ACTIVE_KEYS, USES_PER_KEY)
         self._values = itertools.count(1)
         self._lock = threading.Lock()
@@ -49,7 +53,7 @@ class Append:
         done = []
         for mf, key, value in mops:
             if mf == "append":
-                cursor.execute(APPEND_SQL, (key, str(value)))
+                self._append(cursor, key, str(value))
                 done.append([mf, key, value])
                 continue
             cursor.execute("SELECT vals FROM append WHERE k = %s", (key,))
@@ -57,11 +61,19 @@ class Append:
             done.append([mf, key, [int(v) for v in row[0].split(",")] if row else []])
         return OK, done
 
+    def _append(self, cursor, key, value):
+        if self._upsert:
+            cursor.execute(APPEND_SQL, (key, value))
+            return
+        cursor.execute(UPDATE_SQL, (value, key))
+        if cursor.rowcount == 0:
+            cursor.execute(INSERT_SQL, (key, value))
+
     def may_write(self, f):
         return True
 
     def final_ops(self):
-        return []
+        return [("txn", [["r", key, None] for key in self._keys.used()])]
 
     def checker_options(self):
         return {"model": self._model}

@@ -18,7 +18,7 @@ MAX_AMOUNT = 5
 class Bank:
     name = "bank"
 
-    def __init__(self, options):
+    def __init__(self, options, upsert):
         self._rng = random.Random()
         self._lock = threading.Lock()
 

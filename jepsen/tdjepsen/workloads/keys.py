@@ -30,3 +30,13 @@ class KeyPool:
                 self._uses[self._next] = 0
                 self._next += 1
             return key
+
+    def active(self):
+        """The keys still in use, sorted."""
+        with self._lock:
+            return sorted(self._keys)
+
+    def used(self):
+        """Every key handed out so far (and the active ones), in order."""
+        with self._lock:
+            return list(range(self._next))

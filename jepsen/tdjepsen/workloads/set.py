@@ -9,7 +9,7 @@ from ..history import OK
 class Set:
     name = "set"
 
-    def __init__(self, options):
+    def __init__(self, options, upsert):
         self._elements = itertools.count(1)
 
     def setup(self, cursor):

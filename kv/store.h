@@ -127,7 +127,9 @@ int kv_store_ident_put(kv_store *s, const uint8_t cluster_id[16], uint32_t node_
                        size_t errlen);
 
 /* A store-local value the node keeps for itself (the peer directory):
- * name is a short ASCII tag. get: KV_ENOTFOUND when absent. */
+ * name is a short ASCII tag. get: KV_ENOTFOUND when absent. put writes
+ * without fsync (a hint the node rebuilds: nothing to wait for on the node
+ * loop); a later synced write makes it durable. */
 int kv_store_local_get(kv_store *s, const char *name, kv_buf *val);
 int kv_store_local_put(kv_store *s, const char *name, const void *val, size_t len, char *err,
                        size_t errlen);

@@ -69,15 +69,15 @@ int kv_store_local_get(kv_store *s, const char *name, kv_buf *val)
     return kv_engine_get(s->engine, NULL, KV_CF_LOCAL, key, klen, val, NULL, 0);
 }
 
-static int put_synced(kv_store *s, const void *key, size_t klen, const void *val, size_t vlen,
-                      char *err, size_t errlen)
+static int put_local(kv_store *s, const void *key, size_t klen, const void *val, size_t vlen,
+                     bool sync, char *err, size_t errlen)
 {
     kv_batch *b;
     if (kv_batch_create(&b) != 0)
         return KV_ENOMEM;
     int rc = kv_batch_put(b, s->engine, KV_CF_LOCAL, key, klen, val, vlen);
     if (rc == 0)
-        rc = kv_engine_write(s->engine, b, true, err, errlen);
+        rc = kv_engine_write(s->engine, b, sync, err, errlen);
     kv_batch_destroy(b);
     return rc;
 }
@@ -87,7 +87,7 @@ int kv_store_local_put(kv_store *s, const char *name, const void *val, size_t le
 {
     uint8_t key[64];
     size_t klen = local_name(key, sizeof(key), name);
-    return put_synced(s, key, klen, val, len, err, errlen);
+    return put_local(s, key, klen, val, len, false, err, errlen);
 }
 
 int kv_store_ident_get(kv_store *s, uint8_t cluster_id[16], uint32_t *node_id)
@@ -112,7 +112,7 @@ int kv_store_ident_put(kv_store *s, const uint8_t cluster_id[16], uint32_t node_
     uint8_t val[IDENT_LEN];
     memcpy(val, cluster_id, 16);
     kv__put_be32(val + 16, node_id);
-    return put_synced(s, key, sizeof(key), val, sizeof(val), err, errlen);
+    return put_local(s, key, sizeof(key), val, sizeof(val), true, err, errlen);
 }
 
 /* ---- descriptors of ranges held elsewhere ------------------------------------------ */

@@ -82,7 +82,7 @@ void net__node_learn(net_node *n, const net__peer *p)
 
 /* The directory message: the first range's descriptor, then every node we
  * know, ourselves included. *out is malloc'd. */
-size_t net__node_directory(net_node *n, uint8_t **out)
+int net__node_directory(net_node *n, kv_buf *out, size_t at)
 {
     kv_arena *a = NULL;
     kv_buf desc = {0};
@@ -90,12 +90,12 @@ size_t net__node_directory(net_node *n, uint8_t **out)
     if (kv_arena_create(&a) == 0 && kv_store_lookup(n->s, "", 0, a, &d) == 0)
         (void)kv_range_desc_encode(&d, &desc);
     kv_arena_destroy(a);
-    size_t cap = 6 + desc.len + (n->n_peers + 1) * (8 + 3 * (2 + NET__ADDR_MAX));
-    uint8_t *p = malloc(cap);
-    if (p == NULL) {
+    size_t cap = at + 6 + desc.len + (n->n_peers + 1) * (8 + 3 * (2 + NET__ADDR_MAX));
+    if (kv_buf_reserve(out, cap) != 0) {
         kv_buf_free(&desc);
-        return 0;
+        return -1;
     }
+    uint8_t *p = (uint8_t *)out->data + at;
     net__put_be32(p, (uint32_t)desc.len);
     if (desc.len > 0) /* a joiner may know no first range yet */
         memcpy(p + 4, desc.data, desc.len);
@@ -115,8 +115,8 @@ size_t net__node_directory(net_node *n, uint8_t **out)
         off += put_str(p + off, e->http);
     }
     kv_buf_free(&desc);
-    *out = p;
-    return off;
+    out->len = at + off;
+    return 0;
 }
 
 static void recv_directory(net_node *n, const uint8_t *p, size_t len)
@@ -149,20 +149,14 @@ static void recv_directory(net_node *n, const uint8_t *p, size_t len)
     }
 }
 
-/* Persists the directory so a restarted node finds its peers. */
+/* Persists the directory (n->dir, just made) so a restarted node finds
+ * its peers; only when it changed. */
 static void save_directory(net_node *n)
 {
-    uint8_t *p;
-    size_t len = net__node_directory(n, &p);
-    if (len == 0)
+    if (n->saved_dir.len == n->dir.len && memcmp(n->saved_dir.data, n->dir.data, n->dir.len) == 0)
         return;
-    kv_buf old = {0};
-    bool same = kv_store_local_get(n->s, DIR_KEY, &old) == 0 && old.len == len &&
-                memcmp(old.data, p, len) == 0;
-    if (!same)
-        (void)kv_store_local_put(n->s, DIR_KEY, p, len, NULL, 0);
-    kv_buf_free(&old);
-    free(p);
+    if (kv_store_local_put(n->s, DIR_KEY, n->dir.data, n->dir.len, NULL, 0) == 0)
+        (void)kv_buf_set(&n->saved_dir, n->dir.data, n->dir.len);
 }
 
 /* ---- gossip and joining (every second) ----------------------------------------- */
@@ -199,13 +193,10 @@ static void send_join(net_node *n, uint64_t seed)
     net_transport_send(n->t, seed, NET__MSG_JOIN, p, off);
 }
 
+/* Sends this round's directory (n->dir). */
 static void send_directory_to(net_node *n, uint64_t to)
 {
-    uint8_t *p;
-    size_t len = net__node_directory(n, &p);
-    if (len > 0)
-        net_transport_send(n->t, to, NET__MSG_DIRECTORY, p, len);
-    free(p);
+    net_transport_send(n->t, to, NET__MSG_DIRECTORY, n->dir.data, n->dir.len);
 }
 
 static void on_gossip(uv_timer_t *h)
@@ -218,6 +209,8 @@ static void on_gossip(uv_timer_t *h)
         for_each_seed(n, true, send_join);
         return;
     }
+    if (net__node_directory(n, &n->dir, 0) != 0)
+        return;
     for (size_t i = 0; i < n->n_peers; i++)
         send_directory_to(n, n->peers[i].id);
     if (n->n_peers == 0)
@@ -467,8 +460,7 @@ void net__node_welcome(net_node *n, const uint8_t *p, size_t len)
         return;
     }
     net__node_log(n, "joined the cluster as node %llu", (unsigned long long)id);
-    take_identity(n, p, id);
-    save_directory(n);
+    take_identity(n, p, id); /* the next gossip round persists the directory */
 }
 
 /* ---- start and close ---------------------------------------------------------------- */
@@ -560,11 +552,6 @@ out_free:
     return rc;
 }
 
-bool net_node_running(const net_node *n)
-{
-    return n->kv != NULL;
-}
-
 static void on_handle_closed(uv_handle_t *h)
 {
     net_node *n = h->data;
@@ -608,6 +595,8 @@ void net_node_free(net_node *n)
         return;
     kv_node_free(n->kv);
     pthread_mutex_destroy(&n->mu);
+    kv_buf_free(&n->dir);
+    kv_buf_free(&n->saved_dir);
     free(n->peers);
     free(n);
 }

@@ -67,9 +67,6 @@ typedef struct net_node_options {
 int net_node_start(uv_loop_t *loop, kv_store *s, const net_node_options *o, net_node **out,
                    char *err, size_t errlen);
 
-/* Whether the Raft groups run (the node has joined a cluster). */
-bool net_node_running(const net_node *n);
-
 /* The HTTP routes of a node, for net_http_set_handler (ctx: the node):
  * GET /_status/nodes, GET /_status/ranges (JSON), POST /_admin/init. */
 int net_node_http(net_node *n, const char *method, const char *path, char **body,

@@ -69,6 +69,8 @@ struct net_node {
     void (*done)(void *ctx);
     void *done_ctx;
     net__peer *peers; /* the directory, without ourselves (loop) */
+    kv_buf dir;       /* this gossip round's directory message (loop) */
+    kv_buf saved_dir; /* what the store holds (loop) */
     size_t n_peers;
     net__joiner joiners[NET__JOINERS]; /* recent allocations (loop) */
     size_t n_joiners;
@@ -95,8 +97,9 @@ int net__get_str(const uint8_t *p, size_t len, size_t *off, char out[NET__ADDR_M
 void net__node_learn(net_node *n, const net__peer *p);
 /* A member's welcome message: take the identity it carries. */
 void net__node_welcome(net_node *n, const uint8_t *p, size_t len);
-/* The directory message (encoded into malloc'd *out; 0 when out of memory). */
-size_t net__node_directory(net_node *n, uint8_t **out);
+/* Writes the directory message into out from offset `at` (the bytes
+ * before it are the caller's) and sets out->len. 0, or -1 out of memory. */
+int net__node_directory(net_node *n, kv_buf *out, size_t at);
 
 /* ---- node_rpc.c ---- */
 /* The store's remote hook (worker threads). */

@@ -55,36 +55,49 @@ static bool is_down(const net_node *n, uint64_t node)
     return false;
 }
 
-/* Sends the encoded call; the caller holds n->mu. */
-static int post(net_node *n, net__call *c, const kv_request *req)
+/* A message of the protocol: the call id (put in by the caller at
+ * msg->data[0..8)) and the encoded batch after it. KV_ENOMEM. */
+static int frame(const kv_buf *body, kv_buf *msg)
 {
-    kv_buf b = {0};
-    int rc = kv_buf_reserve(&b, 8);
-    if (rc == 0) {
-        b.len = 8;
-        kv_buf body = {0};
-        rc = kv_request_encode(req, &body);
-        if (rc == 0 && (rc = kv_buf_reserve(&b, 8 + body.len)) == 0) {
-            memcpy(b.data + 8, body.data, body.len);
-            b.len += body.len;
-        }
-        kv_buf_free(&body);
-    }
-    net__put_be64((uint8_t *)b.data, c->id);
-    if (rc == 0 &&
-        (n->send_t == NULL || is_down(n, c->node) ||
-         net_transport_send_threadsafe(n->send_t, c->node, NET__MSG_KV_REQ, b.data, b.len) != 0))
-        rc = KV_EUNREACHABLE; /* nothing left: safe to try elsewhere */
-    kv_buf_free(&b);
+    int rc = kv_buf_reserve(msg, 8 + body->len);
+    if (rc != 0)
+        return rc;
+    memcpy(msg->data + 8, body->data, body->len);
+    msg->len = 8 + body->len;
+    return 0;
+}
+
+/* The request framed, before any lock is taken. */
+static int encode_call(const kv_request *req, kv_buf *msg)
+{
+    kv_buf body = {0};
+    int rc = kv_request_encode(req, &body);
+    if (rc == 0)
+        rc = frame(&body, msg);
+    kv_buf_free(&body);
     return rc;
+}
+
+/* Sends call c (its id now in msg); the caller holds n->mu. */
+static int post(net_node *n, const net__call *c, kv_buf *msg)
+{
+    net__put_be64((uint8_t *)msg->data, c->id);
+    if (n->send_t == NULL || is_down(n, c->node) ||
+        net_transport_send_threadsafe(n->send_t, c->node, NET__MSG_KV_REQ, msg->data, msg->len) !=
+            0)
+        return KV_EUNREACHABLE; /* nothing left: safe to try elsewhere */
+    return 0;
 }
 
 int net__rpc_send(void *arg, uint64_t node, const kv_request *req, kv_response *resp)
 {
     net_node *n = arg;
     net__call c = {.node = node, .resp = resp, .rc = KV_EUNAVAILABLE};
-    if (pthread_cond_init(&c.cv, NULL) != 0)
+    kv_buf msg = {0};
+    if (encode_call(req, &msg) != 0 || pthread_cond_init(&c.cv, NULL) != 0) {
+        kv_buf_free(&msg);
         return resp->err = KV_ENOMEM;
+    }
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += CALL_TIMEOUT_S;
@@ -92,7 +105,7 @@ int net__rpc_send(void *arg, uint64_t node, const kv_request *req, kv_response *
     c.id = ++n->next_call;
     c.next = n->calls;
     n->calls = &c;
-    int rc = post(n, &c, req);
+    int rc = post(n, &c, &msg);
     while (rc == 0 && !c.done) {
         if (pthread_cond_timedwait(&c.cv, &n->mu, &deadline) == ETIMEDOUT)
             break;
@@ -103,6 +116,7 @@ int net__rpc_send(void *arg, uint64_t node, const kv_request *req, kv_response *
     }
     pthread_mutex_unlock(&n->mu);
     pthread_cond_destroy(&c.cv);
+    kv_buf_free(&msg);
     if (c.rc == KV_EUNAVAILABLE || c.rc == KV_EUNREACHABLE)
         snprintf(resp->msg, sizeof(resp->msg), "node %llu %s", (unsigned long long)node,
                  c.rc == KV_EUNAVAILABLE ? "did not answer" : "is unreachable");
@@ -157,19 +171,16 @@ typedef struct served {
 
 static void reply(net_node *n, uint64_t to, uint64_t id, const kv_response *resp)
 {
-    kv_buf b = {0};
-    kv_buf body = {0};
-    if (kv_response_encode(resp, &body) != 0 || kv_buf_reserve(&b, 8 + body.len) != 0)
-        goto out;
-    net__put_be64((uint8_t *)b.data, id);
-    memcpy(b.data + 8, body.data, body.len);
-    pthread_mutex_lock(&n->mu);
-    if (n->send_t != NULL)
-        (void)net_transport_send_threadsafe(n->send_t, to, NET__MSG_KV_RESP, b.data, 8 + body.len);
-    pthread_mutex_unlock(&n->mu);
-out:
+    kv_buf msg = {0}, body = {0};
+    if (kv_response_encode(resp, &body) == 0 && frame(&body, &msg) == 0) {
+        net__put_be64((uint8_t *)msg.data, id);
+        pthread_mutex_lock(&n->mu);
+        if (n->send_t != NULL)
+            (void)net_transport_send_threadsafe(n->send_t, to, NET__MSG_KV_RESP, msg.data, msg.len);
+        pthread_mutex_unlock(&n->mu);
+    }
     kv_buf_free(&body);
-    kv_buf_free(&b);
+    kv_buf_free(&msg);
 }
 
 static void serve(void *arg)
@@ -259,18 +270,15 @@ static net__joiner *find_joiner(net_node *n, uint64_t provisional)
 
 static void welcome(net_node *n, const net__joiner *e)
 {
-    uint8_t *dir;
-    size_t dlen = net__node_directory(n, &dir);
-    uint8_t *p = dlen > 0 ? malloc(24 + dlen) : NULL;
-    if (p != NULL && net_transport_set_peer(n->t, e->provisional, e->addr.rpc) == 0) {
-        memcpy(p, n->cluster, 16);
-        net__put_be64(p + 16, e->node_id);
-        memcpy(p + 24, dir, dlen);
-        net_transport_send(n->t, e->provisional, NET__MSG_WELCOME, p, 24 + dlen);
+    kv_buf msg = {0};
+    if (net__node_directory(n, &msg, 24) == 0 &&
+        net_transport_set_peer(n->t, e->provisional, e->addr.rpc) == 0) {
+        memcpy(msg.data, n->cluster, 16);
+        net__put_be64((uint8_t *)msg.data + 16, e->node_id);
+        net_transport_send(n->t, e->provisional, NET__MSG_WELCOME, msg.data, msg.len);
         net__node_log(n, "node %llu joins from %s", (unsigned long long)e->node_id, e->addr.rpc);
     }
-    free(p);
-    free(dir);
+    kv_buf_free(&msg);
 }
 
 void net__rpc_joined(net_node *n)

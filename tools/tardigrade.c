@@ -324,7 +324,8 @@ static void shutdown_node(node *n)
     net_http_stop(n->http, on_http_stopped, n);
     if (n->pg != NULL)
         net_pg_server_shutdown(n->pg, on_pg_stopped, n);
-    net_node_close(n->cluster, on_cluster_closed, n);
+    if (n->cluster != NULL) /* NULL when the cluster part never started */
+        net_node_close(n->cluster, on_cluster_closed, n);
 }
 
 static void on_signal(uv_signal_t *h, int signum)

@@ -7,9 +7,10 @@ from PostgreSQL 15 first; run a test with TD_E2E_TARGET=postgres to see that
 it still holds on the reference server.
 
 Both targets look the same to a test: user `root`, database `defaultdb`,
-127.0.0.1 at a port picked at random in 27000-27999 (bound first to make
+127.0.0.1 at a port picked at random in 27000-27599 (bound first to make
 sure it is free; a start that still loses the race is retried on another
-port), everything else in a fresh temporary directory that close() deletes.
+port; 27600-27999 belongs to the cluster tests' fixed ports),
+everything else in a fresh temporary directory that close() deletes.
 
     Tardigrade  build/tardigrade start-single-node --store DIR/store
                 --sql-listen 127.0.0.1:P --http-listen 127.0.0.1:H [--insecure]
@@ -101,10 +102,10 @@ def _port_is_free(port):
 def _free_port(avoid=()):
     rng = random.SystemRandom()
     for _ in range(200):
-        p = rng.randrange(27000, 28000)
+        p = rng.randrange(27000, 27600)
         if p not in avoid and _port_is_free(p):
             return p
-    raise ServerError("no free port in 27000-27999")
+    raise ServerError("no free port in 27000-27599")
 
 
 class Server:

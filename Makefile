@@ -7,7 +7,7 @@ TSAN_BUILD ?= build-tsan
 CMAKE_GEN  := -G Ninja
 SOURCES     = $(wildcard $(shell git ls-files --cached --others --exclude-standard -- '*.c' '*.h' 2>/dev/null))
 
-.PHONY: all deps build run test unit-test asan-test tsan-test format format-check bench clean
+.PHONY: all deps build run test unit-test asan-test tsan-test format format-check bench jepsen clean
 
 all: build
 
@@ -52,6 +52,13 @@ format-check: deps
 
 bench: build
 	@tests/bench/run.sh $(BUILD)
+
+# The full Jepsen matrix against a 5-node cluster in network namespaces
+# (root): every workload under every nemesis, 300 s each, about 2.5 hours.
+# JEPSEN_ARGS passes options to jepsen/matrix (--resume DIR, --time S, ...);
+# the table of verdicts lands in jepsen/results/matrix-*/table.md.
+jepsen: build
+	@TARDIGRADE_BIN=$(BUILD)/tardigrade jepsen/matrix $(JEPSEN_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)

@@ -5,7 +5,7 @@
 
 The server comes from tests/e2e/harness.py (PostgreSQL 15 initdb'd in a
 temporary directory, or build/tardigrade start-single-node; a free port in
-27000-27999, user root, database defaultdb). --target defaults to
+27000-27599, user root, database defaultdb). --target defaults to
 TD_E2E_TARGET, else tardigrade. Without FILE|DIR the corpus directory
 ../shared/sqllogictest (TD_SLT_DIR overrides it) is run. Every other option
 (--max-failures-shown, --file-filter, -v) goes to slt.py. Exit status:

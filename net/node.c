@@ -199,11 +199,42 @@ static void send_directory_to(net_node *n, uint64_t to)
     net_transport_send(n->t, to, NET__MSG_DIRECTORY, n->dir.data, n->dir.len);
 }
 
+/* A peer's liveness, as workers' forwarded calls and the replicas see it:
+ * a peer that goes down fails the calls waiting on it. */
+static void set_live(net_node *n, uint64_t node, bool up)
+{
+    net__peer *e = net__node_peer(n, node);
+    if (e != NULL)
+        e->up = up;
+    net__rpc_peer(n, node, up);
+    if (!up)
+        net__rpc_fail(n, node);
+}
+
+/* Every peer gossips every second, so one silent for NET__SILENT_MS is
+ * cut off by a partition, paused or overloaded even though its TCP
+ * connection looks up: waiting calls fail (retried elsewhere or
+ * ambiguous) rather than wait for their timeout, and new ones go
+ * elsewhere, until a frame from it arrives again. */
+static void check_silence(net_node *n)
+{
+    uint64_t now = uv_now(n->loop);
+    for (size_t i = 0; i < n->n_peers; i++) {
+        net__peer *e = &n->peers[i];
+        if (e->up && now - e->heard_ms > NET__SILENT_MS) {
+            net__node_log(n, "node %llu silent for %llu ms: treated as down",
+                          (unsigned long long)e->id, (unsigned long long)(now - e->heard_ms));
+            set_live(n, e->id, false);
+        }
+    }
+}
+
 static void on_gossip(uv_timer_t *h)
 {
     net_node *n = h->data;
     if (n->t == NULL)
         return; /* the transport is being replaced */
+    check_silence(n);
     if (!n->has_ident) {
         /* One member at a time, so that one joiner gets one node id. */
         for_each_seed(n, true, send_join);
@@ -284,9 +315,25 @@ static void on_tick(uv_timer_t *h)
 
 /* ---- transport callbacks ------------------------------------------------------------ */
 
+/* Any frame shows a peer alive. */
+static void heard(net_node *n, uint64_t from)
+{
+    net__peer *e = net__node_peer(n, from);
+    if (e == NULL)
+        return;
+    bool was_heard = e->heard_ms != 0;
+    e->heard_ms = uv_now(n->loop);
+    if (!e->up) {
+        if (was_heard)
+            net__node_log(n, "node %llu is heard again", (unsigned long long)from);
+        set_live(n, from, true);
+    }
+}
+
 static void on_recv(void *ctx, uint64_t from, uint8_t type, const uint8_t *p, size_t len)
 {
     net_node *n = ctx;
+    heard(n, from);
     if (type >= KV_NODE_MSG_RAFT && type <= KV_NODE_MSG_SNAP_ACK) {
         if (n->kv != NULL)
             kv_node_recv(n->kv, from, type, p, len);
@@ -308,10 +355,8 @@ static void on_peer(void *ctx, uint64_t node, bool up)
     net_node *n = ctx;
     net__peer *e = net__node_peer(n, node);
     if (e != NULL)
-        e->up = up;
-    net__rpc_peer(n, node, up);
-    if (!up)
-        net__rpc_fail(n, node);
+        e->heard_ms = uv_now(n->loop);
+    set_live(n, node, up);
 }
 
 /* Members talk to members and to joiners; a node waiting to join talks to

@@ -15,6 +15,7 @@
 #define NET__PROVISIONAL_ID (UINT64_C(1) << 62)   /* joiners: [2^62, 2^63) */
 #define NET__SEED_ID        NET_TRANSPORT_SEED_ID /* --join addresses */
 #define NET__ADDR_MAX       64
+#define NET__SILENT_MS      3000 /* a live peer gossips every second */
 
 enum {
     NET__MSG_KV_REQ = 10,
@@ -27,7 +28,8 @@ enum {
 typedef struct net__peer {
     uint64_t id;
     char rpc[NET__ADDR_MAX], sql[NET__ADDR_MAX], http[NET__ADDR_MAX];
-    bool up; /* our connection to it is up */
+    bool up;           /* live: connected, and heard from within NET__SILENT_MS */
+    uint64_t heard_ms; /* uv_now() at its last frame */
 } net__peer;
 
 /* A KV batch forwarded to another node, waited for by a worker. */

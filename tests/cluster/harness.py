@@ -13,8 +13,8 @@ build/tdctl, HTTP status), so these tests also prove the tools. Leaving the
 directory; when the block raised, the tail of every node's log goes to
 stderr first.
 
-Each test module has its own port base, 27610-27660 in steps of 10 (node
-i: P+i, P+100+i, P+200+i, so 27611-27865 for at most 5 nodes), so the
+Each test module has its own port base, 27610-27670 in steps of 10 (node
+i: P+i, P+100+i, P+200+i, so 27611-27875 for at most 5 nodes), so the
 cluster tests can run in parallel with each other; they keep clear of
 27701-27703, 27801-27803 and 27901-27903, which tests/bench/replicated.sh
 uses.
@@ -137,6 +137,11 @@ class Cluster:
         """Node i's pid as tools/cluster recorded it."""
         with open(os.path.join(self.dir, f"node{i}.pid")) as f:
             return int(f.read())
+
+    def log(self, i):
+        """Node i's whole log."""
+        with open(os.path.join(self.dir, f"node{i}.log"), errors="replace") as f:
+            return f.read()
 
     def dump_logs(self, lines=40):
         for i in range(1, self.nodes + 1):

@@ -2,10 +2,14 @@
 """Losing a node: kill -9 the leaseholder of the user range and check that
 writes and reads resume through the other nodes within 10 s (issue #6's
 bound; the measured time is printed), then that the restarted node catches
-up through the Raft log; and with --raft-log-limit 20, that a follower that
-missed 500 writes catches up through a snapshot."""
+up through the Raft log; SIGSTOP it instead (its connections stay open but
+it goes silent) and check the others treat it as down and go on without it;
+and with --raft-log-limit 20, that a follower that missed 500 writes catches
+up through a snapshot."""
 
 import itertools
+import os
+import signal
 import time
 import unittest
 
@@ -14,6 +18,7 @@ from harness import Cluster, user_range, wait_for
 
 PORT_BASE = 27620
 SNAPSHOT_PORT_BASE = 27630
+PAUSE_PORT_BASE = 27670
 RECOVERY_BOUND = 10.0
 SNAPSHOT_ROWS = 500
 LOG_LIMIT = 20
@@ -56,7 +61,27 @@ class FailoverTest(unittest.TestCase):
             print(f"failover: node {victim} caught up to applied index {applied} of range {r['range_id']}")
             self.assertLessEqual(set(range(10)) | acked, keys_through(c, victim))
 
-    def measure_recovery(self, c, others, victim):
+    def test_paused_leaseholder_is_treated_as_down_until_heard_again(self):
+        with Cluster(PAUSE_PORT_BASE) as c:
+            c.start(nodes=3)
+            create_table(c, 1, range(10))
+            r = user_range(c.wait_replicated())
+            victim = c.index_of(r["leaseholder"])
+            others = [i for i in (1, 2, 3) if i != victim]
+            os.kill(c.pid(victim), signal.SIGSTOP)
+            try:
+                acked = self.measure_recovery(c, others, victim, "SIGSTOP")
+                for i in others:
+                    self.assertIn(f"node {r['leaseholder']} silent for", c.log(i))
+            finally:
+                os.kill(c.pid(victim), signal.SIGCONT)
+            wait_for("the paused node heard again", lambda: all(
+                f"node {r['leaseholder']} is heard again" in c.log(i) for i in others))
+            new_holder = wait_for("a new leaseholder", lambda: self.live_leaseholder(c, others[0], r))
+            c.wait_caught_up(victim, r["range_id"], c.index_of(new_holder, via=others[0]))
+            self.assertLessEqual(set(range(10)) | acked, keys_through(c, victim))
+
+    def measure_recovery(self, c, others, victim, how="kill -9"):
         """Writes through one surviving node and reads the row back through
         the other until both work; returns the acknowledged keys."""
         keys, acked = itertools.count(1000), set()
@@ -70,7 +95,7 @@ class FailoverTest(unittest.TestCase):
 
         wait_for("writing and reading after the leaseholder died", write_then_read, timeout=3 * RECOVERY_BOUND)
         elapsed = time.monotonic() - start
-        print(f"failover: writes and reads resumed {elapsed:.2f} s after kill -9 of node {victim}", flush=True)
+        print(f"failover: writes and reads resumed {elapsed:.2f} s after {how} of node {victim}", flush=True)
         self.assertLessEqual(elapsed, RECOVERY_BOUND)
         return acked
 

@@ -15,7 +15,15 @@ so a history shows which faults overlapped which operations.
   clock      restart a random node under libfaketime with an offset below
              or above the 500 ms maximum clock offset; restart it on the
              true clock at the end
-  all        all of the above in turn
+  member     remove a random node from the cluster for good (SIGKILL, its
+             store deleted) and, at the end, add a new node in its place
+             (an empty store: a new node id). Skipped, and logged as
+             skipped, while any range still has a replica on a node that
+             is not live, so the nemesis never takes two replicas of a
+             range away (which no 3-way replicated database survives).
+  all        all of the above in turn; half of the cycles overlap a
+             network fault (partition or loss) with a process fault (kill,
+             pause, clock or member)
 
 At the end of the run, the runner calls the adapter's recover(), which
 heals whatever is still in place.
@@ -27,7 +35,8 @@ import threading
 from . import history
 from .db import netns
 
-KINDS = ("partition", "kill", "pause", "loss", "clock")
+KINDS = ("partition", "kill", "pause", "loss", "clock", "member")
+NETWORK_KINDS = ("partition", "loss")
 QUIET_SECONDS = 5
 FAULT_SECONDS = 6
 LOSS_PROBABILITY = 0.1
@@ -95,11 +104,11 @@ GRUDGES = (halves, isolated, majorities_ring, bridge)
 
 class Nemesis:
     """Runs the fault schedule against an adapter on its own thread until
-    the event `stop` is set (the clients' own), then ends the fault in
-    place at once."""
+    the event `stop` is set (the clients' own), then ends the faults in
+    place at once. `combined` (--nemesis all) overlaps faults."""
 
-    def __init__(self, db, kinds, recorder, stop, seed=None):
-        self.db, self.kinds, self.recorder = db, kinds, recorder
+    def __init__(self, db, kinds, recorder, stop, seed=None, combined=False):
+        self.db, self.kinds, self.recorder, self.combined = db, kinds, recorder, combined
         self.rng = random.Random(seed)
         self.stop = stop
         self.error = None
@@ -124,20 +133,40 @@ class Nemesis:
         if kind == "pause":
             self.db.pause(node)
             return {"node": node}, lambda: self.db.resume(node)
+        if kind == "member":
+            why = self.db.remove(node)
+            if why:
+                return {"node": node, "skipped": why}, lambda: None
+            return {"node": node}, lambda: self.db.add(node)
         offset = self.rng.choice(CLOCK_OFFSETS)
         self.db.restart(node, offset)
         return {"node": node, "offset_s": offset}, lambda: self.db.restart(node)
 
-    def _cycle(self):
+    def _cycle_kinds(self):
+        """The kinds of this cycle's faults: the next in turn and, in
+        combined mode every other time, one of the other class (a network
+        fault with a process fault; never two of one class, which would
+        act on one iptables chain or one node twice)."""
         kind = self.kinds[self._turn % len(self.kinds)]
         self._turn += 1
-        invocation = self.recorder.invoke(history.NEMESIS, f"start-{kind}", None)
-        fault, end = self._start_fault(kind)
-        self.recorder.complete(invocation, history.INFO, fault)
+        if not self.combined or self.rng.random() < 0.5:
+            return [kind]
+        network = kind in NETWORK_KINDS
+        others = [k for k in self.kinds if (k in NETWORK_KINDS) != network]
+        return [kind, self.rng.choice(others)] if others else [kind]
+
+    def _cycle(self):
+        started = []
+        for kind in self._cycle_kinds():
+            invocation = self.recorder.invoke(history.NEMESIS, f"start-{kind}", None)
+            fault, end = self._start_fault(kind)
+            self.recorder.complete(invocation, history.INFO, fault)
+            started.append((kind, fault, end))
         self.stop.wait(FAULT_SECONDS)
-        invocation = self.recorder.invoke(history.NEMESIS, f"stop-{kind}", fault)
-        end()
-        self.recorder.complete(invocation, history.INFO, fault)
+        for kind, fault, end in reversed(started):
+            invocation = self.recorder.invoke(history.NEMESIS, f"stop-{kind}", fault)
+            end()
+            self.recorder.complete(invocation, history.INFO, fault)
 
     def _run(self):
         try:

@@ -175,7 +175,7 @@ def _load(db, options, workload, recorder, kinds):
     that take faults) and the final operations; returns what went wrong
     inside the threads and the nodes that crashed."""
     clients = _Clients(db, options, workload, recorder)
-    faults = nemesis.Nemesis(db, kinds, recorder, clients.stop)
+    faults = nemesis.Nemesis(db, kinds, recorder, clients.stop, combined=options.nemesis == "all")
     faults.start()
     try:
         clients.run(options.time)

@@ -67,20 +67,34 @@ class FakeDb:
 
     nodes = 3
 
-    def __init__(self):
+    def __init__(self, refuse_removal=None):
         self.calls = []
+        self.refuse_removal = refuse_removal
+
+    def remove(self, node):
+        self.calls.append(("remove", node))
+        return self.refuse_removal
 
     def __getattr__(self, name):
-        if name not in ("kill", "restart", "pause", "resume"):
+        if name not in ("kill", "restart", "pause", "resume", "add"):
             raise AttributeError(name)
         return lambda *args: self.calls.append((name,) + args)
+
+
+def fake_recorder():
+    recorder = mock.Mock()
+    recorder.invoke.side_effect = lambda process, f, value: history.Op(0, "invoke", f, process, 0, value)
+    return recorder
+
+
+def events(recorder):
+    return [c.args[1] for c in recorder.invoke.call_args_list]
 
 
 class Schedule(unittest.TestCase):
     @mock.patch.object(nemesis, "FAULT_SECONDS", 0)
     def test_faults_take_turns_and_each_one_ends(self):
-        db, recorder = FakeDb(), mock.Mock()
-        recorder.invoke.side_effect = lambda process, f, value: history.Op(0, "invoke", f, process, 0, value)
+        db, recorder = FakeDb(), fake_recorder()
         fake = nemesis.Nemesis(db, ("kill", "pause", "clock"), recorder, threading.Event(), seed=1)
         for _ in range(3):
             fake._cycle()
@@ -90,9 +104,47 @@ class Schedule(unittest.TestCase):
         self.assertEqual(db.calls[3], ("resume", pause_node))
         self.assertIn(db.calls[4][2], nemesis.CLOCK_OFFSETS)
         self.assertEqual(db.calls[5], ("restart", clock_node))
-        fs = [c.args[1] for c in recorder.invoke.call_args_list]
+        fs = events(recorder)
         self.assertEqual(fs, ["start-kill", "stop-kill", "start-pause", "stop-pause", "start-clock", "stop-clock"])
         self.assertTrue(all(c.args[1] == INFO for c in recorder.complete.call_args_list))
+
+    @mock.patch.object(nemesis, "FAULT_SECONDS", 0)
+    def test_member_removes_then_adds_the_same_slot(self):
+        db, recorder = FakeDb(), fake_recorder()
+        nemesis.Nemesis(db, ("member",), recorder, threading.Event(), seed=2)._cycle()
+        (_, node), add = db.calls
+        self.assertEqual(add, ("add", node))
+        self.assertEqual(events(recorder), ["start-member", "stop-member"])
+
+    @mock.patch.object(nemesis, "FAULT_SECONDS", 0)
+    def test_member_refused_while_under_replicated_is_logged_and_adds_nothing(self):
+        db, recorder = FakeDb(refuse_removal="range 2 has a replica on a dead node"), fake_recorder()
+        nemesis.Nemesis(db, ("member",), recorder, threading.Event(), seed=2)._cycle()
+        self.assertEqual([c[0] for c in db.calls], ["remove"])
+        fault = recorder.complete.call_args_list[0].args[2]
+        self.assertEqual(fault["skipped"], "range 2 has a replica on a dead node")
+
+    @mock.patch.object(nemesis, "FAULT_SECONDS", 0)
+    @mock.patch.object(nemesis.netns, "drop")
+    @mock.patch.object(nemesis.netns, "lose")
+    @mock.patch.object(nemesis.netns, "heal")
+    def test_combined_mode_overlaps_a_network_and_a_process_fault(self, heal, lose, drop):
+        db, recorder = FakeDb(), fake_recorder()
+        fake = nemesis.Nemesis(db, nemesis.parse("all"), recorder, threading.Event(), seed=3, combined=True)
+        for _ in range(40):
+            fake._cycle()
+        fs = events(recorder)
+        pairs = 0
+        for i in range(0, len(fs) - 3):
+            a, b, c, d = fs[i : i + 4]
+            if a.startswith("start-") and b.startswith("start-"):
+                pairs += 1
+                kinds = {a[6:], b[6:]}
+                self.assertEqual(len(kinds & set(nemesis.NETWORK_KINDS)), 1, fs[i : i + 4])
+                self.assertEqual([c, d], ["stop-" + b[6:], "stop-" + a[6:]])  # ended in reverse
+        self.assertGreater(pairs, 5)
+        self.assertLess(pairs, 40)
+        self.assertEqual(fs.count("start-partition") + fs.count("start-loss"), heal.call_count)
 
 
 class NemesisEvents(unittest.TestCase):

@@ -10,13 +10,16 @@ repository.
 
 Faults act on the processes this adapter started, by pid: kill (SIGKILL),
 pause (SIGSTOP/SIGCONT) and restart, optionally under libfaketime with a
-wall-clock offset. One cluster runs at a time on a machine: start() takes
+wall-clock offset; remove (SIGKILL and the store deleted: the node is gone
+for good) and add (a new node with an empty store in the same namespace,
+which joins with a new node id). One cluster runs at a time on a machine: start() takes
 an exclusive lock on netns.LOCK_PATH (waiting for another run to finish),
 then removes any network a crashed run left behind.
 """
 
 import fcntl
 import itertools
+import json
 import os
 import shutil
 import signal
@@ -42,6 +45,11 @@ LOG_TAIL_LINES = 20
 
 def binary():
     return os.environ.get("TARDIGRADE_BIN", os.path.join(ROOT, "build", "tardigrade"))
+
+
+def _http_json(i, path):
+    with urllib.request.urlopen(f"http://{netns.addr(i)}:{HTTP_PORT}{path}", timeout=2) as reply:
+        return json.load(reply)
 
 
 def _http_ok(i, path):
@@ -135,6 +143,48 @@ class Tardigrade:
     def resume(self, i):
         if i in self._procs:
             self._procs[i].send_signal(signal.SIGCONT)
+
+    def remove(self, i):
+        """Removes node i for good (SIGKILL, its store deleted) unless some
+        range lacks a full set of voters on live nodes; returns None, or
+        why nothing was done. add(i) then starts a new node in its place."""
+        why = self._under_replicated()
+        if why:
+            return why
+        self.kill(i)
+        shutil.rmtree(os.path.join(self._node_dir(i), "store"), ignore_errors=True)
+        with open(self._log_path(i), "a", encoding="utf-8") as log:
+            log.write(f"--- tdjepsen {time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime())}Z: node {i} removed\n")
+        return None
+
+    def add(self, i):
+        """Starts a new node in namespace i (after remove(i))."""
+        self._spawn(i)
+
+    def _status(self):
+        """The live node ids, and every range as its most advanced replica
+        reports it (each node's /_status/ranges lists its own replicas)."""
+        running = [j for j in range(1, self.nodes + 1) if self.running(j)]
+        live = {n["node_id"] for n in _http_json(running[0], "/_status/nodes")["nodes"] if n["live"]}
+        ranges = {}
+        for j in running:
+            for r in _http_json(j, "/_status/ranges")["ranges"]:
+                known = ranges.get(r["range_id"])
+                if known is None or r["applied_index"] > known["applied_index"]:
+                    ranges[r["range_id"]] = r
+        return live, ranges
+
+    def _under_replicated(self):
+        try:
+            live, ranges = self._status()
+        except (OSError, ValueError, KeyError, IndexError) as err:
+            return f"cluster status unavailable: {err!r}"
+        for r in ranges.values():
+            voters = sorted(rep["node_id"] for rep in r["replicas"] if rep["type"] == "voter")
+            others = sorted(rep["node_id"] for rep in r["replicas"] if rep["type"] != "voter")
+            if len(voters) < min(3, len(live)) or others or not set(voters) <= live:
+                return f"range {r['range_id']}: voters {voters}, learners {others}, live nodes {sorted(live)}"
+        return None
 
     def running(self, i):
         return i in self._procs and self._procs[i].poll() is None

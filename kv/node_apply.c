@@ -177,6 +177,7 @@ void kv__prop_submit(kv_node *n, kv__rraft *rr, kv__prop *p)
         kv__prop_finish(n, p, KV_ENOMEM);
         return;
     }
+    p->submitted_tick = n->ticks;
     p->next = rr->pending;
     rr->pending = p;
     kv__raft_propose(n, rr, p);
@@ -203,19 +204,45 @@ static kv__prop *take_pending(kv__rraft *rr, uint64_t id)
     return NULL;
 }
 
-/* A new lease holder: whatever was proposed under another lease can no
- * longer apply; its proposers evaluate again (at the new holder). */
-static void fail_stale(kv_node *n, kv__rraft *rr)
+/* Fails, with `result`, the pending write proposals `doomed` picks. */
+static void fail_writes(kv_node *n, kv__rraft *rr,
+                        bool (*doomed)(const kv_node *, const kv__rraft *, const kv__prop *,
+                                       uint64_t),
+                        uint64_t arg, int result)
 {
     for (kv__prop **pp = &rr->pending; *pp != NULL;) {
         kv__prop *p = *pp;
-        if (p->kind == KV__CMD_WRITE && p->lease_seq != rr->as.lease.seq) {
+        if (p->kind == KV__CMD_WRITE && doomed(n, rr, p, arg)) {
             *pp = p->next;
-            kv__prop_finish(n, p, KV_ENOTLEASEHOLDER);
+            kv__prop_finish(n, p, result);
         } else {
             pp = &p->next;
         }
     }
+}
+
+static bool under_old_lease(const kv_node *n, const kv__rraft *rr, const kv__prop *p, uint64_t arg)
+{
+    (void)n, (void)arg;
+    return p->lease_seq != rr->as.lease.seq;
+}
+
+static bool older_than(const kv_node *n, const kv__rraft *rr, const kv__prop *p, uint64_t age)
+{
+    (void)rr;
+    return n->ticks - p->submitted_tick >= age;
+}
+
+/* A new lease holder: whatever was proposed under another lease can no
+ * longer apply; its proposers evaluate again (at the new holder). */
+static void fail_stale(kv_node *n, kv__rraft *rr)
+{
+    fail_writes(n, rr, under_old_lease, 0, KV_ENOTLEASEHOLDER);
+}
+
+void kv__prop_give_up(kv_node *n, kv__rraft *rr, uint64_t age)
+{
+    fail_writes(n, rr, older_than, age, KV_EAMBIGUOUS);
 }
 
 /* ---- applying ------------------------------------------------------------------- */

@@ -41,7 +41,8 @@ struct kv__prop {
     kv_lease lease; /* lease: the lease asked for (prev seq in lease.seq) */
     kv_buf enc;     /* the entry data, made at the first proposal */
     uint64_t lease_index;
-    uint64_t proposed_tick;
+    uint64_t submitted_tick; /* when it left the inbox */
+    uint64_t proposed_tick;  /* its latest (re-)proposal */
     int result;
     bool done;
     pthread_cond_t cv; /* write: the worker waits on it */
@@ -153,6 +154,10 @@ int kv__apply_committed(kv_node *n, kv__rraft *rr, const raft_entry_t *ents, siz
 void kv__prop_finish(kv_node *n, kv__prop *p, int result);
 /* Re-proposes the pending proposals of rr older than `age` ticks. */
 void kv__prop_repropose(kv_node *n, kv__rraft *rr, uint64_t age);
+/* Fails with KV_EAMBIGUOUS the write proposals of rr pending for `age`
+ * ticks: their range has no quorum (or no leader) this node can reach,
+ * and the client deserves an answer rather than a wait until it heals. */
+void kv__prop_give_up(kv_node *n, kv__rraft *rr, uint64_t age);
 /* Publishes rr's lease and membership to workers (under r->mu). */
 void kv__rraft_publish(kv__rraft *rr);
 

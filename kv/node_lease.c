@@ -33,6 +33,7 @@
 #define LEASE_RETRY_TICKS     5
 #define PLACEMENT_RETRY_TICKS 20
 #define REPROPOSE_TICKS       20
+#define GIVE_UP_TICKS         100 /* a write that has not applied in 10 s is ambiguous */
 #define PROMOTE_LAG           64  /* entries a learner may trail when promoted */
 #define DEAD_TICKS            600 /* a node down this long is replaced (60 s) */
 
@@ -319,6 +320,7 @@ void kv__lease_tick(kv_node *n, kv__rraft *rr)
     size_t n_live = n->n_live;
     maintain_lease(n, rr, live, n_live);
     kv__prop_repropose(n, rr, REPROPOSE_TICKS);
+    kv__prop_give_up(n, rr, GIVE_UP_TICKS);
     if (raft_role(rr->raft) != RAFT_LEADER || !held_by(&rr->as.lease, n))
         return;
     place_replicas(n, rr, live, n_live);

@@ -39,6 +39,8 @@
 #define UP_TICKS    6000
 #define LEASE_MS    1000
 #define FAILOVER_MS 5000
+/* kv/node_lease.c's GIVE_UP_TICKS at the harness's tick (NC_TICK_MS). */
+#define GIVE_UP_MS (100 * NC_TICK_MS)
 
 static const char *const two_splits[] = {"p", NULL};
 
@@ -484,6 +486,31 @@ Test(node, lease_moves_off_a_silently_partitioned_leaseholder)
 Test(node, lease_moves_off_a_stopped_leaseholder)
 {
     failover(STOPPED);
+}
+
+/* A write the leaseholder proposed just before it was cut off can never
+ * commit while the cut lasts (its lease moves on without it): its client
+ * must hear KV_EAMBIGUOUS within GIVE_UP_MS rather than wait for the cut
+ * to heal; once healed, the range takes writes and its replicas agree. */
+Test(node, a_write_stuck_without_a_quorum_is_reported_ambiguous)
+{
+    nc_cluster *c = start3(9, 0);
+    wait_replicated(c, R_LAST);
+    uint64_t holder = nc_leaseholder(c, R_USER);
+    cr_assert_neq(holder, 0);
+    nc_isolate(c, holder, true);
+    kv_req q = nc_req(KV_PUT, "kstuck", "kstuck", 0);
+    nc_call *w = nc_call_start(c, holder, &q);
+    int64_t t0 = nc_now_ms(c);
+    cr_assert_eq(nc_call_finish(c, w, 2 * GIVE_UP_MS / NC_TICK_MS), KV_EAMBIGUOUS);
+    cr_log_info("stuck write answered after %lld ms (simulated)", (long long)(nc_now_ms(c) - t0));
+    nc_call_free(w);
+    nc_isolate(c, holder, false);
+    put_ok(c, holder, "kafter", "kafter");
+    wait_replicated(c, R_LAST);
+    static const uint64_t all[] = {1, 2, 3};
+    assert_same_data(c, R_USER, all, 3);
+    nc_free(c);
 }
 
 /* The leaseholder restarts at once, its old lease still running: the

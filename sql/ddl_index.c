@@ -72,8 +72,7 @@ static int find_relation(sql__exec *x, const char *name, relation *out)
     return 0;
 }
 
-/* Whether relation `name` exists (-1 on error). */
-static int relation_exists(sql__exec *x, const char *name)
+int sql__ddl_relation_exists(sql__exec *x, const char *name)
 {
     relation r;
 
@@ -83,8 +82,9 @@ static int relation_exists(sql__exec *x, const char *name)
     return r.table != NULL;
 }
 
-/* PostgreSQL's ChooseRelationName: t_a_b_idx, then t_a_b_idx1, ... */
-static const char *choose_name(sql__exec *x, const sql_create_index *ci)
+/* PostgreSQL's ChooseRelationName: t_a_b_idx, then t_a_b_idx1, ... into
+ * *out (in x->arena). */
+static int choose_name(sql__exec *x, const sql_create_index *ci, const char **out)
 {
     size_t len = strlen(ci->table.name) + 8;
     for (int i = 0; i < ci->ncolumns; i++)
@@ -92,16 +92,18 @@ static const char *choose_name(sql__exec *x, const sql_create_index *ci)
     char *base = kv_arena_alloc(x->arena, len), *q = base;
     char *name = kv_arena_alloc(x->arena, len + 12);
     if (!base || !name)
-        return NULL;
+        return sql__oom(x->arena, &x->err);
     q += sprintf(q, "%s", ci->table.name);
     for (int i = 0; i < ci->ncolumns; i++)
         q += sprintf(q, "_%s", ci->columns[i]);
     sprintf(q, "_idx");
     strcpy(name, base);
     for (int i = 1;; i++) {
-        int rc = relation_exists(x, name);
-        if (rc <= 0)
-            return rc < 0 ? NULL : name;
+        int rc = sql__ddl_relation_exists(x, name);
+        if (rc <= 0) {
+            *out = name;
+            return rc;
+        }
         sprintf(name, "%s%d", base, i);
     }
 }
@@ -195,11 +197,13 @@ int sql__ddl_create_index(sql__exec *x)
     }
     if (rc < 0)
         return -1;
-    if (name && (rc = relation_exists(x, name)) != 0)
-        rc = rc < 0 ? -1 : already_exists(x, name, ci->if_not_exists);
-    else if (!name && !(name = choose_name(x, ci)))
-        rc = x->err.state ? -1 : sql__oom(x->arena, &x->err);
-    else if ((rc = build_index(x, t, ci, name, &ix)) == 0)
+    if (!name)
+        rc = choose_name(x, ci, &name);
+    else if ((rc = sql__ddl_relation_exists(x, name)) > 0) /* 1: skipped */
+        rc = already_exists(x, name, ci->if_not_exists) < 0 ? -1 : 1;
+    if (rc == 0)
+        rc = build_index(x, t, ci, name, &ix);
+    if (rc == 0)
         rc = add_index(x, t, &ix);
     sql_table_release(t);
     return rc < 0 ? -1 : 0;

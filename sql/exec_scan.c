@@ -385,14 +385,15 @@ static int span_keys(scan *s, sql_keybuf *start, sql_keybuf *end)
     /* a range rejects NULL, whose keys sit after the values ascending and
      * before them descending: the open side stops at them */
     bool ranged = path->lo != NULL || path->hi != NULL;
+    bool skip_nulls = ranged && desc, stop_at_nulls = ranged && !desc;
     sql_keybuf nulls;
     if (ranged && null_key(s, &base, &nulls) != 0)
         return -1;
-    const sql_keybuf *open_first = ranged && desc ? &nulls : &base;
-    const sql_keybuf *open_last = ranged && !desc ? &nulls : &base;
-    if (edge(s, first_open ? open_first : first, first_open ? ranged && desc : !first_incl,
-             start) != 0 ||
-        edge(s, last_open ? open_last : last, last_open ? !(ranged && !desc) : last_incl, end) != 0)
+    int rc1 = first_open ? edge(s, skip_nulls ? &nulls : &base, skip_nulls, start)
+                         : edge(s, first, !first_incl, start);
+    int rc2 = last_open ? edge(s, stop_at_nulls ? &nulls : &base, !stop_at_nulls, end)
+                        : edge(s, last, last_incl, end);
+    if (rc1 != 0 || rc2 != 0)
         return -1;
     return cmp_keys(start, end) >= 0 ? 1 : 0;
 }

@@ -214,7 +214,13 @@ int sql__explain(sql__exec *x)
     snprintf(x->tag, sizeof x->tag, "EXPLAIN");
     if (sql__internal_plan(x, x->st->u.explain.stmt, &none, &p) < 0)
         return -1;
-    int rc = e.analyze ? run(&e, p) : 0;
+    int rc = 0;
+    /* the tag verbs that write are all six letters ("INSERT 0") */
+    if (e.analyze && x->s->read_only && sql__plan_writes(p))
+        rc = sql_error_set(&x->err, x->arena, SQL_STATE_READ_ONLY_SQL_TRANSACTION,
+                           "cannot execute %.6s in a read-only transaction", sql__plan_tag(p));
+    else if (e.analyze)
+        rc = run(&e, p);
     xnode *root = rc == 0 ? plan_tree(&e, p) : NULL;
     if (rc == 0 && !root)
         rc = sql__oom(x->arena, &x->err);

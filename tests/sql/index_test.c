@@ -239,6 +239,10 @@ Test(index, explain_analyze_counts_rows)
     cr_expect(strstr(out, "D   ->  Index Scan using a on t  (actual rows=3 time=") != NULL, "%s",
               out);
     EXPECT("SELECT count(*) FROM t WHERE v = 3", "T count\nD 0\nC SELECT 1\n");
+    q("BEGIN READ ONLY");
+    EXPECT("EXPLAIN ANALYZE DELETE FROM t",
+           "E 25006 cannot execute DELETE in a read-only transaction\n");
+    q("ROLLBACK");
 }
 
 Test(index, names_and_if_exists)

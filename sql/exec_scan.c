@@ -72,13 +72,18 @@ void sql__eval_init(sql_eval_ctx *ec, const sql_run_ctx *ctx, const sql_datum *r
 /* What a key expression evaluated to. */
 enum { KEY_OK = 0, KEY_NULL = 1, KEY_BELOW = 2, KEY_ABOVE = 3 };
 
-/* The value of key expression `e` for table column `col`: KEY_OK, KEY_NULL
- * (no row compares equal to NULL), or KEY_BELOW / KEY_ABOVE when an
+/* The value of key expression `e` for table column `col`: KEY_OK (a NULL
+ * datum for the test `col IS NULL`), KEY_NULL (no row compares equal to
+ * NULL), or KEY_BELOW / KEY_ABOVE when an
  * integer compared in a type wider than the column's (plan.c lets the
  * binder's widening casts serve keys) lies outside the column's range, so
  * no key holds it. -1 on error. */
 static int key_value(scan *s, int col, const sql_bexpr *e, sql_datum *d)
 {
+    if (e->kind == SQL_BEXPR_NULLTEST) { /* col IS NULL on a secondary index */
+        d->isnull = true;
+        return KEY_OK;
+    }
     sql_eval_ctx ec;
     sql__eval_init(&ec, s->ctx, NULL, s->arena, s->err);
     if (sql_expr_eval(&ec, e, d) != 0)

@@ -399,14 +399,27 @@ static bool key_cmp(const sql_plan *p, const sql_bexpr *e, int col, sql_cmp_op *
     return false;
 }
 
-/* The conjunct `col = value` not in used[] (its index, -1: none). */
-static int find_eq(const sql_plan *p, const conjuncts *cs, const bool *used, int col,
+/* Whether `e` is `col IS NULL`. */
+static bool is_null_test(const sql_bexpr *e, int col)
+{
+    return e->kind == SQL_BEXPR_NULLTEST && !e->negated && e->args[0]->kind == SQL_BEXPR_COLUMN &&
+           e->args[0]->column == col;
+}
+
+/* The conjunct `col = value` not in used[] (its index, -1: none); with
+ * `nulls`, also `col IS NULL`, whose value is the test itself (the
+ * executor keys it as NULL, exec_scan.c key_value). */
+static int find_eq(const sql_plan *p, const conjuncts *cs, const bool *used, int col, bool nulls,
                    const sql_bexpr **value)
 {
     for (int i = 0; i < cs->n; i++) {
         sql_cmp_op op;
         if (!used[i] && key_cmp(p, cs->e[i], col, &op, value) && op == SQL_CMP_EQ)
             return i;
+        if (!used[i] && nulls && is_null_test(cs->e[i], col)) {
+            *value = cs->e[i];
+            return i;
+        }
     }
     return -1;
 }
@@ -453,11 +466,11 @@ static void find_range(const sql_plan *p, const conjuncts *cs, bool *used, int c
 }
 
 /* The conjuncts an index over columns cols[0..ncols) serves: leading
- * columns by =, then IN (only on the last column when `in_last`) or a
- * range on the next one. Fills path->neq/eq/in/lo/hi and marks the
- * conjuncts it serves in used[]. */
+ * columns by = (or IS NULL on a secondary index, `secondary`), then IN
+ * (only on the last column of the pk) or a range on the next one. Fills
+ * path->neq/eq/in/lo/hi and marks the conjuncts it serves in used[]. */
 static int match_index(planner *pl, const conjuncts *cs, bool *used, const int *cols,
-                       uint32_t ncols, bool in_last, sql__path *path, sql_error *err)
+                       uint32_t ncols, bool secondary, sql__path *path, sql_error *err)
 {
     const sql_plan *p = pl->p;
     const sql_bexpr **eq = kv_arena_alloc(pl->arena, (ncols + 1) * sizeof(*eq));
@@ -465,14 +478,15 @@ static int match_index(planner *pl, const conjuncts *cs, bool *used, const int *
         return sql__oom(pl->arena, err);
     path->eq = eq;
     int i;
-    while (path->neq < ncols && (i = find_eq(p, cs, used, cols[path->neq], &eq[path->neq])) >= 0) {
+    while (path->neq < ncols &&
+           (i = find_eq(p, cs, used, cols[path->neq], secondary, &eq[path->neq])) >= 0) {
         used[i] = true;
         path->neq++;
     }
     if (path->neq == ncols)
         return 0;
     const sql_bexpr *in =
-        !in_last || path->neq + 1 == ncols ? find_in(p, cs, used, cols[path->neq]) : NULL;
+        secondary || path->neq + 1 == ncols ? find_in(p, cs, used, cols[path->neq]) : NULL;
     if (in != NULL) {
         path->in = (const sql_bexpr *const *)in->args + 1;
         path->nin = in->nargs - 1;
@@ -514,7 +528,7 @@ static int pk_path(planner *pl, const conjuncts *cs, bool *used, sql__path *path
     const sql_plan *p = pl->p;
     uint32_t n = p->table->primary.ncols;
     *path = (sql__path){.kind = SQL__PATH_SPAN};
-    if (match_index(pl, cs, used, p->rc.pk_cols, n, true, path, err) != 0)
+    if (match_index(pl, cs, used, p->rc.pk_cols, n, false, path, err) != 0)
         return -1;
     path->kind = path->neq == n  ? SQL__PATH_POINT
                  : path->nin > 0 ? SQL__PATH_POINTS
@@ -523,16 +537,20 @@ static int pk_path(planner *pl, const conjuncts *cs, bool *used, sql__path *path
 }
 
 /* Secondary index x's path: UNIQUE when it is unique and every column
- * is given by =, else INDEX. */
+ * is given by = (not IS NULL), else INDEX. */
 static int ix_path(planner *pl, const conjuncts *cs, bool *used, uint32_t x, sql__path *path,
                    sql_error *err)
 {
     const sql_plan *p = pl->p;
     const sql_index_desc *ix = &p->table->indexes[x];
     *path = (sql__path){.kind = SQL__PATH_INDEX, .ix = x};
-    if (match_index(pl, cs, used, p->rc.ix_cols[x], ix->ncols, false, path, err) != 0)
+    if (match_index(pl, cs, used, p->rc.ix_cols[x], ix->ncols, true, path, err) != 0)
         return -1;
-    if (ix->unique && path->neq == ix->ncols)
+    /* a unique key with a NULL carries the pk: no single entry to get */
+    bool nulls = false;
+    for (uint32_t i = 0; i < path->neq; i++)
+        nulls |= path->eq[i]->kind == SQL_BEXPR_NULLTEST;
+    if (ix->unique && path->neq == ix->ncols && !nulls)
         path->kind = SQL__PATH_UNIQUE;
     return 0;
 }

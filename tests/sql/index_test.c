@@ -167,6 +167,8 @@ Test(index, unique_indexes)
            "E 23505 duplicate key value violates unique constraint \"u\"\n");
     /* NULLs never collide in a unique index */
     EXPECT("INSERT INTO t VALUES (98, 1, NULL), (99, 1, NULL)", "C INSERT 0 2\n");
+    EXPECT_SCAN("SELECT id FROM t WHERE w IS NULL", "Index Only Scan using u on t");
+    EXPECT("SELECT id FROM t WHERE w IS NULL", "T id\nD 98\nD 99\nC SELECT 2\n");
     EXPECT_SCAN("SELECT id FROM t WHERE w = 'w7'", "Index Scan using u on t");
     EXPECT("SELECT id FROM t WHERE w = 'w7'", "T id\nD 7\nC SELECT 1\n");
 }
@@ -176,7 +178,10 @@ Test(index, null_semantics)
     fill(30);
     q("CREATE INDEX t_v_idx ON t (v)");
     EXPECT("SELECT id FROM t WHERE v = NULL", "T id\nC SELECT 0\n");
+    EXPECT_SCAN("SELECT id FROM t WHERE v IS NULL", "Index Only Scan using t_v_idx on t");
     EXPECT("SELECT id FROM t WHERE v IS NULL ORDER BY id", "T id\nD 10\nD 20\nD 30\nC SELECT 3\n");
+    EXPECT("SELECT id FROM t WHERE v IS NULL AND id > 15 ORDER BY id DESC",
+           "T id\nD 30\nD 20\nC SELECT 2\n");
     same_rows("SELECT id FROM t WHERE v > 4 ORDER BY id",
               "SELECT id FROM t WHERE v + 0 > 4 ORDER BY id");
     same_rows("SELECT id FROM t WHERE v <= 1 ORDER BY id",

@@ -445,15 +445,10 @@ static int create_table(sql__exec *x)
     bool has_pk = false;
 
     int rc = sql__ddl_find_table(x, &ct->table, &old);
-    if (rc == 0)
-        sql_table_release(old);
-    else if (rc == 1) { /* an index of that name is a relation too */
-        int taken = sql__ddl_relation_exists(x, ct->table.name);
-        rc = taken < 0 ? -1 : taken ? 0 : 1;
-    }
     if (rc < 0)
         return -1;
     if (rc == 0) {
+        sql_table_release(old);
         if (ct->if_not_exists)
             return sql__notice(x, SQL_STATE_DUPLICATE_TABLE, SQL_SEV_NOTICE,
                                "relation \"%s\" already exists, skipping", ct->table.name);

@@ -72,7 +72,9 @@ static int find_relation(sql__exec *x, const char *name, relation *out)
     return 0;
 }
 
-int sql__ddl_relation_exists(sql__exec *x, const char *name)
+/* Whether a table or an index of x's database is named `name`: 1 yes,
+ * 0 no, -1 with x->err set. */
+static int relation_exists(sql__exec *x, const char *name)
 {
     relation r;
 
@@ -99,7 +101,7 @@ static int choose_name(sql__exec *x, const sql_create_index *ci, const char **ou
     sprintf(q, "_idx");
     strcpy(name, base);
     for (int i = 1;; i++) {
-        int rc = sql__ddl_relation_exists(x, name);
+        int rc = relation_exists(x, name);
         if (rc <= 0) {
             *out = name;
             return rc;
@@ -199,7 +201,7 @@ int sql__ddl_create_index(sql__exec *x)
         return -1;
     if (!name)
         rc = choose_name(x, ci, &name);
-    else if ((rc = sql__ddl_relation_exists(x, name)) > 0) /* 1: skipped */
+    else if ((rc = relation_exists(x, name)) > 0) /* 1: skipped */
         rc = already_exists(x, name, ci->if_not_exists) < 0 ? -1 : 1;
     if (rc == 0)
         rc = build_index(x, t, ci, name, &ix);

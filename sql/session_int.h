@@ -252,9 +252,6 @@ int sql__ddl_index_duplicate(sql__exec *x, const char *name);
 
 /* ---- ddl_index.c --------------------------------------------------------- */
 
-/* Whether a table or an index of x's database is named `name`: 1 yes,
- * 0 no, -1 with x->err set. */
-int sql__ddl_relation_exists(sql__exec *x, const char *name);
 /* CREATE INDEX (backfilled in x's transaction) and DROP INDEX. */
 int sql__ddl_create_index(sql__exec *x);
 int sql__ddl_drop_index(sql__exec *x);

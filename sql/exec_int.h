@@ -7,7 +7,7 @@
  *   sql__plan()  binds the statement against the catalog: resolves the
  *                table, binds every expression (sql/expr.h), infers
  *                parameter types, chooses the access path (primary-key
- *                point lookup, primary-key range scan, full scan) from
+ *                or secondary-index lookups and ranges, full scan) from
  *                the WHERE clause, and describes the result columns.
  *   sql__run()   executes a plan with parameter values inside a sql_txn,
  *                feeding result rows (datums, in result-column order) to a

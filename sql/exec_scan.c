@@ -8,8 +8,9 @@
  * a secondary index), resuming where the previous batch stopped so a
  * huge table is never loaded at once. A batch of secondary index
  * entries becomes one batch of gets of the rows they name, unless the
- * scan is index-only (the entries hold every column read). Each row is decoded (only the projected
- * columns) and passed through the residual filter before the caller sees it.
+ * scan is index-only (the entries hold every column read). Each row is
+ * decoded (only the projected columns) and passed through the residual
+ * filter before the caller sees it.
  *
  * Memory: keys and point-lookup rows live in the statement arena (a
  * point select allocates nothing else); each scan batch decodes into its

@@ -6,8 +6,13 @@
  *   every pk column = a stable value           -> point lookup (KV_GET)
  *   leading pk columns =, the last one IN (...) -> point lookups, one batch
  *   leading pk columns =, a range on the next   -> span scan
- *   no pk bound, all columns of a UNIQUE index = -> index entry, then row
+ *   all columns of a UNIQUE index =             -> index entry, then row
+ *   leading columns of a secondary index = (or
+ *   IS NULL), then IN or a range on the next    -> index scan (entries,
+ *                                                  then rows, or index-only)
  *   anything else                               -> full scan of the pk
+ * When several apply, path_rank picks one (pk point first, then the key
+ * with the most columns by =, ties to the pk).
  * A conjunct serves a key only when the comparison is made in the
  * column's own type (after the binder's implicit casts), because a key
  * is encoded in that type: int4_pk = 2.5 compares in numeric and stays a
@@ -15,8 +20,10 @@
  * keyed anyway (the executor narrows the value back). Conjuncts a key
  * serves exactly are dropped from the filter.
  *
- * ORDER BY needs no sort when it follows the pk (or its reverse: the scan
- * runs backwards); otherwise rows are sorted in memory.
+ * ORDER BY needs no sort when it follows the index the path reads (or
+ * its reverse: the scan runs backwards), and a full scan under a LIMIT
+ * reads a secondary index in ORDER BY order instead; otherwise rows are
+ * sorted in memory.
  */
 #include <stdio.h>
 #include <stdlib.h>

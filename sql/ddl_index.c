@@ -46,7 +46,8 @@ static int index_named(const sql_table_desc *t, const char *name)
 }
 
 /* Looks `name` up among the tables of x's database and their indexes
- * (one catalog lookup per table: cached descriptors). */
+ * (one catalog lookup per table: cached descriptors). out->table, when
+ * set, is a reference the caller releases (sql_table_release). */
 static int find_relation(sql__exec *x, const char *name, relation *out)
 {
     const char **names;
@@ -139,6 +140,29 @@ static int build_index(sql__exec *x, const sql_table_desc *t, const sql_create_i
     return 0;
 }
 
+/* Writes the entry of index `pos` (into the descriptor's indexes, which
+ * this transaction has just written) for every row of table `table`. */
+static int backfill(sql__exec *x, const char *table, uint32_t pos)
+{
+    /* the plan looks the table up again: this transaction wrote the
+     * catalog, so it reads the new descriptor through KV */
+    sql_stmt all_rows = {.kind = SQL_STMT_DELETE,
+                         .location = -1,
+                         .u.modify = {.table = {.name = table, .location = -1}}};
+    sql_params none = {0};
+    sql_eval_env env;
+    sql_run_ctx ctx;
+    sql_plan *p;
+    uint64_t n;
+
+    if (sql__internal_plan(x, &all_rows, &none, &p) < 0)
+        return -1;
+    sql__run_ctx_init(x, &ctx, &env, NULL, NULL, NULL, NULL);
+    int rc = sql__run_backfill(p, pos, &ctx, x->arena, &n, &x->err);
+    sql__plan_free(p);
+    return rc;
+}
+
 /* Writes `t` with index `ix` appended, then the entries of every row. */
 static int add_index(sql__exec *x, const sql_table_desc *t, const sql_index_desc *ix)
 {
@@ -155,21 +179,7 @@ static int add_index(sql__exec *x, const sql_table_desc *t, const sql_index_desc
     d.next_index_id++;
     if (sql_catalog_put_table(cat(x), x->s->txn, &d, &x->err, x->arena) < 0)
         return -1;
-    /* the plan looks the table up again: this transaction wrote the
-     * catalog, so it reads the new descriptor through KV */
-    sql_stmt all_rows = {.kind = SQL_STMT_DELETE,
-                         .location = -1,
-                         .u.modify = {.table = {.name = t->name, .location = -1}}};
-    sql_params none = {0};
-    sql_plan *p;
-    if (sql__internal_plan(x, &all_rows, &none, &p) < 0)
-        return -1;
-    sql_eval_env env;
-    sql_run_ctx ctx;
-    uint64_t n;
-    sql__run_ctx_init(x, &ctx, &env, NULL, NULL, NULL, NULL);
-    int rc = sql__run_backfill(p, d.nindexes - 1, &ctx, x->arena, &n, &x->err);
-    sql__plan_free(p);
+    int rc = backfill(x, t->name, d.nindexes - 1);
     if (rc < 0 && x->err.state == SQL_STATE_UNIQUE_VIOLATION)
         return sql__ddl_index_duplicate(x, ix->name);
     return rc;

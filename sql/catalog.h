@@ -75,6 +75,9 @@ typedef struct sql_index_desc {
     uint32_t id; /* SQL_PRIMARY_INDEX_ID for the primary key */
     const char *name;
     bool unique;
+    /* made by CREATE INDEX (DROP INDEX may drop it), not by a PRIMARY KEY
+     * or UNIQUE constraint */
+    bool standalone;
     uint32_t ncols;
     const uint32_t *col_ids;
     const sql_key_dir *dirs;
@@ -94,7 +97,7 @@ typedef struct sql_table_desc {
     const sql_col_desc *cols;
     uint32_t next_col_id;
     sql_index_desc primary;
-    uint32_t nindexes; /* secondary indexes (UNIQUE constraints) */
+    uint32_t nindexes; /* secondary indexes (UNIQUE constraints, CREATE INDEX) */
     const sql_index_desc *indexes;
     uint32_t next_index_id;
     uint32_t nchecks;

@@ -393,7 +393,7 @@ static void put_index(writer *w, const sql_index_desc *x)
 {
     put_u32(w, x->id);
     put_str(w, x->name);
-    put_u8(w, x->unique);
+    put_u8(w, (uint8_t)(x->unique | x->standalone << 1));
     put_u32(w, x->ncols);
     for (uint32_t i = 0; i < x->ncols; i++)
         put_u32(w, x->col_ids[i]), put_u8(w, (uint8_t)x->dirs[i]);
@@ -464,7 +464,13 @@ static void get_index(reader *r, sql_index_desc *x)
 {
     x->id = get_u32(r);
     x->name = get_name(r);
-    x->unique = get_bool(r);
+    /* flags: bit 0 unique, bit 1 standalone (descriptors written before
+     * CREATE INDEX existed hold 0 or 1 here: constraint indexes) */
+    uint8_t flags = get_u8(r);
+    if (flags > 3)
+        r->corrupt = true;
+    x->unique = flags & 1;
+    x->standalone = flags >> 1 & 1;
     x->ncols = get_count(r, 5);
     uint32_t *ids = get_array(r, x->ncols, sizeof(*ids));
     sql_key_dir *dirs = get_array(r, x->ncols, sizeof(*dirs));

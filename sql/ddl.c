@@ -57,6 +57,12 @@ const char *sql__ddl_tag(sql_stmt_kind kind)
         return "CREATE ROLE";
     case SQL_STMT_ALTER_ROLE:
         return "ALTER ROLE";
+    case SQL_STMT_CREATE_INDEX:
+        return "CREATE INDEX";
+    case SQL_STMT_DROP_INDEX:
+        return "DROP INDEX";
+    case SQL_STMT_EXPLAIN:
+        return "EXPLAIN";
     default:
         assert(kind == SQL_STMT_DROP_ROLE);
         return "DROP ROLE";
@@ -79,8 +85,7 @@ static int check_schema(sql__exec *x, const sql_name *n)
     return -1;
 }
 
-/* The table `n`: 0 and a reference, 1 missing, -1 error. */
-static int find_table(sql__exec *x, const sql_name *n, const sql_table_desc **out)
+int sql__ddl_find_table(sql__exec *x, const sql_name *n, const sql_table_desc **out)
 {
     if (check_schema(x, n) < 0)
         return -1;
@@ -439,7 +444,7 @@ static int create_table(sql__exec *x)
     sql_table_desc d = {.db_id = x->s->db_id, .name = ct->table.name, .next_col_id = 1};
     bool has_pk = false;
 
-    int rc = find_table(x, &ct->table, &old);
+    int rc = sql__ddl_find_table(x, &ct->table, &old);
     if (rc < 0)
         return -1;
     if (rc == 0) {
@@ -473,7 +478,7 @@ static int drop_table(sql__exec *x)
 
     for (int i = 0; i < l->ntables; i++) {
         const sql_table_desc *d;
-        int rc = find_table(x, &l->tables[i], &d);
+        int rc = sql__ddl_find_table(x, &l->tables[i], &d);
         if (rc == 1 &&
             missing(x, SQL_STATE_UNDEFINED_TABLE, "table", l->tables[i].name, l->if_exists) < 0)
             return -1;
@@ -497,7 +502,7 @@ static int truncate_tables(sql__exec *x)
         return oom(x);
     /* every name is checked before anything is emptied */
     for (; n < l->ntables; n++) {
-        rc = find_table(x, &l->tables[n], &ds[n]);
+        rc = sql__ddl_find_table(x, &l->tables[n], &ds[n]);
         if (rc == 1)
             rc = missing(x, SQL_STATE_UNDEFINED_TABLE, "relation", l->tables[n].name, false);
         if (rc < 0)
@@ -835,14 +840,14 @@ static int rekey(sql__exec *x, sql_table_desc *d, const sql_constraint *k)
 
 /* PostgreSQL's index build words a duplicate "Key (a)=(1) is
  * duplicated."; the insert that met it said "... already exists.". */
-static int pk_duplicate(sql__exec *x, const sql_table_desc *d)
+int sql__ddl_index_duplicate(sql__exec *x, const char *name)
 {
     static const char tail[] = " already exists.";
     const char *detail = x->err.detail;
     size_t n = detail ? strlen(detail) : 0;
 
     sql_error_set(&x->err, x->arena, SQL_STATE_UNIQUE_VIOLATION,
-                  "could not create unique index \"%s\"", d->primary.name);
+                  "could not create unique index \"%s\"", name);
     if (n > sizeof tail - 1 && !strcmp(detail + n - (sizeof tail - 1), tail))
         sql_error_detail(&x->err, x->arena, "%.*s is duplicated.", (int)(n - (sizeof tail - 1)),
                          detail);
@@ -872,7 +877,9 @@ static int alter_add_pk(sql__exec *x, sql_table_desc *d, const sql_alter_cmd *c)
     size_t all = h.n;
     h.n -= h.nnull;
     if (put_rows(x, d, &h, names, n) < 0)
-        return x->err.state == SQL_STATE_UNIQUE_VIOLATION ? pk_duplicate(x, d) : -1;
+        return x->err.state == SQL_STATE_UNIQUE_VIOLATION
+                   ? sql__ddl_index_duplicate(x, d->primary.name)
+                   : -1;
     if (h.n < all)
         return sql_error_set(&x->err, x->arena, SQL_STATE_NOT_NULL_VIOLATION,
                              "column \"%s\" of relation \"%s\" contains null values", null_col,
@@ -918,7 +925,7 @@ static int alter_table(sql__exec *x)
         const sql_table_desc *d;
         /* each action sees the previous ones: the transaction wrote the
          * catalog, so the lookup reads it through KV */
-        int rc = find_table(x, &at->table, &d);
+        int rc = sql__ddl_find_table(x, &at->table, &d);
         if (rc == 1)
             return missing(x, SQL_STATE_UNDEFINED_TABLE, "relation", at->table.name, at->if_exists);
         if (rc < 0)
@@ -1092,6 +1099,8 @@ int sql__ddl(sql__exec *x)
         [SQL_STMT_CREATE_ROLE] = create_role,
         [SQL_STMT_ALTER_ROLE] = alter_role,
         [SQL_STMT_DROP_ROLE] = drop_role,
+        [SQL_STMT_CREATE_INDEX] = sql__ddl_create_index,
+        [SQL_STMT_DROP_INDEX] = sql__ddl_drop_index,
     };
 
     assert((size_t)x->st->kind < sizeof run / sizeof run[0] && run[x->st->kind]);

@@ -7,7 +7,7 @@
  *   sql__plan()  binds the statement against the catalog: resolves the
  *                table, binds every expression (sql/expr.h), infers
  *                parameter types, chooses the access path (primary-key
- *                point lookup, primary-key range scan, full scan) from
+ *                or secondary-index lookups and ranges, full scan) from
  *                the WHERE clause, and describes the result columns.
  *   sql__run()   executes a plan with parameter values inside a sql_txn,
  *                feeding result rows (datums, in result-column order) to a
@@ -72,6 +72,13 @@ bool sql__plan_stale(const sql_plan *p, sql_catalog *c);
  * the call. Return 0, or -1 with `err` set to stop the statement. */
 typedef int (*sql_row_fn)(void *arg, const sql_datum *vals, size_t n, sql_error *err);
 
+/* EXPLAIN ANALYZE's counters, filled by sql__run when asked for. */
+typedef struct sql_exec_stats {
+    uint64_t scan_rows; /* rows the access path produced (its filter passed) */
+    uint64_t scan_ns;   /* time in the scan, its consumers' excluded */
+    uint64_t agg_rows;  /* groups out of the aggregation */
+} sql_exec_stats;
+
 /* What running needs from the session. */
 typedef struct sql_run_ctx {
     sql_txn *txn;
@@ -85,6 +92,7 @@ typedef struct sql_run_ctx {
     const char *query;
     sql_row_fn row;
     void *row_arg;
+    sql_exec_stats *stats; /* EXPLAIN ANALYZE; NULL: not counted */
 } sql_run_ctx;
 
 /* Executes the plan: rows go to ctx->row; *affected is the count for the
@@ -99,5 +107,14 @@ typedef struct sql_run_ctx {
  * the commit's CPut is 23505 naming the index). -1 with `err` set. */
 int sql__run(const sql_plan *p, sql_run_ctx *ctx, bool may_commit, kv_arena *arena,
              uint64_t *affected, bool *committed, sql_error *err);
+
+/* CREATE INDEX's backfill: writes the entry of index `ix` (into
+ * p->table->indexes) for every row of p, a plan of `DELETE FROM t` made
+ * against the descriptor that has the index (it reads every row and
+ * decodes every column), CPut for a unique entry without NULLs. Does not
+ * commit; *rows counts the entries. -1 with `err` set (23505 naming the
+ * index on a duplicate). */
+int sql__run_backfill(const sql_plan *p, uint32_t ix, sql_run_ctx *ctx, kv_arena *arena,
+                      uint64_t *rows, sql_error *err);
 
 #endif /* SQL_EXEC_INT_H */

@@ -4,9 +4,13 @@
  * key expressions, KV_GET for point lookups, one batch of gets for an IN
  * list, a unique index entry then the row it names, and
  * KV_SCAN / KV_REVERSE_SCAN in batches of SCAN_BATCH rows over
- * a span, resuming where the previous batch stopped so a huge table is
- * never loaded at once. Each row is decoded (only the projected columns)
- * and passed through the residual filter before the caller sees it.
+ * a span of the primary or a secondary index (one span per IN value on
+ * a secondary index), resuming where the previous batch stopped so a
+ * huge table is never loaded at once. A batch of secondary index
+ * entries becomes one batch of gets of the rows they name, unless the
+ * scan is index-only (the entries hold every column read). Each row is
+ * decoded (only the projected columns) and passed through the residual
+ * filter before the caller sees it.
  *
  * Memory: keys and point-lookup rows live in the statement arena (a
  * point select allocates nothing else); each scan batch decodes into its
@@ -16,6 +20,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sql/plan_int.h"
 #include "sql/txn.h"
@@ -28,16 +33,29 @@
 typedef struct scan {
     const sql_plan *p;
     const sql__rowproj *proj;
+    /* the index the path reads: the primary or a secondary one (its
+     * entries then lead to rows, or are the rows for an index-only scan) */
+    const sql_index_desc *ix;
+    const int *cols; /* table position of each of its columns */
+    bool entries;    /* a secondary index */
     sql_run_ctx *ctx;
     sql__row_cb cb;
     int (*between)(void *arg, sql_error *err);
     void *arg;
-    uint64_t want; /* rows the caller takes; 0: all */
-    uint64_t seen; /* rows passed to cb */
+    uint64_t want;  /* rows the caller takes; 0: all */
+    uint64_t seen;  /* rows passed to cb */
+    uint64_t cb_ns; /* EXPLAIN ANALYZE: time spent in cb */
     kv_arena *arena;
     sql_datum *row;
     sql_error *err;
 } scan;
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 void sql__eval_init(sql_eval_ctx *ec, const sql_run_ctx *ctx, const sql_datum *row, kv_arena *arena,
                     sql_error *err)
@@ -55,13 +73,18 @@ void sql__eval_init(sql_eval_ctx *ec, const sql_run_ctx *ctx, const sql_datum *r
 /* What a key expression evaluated to. */
 enum { KEY_OK = 0, KEY_NULL = 1, KEY_BELOW = 2, KEY_ABOVE = 3 };
 
-/* The value of key expression `e` for table column `col`: KEY_OK, KEY_NULL
- * (no row compares equal to NULL), or KEY_BELOW / KEY_ABOVE when an
+/* The value of key expression `e` for table column `col`: KEY_OK (a NULL
+ * datum for the test `col IS NULL`), KEY_NULL (no row compares equal to
+ * NULL), or KEY_BELOW / KEY_ABOVE when an
  * integer compared in a type wider than the column's (plan.c lets the
  * binder's widening casts serve keys) lies outside the column's range, so
  * no key holds it. -1 on error. */
 static int key_value(scan *s, int col, const sql_bexpr *e, sql_datum *d)
 {
+    if (e->kind == SQL_BEXPR_NULLTEST) { /* col IS NULL on a secondary index */
+        d->isnull = true;
+        return KEY_OK;
+    }
     sql_eval_ctx ec;
     sql__eval_init(&ec, s->ctx, NULL, s->arena, s->err);
     if (sql_expr_eval(&ec, e, d) != 0)
@@ -75,24 +98,25 @@ static int key_value(scan *s, int col, const sql_bexpr *e, sql_datum *d)
     return d->v.i > max ? KEY_ABOVE : d->v.i < -max - 1 ? KEY_BELOW : KEY_OK;
 }
 
+/* Appends column `at` of the scanned index; NULLs sort last ascending,
+ * first descending (rowcodec.c writes them so). */
 static int put_key_col(scan *s, uint32_t at, const sql_datum *d, sql_keybuf *b)
 {
-    const sql_table_desc *t = s->p->table;
-    return sql_key_put(b, t->cols[s->p->rc.pk_cols[at]].type, t->primary.dirs[at], false, d,
-                       s->err);
+    sql_key_dir dir = s->ix->dirs[at];
+    return sql_key_put(b, s->p->table->cols[s->cols[at]].type, dir, dir == SQL_KEY_DESC, d, s->err);
 }
 
-/* /table/1/ and the values of the leading pk columns fixed by =.
+/* /table/index/ and the values of the leading index columns fixed by =.
  * Returns 1 when no key can match. */
 static int key_base(scan *s, sql_keybuf *b)
 {
     const sql_plan *p = s->p;
     sql_keybuf_init(b, s->arena);
-    if (sql_key_put_prefix(b, p->table->id, p->table->primary.id, s->err) != 0)
+    if (sql_key_put_prefix(b, p->table->id, s->ix->id, s->err) != 0)
         return -1;
     for (uint32_t i = 0; i < p->path.neq; i++) {
         sql_datum d;
-        int rc = key_value(s, p->rc.pk_cols[i], p->path.eq[i], &d);
+        int rc = key_value(s, s->cols[i], p->path.eq[i], &d);
         if (rc != KEY_OK)
             return rc < 0 ? -1 : 1;
         if (put_key_col(s, i, &d, b) != 0)
@@ -101,13 +125,13 @@ static int key_base(scan *s, sql_keybuf *b)
     return 0;
 }
 
-/* `base` followed by pk column neq = the value of `e`; the key_value
+/* `base` followed by index column neq = the value of `e`; the key_value
  * status (the key is built only for KEY_OK). */
 static int key_with(scan *s, const sql_keybuf *base, const sql_bexpr *e, sql_keybuf *out)
 {
     uint32_t at = s->p->path.neq;
     sql_datum d;
-    int rc = key_value(s, s->p->rc.pk_cols[at], e, &d);
+    int rc = key_value(s, s->cols[at], e, &d);
     if (rc != KEY_OK)
         return rc;
     sql_keybuf_init(out, s->arena);
@@ -130,13 +154,10 @@ static int prefix_end(scan *s, const sql_keybuf *b, sql_keybuf *out)
     return 0;
 }
 
-/* Decodes one KV pair, filters it and hands it to the callback. */
-static int emit(scan *s, const kv_row *kr, kv_arena *arena)
+/* Filters the decoded s->row and hands it to the callback. */
+static int pass(scan *s, kv_arena *arena)
 {
     const sql_plan *p = s->p;
-    if (sql__row_decode(&p->rc, s->proj, kr->key, kr->key_len, kr->value, kr->value_len, arena,
-                        s->row, s->err) != 0)
-        return -1;
     if (p->filter != NULL) {
         sql_eval_ctx ec;
         sql_tribool ok;
@@ -147,7 +168,22 @@ static int emit(scan *s, const kv_row *kr, kv_arena *arena)
             return 0;
     }
     s->seen++;
-    return s->cb(s->arg, s->row, arena, s->err);
+    if (s->ctx->stats == NULL)
+        return s->cb(s->arg, s->row, arena, s->err);
+    uint64_t t0 = now_ns();
+    int rc = s->cb(s->arg, s->row, arena, s->err);
+    s->cb_ns += now_ns() - t0;
+    return rc;
+}
+
+/* Decodes one row of the primary index and passes it on. */
+static int emit(scan *s, const kv_row *kr, kv_arena *arena)
+{
+    const sql_plan *p = s->p;
+    if (sql__row_decode(&p->rc, s->proj, kr->key, kr->key_len, kr->value, kr->value_len, arena,
+                        s->row, s->err) != 0)
+        return -1;
+    return pass(s, arena);
 }
 
 /* Sends one batch of gets for `keys` into `resp`, which the caller frees
@@ -250,34 +286,46 @@ static int cmp_keys(const void *a, const void *b)
     return c;
 }
 
+/* The distinct keys `base` + each IN value of p->path, in scan order;
+ * *n of them in `arena`. */
+static int in_keys(scan *s, const sql_keybuf *base, sql_keybuf **out, size_t *n)
+{
+    const sql__path *path = &s->p->path;
+    sql_keybuf *keys = kv_arena_alloc(s->arena, (path->nin + 1) * sizeof(*keys));
+    if (keys == NULL)
+        return sql__oom(s->arena, s->err);
+    size_t m = 0;
+    for (int i = 0; i < path->nin; i++) {
+        int rc = key_with(s, base, path->in[i], &keys[m]);
+        if (rc < 0)
+            return -1;
+        m += rc == KEY_OK;
+    }
+    qsort(keys, m, sizeof(*keys), cmp_keys);
+    *n = 0;
+    for (size_t i = 0; i < m; i++)
+        if (*n == 0 || cmp_keys(&keys[*n - 1], &keys[i]) != 0)
+            keys[(*n)++] = keys[i];
+    for (size_t i = 0; path->reverse && i < *n / 2; i++) {
+        sql_keybuf k = keys[i];
+        keys[i] = keys[*n - 1 - i];
+        keys[*n - 1 - i] = k;
+    }
+    *out = keys;
+    return 0;
+}
+
 /* IN on the last pk column: the distinct keys in scan order, one batch. */
 static int points(scan *s)
 {
-    const sql__path *path = &s->p->path;
     sql_keybuf base;
     int rc = key_base(s, &base);
     if (rc != 0)
         return rc < 0 ? -1 : 0;
-    sql_keybuf *keys = kv_arena_alloc(s->arena, path->nin * sizeof(*keys));
-    if (keys == NULL)
-        return sql__oom(s->arena, s->err);
-    size_t n = 0;
-    for (int i = 0; i < path->nin; i++) {
-        rc = key_with(s, &base, path->in[i], &keys[n]);
-        if (rc < 0)
-            return -1;
-        n += rc == KEY_OK;
-    }
-    qsort(keys, n, sizeof(*keys), cmp_keys);
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (m == 0 || cmp_keys(&keys[m - 1], &keys[i]) != 0)
-            keys[m++] = keys[i];
-    for (size_t i = 0; path->reverse && i < m / 2; i++) {
-        sql_keybuf k = keys[i];
-        keys[i] = keys[m - 1 - i];
-        keys[m - 1 - i] = k;
-    }
+    sql_keybuf *keys;
+    size_t m;
+    if (in_keys(s, &base, &keys, &m) != 0)
+        return -1;
     return m == 0 ? 0 : get_keys(s, keys, m);
 }
 
@@ -311,6 +359,16 @@ static int edge(scan *s, const sql_keybuf *k, bool past, sql_keybuf *out)
     return 0;
 }
 
+/* `base` followed by NULL in index column neq. */
+static int null_key(scan *s, const sql_keybuf *base, sql_keybuf *out)
+{
+    sql_datum null = {.isnull = true};
+    sql_keybuf_init(out, s->arena);
+    if (sql_keybuf_append(out, base->p, base->len, s->err) != 0)
+        return -1;
+    return put_key_col(s, s->p->path.neq, &null, out);
+}
+
 /* [start, end) in key order. A DESC column stores values in reverse, so
  * the value range's upper bound gives the start key. 1: empty. */
 static int span_keys(scan *s, sql_keybuf *start, sql_keybuf *end)
@@ -325,14 +383,23 @@ static int span_keys(scan *s, sql_keybuf *start, sql_keybuf *end)
         rc = value_bound(s, &base, path->hi, false, &hi, &hi_open);
     if (rc != 0)
         return rc;
-    const sql_index_desc *pk = &s->p->table->primary;
-    bool desc = path->neq < pk->ncols && pk->dirs[path->neq] == SQL_KEY_DESC;
+    bool desc = path->neq < s->ix->ncols && s->ix->dirs[path->neq] == SQL_KEY_DESC;
     const sql_keybuf *first = desc ? &hi : &lo, *last = desc ? &lo : &hi;
     bool first_open = desc ? hi_open : lo_open, last_open = desc ? lo_open : hi_open;
     bool first_incl = desc ? path->hi_incl : path->lo_incl;
     bool last_incl = desc ? path->lo_incl : path->hi_incl;
-    if (edge(s, first_open ? &base : first, !first_open && !first_incl, start) != 0 ||
-        edge(s, last_open ? &base : last, last_open || last_incl, end) != 0)
+    /* a range rejects NULL, whose keys sit after the values ascending and
+     * before them descending: the open side stops at them */
+    bool ranged = path->lo != NULL || path->hi != NULL;
+    bool skip_nulls = ranged && desc, stop_at_nulls = ranged && !desc;
+    sql_keybuf nulls;
+    if (ranged && null_key(s, &base, &nulls) != 0)
+        return -1;
+    int rc1 = first_open ? edge(s, skip_nulls ? &nulls : &base, skip_nulls, start)
+                         : edge(s, first, !first_incl, start);
+    int rc2 = last_open ? edge(s, stop_at_nulls ? &nulls : &base, !stop_at_nulls, end)
+                        : edge(s, last, last_incl, end);
+    if (rc1 != 0 || rc2 != 0)
         return -1;
     return cmp_keys(start, end) >= 0 ? 1 : 0;
 }
@@ -354,6 +421,46 @@ static int scan_request(scan *s, const kv_span *span, kv_request *req)
     return 0;
 }
 
+/* The rows a batch of index entries names, fetched in one batch of gets
+ * and emitted in index order. */
+static int lookup_rows(scan *s, const kv_resp *r, kv_arena *batch)
+{
+    if (r->n_rows == 0)
+        return 0;
+    sql_keybuf *keys = kv_arena_alloc(batch, r->n_rows * sizeof(*keys));
+    if (keys == NULL)
+        return sql__oom(s->arena, s->err);
+    for (size_t i = 0; i < r->n_rows; i++) {
+        const kv_row *e = &r->rows[i];
+        sql_keybuf_init(&keys[i], batch);
+        if (sql__row_ix_value_decode(&s->p->rc, e->value, e->value_len, batch, s->row, s->err) !=
+                0 ||
+            sql__row_pk_key(&s->p->rc, s->row, &keys[i], s->err) != 0)
+            return -1;
+    }
+    kv_response resp;
+    int rc = send_gets(s, keys, r->n_rows, &resp);
+    for (size_t i = 0; i < resp.n && rc == 0; i++)
+        if (resp.resps[i].found)
+            rc = emit(s, &resp.resps[i].row, batch);
+    kv_response_free(&resp);
+    return rc;
+}
+
+/* Index-only: each entry holds every column the statement reads. */
+static int entry_rows(scan *s, const kv_resp *r, kv_arena *batch)
+{
+    int rc = 0;
+    for (size_t i = 0; i < r->n_rows && rc == 0; i++) {
+        const kv_row *e = &r->rows[i];
+        rc = sql__row_ix_decode(&s->p->rc, s->p->path.ix, e->key, e->key_len, e->value,
+                                e->value_len, batch, s->row, s->err);
+        if (rc == 0)
+            rc = pass(s, batch);
+    }
+    return rc;
+}
+
 /* Emits one batch's rows into a batch arena freed afterwards. 1: the
  * callback stopped the scan. */
 static int scan_rows(scan *s, const kv_resp *r)
@@ -362,7 +469,11 @@ static int scan_rows(scan *s, const kv_resp *r)
     if (kv_arena_create(&batch) != 0)
         return sql__oom(s->arena, s->err);
     int rc = 0;
-    for (size_t i = 0; i < r->n_rows && rc == 0; i++)
+    if (s->entries && s->p->path.index_only)
+        rc = entry_rows(s, r, batch);
+    else if (s->entries)
+        rc = lookup_rows(s, r, batch);
+    for (size_t i = 0; !s->entries && i < r->n_rows && rc == 0; i++)
         rc = emit(s, &r->rows[i], batch);
     if (rc < 0) /* the error may be in the batch's memory */
         sql_error_move(s->err, s->arena);
@@ -372,13 +483,11 @@ static int scan_rows(scan *s, const kv_resp *r)
     return rc;
 }
 
-static int span_scan(scan *s)
+/* Scans [start, end) batch by batch. 1: the callback stopped it. */
+static int scan_span(scan *s, const sql_keybuf *start, const sql_keybuf *end)
 {
-    sql_keybuf start, end;
-    int rc = span_keys(s, &start, &end);
-    if (rc != 0)
-        return rc < 0 ? -1 : 0;
-    kv_span span = {.key = start.p, .key_len = start.len, .end_key = end.p, .end_len = end.len};
+    int rc;
+    kv_span span = {.key = start->p, .key_len = start->len, .end_key = end->p, .end_len = end->len};
     kv_request req;
     if (scan_request(s, &span, &req) != 0)
         return -1;
@@ -404,7 +513,54 @@ static int span_scan(scan *s)
             break;
         }
     }
+    return rc;
+}
+
+static int span_scan(scan *s)
+{
+    sql_keybuf start, end;
+    int rc = span_keys(s, &start, &end);
+    if (rc == 0)
+        rc = scan_span(s, &start, &end);
     return rc < 0 ? -1 : 0;
+}
+
+/* A secondary index: one span, or one span per IN value. */
+static int index_scan(scan *s)
+{
+    if (s->p->path.nin == 0)
+        return span_scan(s);
+    sql_keybuf base, *keys, end;
+    size_t n;
+    int rc = key_base(s, &base);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    if (in_keys(s, &base, &keys, &n) != 0)
+        return -1;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if ((rc = prefix_end(s, &keys[i], &end)) == 0)
+            rc = scan_span(s, &keys[i], &end);
+    return rc < 0 ? -1 : 0;
+}
+
+static int read_path(scan *s)
+{
+    switch (s->p->path.kind) {
+    case SQL__PATH_POINT:
+        return point(s);
+    case SQL__PATH_POINTS:
+        return points(s);
+    case SQL__PATH_SPAN:
+        return span_scan(s);
+    case SQL__PATH_UNIQUE:
+        return unique_lookup(s);
+    case SQL__PATH_INDEX:
+        return index_scan(s);
+    case SQL__PATH_NONE:
+        break;
+    }
+    assert(!"scan without a table");
+    return -1;
 }
 
 int sql__scan(const sql_plan *p, const sql__rowproj *proj, sql_run_ctx *ctx, uint64_t want,
@@ -424,18 +580,14 @@ int sql__scan(const sql_plan *p, const sql__rowproj *proj, sql_run_ctx *ctx, uin
     s.row = kv_arena_alloc(arena, (p->table->ncols + 1) * sizeof(*s.row));
     if (s.row == NULL)
         return sql__oom(arena, err);
-    switch (p->path.kind) {
-    case SQL__PATH_POINT:
-        return point(&s);
-    case SQL__PATH_POINTS:
-        return points(&s);
-    case SQL__PATH_SPAN:
-        return span_scan(&s);
-    case SQL__PATH_UNIQUE:
-        return unique_lookup(&s);
-    case SQL__PATH_NONE:
-        break;
+    s.entries = p->path.kind == SQL__PATH_INDEX;
+    s.ix = s.entries ? &p->table->indexes[p->path.ix] : &p->table->primary;
+    s.cols = s.entries ? p->rc.ix_cols[p->path.ix] : p->rc.pk_cols;
+    uint64_t t0 = ctx->stats ? now_ns() : 0;
+    int rc = read_path(&s);
+    if (ctx->stats) {
+        ctx->stats->scan_rows += s.seen;
+        ctx->stats->scan_ns += now_ns() - t0 - s.cb_ns;
     }
-    assert(!"scan without a table");
-    return -1;
+    return rc;
 }

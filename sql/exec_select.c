@@ -203,7 +203,8 @@ static bool same_distinct_on(const sql_plan *p, const sql_datum *x, const sql_da
 static int send_sorted(select_run *r, sql_error *err)
 {
     const sql_plan *p = r->p;
-    qsort(r->rows, r->n, sizeof(*r->rows), cmp_rows);
+    if (r->n > 1) /* rows is NULL when nothing was kept */
+        qsort(r->rows, r->n, sizeof(*r->rows), cmp_rows);
     for (size_t i = 0; i < r->n; i++) {
         if (i % CANCEL_EVERY == CANCEL_EVERY - 1 &&
             sql_txn_check_cancel(r->ctx->cancel, err, r->arena) != 0)
@@ -243,6 +244,14 @@ static int scan_source(void *src, sql__row_cb cb, void *cb_arg, sql_error *err)
     return sql__scan(r->p, &r->p->proj, r->ctx, r->want, cb, NULL, cb_arg, r->arena, err);
 }
 
+/* EXPLAIN ANALYZE: counts the aggregation's groups on their way on. */
+static int counted_group(void *arg, const sql_datum *row, kv_arena *arena, sql_error *err)
+{
+    select_run *r = arg;
+    r->ctx->stats->agg_rows++;
+    return r->p->sort ? on_row_sorted(arg, row, arena, err) : on_row(arg, row, arena, err);
+}
+
 static int run_select(const sql_plan *p, sql_run_ctx *ctx, kv_arena *arena, uint64_t *affected,
                       sql_error *err)
 {
@@ -263,6 +272,8 @@ static int run_select(const sql_plan *p, sql_run_ctx *ctx, kv_arena *arena, uint
     int rc = 0;
     if (r.limit == 0)
         rc = 0;
+    else if (p->agg != NULL && ctx->stats != NULL)
+        rc = sql__agg_run(p->agg, ctx, source, &r, counted_group, &r, &r.mem, arena, err);
     else if (p->agg != NULL)
         rc = sql__agg_run(p->agg, ctx, source, &r, sink, &r, &r.mem, arena, err);
     else

@@ -1,8 +1,8 @@
 /*
  * exec_write.c - INSERT, UPDATE and DELETE (plan_int.h, sql__run_write):
  * row checks (NOT NULL, CHECK), the KV writes of the primary index and of
- * the unique secondary indexes, uniqueness by KV_CPUT on an absent key,
- * and RETURNING.
+ * the secondary indexes, uniqueness by KV_CPUT on an absent key, and
+ * RETURNING; and the backfill of a new index (sql__run_backfill).
  *
  * Writes are collected into one KV batch and sent every FLUSH_ROWS rows
  * (and between the batches of the scan an UPDATE or DELETE reads), so a
@@ -24,6 +24,7 @@
  * buffers reused for every row (kv_request_add copies them); error
  * strings live in the statement arena.
  */
+#include <assert.h>
 #include <string.h>
 
 #include "sql/plan_int.h"
@@ -60,6 +61,7 @@ typedef struct writer {
     /* UPDATE with pk changes: the (old, new) rows read before writing */
     sql_datum **moves;
     size_t nmoves, capmoves;
+    uint32_t backfill_ix; /* sql__run_backfill: the index being built */
 } writer;
 
 static int writer_init(writer *w)
@@ -471,7 +473,7 @@ static int on_update(void *arg, const sql_datum *old, kv_arena *arena, sql_error
     sql_datum *row = NULL;
     if (new_row(w, old, arena, &row) != 0)
         return -1;
-    if (!w->p->set_pk)
+    if (!w->p->set_pk && !w->p->set_scanned)
         return apply_update(w, old, row, arena);
     /* keep old and new row until the scan is over */
     uint32_t ncols = w->p->table->ncols;
@@ -500,7 +502,7 @@ static int run_modify(writer *w)
 {
     const sql_plan *p = w->p;
     bool upd = p->kind == SQL_STMT_UPDATE;
-    bool direct = !(upd && p->set_pk);
+    bool direct = !(upd && (p->set_pk || p->set_scanned));
     if (sql__scan(p, &p->proj, w->ctx, 0, upd ? on_update : on_delete,
                   direct ? flush_between : NULL, w, w->arena, w->err) != 0)
         return -1;
@@ -511,6 +513,34 @@ static int run_modify(writer *w)
             return -1;
     }
     return 0;
+}
+
+/* Backfill: the entry of index w->backfill_ix for one existing row. */
+static int on_backfill(void *arg, const sql_datum *row, kv_arena *arena, sql_error *err)
+{
+    writer *w = arg;
+    bool has_null;
+    (void)arena;
+    (void)err;
+    if (ix_key(w, w->backfill_ix, row, &w->key, &has_null) != 0 ||
+        put_ix(w, w->backfill_ix, row, has_null) != 0)
+        return -1;
+    return wrote(w);
+}
+
+int sql__run_backfill(const sql_plan *p, uint32_t ix, sql_run_ctx *ctx, kv_arena *arena,
+                      uint64_t *rows, sql_error *err)
+{
+    assert(p->kind == SQL_STMT_DELETE && p->filter == NULL && ix < p->table->nindexes);
+    writer w = {.p = p, .ctx = ctx, .arena = arena, .err = err, .backfill_ix = ix};
+    if (writer_init(&w) != 0)
+        return -1;
+    int rc = sql__scan(p, &p->proj, ctx, 0, on_backfill, flush_between, &w, arena, err);
+    if (rc == 0)
+        rc = send_pending(&w, true);
+    *rows = w.affected;
+    writer_free(&w);
+    return rc;
 }
 
 int sql__run_write(const sql_plan *p, sql_run_ctx *ctx, bool may_commit, kv_arena *arena,

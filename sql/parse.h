@@ -191,6 +191,23 @@ typedef struct sql_alter_table {
     int ncmds;
 } sql_alter_table;
 
+/* CREATE [UNIQUE] INDEX [IF NOT EXISTS] [name] ON t (col [ASC|DESC], ...). */
+typedef struct sql_create_index {
+    const char *name; /* NULL: none given (t_a_idx is chosen) */
+    sql_name table;
+    bool unique;
+    bool if_not_exists;
+    const char **columns;
+    const bool *desc; /* per column: DESC */
+    int ncolumns;
+} sql_create_index;
+
+/* EXPLAIN [ANALYZE] statement (SELECT, INSERT, UPDATE or DELETE). */
+typedef struct sql_explain {
+    bool analyze;
+    struct sql_stmt *stmt;
+} sql_explain;
+
 /* CREATE DATABASE name [WITH options] / DROP DATABASE [IF EXISTS] name. */
 typedef struct sql_database {
     const char *name;
@@ -340,6 +357,9 @@ typedef enum sql_stmt_kind {
     SQL_STMT_COPY,    /* COPY FROM STDIN / TO STDOUT */
     SQL_STMT_VACUUM,  /* VACUUM [ANALYZE] [tables] (u.tables) */
     SQL_STMT_ANALYZE, /* ANALYZE [tables] (u.tables) */
+    SQL_STMT_CREATE_INDEX,
+    SQL_STMT_DROP_INDEX, /* DROP INDEX [IF EXISTS] a, b (u.tables) */
+    SQL_STMT_EXPLAIN,
 } sql_stmt_kind;
 
 typedef struct sql_stmt {
@@ -350,7 +370,9 @@ typedef struct sql_stmt {
     int len;
     union {
         sql_create_table create_table;
-        sql_table_list tables; /* DROP TABLE, TRUNCATE, VACUUM, ANALYZE */
+        sql_table_list tables; /* DROP TABLE/INDEX, TRUNCATE, VACUUM, ANALYZE */
+        sql_create_index create_index;
+        sql_explain explain;
         sql_copy copy;
         sql_alter_table alter_table;
         sql_database database;

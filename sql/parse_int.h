@@ -63,6 +63,12 @@ int sql__alter_table(sql__pctx *c, const PgQuery__AlterTableStmt *s, int locatio
 /* DefElem options as name/value text. */
 int sql__options(sql__pctx *c, PgQuery__Node **items, size_t n, sql_option **out, int *nout);
 
+/* ---- parse_index.c ---- */
+int sql__parse_create_index(sql__pctx *c, const PgQuery__IndexStmt *s, int location,
+                            sql_create_index *out);
+/* EXPLAIN [(options)] stmt: the inner statement parsed with sql__stmt. */
+int sql__explain_stmt(sql__pctx *c, const PgQuery__ExplainStmt *s, int location, sql_explain *out);
+
 /* ---- parse_stmt.c ---- */
 /* One raw statement; out->location and out->len are the caller's. */
 int sql__stmt(sql__pctx *c, const PgQuery__Node *n, int location, sql_stmt *out);

@@ -237,11 +237,17 @@ static int delete_stmt(sql__pctx *c, const PgQuery__DeleteStmt *s, int loc, sql_
 
 /* ---- DROP TABLE, TRUNCATE, databases, users -------------------------- */
 
-static int drop_stmt(sql__pctx *c, const PgQuery__DropStmt *s, int loc, sql_table_list *out)
+static int drop_stmt(sql__pctx *c, const PgQuery__DropStmt *s, int loc, sql_stmt *st)
 {
     const ProtobufCEnumValue *v;
+    sql_table_list *out = &st->u.tables;
 
-    if (s->remove_type != PG_QUERY__OBJECT_TYPE__OBJECT_TABLE) {
+    st->kind = s->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_INDEX ? SQL_STMT_DROP_INDEX
+                                                                     : SQL_STMT_DROP_TABLE;
+    if (s->concurrent)
+        return sql__unsupported(c, loc, "DROP INDEX CONCURRENTLY");
+    if (s->remove_type != PG_QUERY__OBJECT_TYPE__OBJECT_TABLE &&
+        s->remove_type != PG_QUERY__OBJECT_TYPE__OBJECT_INDEX) {
         /* "OBJECT_INDEX" -> "DROP INDEX" */
         v = protobuf_c_enum_descriptor_get_value(&pg_query__object_type__descriptor,
                                                  s->remove_type);
@@ -487,8 +493,13 @@ static int ddl_stmt(sql__pctx *c, const PgQuery__Node *n, int loc, sql_stmt *out
         out->kind = SQL_STMT_CREATE_TABLE;
         return sql__create_table(c, n->create_stmt, &out->u.create_table);
     case PG_QUERY__NODE__NODE_DROP_STMT:
-        out->kind = SQL_STMT_DROP_TABLE;
-        return drop_stmt(c, n->drop_stmt, loc, &out->u.tables);
+        return drop_stmt(c, n->drop_stmt, loc, out);
+    case PG_QUERY__NODE__NODE_INDEX_STMT:
+        out->kind = SQL_STMT_CREATE_INDEX;
+        return sql__parse_create_index(c, n->index_stmt, loc, &out->u.create_index);
+    case PG_QUERY__NODE__NODE_EXPLAIN_STMT:
+        out->kind = SQL_STMT_EXPLAIN;
+        return sql__explain_stmt(c, n->explain_stmt, loc, &out->u.explain);
     case PG_QUERY__NODE__NODE_TRUNCATE_STMT:
         out->kind = SQL_STMT_TRUNCATE;
         return truncate_stmt(c, n->truncate_stmt, loc, &out->u.tables);

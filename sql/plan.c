@@ -6,8 +6,13 @@
  *   every pk column = a stable value           -> point lookup (KV_GET)
  *   leading pk columns =, the last one IN (...) -> point lookups, one batch
  *   leading pk columns =, a range on the next   -> span scan
- *   no pk bound, all columns of a UNIQUE index = -> index entry, then row
+ *   all columns of a UNIQUE index =             -> index entry, then row
+ *   leading columns of a secondary index = (or
+ *   IS NULL), then IN or a range on the next    -> index scan (entries,
+ *                                                  then rows, or index-only)
  *   anything else                               -> full scan of the pk
+ * When several apply, path_rank picks one (pk point first, then the key
+ * with the most columns by =, ties to the pk).
  * A conjunct serves a key only when the comparison is made in the
  * column's own type (after the binder's implicit casts), because a key
  * is encoded in that type: int4_pk = 2.5 compares in numeric and stays a
@@ -15,8 +20,10 @@
  * keyed anyway (the executor narrows the value back). Conjuncts a key
  * serves exactly are dropped from the filter.
  *
- * ORDER BY needs no sort when it follows the pk (or its reverse: the scan
- * runs backwards); otherwise rows are sorted in memory.
+ * ORDER BY needs no sort when it follows the index the path reads (or
+ * its reverse: the scan runs backwards), and a full scan under a LIMIT
+ * reads a secondary index in ORDER BY order instead; otherwise rows are
+ * sorted in memory.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +44,7 @@ typedef struct planner {
     bool *dfl_done;
     sql__bindenv env;     /* the input rows, for grouping */
     sql__grouping *group; /* a grouped SELECT; NULL: none */
+    bool limited;         /* the SELECT has a LIMIT */
 } planner;
 
 static const sql_type type_bool = {SQL_T_BOOL, -1};
@@ -398,113 +406,182 @@ static bool key_cmp(const sql_plan *p, const sql_bexpr *e, int col, sql_cmp_op *
     return false;
 }
 
-/* The conjunct `col = value` not used yet (its index, -1: none). */
-static int find_eq(const sql_plan *p, const conjuncts *cs, int col, const sql_bexpr **value)
+/* Whether `e` is `col IS NULL`. */
+static bool is_null_test(const sql_bexpr *e, int col)
+{
+    return e->kind == SQL_BEXPR_NULLTEST && !e->negated && e->args[0]->kind == SQL_BEXPR_COLUMN &&
+           e->args[0]->column == col;
+}
+
+/* The conjunct `col = value` not in used[] (its index, -1: none); with
+ * `nulls`, also `col IS NULL`, whose value is the test itself (the
+ * executor keys it as NULL, exec_scan.c key_value). */
+static int find_eq(const sql_plan *p, const conjuncts *cs, const bool *used, int col, bool nulls,
+                   const sql_bexpr **value)
 {
     for (int i = 0; i < cs->n; i++) {
         sql_cmp_op op;
-        if (!cs->used[i] && key_cmp(p, cs->e[i], col, &op, value) && op == SQL_CMP_EQ)
+        if (!used[i] && key_cmp(p, cs->e[i], col, &op, value) && op == SQL_CMP_EQ)
             return i;
+        if (!used[i] && nulls && is_null_test(cs->e[i], col)) {
+            *value = cs->e[i];
+            return i;
+        }
     }
     return -1;
 }
 
-/* A conjunct `col IN (stable values)`; marks it used. */
-static const sql_bexpr *find_in(const sql_plan *p, conjuncts *cs, int col)
+/* A conjunct `col IN (stable values)`; marks it in used[]. */
+static const sql_bexpr *find_in(const sql_plan *p, const conjuncts *cs, bool *used, int col)
 {
     for (int i = 0; i < cs->n; i++) {
         const sql_bexpr *e = cs->e[i];
-        if (cs->used[i] || e->kind != SQL_BEXPR_IN || e->negated || e->nargs < 2 ||
+        if (used[i] || e->kind != SQL_BEXPR_IN || e->negated || e->nargs < 2 ||
             !key_column(p, e->args[0], e->cmp_type, col))
             continue;
         bool stable = true;
         for (int j = 1; j < e->nargs; j++)
             stable &= sql_expr_is_stable(e->args[j]);
         if (stable) {
-            cs->used[i] = true;
+            used[i] = true;
             return e;
         }
     }
     return NULL;
 }
 
-/* The first lower and upper bound conjuncts on `col`. */
-static void find_range(const sql_plan *p, conjuncts *cs, int col, sql__path *path)
+/* The first lower and upper bound conjuncts on `col`, marked in used[]. */
+static void find_range(const sql_plan *p, const conjuncts *cs, bool *used, int col, sql__path *path)
 {
     for (int i = 0; i < cs->n; i++) {
         sql_cmp_op op;
         const sql_bexpr *v;
-        if (cs->used[i] || !key_cmp(p, cs->e[i], col, &op, &v))
+        if (used[i] || !key_cmp(p, cs->e[i], col, &op, &v))
             continue;
         bool lower = op == SQL_CMP_GT || op == SQL_CMP_GE;
         bool upper = op == SQL_CMP_LT || op == SQL_CMP_LE;
         if (lower && path->lo == NULL) {
             path->lo = v;
             path->lo_incl = op == SQL_CMP_GE;
-            cs->used[i] = true;
+            used[i] = true;
         } else if (upper && path->hi == NULL) {
             path->hi = v;
             path->hi_incl = op == SQL_CMP_LE;
-            cs->used[i] = true;
+            used[i] = true;
         }
     }
 }
 
-/* A unique index all of whose columns are given by =: one index get and
- * one row get, chosen when the primary key offers only a full scan. */
-static int choose_unique(planner *pl, conjuncts *cs, sql_error *err)
+/* The conjuncts an index over columns cols[0..ncols) serves: leading
+ * columns by = (or IS NULL on a secondary index, `secondary`), then IN
+ * (only on the last column of the pk) or a range on the next one. Fills
+ * path->neq/eq/in/lo/hi and marks the conjuncts it serves in used[]. */
+static int match_index(planner *pl, const conjuncts *cs, bool *used, const int *cols,
+                       uint32_t ncols, bool secondary, sql__path *path, sql_error *err)
 {
-    sql_plan *p = pl->p;
-    for (uint32_t x = 0; x < p->table->nindexes; x++) {
-        const sql_index_desc *ix = &p->table->indexes[x];
-        const sql_bexpr **eq = kv_arena_alloc(pl->arena, (ix->ncols + 1) * sizeof(*eq));
-        int *used = kv_arena_alloc(pl->arena, (ix->ncols + 1) * sizeof(*used));
-        if (eq == NULL || used == NULL)
-            return sql__oom(pl->arena, err);
-        uint32_t n = 0;
-        while (ix->unique && n < ix->ncols &&
-               (used[n] = find_eq(p, cs, p->rc.ix_cols[x][n], &eq[n])) >= 0)
-            n++;
-        if (!ix->unique || n < ix->ncols)
-            continue;
-        for (uint32_t i = 0; i < n; i++)
-            cs->used[used[i]] = true;
-        p->path = (sql__path){.kind = SQL__PATH_UNIQUE, .ix = x, .eq = eq, .neq = n};
-        return 0;
-    }
-    return 0;
-}
-
-static int choose_path(planner *pl, conjuncts *cs, sql_error *err)
-{
-    sql_plan *p = pl->p;
-    const sql_index_desc *pk = &p->table->primary;
-    const sql_bexpr **eq = kv_arena_alloc(pl->arena, (pk->ncols + 1) * sizeof(*eq));
+    const sql_plan *p = pl->p;
+    const sql_bexpr **eq = kv_arena_alloc(pl->arena, (ncols + 1) * sizeof(*eq));
     if (eq == NULL)
         return sql__oom(pl->arena, err);
-    sql__path *path = &p->path;
-    *path = (sql__path){.kind = SQL__PATH_SPAN, .eq = eq};
+    path->eq = eq;
     int i;
-    while (path->neq < pk->ncols &&
-           (i = find_eq(p, cs, p->rc.pk_cols[path->neq], &eq[path->neq])) >= 0) {
-        cs->used[i] = true;
+    while (path->neq < ncols &&
+           (i = find_eq(p, cs, used, cols[path->neq], secondary, &eq[path->neq])) >= 0) {
+        used[i] = true;
         path->neq++;
     }
-    if (path->neq == pk->ncols) {
-        path->kind = SQL__PATH_POINT;
+    if (path->neq == ncols)
         return 0;
-    }
-    int next = p->rc.pk_cols[path->neq];
-    const sql_bexpr *in = path->neq + 1 == pk->ncols ? find_in(p, cs, next) : NULL;
+    const sql_bexpr *in =
+        secondary || path->neq + 1 == ncols ? find_in(p, cs, used, cols[path->neq]) : NULL;
     if (in != NULL) {
-        path->kind = SQL__PATH_POINTS;
         path->in = (const sql_bexpr *const *)in->args + 1;
         path->nin = in->nargs - 1;
         return 0;
     }
-    find_range(p, cs, next, path);
-    if (path->neq == 0 && path->lo == NULL && path->hi == NULL)
-        return choose_unique(pl, cs, err);
+    find_range(p, cs, used, cols[path->neq], path);
+    return 0;
+}
+
+/* How selective a path looks without statistics: a point lookup, then
+ * a unique index by =, then more leading columns by =, then an IN list
+ * or a range, as a PostgreSQL user expects. */
+static int path_rank(const sql__path *path)
+{
+    int bounded = path->nin > 0 || path->lo != NULL || path->hi != NULL;
+    if (path->kind == SQL__PATH_POINT)
+        return 1 << 30;
+    if (path->kind == SQL__PATH_UNIQUE)
+        return 1 << 29;
+    return (int)path->neq * 2 + bounded;
+}
+
+/* A copy of cs->used to try a path on. */
+static bool *try_used(planner *pl, const conjuncts *cs, sql_error *err)
+{
+    bool *used = kv_arena_alloc(pl->arena, (size_t)cs->n + 1);
+    if (used == NULL) {
+        sql__oom(pl->arena, err);
+        return NULL;
+    }
+    if (cs->n > 0)
+        memcpy(used, cs->used, (size_t)cs->n);
+    return used;
+}
+
+/* The primary key's path: POINT, POINTS (IN on the last column) or SPAN. */
+static int pk_path(planner *pl, const conjuncts *cs, bool *used, sql__path *path, sql_error *err)
+{
+    const sql_plan *p = pl->p;
+    uint32_t n = p->table->primary.ncols;
+    *path = (sql__path){.kind = SQL__PATH_SPAN};
+    if (match_index(pl, cs, used, p->rc.pk_cols, n, false, path, err) != 0)
+        return -1;
+    path->kind = path->neq == n  ? SQL__PATH_POINT
+                 : path->nin > 0 ? SQL__PATH_POINTS
+                                 : SQL__PATH_SPAN;
+    return 0;
+}
+
+/* Secondary index x's path: UNIQUE when it is unique and every column
+ * is given by = (not IS NULL), else INDEX. */
+static int ix_path(planner *pl, const conjuncts *cs, bool *used, uint32_t x, sql__path *path,
+                   sql_error *err)
+{
+    const sql_plan *p = pl->p;
+    const sql_index_desc *ix = &p->table->indexes[x];
+    *path = (sql__path){.kind = SQL__PATH_INDEX, .ix = x};
+    if (match_index(pl, cs, used, p->rc.ix_cols[x], ix->ncols, true, path, err) != 0)
+        return -1;
+    /* a unique key with a NULL carries the pk: no single entry to get */
+    bool nulls = false;
+    for (uint32_t i = 0; i < path->neq; i++)
+        nulls |= path->eq[i]->kind == SQL_BEXPR_NULLTEST;
+    if (ix->unique && path->neq == ix->ncols && !nulls)
+        path->kind = SQL__PATH_UNIQUE;
+    return 0;
+}
+
+/* The best-ranked path over the primary key and every secondary index
+ * (ties go to the primary key, which needs no row lookup). */
+static int choose_path(planner *pl, conjuncts *cs, sql_error *err)
+{
+    sql_plan *p = pl->p;
+    bool *best = try_used(pl, cs, err);
+    if (best == NULL || pk_path(pl, cs, best, &p->path, err) != 0)
+        return -1;
+    for (uint32_t x = 0; x < p->table->nindexes && p->path.kind != SQL__PATH_POINT; x++) {
+        sql__path cand;
+        bool *used = try_used(pl, cs, err);
+        if (used == NULL || ix_path(pl, cs, used, x, &cand, err) != 0)
+            return -1;
+        if (path_rank(&cand) > path_rank(&p->path)) {
+            p->path = cand;
+            best = used;
+        }
+    }
+    if (cs->n > 0)
+        memcpy(cs->used, best, (size_t)cs->n);
     return 0;
 }
 
@@ -585,27 +662,50 @@ static int bind_sort_expr(planner *pl, const sql_expr *e, const char *clause, co
     return bind_output(pl, p->table ? &pl->scope : &pl->empty, e, out, err);
 }
 
-/* Whether the sort keys follow the pk order (forward or, with
- * *reverse, backward); pk columns fixed by = may be skipped. */
-static bool follows_pk(const sql_plan *p, const sql__sortkey *keys, int n, bool *reverse)
+/* Whether the sort keys follow the order of index `ix` over columns
+ * `cols` (forward or, with *reverse, backward); the first `neq` columns,
+ * fixed by =, may be skipped. A nullable column must sort NULLs where
+ * the index keeps them (last ascending, first descending: PostgreSQL's
+ * default placement). */
+static bool follows(const sql_plan *p, const sql_index_desc *ix, const int *cols, uint32_t neq,
+                    const sql__sortkey *keys, int n, bool *reverse)
 {
-    const sql_index_desc *pk = &p->table->primary;
     uint32_t at = 0;
     for (int i = 0; i < n; i++) {
         if (keys[i].expr->kind != SQL_BEXPR_COLUMN)
             return false;
         int col = keys[i].expr->column;
-        while (at < pk->ncols && at < p->path.neq && p->rc.pk_cols[at] != col)
+        while (at < ix->ncols && at < neq && cols[at] != col)
             at++;
-        if (at == pk->ncols || p->rc.pk_cols[at] != col)
+        if (at == ix->ncols || cols[at] != col)
             return false;
-        bool backward = keys[i].desc != (pk->dirs[at] == SQL_KEY_DESC);
+        if (!p->table->cols[col].not_null && keys[i].nulls_first != keys[i].desc)
+            return false;
+        bool backward = keys[i].desc != (ix->dirs[at] == SQL_KEY_DESC);
         if (i > 0 && backward != *reverse)
             return false;
         *reverse = backward;
         at++;
     }
     return true;
+}
+
+/* A full scan whose rows a LIMIT cuts short reads a secondary index in
+ * the ORDER BY order instead, so no sort waits for every row. */
+static bool order_by_index(planner *pl, const sql__sortkey *keys, int n)
+{
+    sql_plan *p = pl->p;
+    const sql__path *path = &p->path;
+    if (!pl->limited || path->kind != SQL__PATH_SPAN || path->neq > 0 || path->lo || path->hi)
+        return false;
+    for (uint32_t x = 0; x < p->table->nindexes; x++) {
+        bool reverse = false;
+        if (follows(p, &p->table->indexes[x], p->rc.ix_cols[x], 0, keys, n, &reverse)) {
+            p->path = (sql__path){.kind = SQL__PATH_INDEX, .ix = x, .reverse = reverse};
+            return true;
+        }
+    }
+    return false;
 }
 
 /* The ORDER BY keys, with room for DISTINCT ON's keys after them. */
@@ -636,10 +736,15 @@ static void place_sort(planner *pl, const sql__sortkey *keys, int n)
     if (scan_order && (p->path.kind == SQL__PATH_POINT || p->path.kind == SQL__PATH_UNIQUE))
         return;
     bool reverse = false;
-    if (scan_order && follows_pk(p, keys, n, &reverse)) {
+    bool ix = p->path.kind == SQL__PATH_INDEX;
+    const sql_index_desc *index = ix ? &p->table->indexes[p->path.ix] : &p->table->primary;
+    const int *cols = ix ? p->rc.ix_cols[p->path.ix] : p->rc.pk_cols;
+    if (scan_order && follows(p, index, cols, p->path.neq, keys, n, &reverse)) {
         p->path.reverse = reverse;
         return;
     }
+    if (scan_order && order_by_index(pl, keys, n))
+        return;
     p->sort = keys;
     p->nsort = n;
 }
@@ -749,7 +854,28 @@ static void mark_columns(const sql_bexpr *e, bool *needed)
     mark_columns(e->els, needed);
 }
 
-/* Decodes only the columns a SELECT reads; writes decode everything. */
+/* Whether the entries of index path->ix hold every needed column: its
+ * own columns (exactly only when not composite: keys keep a canonical
+ * value) and the pk columns (exact, in the entry's value). */
+static bool covers(const sql_plan *p, const bool *needed)
+{
+    const sql_table_desc *t = p->table;
+    const sql_index_desc *ix = &t->indexes[p->path.ix];
+    for (uint32_t c = 0; c < t->ncols; c++) {
+        bool have = false;
+        for (uint32_t k = 0; k < t->primary.ncols; k++)
+            have |= p->rc.pk_cols[k] == (int)c;
+        for (uint32_t k = 0; k < ix->ncols; k++)
+            have |=
+                p->rc.ix_cols[p->path.ix][k] == (int)c && !sql_key_composite(t->cols[c].type.oid);
+        if (needed[c] && !have)
+            return false;
+    }
+    return true;
+}
+
+/* Decodes only the columns a SELECT reads (from index entries alone
+ * when they hold them all); writes decode everything. */
 static int plan_projection(planner *pl, sql_error *err)
 {
     sql_plan *p = pl->p;
@@ -768,12 +894,13 @@ static int plan_projection(planner *pl, sql_error *err)
             mark_columns(p->agg->calls[i].arg, needed);
             mark_columns(p->agg->calls[i].delim, needed);
         }
-        return sql__rowproj_init(&p->rc, needed, pl->arena, &p->proj, err);
+    } else {
+        for (int i = 0; i < p->ntargets; i++)
+            mark_columns(p->targets[i], needed);
+        for (int i = 0; i < p->nsort; i++)
+            mark_columns(p->sort[i].expr, needed);
     }
-    for (int i = 0; i < p->ntargets; i++)
-        mark_columns(p->targets[i], needed);
-    for (int i = 0; i < p->nsort; i++)
-        mark_columns(p->sort[i].expr, needed);
+    p->path.index_only = p->path.kind == SQL__PATH_INDEX && covers(p, needed);
     return sql__rowproj_init(&p->rc, needed, pl->arena, &p->proj, err);
 }
 
@@ -786,12 +913,14 @@ static int explain(planner *pl, sql_error *err)
         return 0;
     }
     const sql__path *path = &p->path;
-    bool unique = path->kind == SQL__PATH_UNIQUE;
-    const char *index = unique ? p->table->indexes[path->ix].name : p->table->primary.name;
-    const char *what = path->kind == SQL__PATH_POINT || unique ? "point lookup"
-                       : path->kind == SQL__PATH_POINTS        ? "point lookups"
-                       : path->neq > 0 || path->lo || path->hi ? "range scan"
-                                                               : "full scan";
+    bool unique = path->kind == SQL__PATH_UNIQUE, ix = path->kind == SQL__PATH_INDEX;
+    const char *index = unique || ix ? p->table->indexes[path->ix].name : p->table->primary.name;
+    const char *what = ix && path->index_only                    ? "index only scan"
+                       : ix                                      ? "index scan"
+                       : path->kind == SQL__PATH_POINT || unique ? "point lookup"
+                       : path->kind == SQL__PATH_POINTS          ? "point lookups"
+                       : path->neq > 0 || path->lo || path->hi   ? "range scan"
+                                                                 : "full scan";
     const char *fmt = "%s%s on %s%s%s%s%s";
     const char *rev = path->reverse ? " (reverse)" : "";
     const char *filter = p->filter ? ", filter" : "";
@@ -876,6 +1005,7 @@ static int plan_select(planner *pl, const sql_select *s, sql_error *err)
         return -1;
     if (bind_targets(pl, s->targets, s->ntargets, err) != 0 || select_where(pl, s, err) != 0)
         return -1;
+    pl->limited = s->limit != NULL;
     if (plan_order(pl, s, err) != 0 || bind_limits(pl, s->limit, s->offset, err) != 0)
         return -1;
     if (pl->group && finish_grouping(pl, s, err) != 0)
@@ -1015,6 +1145,19 @@ static int bind_sets(planner *pl, const sql_modify *m, sql_error *err)
     return 0;
 }
 
+/* Whether UPDATE assigns a column of the secondary index its path
+ * reads: a moved entry could be met again further on. */
+static bool sets_scanned_index(const sql_plan *p)
+{
+    if (p->path.kind != SQL__PATH_INDEX && p->path.kind != SQL__PATH_UNIQUE)
+        return false;
+    const sql_index_desc *ix = &p->table->indexes[p->path.ix];
+    for (uint32_t k = 0; k < ix->ncols; k++)
+        if (p->set[p->rc.ix_cols[p->path.ix][k]] != NULL)
+            return true;
+    return false;
+}
+
 static int plan_modify(planner *pl, const sql_modify *m, sql_error *err)
 {
     sql_plan *p = pl->p;
@@ -1024,6 +1167,7 @@ static int plan_modify(planner *pl, const sql_modify *m, sql_error *err)
         return -1;
     if (plan_where(pl, m->where, err) != 0)
         return -1;
+    p->set_scanned = p->set != NULL && sets_scanned_index(p);
     p->returns_rows = m->nreturning > 0;
     if (bind_targets(pl, m->returning, m->nreturning, err) != 0)
         return -1;

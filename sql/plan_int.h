@@ -22,19 +22,22 @@ typedef enum sql__path_kind {
     SQL__PATH_POINTS, /* the last pk column given by IN: one batch of gets */
     SQL__PATH_SPAN,   /* a pk prefix by = and an optional range: a scan */
     SQL__PATH_UNIQUE, /* a unique index's columns by =: index get, row get */
+    SQL__PATH_INDEX,  /* a secondary index: a prefix by =, then IN or a range
+                       * on the next column, or nothing (order only) */
 } sql__path_kind;
 
 typedef struct sql__path {
     sql__path_kind kind;
-    uint32_t neq;               /* leading pk (UNIQUE: index) columns by = */
+    uint32_t neq;               /* leading pk (UNIQUE, INDEX: index) columns by = */
     const sql_bexpr *const *eq; /* [neq] their values (stable) */
-    uint32_t ix;                /* UNIQUE: the index, into table->indexes */
-    const sql_bexpr *const *in; /* POINTS: the values of pk column neq */
+    uint32_t ix;                /* UNIQUE, INDEX: the index, into table->indexes */
+    const sql_bexpr *const *in; /* POINTS, INDEX: the values of column neq */
     int nin;
-    /* SPAN: bounds on pk column neq (NULL: open), in value order */
+    /* SPAN, INDEX: bounds on column neq (NULL: open), in value order */
     const sql_bexpr *lo, *hi;
     bool lo_incl, hi_incl;
-    bool reverse; /* scan backwards (ORDER BY the reverse of the pk) */
+    bool reverse;    /* scan backwards (ORDER BY the reverse of the index) */
+    bool index_only; /* INDEX: the entries hold every column read */
 } sql__path;
 
 /* One ORDER BY key of an in-memory sort. */
@@ -117,6 +120,9 @@ struct sql_plan {
     /* UPDATE: per table column the new value, NULL: unchanged */
     const sql_bexpr *const *set;
     bool set_pk; /* an assignment targets a pk column */
+    /* an assignment targets a column of the secondary index the path
+     * reads; like set_pk, every row is read before any is written */
+    bool set_scanned;
     /* INSERT, UPDATE: CHECK constraints over the row */
     const sql_bexpr *const *checks;
     const char *explain; /* "point lookup on t_pkey", ... */

@@ -1,5 +1,5 @@
 /*
- * rowcodec.c - table rows <-> primary and unique-index KV pairs
+ * rowcodec.c - table rows <-> primary and secondary-index KV pairs
  * (rowcodec_int.h; byte layouts in docs/sql-encoding.md).
  *
  * Everything that depends only on the descriptor (which columns live in
@@ -195,7 +195,7 @@ int sql__row_ix_key(const sql__rowcodec *rc, uint32_t ix, const sql_datum *row, 
         return -1;
     if (put_cols(t, d, rc->ix_cols[ix], row, b, err) != 0)
         return -1;
-    if (*has_null)
+    if (*has_null || !d->unique)
         return put_cols(t, &t->primary, rc->pk_cols, row, b, err);
     return 0;
 }
@@ -219,6 +219,26 @@ int sql__row_ix_value_decode(const sql__rowcodec *rc, const uint8_t *val, size_t
     for (uint32_t i = 0; i < n; i++)
         row[rc->pk_val_cols[i]] = tmp[i];
     return 0;
+}
+
+int sql__row_ix_decode(const sql__rowcodec *rc, uint32_t ix, const uint8_t *key, size_t klen,
+                       const uint8_t *val, size_t vlen, kv_arena *arena, sql_datum *row,
+                       sql_error *err)
+{
+    const sql_table_desc *t = rc->table;
+    const sql_index_desc *d = &t->indexes[ix];
+    const uint8_t *p = key, *end = key + klen;
+    uint32_t tid, iid;
+    for (uint32_t i = 0; i < t->ncols; i++)
+        row[i].isnull = true;
+    if (sql_key_get_prefix(&p, end, &tid, &iid, arena, err) != 0)
+        return -1;
+    for (uint32_t i = 0; i < d->ncols; i++) {
+        int pos = rc->ix_cols[ix][i];
+        if (sql_key_get(&p, end, t->cols[pos].type, d->dirs[i], arena, &row[pos], err) != 0)
+            return -1;
+    }
+    return sql__row_ix_value_decode(rc, val, vlen, arena, row, err);
 }
 
 /* Decodes the pk columns of `key` into row (composite ones are

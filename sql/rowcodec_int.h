@@ -1,7 +1,7 @@
 /*
  * rowcodec_int.h - inside sql/: a table row (one datum per descriptor
  * column, in table order) <-> the KV pairs of its primary index and its
- * unique secondary indexes (docs/sql-encoding.md has the bytes).
+ * secondary indexes (docs/sql-encoding.md has the bytes).
  *
  *   primary key    /table id/1/pk columns (dirs from the index)
  *   primary value  sql_value_encode of the non-pk columns plus the exact
@@ -9,7 +9,10 @@
  *   unique key     /table id/index id/indexed columns; when one of them is
  *                  NULL the pk columns follow, so NULLs never collide
  *                  (PostgreSQL: NULLs are distinct in a unique index)
- *   unique value   sql_value_encode of the pk columns
+ *   other index    /table id/index id/indexed columns/pk columns: entries
+ *   key            of different rows never collide
+ *   index value    sql_value_encode of the pk columns (exact values, also
+ *                  of composite types, so a lookup rebuilds the pk key)
  *
  * Index columns use PostgreSQL's default NULL placement (ASC NULLS LAST,
  * DESC NULLS FIRST).
@@ -76,6 +79,14 @@ int sql__row_ix_value(const sql__rowcodec *rc, const sql_datum *row, sql_datum *
  * other columns untouched); payloads in `arena`. */
 int sql__row_ix_value_decode(const sql__rowcodec *rc, const uint8_t *val, size_t len,
                              kv_arena *arena, sql_datum *row, sql_error *err);
+
+/* Decodes an entry of secondary index `ix` into row[0..ncols): the
+ * indexed columns from the key (canonical values: callers decode only
+ * non-composite columns this way), the pk columns from the value, the
+ * others NULL. Payloads in `arena`. */
+int sql__row_ix_decode(const sql__rowcodec *rc, uint32_t ix, const uint8_t *key, size_t klen,
+                       const uint8_t *val, size_t vlen, kv_arena *arena, sql_datum *row,
+                       sql_error *err);
 
 /* Decodes a primary index pair into row[0..ncols): the projection's
  * columns, the others NULL. */

@@ -682,28 +682,37 @@ int sql__plan_insert_rows(sql__exec *x, const sql_name *table, const char *const
     return rc;
 }
 
+void sql__run_ctx_init(sql__exec *x, sql_run_ctx *ctx, sql_eval_env *env, const sql_datum *params,
+                       const sql_type *types, sql_row_fn row, void *arg)
+{
+    sql_session *s = x->s;
+
+    *env = (sql_eval_env){.nextval = env_nextval,
+                          .env = s,
+                          .cancel = &s->cancel,
+                          .database = s->database,
+                          .user = s->user};
+    *ctx = (sql_run_ctx){.txn = s->txn,
+                         .catalog = s->eng->catalog,
+                         .db_id = s->db_id,
+                         .params = params,
+                         .param_types = types,
+                         .io = sql__session_io(s),
+                         .env = env,
+                         .cancel = &s->cancel,
+                         .query = x->query,
+                         .row = row,
+                         .row_arg = arg};
+}
+
 /* Runs plan p in the session's transaction with the session's services. */
 static int run_plan(sql__exec *x, const sql_plan *p, const sql_datum *params, const sql_type *types,
                     bool may_commit, sql_row_fn row, void *arg, uint64_t *affected, bool *committed)
 {
-    sql_session *s = x->s;
-    sql_eval_env env = {.nextval = env_nextval,
-                        .env = s,
-                        .cancel = &s->cancel,
-                        .database = s->database,
-                        .user = s->user};
-    sql_run_ctx rc = {.txn = s->txn,
-                      .catalog = s->eng->catalog,
-                      .db_id = s->db_id,
-                      .params = params,
-                      .param_types = types,
-                      .io = sql__session_io(s),
-                      .env = &env,
-                      .cancel = &s->cancel,
-                      .query = x->query,
-                      .row = row,
-                      .row_arg = arg};
+    sql_eval_env env;
+    sql_run_ctx rc;
 
+    sql__run_ctx_init(x, &rc, &env, params, types, row, arg);
     *committed = false;
     return sql__run(p, &rc, may_commit, x->arena, affected, committed, &x->err);
 }
@@ -786,6 +795,8 @@ static int attempt(sql__exec *x)
 
     if (is_dml(x->st->kind)) {
         rc = exec_dml(x, &committed);
+    } else if (x->st->kind == SQL_STMT_EXPLAIN) {
+        rc = sql__explain(x);
     } else if (x->st->kind == SQL_STMT_COPY) {
         rc = sql__copy(x);
     } else {

@@ -224,7 +224,7 @@ static int stmt_columns(const sql__prepared *ps, const sql__planref *plan,
     }
     if (!ps->stmt)
         return 0;
-    *returns_rows = ps->stmt->kind == SQL_STMT_SHOW;
+    *returns_rows = ps->stmt->kind == SQL_STMT_SHOW || ps->stmt->kind == SQL_STMT_EXPLAIN;
     return sql__utility_columns(ps->stmt, cols, n, arena);
 }
 

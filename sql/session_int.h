@@ -210,6 +210,11 @@ void sql__txn_fail(sql_session *s);
 int sql__internal_plan(sql__exec *x, const sql_stmt *st, sql_params *params, sql_plan **out);
 int sql__internal_run(sql__exec *x, const sql_plan *p, const sql_datum *params,
                       const sql_type *types, sql_row_fn row, void *arg, uint64_t *affected);
+/* Fills *ctx for running a plan in x's transaction with the session's
+ * services; *env, which ctx points to, and the borrowed params, types
+ * and arg must outlive the run. */
+void sql__run_ctx_init(sql__exec *x, sql_run_ctx *ctx, sql_eval_env *env, const sql_datum *params,
+                       const sql_type *types, sql_row_fn row, void *arg);
 /* Plans INSERT INTO `table` (cols) VALUES of `nrows` rows of parameters
  * ($1 .. $nrows*ncols, row after row, typed types[i % ncols]) in `arena`,
  * which the plan lives in: how COPY and ADD PRIMARY KEY write rows in
@@ -236,6 +241,28 @@ int sql__portal_plan(sql_session *s, sql__portal *p, sql_error *err, kv_arena *a
 const char *sql__ddl_tag(sql_stmt_kind kind);
 /* Runs DDL statement x->st in x->s->txn; sets x->tag. */
 int sql__ddl(sql__exec *x);
+
+/* The table `n` names in x's database: 0 and a reference, 1 when there
+ * is none, -1 with x->err set (3F000 for a schema other than public). */
+int sql__ddl_find_table(sql__exec *x, const sql_name *n, const sql_table_desc **out);
+/* Turns the 23505 an index build met ("Key (a)=(1) already exists.")
+ * into PostgreSQL's `could not create unique index "name"`, detail
+ * "Key (a)=(1) is duplicated.". Returns -1. */
+int sql__ddl_index_duplicate(sql__exec *x, const char *name);
+
+/* ---- ddl_index.c --------------------------------------------------------- */
+
+/* CREATE INDEX (backfilled in x's transaction) and DROP INDEX. */
+int sql__ddl_create_index(sql__exec *x);
+int sql__ddl_drop_index(sql__exec *x);
+
+/* ---- explain.c ------------------------------------------------------------ */
+
+/* EXPLAIN [ANALYZE] x->st: one text column "QUERY PLAN", a row per line;
+ * ANALYZE runs the statement (its rows are not sent). Sets x->tag. */
+int sql__explain(sql__exec *x);
+/* EXPLAIN's result column for Describe; static storage. */
+extern const sql_column_info sql__explain_column;
 
 /* ---- copy.c -------------------------------------------------------------- */
 
@@ -291,8 +318,8 @@ int sql__settings_startup(sql_session *s, size_t n, const char *const *names,
 /* SET / RESET / SET TRANSACTION and SHOW; set x->tag. */
 int sql__set(sql__exec *x);
 int sql__show(sql__exec *x);
-/* The result columns of a utility statement for Describe: SHOW's (static
- * storage or `arena`), none for the others. -1 when out of memory. */
+/* The result columns of a utility statement for Describe: SHOW's and
+ * EXPLAIN's (static storage or `arena`), none for the others. -1 when out of memory. */
 int sql__utility_columns(const sql_stmt *st, const sql_column_info **cols, size_t *n,
                          kv_arena *arena);
 

@@ -602,6 +602,11 @@ int sql__utility_columns(const sql_stmt *st, const sql_column_info **cols, size_
     const char *name;
     sql_column_info *c;
 
+    if (st->kind == SQL_STMT_EXPLAIN) {
+        *cols = &sql__explain_column;
+        *n = 1;
+        return 0;
+    }
     if (st->kind != SQL_STMT_SHOW) {
         *n = 0;
         return 0;

@@ -59,6 +59,7 @@
     X(INVALID_SQL_STATEMENT_NAME, "26000")          \
     X(INVALID_AUTHORIZATION_SPECIFICATION, "28000") \
     X(INVALID_PASSWORD, "28P01")                    \
+    X(DEPENDENT_OBJECTS_STILL_EXIST, "2BP01")       \
     X(INVALID_CURSOR_NAME, "34000")                 \
     X(INVALID_CATALOG_NAME, "3D000")                \
     X(INVALID_SCHEMA_NAME, "3F000")                 \

@@ -42,14 +42,14 @@ CASES = [
     ("cross_database_reference", "SELECT * FROM otherdb.public.s", "0A000", None),
 ]
 
-# What this issue leaves out (joins, aggregates, subqueries, secondary
+# What this issue leaves out (joins, aggregates, subqueries, partial
 # indexes, COPY (query)) is Tardigrade's 0A000 and PostgreSQL's success,
 # so these run against Tardigrade only.
 UNSUPPORTED = [
     "SELECT array_agg(id) FROM s",
     "SELECT s.id FROM s JOIN s AS t ON s.id = t.id",
     "SELECT * FROM s WHERE id IN (SELECT id FROM s)",
-    "CREATE INDEX s_n ON s (n)",
+    "CREATE INDEX s_n ON s (n) WHERE n > 0",
     "COPY (SELECT id FROM s) TO STDOUT",
     "SELECT id FROM s GROUP BY ROLLUP (id)",
     "WITH x AS (SELECT 1) SELECT * FROM x",

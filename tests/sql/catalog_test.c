@@ -161,6 +161,7 @@ static void index_eq(const sql_index_desc *a, const sql_index_desc *b)
     cr_assert_eq(a->id, b->id);
     str_eq(a->name, b->name);
     cr_assert_eq(a->unique, b->unique);
+    cr_assert_eq(a->standalone, b->standalone);
     cr_assert_eq(a->ncols, b->ncols);
     for (uint32_t i = 0; i < a->ncols; i++) {
         cr_assert_eq(a->col_ids[i], b->col_ids[i]);
@@ -267,6 +268,17 @@ static sql_table_desc rich_table(uint32_t db)
     d.ncols = (uint32_t)n + 1, d.cols = cols, d.next_col_id = (uint32_t)n + 2;
     d.nchecks = (uint32_t)n, d.checks = checks;
     d.nsequences = 3, d.sequence_ids = seqs;
+    /* a CREATE INDEX index next to the constraint's (whose flags byte is
+     * 0/1 as descriptors from before CREATE INDEX hold it) */
+    sql_index_desc *idx = kv_arena_alloc(A, 2 * sizeof(*idx));
+    idx[0] = d.indexes[0];
+    idx[1] = (sql_index_desc){.id = 3,
+                              .name = "rich_v_idx",
+                              .standalone = true,
+                              .ncols = 1,
+                              .col_ids = uniq_cols,
+                              .dirs = asc1};
+    d.nindexes = 2, d.indexes = idx, d.next_index_id = 4;
     return d;
 }
 

@@ -374,6 +374,27 @@ static void database(FILE *f, const char *kind, const sql_database *d)
     options(f, d->options, d->noptions);
 }
 
+static void create_index(FILE *f, const sql_create_index *c)
+{
+    fprintf(f, "create_index %s", c->name ? c->name : "(none)");
+    if (c->unique)
+        fputs(" unique", f);
+    if (c->if_not_exists)
+        fputs(" if_not_exists", f);
+    fputs(" on=", f);
+    name(f, &c->table);
+    for (int i = 0; i < c->ncolumns; i++)
+        fprintf(f, " %s%s", c->columns[i], c->desc[i] ? " desc" : "");
+}
+
+static void stmt(FILE *f, const sql_stmt *s);
+
+static void explain(FILE *f, const sql_explain *e)
+{
+    fprintf(f, "explain%s ", e->analyze ? " analyze" : "");
+    stmt(f, e->stmt);
+}
+
 static void stmt(FILE *f, const sql_stmt *s)
 {
     switch (s->kind) {
@@ -415,6 +436,15 @@ static void stmt(FILE *f, const sql_stmt *s)
         break;
     case SQL_STMT_SELECT:
         select_stmt(f, &s->u.select);
+        break;
+    case SQL_STMT_CREATE_INDEX:
+        create_index(f, &s->u.create_index);
+        break;
+    case SQL_STMT_DROP_INDEX:
+        tables(f, "drop_index", &s->u.tables);
+        break;
+    case SQL_STMT_EXPLAIN:
+        explain(f, &s->u.explain);
         break;
     case SQL_STMT_BEGIN:
         fputs("begin", f);

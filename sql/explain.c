@@ -1,0 +1,235 @@
+/*
+ * explain.c - EXPLAIN [ANALYZE] (session_int.h, sql__explain).
+ *
+ * The statement is planned like any other (sql__plan), then described as
+ * a small tree of plan nodes, root first, printed the way PostgreSQL
+ * prints plans (without costs): the root at the margin, each child on a
+ * line "->  " indented under its parent. A node has at most
+ * EXPLAIN_KIDS children so that a join node fits the same printer.
+ *
+ * The scan node names the path the executor takes (plan_int.h
+ * sql__path): `Seq Scan on t` for a full scan of the primary index,
+ * `Index Scan [Backward] using t_pkey on t` for primary-key lookups and
+ * ranges, `Index Scan using i on t` / `Index Only Scan using i on t` for
+ * a secondary index. Above it come Aggregate, Unique (DISTINCT), Sort
+ * and Limit as the plan has them, or Insert/Update/Delete for writes.
+ *
+ * ANALYZE runs the statement in the session's transaction (its result
+ * rows are dropped; its writes stay, as in PostgreSQL) and adds
+ * `(actual rows=N time=T ms)`: the scan's rows and its own time
+ * (sql_exec_stats), the groups out of Aggregate, and for the nodes above
+ * them the rows they pass on and the statement's whole time (inclusive,
+ * as PostgreSQL's node times are). Nodes whose count the executor does
+ * not keep show no actual figures rather than a guess.
+ *
+ * Memory: everything lives in the statement arena.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "sql/plan_int.h"
+#include "sql/session_int.h"
+
+#define EXPLAIN_KIDS 2
+
+const sql_column_info sql__explain_column = {.name = "QUERY PLAN", .type = {SQL_T_TEXT, -1}};
+
+typedef struct xnode {
+    const char *label;
+    struct xnode *kids[EXPLAIN_KIDS];
+    int nkids;
+    bool counted; /* ANALYZE figures known */
+    uint64_t rows;
+    uint64_t ns;
+} xnode;
+
+typedef struct explainer {
+    sql__exec *x;
+    bool analyze;
+    sql_exec_stats stats;
+    uint64_t total_ns; /* the whole statement */
+    uint64_t out_rows; /* rows it returned or wrote */
+} explainer;
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A node labelled printf-style over `kid` (NULL: a leaf); NULL on OOM. */
+static xnode *node(explainer *e, xnode *kid, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static xnode *node(explainer *e, xnode *kid, const char *fmt, ...)
+{
+    xnode *n = kv_arena_alloc(e->x->arena, sizeof *n);
+    char buf[512];
+    va_list ap;
+
+    if (!n)
+        return NULL;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    *n = (xnode){.label = kv_arena_strdup(e->x->arena, buf)};
+    if (!n->label)
+        return NULL;
+    if (kid)
+        n->kids[n->nkids++] = kid;
+    return n;
+}
+
+/* The access path as PostgreSQL names its scan nodes. */
+static xnode *scan_node(explainer *e, const sql_plan *p)
+{
+    const sql_table_desc *t = p->table;
+    const sql__path *path = &p->path;
+    const char *dir = path->reverse ? " Backward" : "";
+    xnode *n;
+
+    if (!t)
+        n = node(e, NULL, "Result");
+    else if (path->kind == SQL__PATH_INDEX)
+        n = node(e, NULL, "Index%s Scan%s using %s on %s", path->index_only ? " Only" : "", dir,
+                 t->indexes[path->ix].name, t->name);
+    else if (path->kind == SQL__PATH_UNIQUE)
+        n = node(e, NULL, "Index Scan using %s on %s", t->indexes[path->ix].name, t->name);
+    else if (path->kind == SQL__PATH_SPAN && !path->neq && !path->lo && !path->hi)
+        n = node(e, NULL, "Seq Scan%s on %s", dir, t->name);
+    else
+        n = node(e, NULL, "Index Scan%s using %s on %s", dir, t->primary.name, t->name);
+    if (n && t) {
+        n->counted = e->analyze;
+        n->rows = e->stats.scan_rows;
+        n->ns = e->stats.scan_ns;
+    }
+    return n;
+}
+
+/* A node of the statement's own figures (rows passed on, whole time). */
+static xnode *top(explainer *e, xnode *n)
+{
+    if (n) {
+        n->counted = e->analyze;
+        n->rows = e->out_rows;
+        n->ns = e->total_ns;
+    }
+    return n;
+}
+
+static xnode *select_tree(explainer *e, const sql_plan *p)
+{
+    xnode *n = scan_node(e, p);
+    if (n && p->agg) {
+        n = node(e, n, "%s", p->agg->nkeys ? "HashAggregate" : "Aggregate");
+        if (n) {
+            n->counted = e->analyze;
+            n->rows = e->stats.agg_rows;
+            n->ns = e->total_ns;
+        }
+    }
+    if (n && p->distinct)
+        n = node(e, n, "HashAggregate");
+    if (n && p->sort)
+        n = node(e, n, "Sort");
+    if (n && p->ndistinct_on)
+        n = node(e, n, "Unique");
+    if (n && (p->limit || p->offset))
+        n = node(e, n, "Limit");
+    return n && !n->counted ? top(e, n) : n;
+}
+
+static xnode *plan_tree(explainer *e, const sql_plan *p)
+{
+    static const char *const verb[] = {
+        [SQL_STMT_INSERT] = "Insert", [SQL_STMT_UPDATE] = "Update", [SQL_STMT_DELETE] = "Delete"};
+
+    if (p->kind == SQL_STMT_SELECT)
+        return select_tree(e, p);
+    xnode *kid = p->kind == SQL_STMT_INSERT ? node(e, NULL, "Result") : scan_node(e, p);
+    if (kid && p->kind == SQL_STMT_INSERT) {
+        kid->counted = e->analyze;
+        kid->rows = (uint64_t)p->nrows;
+    }
+    return kid ? top(e, node(e, kid, "%s on %s", verb[p->kind], p->table->name)) : NULL;
+}
+
+static int emit_line(explainer *e, const char *line)
+{
+    sql_datum d = {.v.s = {(const uint8_t *)line, strlen(line)}};
+    return sql__emit_row(e->x, &sql__explain_column, &d, 1);
+}
+
+/* Prints n and its children; the root at the margin, a child's arrow
+ * under its parent's label as PostgreSQL indents them. */
+static int print(explainer *e, const xnode *n, int depth)
+{
+    char buf[640];
+    int indent = depth ? 6 * (depth - 1) + 2 : 0;
+    int len = snprintf(buf, sizeof buf, "%*s%s%s", indent, "", depth ? "->  " : "", n->label);
+
+    if (n->counted && len < (int)sizeof buf)
+        snprintf(buf + len, sizeof buf - (size_t)len, "  (actual rows=%llu time=%.3f ms)",
+                 (unsigned long long)n->rows, (double)n->ns / 1e6);
+    if (emit_line(e, buf) < 0)
+        return -1;
+    for (int i = 0; i < n->nkids; i++)
+        if (print(e, n->kids[i], depth + 1) < 0)
+            return -1;
+    return 0;
+}
+
+static int discard(void *arg, const sql_datum *vals, size_t n, sql_error *err)
+{
+    (void)arg, (void)vals, (void)n, (void)err;
+    return 0;
+}
+
+/* ANALYZE: runs p, dropping its rows, counting into e. */
+static int run(explainer *e, const sql_plan *p)
+{
+    sql_eval_env env;
+    sql_run_ctx ctx;
+    bool committed;
+    uint64_t t0 = now_ns();
+
+    sql__run_ctx_init(e->x, &ctx, &env, NULL, NULL, discard, NULL);
+    ctx.stats = &e->stats;
+    int rc = sql__run(p, &ctx, false, e->x->arena, &e->out_rows, &committed, &e->x->err);
+    e->total_ns = now_ns() - t0;
+    return rc;
+}
+
+int sql__explain(sql__exec *x)
+{
+    explainer e = {.x = x, .analyze = x->st->u.explain.analyze};
+    sql_params none = {0};
+    sql_plan *p;
+    char total[64];
+
+    snprintf(x->tag, sizeof x->tag, "EXPLAIN");
+    if (sql__internal_plan(x, x->st->u.explain.stmt, &none, &p) < 0)
+        return -1;
+    int rc = 0;
+    /* the tag verbs that write are all six letters ("INSERT 0") */
+    if (e.analyze && x->s->read_only && sql__plan_writes(p))
+        rc = sql_error_set(&x->err, x->arena, SQL_STATE_READ_ONLY_SQL_TRANSACTION,
+                           "cannot execute %.6s in a read-only transaction", sql__plan_tag(p));
+    else if (e.analyze)
+        rc = run(&e, p);
+    xnode *root = rc == 0 ? plan_tree(&e, p) : NULL;
+    if (rc == 0 && !root)
+        rc = sql__oom(x->arena, &x->err);
+    if (rc == 0)
+        rc = print(&e, root, 0);
+    if (rc == 0 && e.analyze) {
+        snprintf(total, sizeof total, "Execution Time: %.3f ms", (double)e.total_ns / 1e6);
+        rc = emit_line(&e, total);
+    }
+    sql__plan_free(p);
+    return rc < 0 ? -1 : 0;
+}

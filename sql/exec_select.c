@@ -85,10 +85,11 @@ static int send_out(select_run *r, sql_error *err)
         r->skipped++;
         return 0;
     }
-    if (r->ctx->row(r->ctx->row_arg, r->out, (size_t)r->p->ntargets, err) != 0)
+    int rc = r->ctx->row(r->ctx->row_arg, r->out, (size_t)r->p->ntargets, err);
+    if (rc < 0)
         return -1;
     r->emitted++;
-    return r->emitted >= r->limit ? 1 : 0;
+    return rc > 0 || r->emitted >= r->limit ? 1 : 0;
 }
 
 /* Whether result row vals is new to SELECT DISTINCT (always without). */
@@ -243,8 +244,8 @@ static int scan_source(void *src, sql__row_cb cb, void *cb_arg, sql_error *err)
     return sql__scan(r->p, &r->p->proj, r->ctx, r->want, cb, NULL, cb_arg, r->arena, err);
 }
 
-static int run_select(const sql_plan *p, sql_run_ctx *ctx, kv_arena *arena, uint64_t *affected,
-                      sql_error *err)
+int sql__run_select(const sql_plan *p, sql_run_ctx *ctx, kv_arena *arena, uint64_t *affected,
+                    sql_error *err)
 {
     select_run r = {.p = p, .ctx = ctx, .arena = arena, .limit = UINT64_MAX};
     if (eval_count(&r, p->limit, SQL_STATE_INVALID_LIMIT_ROW_COUNT, "LIMIT", &r.limit, err) != 0 ||
@@ -278,7 +279,10 @@ int sql__run(const sql_plan *p, sql_run_ctx *ctx, bool may_commit, kv_arena *are
 {
     *affected = 0;
     *committed = false;
+    sql__subq subq = {.arena = arena};
+    sql_run_ctx run = *ctx;
+    run.subq = &subq;
     if (p->kind != SQL_STMT_SELECT)
-        return sql__run_write(p, ctx, may_commit, arena, affected, committed, err);
-    return run_select(p, ctx, arena, affected, err);
+        return sql__run_write(p, &run, may_commit, arena, affected, committed, err);
+    return sql__run_select(p, &run, arena, affected, err);
 }

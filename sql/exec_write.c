@@ -415,25 +415,74 @@ static int wrote(writer *w)
 
 /* ---- statements ------------------------------------------------------ */
 
+/* Inserts the row whose columns `vals` give, evaluated over `src` (a
+ * source query's row; NULL for VALUES). */
+static int insert_one(writer *w, const sql_bexpr *const *vals, const sql_datum *src)
+{
+    uint32_t ncols = w->p->table->ncols;
+    sql_datum *row = kv_arena_alloc(w->pend, (ncols + 1) * sizeof(*row));
+    if (row == NULL)
+        return sql__oom(w->arena, w->err);
+    sql_eval_ctx ec;
+    sql__eval_init(&ec, w->ctx, src, w->pend, w->err);
+    for (uint32_t c = 0; c < ncols; c++) {
+        row[c].isnull = true;
+        if (vals[c] != NULL && sql_expr_eval(&ec, vals[c], &row[c]) != 0)
+            return -1;
+    }
+    if (check_row(w, row, w->pend) != 0 || insert_row(w, row) != 0 ||
+        keep_returning(w, row, w->pend) != 0)
+        return -1;
+    return wrote(w);
+}
+
+/* INSERT ... SELECT's source rows, all read before the first write. */
+typedef struct source_rows {
+    writer *w;
+    sql__membudget mem;
+    sql_datum **rows;
+    size_t n, cap;
+} source_rows;
+
+static int keep_source_row(void *arg, const sql_datum *vals, size_t n, sql_error *err)
+{
+    source_rows *s = arg;
+    const sql_plan *src = s->w->p->source;
+    kv_arena *a = s->w->arena;
+    sql_datum *row = sql__mem_charge(&s->mem, a, (n + 1) * sizeof(*row), "INSERT ... SELECT", err);
+    if (row == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        sql_type_id t = src->cols[i].type.oid;
+        if (sql__mem_account(&s->mem, a, sql__datum_payload(t, &vals[i]), "INSERT ... SELECT",
+                             err) != 0 ||
+            sql_datum_copy(t, &vals[i], a, &row[i], err) != 0)
+            return -1;
+    }
+    return push_ptr(a, &s->rows, &s->n, &s->cap, row, err);
+}
+
+/* Reading every source row first gives PostgreSQL's snapshot semantics
+ * without a snapshot: INSERT INTO t SELECT * FROM t doubles t once. */
 static int run_insert(writer *w)
 {
     const sql_plan *p = w->p;
-    uint32_t ncols = p->table->ncols;
-    for (int r = 0; r < p->nrows; r++) {
-        sql_datum *row = kv_arena_alloc(w->pend, (ncols + 1) * sizeof(*row));
-        if (row == NULL)
-            return sql__oom(w->arena, w->err);
-        sql_eval_ctx ec;
-        sql__eval_init(&ec, w->ctx, NULL, w->pend, w->err);
-        for (uint32_t c = 0; c < ncols; c++) {
-            row[c].isnull = true;
-            if (p->rows[r][c] != NULL && sql_expr_eval(&ec, p->rows[r][c], &row[c]) != 0)
+    if (p->source == NULL) {
+        for (int r = 0; r < p->nrows; r++)
+            if (insert_one(w, p->rows[r], NULL) != 0)
                 return -1;
-        }
-        if (check_row(w, row, w->pend) != 0 || insert_row(w, row) != 0 ||
-            keep_returning(w, row, w->pend) != 0 || wrote(w) != 0)
-            return -1;
+        return 0;
     }
+    source_rows s = {.w = w};
+    sql_run_ctx in = *w->ctx;
+    in.row = keep_source_row;
+    in.row_arg = &s;
+    uint64_t n;
+    if (sql__run_select(p->source, &in, w->arena, &n, w->err) != 0)
+        return -1;
+    for (size_t i = 0; i < s.n; i++)
+        if (insert_one(w, p->rows[0], s.rows[i]) != 0)
+            return -1;
     return 0;
 }
 

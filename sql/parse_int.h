@@ -64,6 +64,9 @@ int sql__alter_table(sql__pctx *c, const PgQuery__AlterTableStmt *s, int locatio
 int sql__options(sql__pctx *c, PgQuery__Node **items, size_t n, sql_option **out, int *nout);
 
 /* ---- parse_stmt.c ---- */
+/* A SELECT (a statement's, or a subquery's); `loc` for clause errors
+ * without a location of their own. */
+int sql__select_stmt(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_select *out);
 /* One raw statement; out->location and out->len are the caller's. */
 int sql__stmt(sql__pctx *c, const PgQuery__Node *n, int location, sql_stmt *out);
 

@@ -102,7 +102,7 @@ static int group_clause(sql__pctx *c, const PgQuery__SelectStmt *s, sql_select *
     return 0;
 }
 
-static int select_stmt(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_select *out)
+int sql__select_stmt(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_select *out)
 {
     if (check_select_clauses(c, s, loc) < 0)
         return -1;
@@ -122,11 +122,16 @@ static int select_stmt(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_
 
 /* ---- INSERT, UPDATE, DELETE ----------------------------------------- */
 
+/* VALUES rows, or the query of INSERT ... SELECT. */
 static int insert_rows(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_insert *out)
 {
-    if (!s->n_values_lists || s->n_sort_clause || s->limit_count || s->limit_offset ||
-        s->with_clause || s->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
-        return sql__unsupported(c, loc, "INSERT ... SELECT");
+    if (!s->n_values_lists) {
+        out->select = sql__palloc(c, sizeof *out->select);
+        return out->select ? sql__select_stmt(c, s, loc, out->select) : -1;
+    }
+    if (s->n_sort_clause || s->limit_count || s->limit_offset || s->with_clause ||
+        s->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
+        return sql__unsupported(c, loc, "VALUES with ORDER BY, LIMIT or WITH");
     out->rows = sql__palloc(c, s->n_values_lists * sizeof *out->rows);
     if (!out->rows)
         return -1;
@@ -522,7 +527,7 @@ int sql__stmt(sql__pctx *c, const PgQuery__Node *n, int loc, sql_stmt *out)
     switch (n->node_case) {
     case PG_QUERY__NODE__NODE_SELECT_STMT:
         out->kind = SQL_STMT_SELECT;
-        return select_stmt(c, n->select_stmt, loc, &out->u.select);
+        return sql__select_stmt(c, n->select_stmt, loc, &out->u.select);
     case PG_QUERY__NODE__NODE_INSERT_STMT:
         out->kind = SQL_STMT_INSERT;
         return insert_stmt(c, n->insert_stmt, loc, &out->u.insert);

@@ -37,7 +37,14 @@ typedef struct planner {
     bool *dfl_done;
     sql__bindenv env;     /* the input rows, for grouping */
     sql__grouping *group; /* a grouped SELECT; NULL: none */
+    const sql_scope *outer; /* a subquery's enclosing scope; NULL: none */
+    bool outer_used;        /* a name resolved in `outer` (correlated) */
 } planner;
+
+static int plan_subquery(void *arg, const sql_bind_ctx *bc, const sql_select *s,
+                         sql_subquery_info *out, sql_error *err);
+static int plan_nested(planner *pl, const sql_select *s, const sql_scope *outer, sql_plan **out,
+                       bool *correlated, sql_error *err);
 
 static const sql_type type_bool = {SQL_T_BOOL, -1};
 static const sql_type type_int8 = {SQL_T_INT8, -1};
@@ -60,7 +67,9 @@ static int bind_as(planner *pl, const sql_scope *scope, const sql_expr *e, sql_t
                        .agg_clause = clause                           ? clause
                                      : !column                        ? NULL
                                      : pl->p->kind == SQL_STMT_INSERT ? "VALUES"
-                                                                      : "UPDATE"};
+                                                                      : "UPDATE",
+                       .subquery = plan_subquery,
+                       .subquery_arg = pl};
     sql_bexpr *b;
     if (sql_expr_bind(&bc, e, want, &b, err) != 0)
         return -1;
@@ -114,7 +123,12 @@ static int open_table(planner *pl, const sql_name *name, const char *alias, sql_
     memset(pl->dfl_done, 0, t->ncols + 1);
     for (uint32_t i = 0; i < t->ncols; i++)
         cols[i] = (sql_scope_col){t->cols[i].name, t->cols[i].type, t->cols[i].hidden};
-    pl->scope = (sql_scope){.table = t->name, .alias = alias, .cols = cols, .ncols = (int)t->ncols};
+    pl->scope = (sql_scope){.table = t->name,
+                            .alias = alias,
+                            .cols = cols,
+                            .ncols = (int)t->ncols,
+                            .outer = pl->outer,
+                            .outer_used = &pl->outer_used};
     pl->tname = alias ? alias : t->name;
     return sql__rowcodec_init(&pl->p->rc, t, pl->arena, err);
 }
@@ -738,15 +752,19 @@ static int plan_order(planner *pl, const sql_select *s, sql_error *err)
 
 /* ---- projection ------------------------------------------------------ */
 
-static void mark_columns(const sql_bexpr *e, bool *needed)
+/* Marks the columns `e` reads in needed[0..ncols); a correlated
+ * subquery may read any of them. */
+static void mark_columns(const sql_bexpr *e, bool *needed, uint32_t ncols)
 {
     if (e == NULL)
         return;
     if (e->kind == SQL_BEXPR_COLUMN)
         needed[e->column] = true;
+    if (e->kind == SQL_BEXPR_SUBQUERY && e->correlated)
+        memset(needed, 1, ncols);
     for (int i = 0; i < e->nargs; i++)
-        mark_columns(e->args[i], needed);
-    mark_columns(e->els, needed);
+        mark_columns(e->args[i], needed, ncols);
+    mark_columns(e->els, needed, ncols);
 }
 
 /* Decodes only the columns a SELECT reads; writes decode everything. */
@@ -755,25 +773,26 @@ static int plan_projection(planner *pl, sql_error *err)
     sql_plan *p = pl->p;
     if (p->kind != SQL_STMT_SELECT)
         return sql__rowproj_init(&p->rc, NULL, pl->arena, &p->proj, err);
-    bool *needed = kv_arena_alloc(pl->arena, p->table->ncols + 1);
+    uint32_t n = p->table->ncols;
+    bool *needed = kv_arena_alloc(pl->arena, n + 1);
     if (needed == NULL)
         return sql__oom(pl->arena, err);
     memset(needed, 0, p->table->ncols + 1);
-    mark_columns(p->filter, needed);
+    mark_columns(p->filter, needed, n);
     if (p->agg != NULL) {
         /* the rest reads the groups, not the table */
         for (int i = 0; i < p->agg->nkeys; i++)
-            mark_columns(p->agg->keys[i], needed);
+            mark_columns(p->agg->keys[i], needed, n);
         for (int i = 0; i < p->agg->ncalls; i++) {
-            mark_columns(p->agg->calls[i].arg, needed);
-            mark_columns(p->agg->calls[i].delim, needed);
+            mark_columns(p->agg->calls[i].arg, needed, n);
+            mark_columns(p->agg->calls[i].delim, needed, n);
         }
         return sql__rowproj_init(&p->rc, needed, pl->arena, &p->proj, err);
     }
     for (int i = 0; i < p->ntargets; i++)
-        mark_columns(p->targets[i], needed);
+        mark_columns(p->targets[i], needed, n);
     for (int i = 0; i < p->nsort; i++)
-        mark_columns(p->sort[i].expr, needed);
+        mark_columns(p->sort[i].expr, needed, n);
     return sql__rowproj_init(&p->rc, needed, pl->arena, &p->proj, err);
 }
 
@@ -844,7 +863,9 @@ static int begin_grouping(planner *pl, const sql_select *s, sql_error *err)
                              .scope = p->table ? &pl->scope : &pl->empty,
                              .tname = pl->tname,
                              .table = p->table,
-                             .pk_cols = p->table ? p->rc.pk_cols : NULL};
+                             .pk_cols = p->table ? p->rc.pk_cols : NULL,
+                             .subquery = plan_subquery,
+                             .subquery_arg = pl};
     return sql__group_begin(&pl->env, s, &pl->group, err);
 }
 
@@ -944,6 +965,94 @@ static int bind_insert_row(planner *pl, const sql_insert *ins, int r, const int 
     return 0;
 }
 
+/* Where the i-th value of an INSERT was written (a VALUES item or a
+ * select-list item; -1 when `*` made it). */
+static int insert_value_location(const sql_insert *ins, int i)
+{
+    if (ins->select == NULL)
+        return ins->rows[0][i]->location;
+    const sql_select *s = ins->select;
+    return i < s->ntargets && s->targets[i].expr->kind != SQL_EXPR_STAR
+               ? s->targets[i].expr->location
+               : -1;
+}
+
+/* The values per row against the target columns: 42601 as PostgreSQL
+ * words it when they do not match up. */
+static int check_insert_width(planner *pl, const sql_insert *ins, int width, int ncols,
+                              sql_error *err)
+{
+    if (width > ncols) {
+        sql_error_set(err, pl->arena, SQL_STATE_SYNTAX_ERROR,
+                      "INSERT has more expressions than target columns");
+        return error_at(pl, err, insert_value_location(ins, ncols));
+    }
+    if (ins->ncolumns > 0 && width < ncols) {
+        sql_error_set(err, pl->arena, SQL_STATE_SYNTAX_ERROR,
+                      "INSERT has more target columns than expressions");
+        return error_at(pl, err, insert_col_location(ins, width));
+    }
+    return 0;
+}
+
+/* INSERT ... SELECT: the one row template, every target column the
+ * source's result column assigned to its type (42804 when it cannot
+ * be), the others their DEFAULT. */
+static int bind_source_row(planner *pl, const sql_insert *ins, const int *cols, int ncols,
+                           const sql_bexpr ***out, sql_error *err)
+{
+    const sql_plan *src = pl->p->source;
+    const sql_table_desc *t = pl->p->table;
+    const sql_bexpr **row = kv_arena_alloc(pl->arena, (t->ncols + 1) * sizeof(*row));
+    bool *given = kv_arena_alloc(pl->arena, t->ncols + 1);
+    if (row == NULL || given == NULL)
+        return sql__oom(pl->arena, err);
+    memset(given, 0, t->ncols + 1);
+    for (int j = 0; j < src->ntargets && j < ncols; j++) {
+        const sql_col_desc *c = &t->cols[cols[j]];
+        sql_bexpr *v = kv_arena_alloc(pl->arena, sizeof(*v));
+        if (v == NULL)
+            return sql__oom(pl->arena, err);
+        *v = (sql_bexpr){.kind = SQL_BEXPR_COLUMN,
+                         .type = src->cols[j].type,
+                         .location = insert_value_location(ins, j),
+                         .column = j};
+        sql_bind_ctx bc = {.arena = pl->arena,
+                           .query = pl->ctx->query,
+                           .params = pl->ctx->params,
+                           .column = c->name};
+        sql_bexpr *b;
+        if (sql_expr_coerce(&bc, v, c->type, &b, err) != 0)
+            return -1;
+        row[cols[j]] = b;
+        given[cols[j]] = true;
+    }
+    for (uint32_t c = 0; c < t->ncols; c++)
+        if (!given[c] && column_default(pl, (int)c, &row[c], err) != 0)
+            return -1;
+    *out = row;
+    return 0;
+}
+
+/* The bound rows of INSERT: VALUES rows, DEFAULT VALUES, or the row
+ * template over the source query's rows. */
+static int bind_insert_rows(planner *pl, const sql_insert *ins, const int *cols, int ncols,
+                            sql_error *err)
+{
+    sql_plan *p = pl->p;
+    p->nrows = ins->default_values || ins->select ? 1 : ins->nrows;
+    const sql_bexpr ***rows = kv_arena_alloc(pl->arena, (p->nrows + 1) * sizeof(*rows));
+    if (rows == NULL)
+        return sql__oom(pl->arena, err);
+    if (ins->select && bind_source_row(pl, ins, cols, ncols, &rows[0], err) != 0)
+        return -1;
+    for (int r = 0; !ins->select && r < p->nrows; r++)
+        if (bind_insert_row(pl, ins, r, cols, ncols, &rows[r], err) != 0)
+            return -1;
+    p->rows = (const sql_bexpr *const *const *)rows;
+    return 0;
+}
+
 static int plan_insert(planner *pl, const sql_insert *ins, sql_error *err)
 {
     sql_plan *p = pl->p;
@@ -952,24 +1061,17 @@ static int plan_insert(planner *pl, const sql_insert *ins, sql_error *err)
     int *cols = NULL, ncols = 0;
     if (insert_columns(pl, ins, &cols, &ncols, err) != 0)
         return -1;
-    if (!ins->default_values && ins->rowlen > ncols) {
-        sql_error_set(err, pl->arena, SQL_STATE_SYNTAX_ERROR,
-                      "INSERT has more expressions than target columns");
-        return error_at(pl, err, ins->rows[0][ncols]->location);
-    }
-    if (!ins->default_values && ins->ncolumns > 0 && ins->rowlen < ncols) {
-        sql_error_set(err, pl->arena, SQL_STATE_SYNTAX_ERROR,
-                      "INSERT has more target columns than expressions");
-        return error_at(pl, err, insert_col_location(ins, ins->rowlen));
-    }
-    p->nrows = ins->default_values ? 1 : ins->nrows;
-    const sql_bexpr ***rows = kv_arena_alloc(pl->arena, (p->nrows + 1) * sizeof(*rows));
-    if (rows == NULL)
-        return sql__oom(pl->arena, err);
-    for (int r = 0; r < p->nrows; r++)
-        if (bind_insert_row(pl, ins, r, cols, ncols, &rows[r], err) != 0)
+    if (ins->select != NULL) {
+        sql_plan *src;
+        bool correlated;
+        if (plan_nested(pl, ins->select, NULL, &src, &correlated, err) != 0)
             return -1;
-    p->rows = (const sql_bexpr *const *const *)rows;
+        p->source = src;
+    }
+    int width = ins->default_values ? ncols : p->source ? p->source->ntargets : ins->rowlen;
+    if (check_insert_width(pl, ins, width, ncols, err) != 0 ||
+        bind_insert_rows(pl, ins, cols, ncols, err) != 0)
+        return -1;
     p->returns_rows = ins->nreturning > 0;
     if (bind_checks(pl, err) != 0 || bind_targets(pl, ins->returning, ins->nreturning, err) != 0)
         return -1;
@@ -1030,6 +1132,71 @@ static int plan_modify(planner *pl, const sql_modify *m, sql_error *err)
     return plan_projection(pl, err);
 }
 
+/* ---- subqueries ------------------------------------------------------ */
+
+/* Adds `sub` to the subplans of `p` (freed with it). */
+static int add_sub(planner *pl, sql_plan *sub, sql_error *err)
+{
+    sql_plan *p = pl->p;
+    if (p->nsubs == p->capsubs) {
+        int cap = p->capsubs ? 2 * p->capsubs : 4;
+        sql_plan **subs = kv_arena_alloc(pl->arena, (size_t)cap * sizeof(*subs));
+        if (subs == NULL)
+            return sql__oom(pl->arena, err);
+        if (p->nsubs > 0)
+            memcpy(subs, p->subs, (size_t)p->nsubs * sizeof(*subs));
+        p->subs = subs;
+        p->capsubs = cap;
+    }
+    p->subs[p->nsubs++] = sub;
+    return 0;
+}
+
+/* A SELECT planned as part of the statement pl plans, names it cannot
+ * resolve looked up in `outer` (NULL: a query of its own, as INSERT ...
+ * SELECT's). On success *out is one of pl's subplans and *correlated
+ * tells whether it read `outer`. */
+static int plan_nested(planner *pl, const sql_select *s, const sql_scope *outer, sql_plan **out,
+                       bool *correlated, sql_error *err)
+{
+    sql_plan *sub = kv_arena_alloc(pl->arena, sizeof(*sub));
+    if (sub == NULL)
+        return sql__oom(pl->arena, err);
+    *sub = (sql_plan){.kind = SQL_STMT_SELECT, .catalog = pl->ctx->catalog};
+    planner in = {.ctx = pl->ctx, .arena = pl->arena, .p = sub, .outer = outer};
+    in.empty = (sql_scope){.outer = outer, .outer_used = &in.outer_used};
+    if (plan_select(&in, s, err) != 0 || explain(&in, err) != 0) {
+        sql__plan_free(sub);
+        return -1;
+    }
+    if (add_sub(pl, sub, err) != 0) {
+        sql__plan_free(sub);
+        return -1;
+    }
+    *out = sub;
+    *correlated = in.outer_used;
+    return 0;
+}
+
+/* The binder's subquery hook: plans `s` inside the scope being bound. */
+static int plan_subquery(void *arg, const sql_bind_ctx *bc, const sql_select *s,
+                         sql_subquery_info *out, sql_error *err)
+{
+    planner *pl = arg;
+    sql_plan *sub;
+    bool correlated;
+    if (plan_nested(pl, s, bc->scope, &sub, &correlated, err) != 0)
+        return -1;
+    sql_type *types = kv_arena_alloc(pl->arena, ((size_t)sub->ntargets + 1) * sizeof(*types));
+    if (types == NULL)
+        return sql__oom(pl->arena, err);
+    for (int i = 0; i < sub->ntargets; i++)
+        types[i] = sub->cols[i].type;
+    *out = (sql_subquery_info){
+        .sub = sub, .types = types, .ncols = sub->ntargets, .correlated = correlated};
+    return 0;
+}
+
 int sql__plan(sql_plan_ctx *ctx, const sql_stmt *st, kv_arena *arena, sql_plan **out,
               sql_error *err)
 {
@@ -1068,6 +1235,9 @@ void sql__plan_free(sql_plan *p)
 {
     if (p == NULL)
         return;
+    for (int i = 0; i < p->nsubs; i++)
+        sql__plan_free(p->subs[i]);
+    p->nsubs = 0;
     sql_table_release(p->table);
     p->table = NULL;
 }
@@ -1104,6 +1274,9 @@ const char *sql__plan_tag(const sql_plan *p)
 
 bool sql__plan_stale(const sql_plan *p, sql_catalog *c)
 {
+    for (int i = 0; i < p->nsubs; i++)
+        if (sql__plan_stale(p->subs[i], c))
+            return true;
     if (p->table == NULL || sql_catalog_generation(c) == p->catalog_gen)
         return false;
     kv_arena *arena;

@@ -61,7 +61,9 @@ static sql_bind_ctx bind_ctx(sql__grouping *g, const char *clause)
                           .scope = env->scope,
                           .params = env->params,
                           .clause = clause,
-                          .agg_clause = clause};
+                          .agg_clause = clause,
+                          .subquery = env->subquery,
+                          .subquery_arg = env->subquery_arg};
 }
 
 /* ---- structural equality --------------------------------------------- */
@@ -93,6 +95,12 @@ static bool node_equal(const sql_bexpr *a, const sql_bexpr *b)
     case SQL_BEXPR_CMP:
     case SQL_BEXPR_IN:
         return a->cmp == b->cmp && a->cmp_type == b->cmp_type;
+    case SQL_BEXPR_SUBQUERY:
+        return a->sub == b->sub;
+    case SQL_BEXPR_SUBVALUE:
+        return a->column == b->column;
+    case SQL_BEXPR_OUTER:
+        return a->column == b->column && a->levels_up == b->levels_up;
     case SQL_BEXPR_FUNC:
         return a->fn == b->fn && !a->volatile_ &&
                (a->name == b->name || (a->name && b->name && strcmp(a->name, b->name) == 0));
@@ -248,6 +256,14 @@ int sql__group_output(sql__grouping *g, const sql_bexpr *e, const sql_bexpr **ou
         return 0;
     case SQL_BEXPR_COLUMN:
         return ungrouped_column(g, e, out, err);
+    case SQL_BEXPR_SUBQUERY:
+        /* its OUTER references would name input columns, not groups */
+        if (e->correlated) {
+            sql_error_set(err, g->env->arena, SQL_STATE_FEATURE_NOT_SUPPORTED,
+                          "correlated subqueries in a grouped query are not supported yet");
+            return error_at(g, err, e->location);
+        }
+        break;
     default:
         break;
     }

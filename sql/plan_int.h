@@ -120,6 +120,13 @@ struct sql_plan {
     /* INSERT, UPDATE: CHECK constraints over the row */
     const sql_bexpr *const *checks;
     const char *explain; /* "point lookup on t_pkey", ... */
+    /* the plans of the subqueries in this plan's expressions (SUBQUERY
+     * nodes point at them), freed with it */
+    sql_plan **subs;
+    int nsubs, capsubs;
+    /* INSERT ... SELECT: the query whose rows are inserted; rows[0]
+     * then gives every table column's value over one of its result rows */
+    const sql_plan *source;
 };
 
 /* Called with each row that passes the filter: row[0..ncols) in table
@@ -152,6 +159,10 @@ typedef struct sql__bindenv {
     const char *tname;           /* table name or alias, for messages */
     const sql_table_desc *table; /* NULL without FROM */
     const int *pk_cols;          /* the table's pk columns (functional dependency) */
+    /* the planner's subquery hook (sql_bind_ctx.subquery) */
+    int (*subquery)(void *arg, const sql_bind_ctx *ctx, const sql_select *s, sql_subquery_info *out,
+                    sql_error *err);
+    void *subquery_arg;
 } sql__bindenv;
 
 typedef struct sql__grouping sql__grouping;
@@ -241,6 +252,29 @@ int sql__rowset_add(sql__rowset *s, const sql_column_info *types, const sql_datu
 /* An evaluation context over `row` with the run's parameters. */
 void sql__eval_init(sql_eval_ctx *ec, const sql_run_ctx *ctx, const sql_datum *row, kv_arena *arena,
                     sql_error *err);
+
+/* SELECT plan `p` (exec_select.c): rows go to ctx->row, which may
+ * return 1 to stop early; *affected counts them. Scratch memory from
+ * `arena`. 0 or -1 with `err` set. */
+int sql__run_select(const sql_plan *p, sql_run_ctx *ctx, kv_arena *arena, uint64_t *affected,
+                    sql_error *err);
+
+/* ---- exec_subquery.c ---- */
+
+typedef struct sql__subresult sql__subresult;
+
+/* The subqueries' state during one execution (sql_run_ctx.subq): the
+ * results of uncorrelated subqueries, computed at their first use and
+ * kept in `arena` (the statement's), charged to `mem`. */
+typedef struct sql__subq {
+    kv_arena *arena;
+    sql__membudget mem;
+    sql__subresult *results; /* a list, one per subquery run so far */
+} sql__subq;
+
+/* The sql_subquery_fn of every evaluation context of a run
+ * (sql__eval_init); ctx->subquery_arg is the run's sql_run_ctx. */
+int sql__subquery_eval(sql_eval_ctx *ctx, const sql_bexpr *e, sql_datum *out);
 
 /* INSERT, UPDATE, DELETE (exec_write.c), as sql__run. */
 int sql__run_write(const sql_plan *p, sql_run_ctx *ctx, bool may_commit, kv_arena *arena,

@@ -9,6 +9,7 @@
 #include "parse_dump.h"
 
 static void expr(FILE *f, const sql_expr *e);
+static void select_stmt(FILE *f, const sql_select *s);
 
 static void exprs(FILE *f, sql_expr *const *v, int n)
 {
@@ -74,6 +75,23 @@ static void listed(FILE *f, const sql_expr *e, const char *word)
     fprintf(f, " %s%s ", e->negated ? "not " : "", word);
     exprs(f, e->args, e->nargs);
     fputc(')', f);
+}
+
+static void sublink(FILE *f, const sql_expr *e)
+{
+    static const char *const kinds[] = {[SQL_SUBLINK_EXISTS] = "exists",
+                                        [SQL_SUBLINK_EXPR] = "expr",
+                                        [SQL_SUBLINK_ANY] = "any",
+                                        [SQL_SUBLINK_ALL] = "all"};
+
+    fprintf(f, "(%s ", kinds[e->sublink]);
+    if (e->left) {
+        expr(f, e->left);
+        fprintf(f, " %s ", e->name);
+    }
+    fputc('(', f);
+    select_stmt(f, e->subselect);
+    fputs("))", f);
 }
 
 static void expr(FILE *f, const sql_expr *e)
@@ -146,6 +164,9 @@ static void expr(FILE *f, const sql_expr *e)
         break;
     case SQL_EXPR_DEFAULT:
         fputs("default", f);
+        break;
+    case SQL_EXPR_SUBLINK:
+        sublink(f, e);
         break;
     }
 }
@@ -296,6 +317,11 @@ static void insert(FILE *f, const sql_insert *s)
     for (int i = 0; i < s->nrows; i++) {
         fputs(" row=(", f);
         exprs(f, s->rows[i], s->rowlen);
+        fputc(')', f);
+    }
+    if (s->select) {
+        fputs(" query=(", f);
+        select_stmt(f, s->select);
         fputc(')', f);
     }
     targets(f, "returning", s->returning, s->nreturning);

@@ -15,8 +15,10 @@
  * keeps an implicit transaction retryable until its commit).
  *
  * An UPDATE that changes pk columns moves rows to new keys, which the
- * scan could meet again further on (the Halloween problem); it therefore
- * reads every target row before writing any, holding them in the
+ * scan could meet again further on (the Halloween problem), and a
+ * subquery of an UPDATE or DELETE must not see the statement's own
+ * writes (PostgreSQL's snapshot); such statements therefore read every
+ * target row before writing any (plan read_first), holding them in the
  * statement arena.
  *
  * Memory: the rows of a flush and their RETURNING values live in the
@@ -57,7 +59,7 @@ typedef struct writer {
     /* reused for every row: keys and values are copied into req */
     sql_keybuf key, okey, val;
     sql_datum *scratch;
-    /* UPDATE with pk changes: the (old, new) rows read before writing */
+    /* read_first: the (old, new) rows of UPDATE, the rows of DELETE */
     sql_datum **moves;
     size_t nmoves, capmoves;
 } writer;
@@ -513,16 +515,9 @@ static int apply_update(writer *w, const sql_datum *old, const sql_datum *row, k
     return wrote(w);
 }
 
-static int on_update(void *arg, const sql_datum *old, kv_arena *arena, sql_error *err)
+/* Keeps copies of `old` and (UPDATE) `row` until the scan is over. */
+static int keep_target(writer *w, const sql_datum *old, const sql_datum *row)
 {
-    writer *w = arg;
-    (void)err;
-    sql_datum *row = NULL;
-    if (new_row(w, old, arena, &row) != 0)
-        return -1;
-    if (!w->p->set_pk)
-        return apply_update(w, old, row, arena);
-    /* keep old and new row until the scan is over */
     uint32_t ncols = w->p->table->ncols;
     sql_datum *pair = kv_arena_alloc(w->arena, (2 * ncols + 1) * sizeof(*pair));
     if (pair == NULL)
@@ -530,33 +525,52 @@ static int on_update(void *arg, const sql_datum *old, kv_arena *arena, sql_error
     for (uint32_t c = 0; c < ncols; c++) {
         sql_type_id t = w->p->table->cols[c].type.oid;
         if (sql_datum_copy(t, &old[c], w->arena, &pair[c], w->err) != 0 ||
-            sql_datum_copy(t, &row[c], w->arena, &pair[ncols + c], w->err) != 0)
+            (row && sql_datum_copy(t, &row[c], w->arena, &pair[ncols + c], w->err) != 0))
             return -1;
     }
     return push_ptr(w->arena, &w->moves, &w->nmoves, &w->capmoves, pair, w->err);
+}
+
+static int on_update(void *arg, const sql_datum *old, kv_arena *arena, sql_error *err)
+{
+    writer *w = arg;
+    (void)err;
+    sql_datum *row = NULL;
+    if (new_row(w, old, arena, &row) != 0)
+        return -1;
+    if (w->p->read_first)
+        return keep_target(w, old, row);
+    return apply_update(w, old, row, arena);
+}
+
+static int apply_delete(writer *w, const sql_datum *row, kv_arena *arena)
+{
+    if (delete_row(w, row) != 0 || keep_returning(w, row, arena) != 0)
+        return -1;
+    return wrote(w);
 }
 
 static int on_delete(void *arg, const sql_datum *row, kv_arena *arena, sql_error *err)
 {
     writer *w = arg;
     (void)err;
-    if (delete_row(w, row) != 0 || keep_returning(w, row, arena) != 0)
-        return -1;
-    return wrote(w);
+    if (w->p->read_first)
+        return keep_target(w, row, NULL);
+    return apply_delete(w, row, arena);
 }
 
 static int run_modify(writer *w)
 {
     const sql_plan *p = w->p;
     bool upd = p->kind == SQL_STMT_UPDATE;
-    bool direct = !(upd && p->set_pk);
     if (sql__scan(p, &p->proj, w->ctx, 0, upd ? on_update : on_delete,
-                  direct ? flush_between : NULL, w, w->arena, w->err) != 0)
+                  p->read_first ? NULL : flush_between, w, w->arena, w->err) != 0)
         return -1;
     uint32_t ncols = p->table->ncols;
     for (size_t i = 0; i < w->nmoves; i++) {
         const sql_datum *pair = w->moves[i];
-        if (apply_update(w, pair, pair + ncols, w->pend) != 0)
+        if ((upd ? apply_update(w, pair, pair + ncols, w->pend) : apply_delete(w, pair, w->pend)) !=
+            0)
             return -1;
     }
     return 0;

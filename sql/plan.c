@@ -1129,6 +1129,7 @@ static int plan_modify(planner *pl, const sql_modify *m, sql_error *err)
     p->returns_rows = m->nreturning > 0;
     if (bind_targets(pl, m->returning, m->nreturning, err) != 0)
         return -1;
+    p->read_first = p->set_pk || p->nsubs > 0;
     return plan_projection(pl, err);
 }
 

@@ -117,6 +117,9 @@ struct sql_plan {
     /* UPDATE: per table column the new value, NULL: unchanged */
     const sql_bexpr *const *set;
     bool set_pk; /* an assignment targets a pk column */
+    /* UPDATE, DELETE: every target row is read before the first write
+     * (set_pk, or subqueries that must not see the statement's writes) */
+    bool read_first;
     /* INSERT, UPDATE: CHECK constraints over the row */
     const sql_bexpr *const *checks;
     const char *explain; /* "point lookup on t_pkey", ... */

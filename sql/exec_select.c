@@ -7,7 +7,8 @@
  * OFFSET (pushed into the scan when rows arrive in order), and the
  * hand-off of writes to exec_write.c.
  *
- *   source (scan | one row without FROM) -> [aggregation] -> result rows
+ *   source (scan | FROM subquery | one row without FROM) -> [aggregation]
+ *     -> result rows
  *     -> [DISTINCT set] -> (send | keep, sort, [DISTINCT ON], send)
  *
  * Memory: result rows handed to ctx->row are valid during the call;
@@ -244,6 +245,51 @@ static int scan_source(void *src, sql__row_cb cb, void *cb_arg, sql_error *err)
     return sql__scan(r->p, &r->p->proj, r->ctx, r->want, cb, NULL, cb_arg, r->arena, err);
 }
 
+/* The rows of a FROM subquery on their way to the callback. */
+typedef struct sub_feed {
+    select_run *r;
+    sql__row_cb cb;
+    void *cb_arg;
+    kv_arena *scratch; /* the subquery run's: what the callback evaluates */
+} sub_feed;
+
+static int feed_row(void *arg, const sql_datum *vals, size_t n, sql_error *err)
+{
+    sub_feed *f = arg;
+    const sql_plan *p = f->r->p;
+    (void)n;
+    if (p->filter != NULL) {
+        sql_eval_ctx ec;
+        sql_tribool ok;
+        sql__eval_init(&ec, f->r->ctx, vals, f->scratch, err);
+        if (sql_expr_eval_bool(&ec, p->filter, &ok) != 0)
+            return -1;
+        if (ok != SQL_TRUE)
+            return 0;
+    }
+    return f->cb(f->cb_arg, vals, f->scratch, err);
+}
+
+/* The source of SELECT ... FROM (subquery): its result rows, through
+ * WHERE. The subquery runs at this query's level (its OUTER references
+ * reach the same enclosing rows), in an arena of its own. */
+static int sub_source(void *src, sql__row_cb cb, void *cb_arg, sql_error *err)
+{
+    select_run *r = src;
+    sub_feed f = {.r = r, .cb = cb, .cb_arg = cb_arg};
+    if (kv_arena_create(&f.scratch) != 0)
+        return sql__oom(r->arena, err);
+    sql_run_ctx in = *r->ctx;
+    in.row = feed_row;
+    in.row_arg = &f;
+    uint64_t n;
+    int rc = sql__run_select(r->p->from, &in, f.scratch, &n, err);
+    if (rc != 0)
+        sql_error_move(err, r->arena);
+    kv_arena_destroy(f.scratch);
+    return rc;
+}
+
 int sql__run_select(const sql_plan *p, sql_run_ctx *ctx, kv_arena *arena, uint64_t *affected,
                     sql_error *err)
 {
@@ -259,7 +305,7 @@ int sql__run_select(const sql_plan *p, sql_run_ctx *ctx, kv_arena *arena, uint64
         return -1;
     bool in_order = p->agg == NULL && !p->distinct && p->sort == NULL;
     r.want = in_order && r.limit != UINT64_MAX ? r.offset + r.limit : 0;
-    sql__source_fn source = p->table ? scan_source : values_source;
+    sql__source_fn source = p->table ? scan_source : p->from ? sub_source : values_source;
     sql__row_cb sink = p->sort ? on_row_sorted : on_row;
     int rc = 0;
     if (r.limit == 0)

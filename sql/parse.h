@@ -265,12 +265,30 @@ typedef struct sql_order {
     int location;
 } sql_order;
 
+/* A common table expression: WITH name [(cols)] AS (query). */
+typedef struct sql_cte {
+    const char *name;
+    const char **cols; /* column aliases (NULL, 0: the query's names) */
+    int ncols;
+    sql_select *query;
+    int location;
+} sql_cte;
+
 struct sql_select {
     sql_target *targets;
     int ntargets;
-    bool has_from; /* FROM table; else SELECT without FROM */
+    bool has_from; /* FROM table or subquery; else SELECT without FROM */
     sql_name from;
-    const char *alias; /* FROM table alias; NULL: none */
+    const char *alias; /* FROM alias; NULL: none */
+    /* FROM (subquery) AS alias [(cols)]: the subquery, its column aliases
+     * (NULL, 0: the subquery's names); NULL: FROM names a table (or a
+     * common table expression, which the planner tells apart) */
+    sql_select *from_sub;
+    const char **from_cols;
+    int nfrom_cols;
+    /* WITH: visible in this SELECT and the subqueries inside it */
+    sql_cte *ctes;
+    int nctes;
     sql_expr *where;
     sql_expr **group_by; /* GROUP BY items (an integer constant: a position) */
     int ngroup_by;

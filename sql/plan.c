@@ -39,12 +39,18 @@ typedef struct planner {
     sql__grouping *group; /* a grouped SELECT; NULL: none */
     const sql_scope *outer; /* a subquery's enclosing scope; NULL: none */
     bool outer_used;        /* a name resolved in `outer` (correlated) */
+    bool has_from;          /* FROM a table or a subquery: `scope` is set */
+    /* the common table expressions visible here: ctes[0..nctes) of this
+     * SELECT, then those of `parent` (the enclosing query's planner) */
+    const sql_cte *ctes;
+    int nctes;
+    const struct planner *parent;
 } planner;
 
 static int plan_subquery(void *arg, const sql_bind_ctx *bc, const sql_select *s,
                          sql_subquery_info *out, sql_error *err);
-static int plan_nested(planner *pl, const sql_select *s, const sql_scope *outer, sql_plan **out,
-                       bool *correlated, sql_error *err);
+static int plan_nested(planner *pl, const planner *parent, const sql_select *s,
+                       const sql_scope *outer, sql_plan **out, bool *correlated, sql_error *err);
 
 static const sql_type type_bool = {SQL_T_BOOL, -1};
 static const sql_type type_int8 = {SQL_T_INT8, -1};
@@ -130,7 +136,78 @@ static int open_table(planner *pl, const sql_name *name, const char *alias, sql_
                             .outer = pl->outer,
                             .outer_used = &pl->outer_used};
     pl->tname = alias ? alias : t->name;
+    pl->has_from = true;
     return sql__rowcodec_init(&pl->p->rc, t, pl->arena, err);
+}
+
+/* The common table expression `name` names, searched outwards; *level is
+ * the planner whose WITH holds it, *at its index there. */
+static const sql_cte *find_cte(const planner *pl, const char *name, const planner **level, int *at)
+{
+    for (const planner *q = pl; q != NULL; q = q->parent) {
+        for (int i = 0; i < q->nctes; i++) {
+            if (strcmp(q->ctes[i].name, name) == 0) {
+                *level = q;
+                *at = i;
+                return &q->ctes[i];
+            }
+        }
+    }
+    return NULL;
+}
+
+/* FROM a subquery (or a WITH query, `what` names which in 42P10): its
+ * result columns, renamed by `names` where given, are the scope, called
+ * `alias`. `parent` is where its own FROM looks up WITH queries. */
+static int open_subquery(planner *pl, const planner *parent, const sql_select *q, const char *alias,
+                         const char *const *names, int nnames, const char *what, sql_error *err)
+{
+    sql_plan *sub;
+    bool correlated;
+    if (plan_nested(pl, parent, q, pl->outer, &sub, &correlated, err) != 0)
+        return -1;
+    pl->outer_used |= correlated;
+    if (nnames > sub->ntargets) {
+        sql_error_set(err, pl->arena, SQL_STATE_INVALID_COLUMN_REFERENCE,
+                      "%s \"%s\" has %d columns available but %d columns specified", what, alias,
+                      sub->ntargets, nnames);
+        return -1;
+    }
+    sql_scope_col *cols = kv_arena_alloc(pl->arena, ((size_t)sub->ntargets + 1) * sizeof(*cols));
+    if (cols == NULL)
+        return sql__oom(pl->arena, err);
+    for (int i = 0; i < sub->ntargets; i++)
+        cols[i] = (sql_scope_col){.name = i < nnames ? names[i] : sub->cols[i].name,
+                                  .type = sub->cols[i].type};
+    pl->scope = (sql_scope){.table = alias,
+                            .alias = alias,
+                            .cols = cols,
+                            .ncols = sub->ntargets,
+                            .outer = pl->outer,
+                            .outer_used = &pl->outer_used};
+    pl->tname = alias;
+    pl->has_from = true;
+    pl->p->from = sub;
+    return 0;
+}
+
+/* What FROM names: a subquery, a WITH query (unqualified names, the
+ * innermost first; only the ones before it in its own WITH are visible
+ * to it), or a table. */
+static int open_from(planner *pl, const sql_select *s, sql_error *err)
+{
+    if (s->from_sub != NULL)
+        return open_subquery(pl, pl, s->from_sub, s->alias, s->from_cols, s->nfrom_cols, "table",
+                             err);
+    const planner *level;
+    int at;
+    const sql_cte *cte = s->from.schema ? NULL : find_cte(pl, s->from.name, &level, &at);
+    if (cte == NULL)
+        return open_table(pl, &s->from, s->alias, err);
+    planner before = *level;
+    before.nctes = at;
+    return open_subquery(pl, &before, cte->query, s->alias ? s->alias : cte->name, cte->cols,
+                         cte->ncols, "WITH query", err);
 }
 
 /* The position of column `name`, or 42703 worded for INSERT/UPDATE
@@ -213,9 +290,10 @@ static int add_target(planner *pl, targets *ts, const sql_bexpr *e, const char *
         ts->cols = cols;
         ts->cap = cap;
     }
-    int origin = pl->group                                     ? sql__group_origin(pl->group, e)
-                 : e->kind == SQL_BEXPR_COLUMN && pl->p->table ? e->column
-                                                               : -1;
+    int origin = !pl->p->table                 ? -1
+                 : pl->group                   ? sql__group_origin(pl->group, e)
+                 : e->kind == SQL_BEXPR_COLUMN ? e->column
+                                               : -1;
     ts->exprs[ts->n] = e;
     ts->cols[ts->n++] = (sql_column_info){
         .name = name,
@@ -226,11 +304,11 @@ static int add_target(planner *pl, targets *ts, const sql_bexpr *e, const char *
     return 0;
 }
 
-/* `*` or `t.*`: the visible columns in table order. */
+/* `*` or `t.*`: the visible columns of the FROM item in order. */
 static int expand_star(planner *pl, targets *ts, const sql_expr *e, sql_error *err)
 {
-    const sql_table_desc *t = pl->p->table;
-    if (t == NULL) {
+    const sql_scope *sc = &pl->scope;
+    if (!pl->has_from) {
         sql_error_set(err, pl->arena, SQL_STATE_SYNTAX_ERROR,
                       "SELECT * with no tables specified is not valid");
         return error_at(pl, err, e->location);
@@ -240,19 +318,19 @@ static int expand_star(planner *pl, targets *ts, const sql_expr *e, sql_error *e
                       "missing FROM-clause entry for table \"%s\"", e->table);
         return error_at(pl, err, e->location);
     }
-    for (uint32_t i = 0; i < t->ncols; i++) {
-        if (t->cols[i].hidden)
+    for (int i = 0; i < sc->ncols; i++) {
+        if (sc->cols[i].hidden)
             continue;
         sql_bexpr *b = kv_arena_alloc(pl->arena, sizeof(*b));
         if (b == NULL)
             return sql__oom(pl->arena, err);
         *b = (sql_bexpr){.kind = SQL_BEXPR_COLUMN,
-                         .type = t->cols[i].type,
+                         .type = sc->cols[i].type,
                          .location = e->location,
-                         .column = (int)i};
+                         .column = i};
         const sql_bexpr *out = b;
         if ((pl->group && sql__group_output(pl->group, b, &out, err) != 0) ||
-            add_target(pl, ts, out, t->cols[i].name, err) != 0)
+            add_target(pl, ts, out, sc->cols[i].name, err) != 0)
             return -1;
     }
     return 0;
@@ -291,7 +369,7 @@ static int bind_target(planner *pl, const sql_scope *scope, const sql_expr *e,
 static int bind_targets(planner *pl, const sql_target *tl, int n, sql_error *err)
 {
     targets ts = {0};
-    const sql_scope *scope = pl->p->table ? &pl->scope : &pl->empty;
+    const sql_scope *scope = pl->has_from ? &pl->scope : &pl->empty;
     for (int i = 0; i < n; i++) {
         const sql_expr *e = tl[i].expr;
         if (e->kind == SQL_EXPR_STAR && e->column == NULL) {
@@ -596,7 +674,7 @@ static int bind_sort_expr(planner *pl, const sql_expr *e, const char *clause, co
             }
         }
     }
-    return bind_output(pl, p->table ? &pl->scope : &pl->empty, e, out, err);
+    return bind_output(pl, pl->has_from ? &pl->scope : &pl->empty, e, out, err);
 }
 
 /* Whether the sort keys follow the pk order (forward or, with
@@ -801,7 +879,7 @@ static int explain(planner *pl, sql_error *err)
 {
     sql_plan *p = pl->p;
     if (p->table == NULL) {
-        p->explain = "no table";
+        p->explain = p->from ? "subquery scan" : "no table";
         return 0;
     }
     const sql__path *path = &p->path;
@@ -860,7 +938,7 @@ static int begin_grouping(planner *pl, const sql_select *s, sql_error *err)
     pl->env = (sql__bindenv){.arena = pl->arena,
                              .query = pl->ctx->query,
                              .params = pl->ctx->params,
-                             .scope = p->table ? &pl->scope : &pl->empty,
+                             .scope = pl->has_from ? &pl->scope : &pl->empty,
                              .tname = pl->tname,
                              .table = p->table,
                              .pk_cols = p->table ? p->rc.pk_cols : NULL,
@@ -879,19 +957,24 @@ static int finish_grouping(planner *pl, const sql_select *s, sql_error *err)
     return 0;
 }
 
+/* WHERE chooses a table's access path; over a subquery or no FROM it
+ * filters. */
 static int select_where(planner *pl, const sql_select *s, sql_error *err)
 {
-    if (s->has_from)
+    if (pl->p->table)
         return plan_where(pl, s->where, err);
     if (s->where == NULL)
         return 0;
-    return bind_as(pl, &pl->empty, s->where, type_bool, NULL, "WHERE", &pl->p->filter, err);
+    const sql_scope *scope = pl->has_from ? &pl->scope : &pl->empty;
+    return bind_as(pl, scope, s->where, type_bool, NULL, "WHERE", &pl->p->filter, err);
 }
 
 static int plan_select(planner *pl, const sql_select *s, sql_error *err)
 {
     pl->p->returns_rows = true;
-    if (s->has_from && open_table(pl, &s->from, s->alias, err) != 0)
+    pl->ctes = s->ctes;
+    pl->nctes = s->nctes;
+    if (s->has_from && open_from(pl, s, err) != 0)
         return -1;
     if (is_grouped(s) && begin_grouping(pl, s, err) != 0)
         return -1;
@@ -901,7 +984,7 @@ static int plan_select(planner *pl, const sql_select *s, sql_error *err)
         return -1;
     if (pl->group && finish_grouping(pl, s, err) != 0)
         return -1;
-    if (s->has_from && plan_projection(pl, err) != 0)
+    if (pl->p->table && plan_projection(pl, err) != 0)
         return -1;
     return 0;
 }
@@ -1064,7 +1147,7 @@ static int plan_insert(planner *pl, const sql_insert *ins, sql_error *err)
     if (ins->select != NULL) {
         sql_plan *src;
         bool correlated;
-        if (plan_nested(pl, ins->select, NULL, &src, &correlated, err) != 0)
+        if (plan_nested(pl, pl, ins->select, NULL, &src, &correlated, err) != 0)
             return -1;
         p->source = src;
     }
@@ -1155,16 +1238,16 @@ static int add_sub(planner *pl, sql_plan *sub, sql_error *err)
 
 /* A SELECT planned as part of the statement pl plans, names it cannot
  * resolve looked up in `outer` (NULL: a query of its own, as INSERT ...
- * SELECT's). On success *out is one of pl's subplans and *correlated
- * tells whether it read `outer`. */
-static int plan_nested(planner *pl, const sql_select *s, const sql_scope *outer, sql_plan **out,
-                       bool *correlated, sql_error *err)
+ * SELECT's), WITH queries in `parent` and outwards. On success *out is
+ * one of pl's subplans and *correlated tells whether it read `outer`. */
+static int plan_nested(planner *pl, const planner *parent, const sql_select *s,
+                       const sql_scope *outer, sql_plan **out, bool *correlated, sql_error *err)
 {
     sql_plan *sub = kv_arena_alloc(pl->arena, sizeof(*sub));
     if (sub == NULL)
         return sql__oom(pl->arena, err);
     *sub = (sql_plan){.kind = SQL_STMT_SELECT, .catalog = pl->ctx->catalog};
-    planner in = {.ctx = pl->ctx, .arena = pl->arena, .p = sub, .outer = outer};
+    planner in = {.ctx = pl->ctx, .arena = pl->arena, .p = sub, .outer = outer, .parent = parent};
     in.empty = (sql_scope){.outer = outer, .outer_used = &in.outer_used};
     if (plan_select(&in, s, err) != 0 || explain(&in, err) != 0) {
         sql__plan_free(sub);
@@ -1186,7 +1269,7 @@ static int plan_subquery(void *arg, const sql_bind_ctx *bc, const sql_select *s,
     planner *pl = arg;
     sql_plan *sub;
     bool correlated;
-    if (plan_nested(pl, s, bc->scope, &sub, &correlated, err) != 0)
+    if (plan_nested(pl, pl, s, bc->scope, &sub, &correlated, err) != 0)
         return -1;
     sql_type *types = kv_arena_alloc(pl->arena, ((size_t)sub->ntargets + 1) * sizeof(*types));
     if (types == NULL)

@@ -127,6 +127,9 @@ struct sql_plan {
      * nodes point at them), freed with it */
     sql_plan **subs;
     int nsubs, capsubs;
+    /* SELECT ... FROM (subquery) or a WITH query: the subquery, whose
+     * result rows are the input rows (table NULL); NULL: none */
+    const sql_plan *from;
     /* INSERT ... SELECT: the query whose rows are inserted; rows[0]
      * then gives every table column's value over one of its result rows */
     const sql_plan *source;

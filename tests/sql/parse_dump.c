@@ -351,6 +351,21 @@ static void select_stmt(FILE *f, const sql_select *s)
     }
     if (s->alias)
         fprintf(f, " alias=%s", s->alias);
+    if (s->from_sub) {
+        fputs(" sub=(", f);
+        select_stmt(f, s->from_sub);
+        fputc(')', f);
+    }
+    if (s->nfrom_cols)
+        strings(f, "cols", s->from_cols, s->nfrom_cols);
+    for (int i = 0; i < s->nctes; i++) {
+        fprintf(f, " with %s", s->ctes[i].name);
+        if (s->ctes[i].ncols)
+            strings(f, "cols", s->ctes[i].cols, s->ctes[i].ncols);
+        fputs(" as (", f);
+        select_stmt(f, s->ctes[i].query);
+        fputc(')', f);
+    }
     opt_expr(f, "where", s->where);
     for (int i = 0; i < s->ngroup_by; i++) {
         fputs(" group=", f);

@@ -114,6 +114,9 @@ Test(sql_parse, statement_shapes)
          "select targets=[(expr (select targets=[i:1])), (exists (select targets=[a] from=u)), "
          "(any a = (select targets=[b] from=u)), (not (any a = (select targets=[i:1]))), (all a < "
          "(select targets=[i:2])), (any a = (select targets=[i:3]))]"},
+        {"WITH x (a) AS (SELECT 1) SELECT * FROM (SELECT a FROM x) AS s (b)",
+         "select targets=[*] alias=s sub=(select targets=[a] from=x) cols=(b) with x cols=(a) "
+         "as (select targets=[i:1])"},
         {"INSERT INTO t (a) SELECT b FROM u WHERE c",
          "insert t cols=(a) query=(select targets=[b] from=u where=c)"},
         {"SELECT a IS TRUE, a IS NOT TRUE, a IS FALSE, a IS NOT FALSE, a IS UNKNOWN, a IS NOT "
@@ -250,13 +253,16 @@ Test(sql_parse, unsupported_features_name_themselves)
     } cases[] = {
         {"SELECT * FROM a JOIN b ON a.x = b.x", "JOIN is not supported yet", 22},
         {"SELECT * FROM a, b", "JOIN is not supported yet", 18},
-        {"SELECT * FROM (SELECT 1) s", "subquery in FROM is not supported yet", 1},
+        {"SELECT * FROM LATERAL (SELECT 1) s", "LATERAL is not supported yet", 1},
         {"SELECT ARRAY(SELECT 1)", "ARRAY(subquery) is not supported yet", 8},
         {"SELECT a FROM t GROUP BY ROLLUP (a)",
          "ROLLUP, CUBE and GROUPING SETS is not supported yet", 26},
         {"SELECT a FROM t GROUP BY DISTINCT a", "GROUP BY DISTINCT is not supported yet", 1},
         {"SELECT 1 UNION SELECT 2", "UNION/INTERSECT/EXCEPT is not supported yet", 1},
-        {"WITH x AS (SELECT 1) SELECT * FROM x", "WITH is not supported yet", 1},
+        {"WITH RECURSIVE x AS (SELECT 1) SELECT * FROM x", "WITH RECURSIVE is not supported yet",
+         1},
+        {"WITH x AS (DELETE FROM t) SELECT * FROM x",
+         "data-modifying statement in WITH is not supported yet", 6},
         {"SELECT count(*) OVER () FROM t", "window function is not supported yet", 8},
         {"CREATE INDEX i ON t (a)", "CREATE INDEX is not supported yet", 1},
         {"CREATE VIEW v AS SELECT 1", "CREATE VIEW is not supported yet", 1},

@@ -15,24 +15,36 @@
  * rows (the first column; at most the rows the verdict can need) are
  * kept in the statement arena, charged to the execution's subquery
  * budget (53200 past SQL__QUERY_MEM_BUDGET), and every later use decides
- * from them. A correlated subquery runs again for each row that uses it,
- * its OUTER references reading that row through the run context's
- * `outer` link, and stops as soon as the verdict is known.
+ * from them: x = ANY (x IN) by a binary search over the values sorted
+ * once, other tests by evaluating the test per value. A correlated subquery runs again for each row
+ * that uses it, its OUTER references reading that row through the run context's `outer` link, and
+ * stops as soon as the verdict is known.
  *
  * Memory: each run of a subquery plan uses an arena of its own, destroyed
  * when it ends; a scalar value is copied into the evaluating context's
  * arena, error strings too.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "sql/plan_int.h"
 #include "sql/types_int.h"
+
+/* A kept value with its type, for qsort and bsearch. */
+typedef struct keyed {
+    sql_type_id t;
+    const sql_datum *d;
+} keyed;
 
 /* The kept rows of an uncorrelated subquery. */
 struct sql__subresult {
     const sql_plan *p;
     sql_datum *vals; /* the first column of each row */
     size_t n, cap;
+    /* x = ANY: the non-NULL values sorted at the first use (NULL before) */
+    keyed *sorted;
+    size_t nsorted;
+    bool has_null;
     sql__subresult *next;
 };
 
@@ -200,6 +212,61 @@ static int kept_rows(sql_eval_ctx *ec, const sql_bexpr *e, sql__subresult **out)
     return 0;
 }
 
+/* ---- x = ANY over kept values -------------------------------------------- */
+
+/* Whether the test is x = value in the value's own type (x cast to it
+ * already), so that equality is sql_datum_cmp's. */
+static bool is_eq_any(const sql_bexpr *e)
+{
+    const sql_bexpr *t = e->args[0];
+    return e->sublink == SQL_SUBLINK_ANY && t->kind == SQL_BEXPR_CMP && t->cmp == SQL_CMP_EQ &&
+           t->args[1]->kind == SQL_BEXPR_SUBVALUE && t->args[1]->type.oid == t->cmp_type;
+}
+
+static int cmp_keyed(const void *a, const void *b)
+{
+    const keyed *x = a, *y = b;
+    return sql_datum_cmp(x->t, x->d, y->d);
+}
+
+static int sort_kept(sql_eval_ctx *ec, sql__subq *q, sql__subresult *r, sql_type_id t)
+{
+    r->sorted =
+        sql__mem_charge(&q->mem, q->arena, (r->n + 1) * sizeof(*r->sorted), "subquery", ec->err);
+    if (r->sorted == NULL)
+        return -1;
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->vals[i].isnull)
+            r->has_null = true;
+        else
+            r->sorted[r->nsorted++] = (keyed){t, &r->vals[i]};
+    }
+    qsort(r->sorted, r->nsorted, sizeof(*r->sorted), cmp_keyed);
+    return 0;
+}
+
+/* x = ANY: TRUE when found; else NULL when x or a value is NULL, FALSE
+ * otherwise (also for x NULL over no rows). */
+static int eq_any(sql_eval_ctx *ec, const sql_bexpr *e, sql__subresult *r, sql_datum *out)
+{
+    const sql_bexpr *t = e->args[0];
+    const sql_run_ctx *rc = ec->subquery_arg;
+    sql_datum x;
+    if (r->sorted == NULL && sort_kept(ec, rc->subq, r, t->cmp_type) != 0)
+        return -1;
+    if (r->n == 0) {
+        *out = (sql_datum){.v.b = false};
+        return 0;
+    }
+    if (sql_expr_eval(ec, t->args[0], &x) != 0)
+        return -1;
+    keyed k = {t->cmp_type, &x};
+    bool found =
+        !x.isnull && bsearch(&k, r->sorted, r->nsorted, sizeof(*r->sorted), cmp_keyed) != NULL;
+    *out = (sql_datum){.isnull = !found && (x.isnull || r->has_null), .v.b = found};
+    return 0;
+}
+
 int sql__subquery_eval(sql_eval_ctx *ec, const sql_bexpr *e, sql_datum *out)
 {
     verdict v;
@@ -211,6 +278,8 @@ int sql__subquery_eval(sql_eval_ctx *ec, const sql_bexpr *e, sql_datum *out)
         sql__subresult *r = NULL;
         if (kept_rows(ec, e, &r) != 0)
             return -1;
+        if (is_eq_any(e))
+            return eq_any(ec, e, r, out);
         for (size_t i = 0; i < r->n; i++) {
             int rc = verdict_add(&v, &r->vals[i]);
             if (rc < 0)

@@ -3,7 +3,8 @@
  *
  * sql_expr_bind() turns a parse-tree expression (sql/parse.h) into a typed
  * sql_bexpr against a scope (the columns of the one table a statement
- * reads, or none), resolving column names, choosing operator and function
+ * reads, or none; a subquery's scope links to its enclosing query's),
+ * resolving column names, choosing operator and function
  * implementations, inserting implicit casts, typing literals of unknown
  * type from context as PostgreSQL does ('1' = int_col makes '1' an int4),
  * and inferring the types of $n parameters whose type the client left
@@ -102,7 +103,8 @@ typedef struct sql_scope_col {
     bool hidden; /* not part of `*`, but resolvable by name */
 } sql_scope_col;
 
-/* The names visible to an expression: one table (or none). */
+/* The names visible to an expression: one table or subquery (or none),
+ * then those of the enclosing queries. */
 typedef struct sql_scope sql_scope;
 struct sql_scope {
     const char *table; /* table name (NULL: no FROM) */
@@ -137,6 +139,14 @@ typedef struct sql_subquery_info {
     bool correlated; /* it reads columns of enclosing queries */
 } sql_subquery_info;
 
+struct sql_bind_ctx;
+
+/* Plans subquery `s` with ctx->scope as its enclosing scope and fills
+ * *out; `sub` and `types` must live as long as the bound tree (the
+ * caller's arena). -1 with `err` set. */
+typedef int (*sql_subquery_hook)(void *arg, const struct sql_bind_ctx *ctx, const sql_select *s,
+                                 sql_subquery_info *out, sql_error *err);
+
 typedef struct sql_bind_ctx {
     kv_arena *arena;
     const char *query; /* for error positions */
@@ -157,12 +167,10 @@ typedef struct sql_bind_ctx {
     int (*agg)(void *agg_arg, const sql_expr *call, sql_bexpr **out, sql_error *err);
     void *agg_arg;
     const char *agg_clause;
-    /* Subqueries. With `subquery` set, the binder hands it each subquery
-     * to plan with ctx->scope as the enclosing scope; it fills *out (sub
-     * is stored in the SUBQUERY node, the column types must live as long
-     * as the bound tree). Without it a subquery is 0A000. */
-    int (*subquery)(void *subquery_arg, const struct sql_bind_ctx *ctx, const sql_select *s,
-                    sql_subquery_info *out, sql_error *err);
+    /* Subqueries: with `subquery` set, each is handed to it and becomes
+     * a SUBQUERY node over the plan it returns; without it a subquery is
+     * 0A000 (DDL defaults and checks). */
+    sql_subquery_hook subquery;
     void *subquery_arg;
 } sql_bind_ctx;
 
@@ -218,9 +226,10 @@ int sql_expr_eval(sql_eval_ctx *ctx, const sql_bexpr *e, sql_datum *out);
 /* A WHERE / CHECK result: TRUE, FALSE or UNKNOWN (NULL). */
 int sql_expr_eval_bool(sql_eval_ctx *ctx, const sql_bexpr *e, sql_tribool *out);
 
-/* Whether `e` depends only on constants and parameters (no columns, no
- * volatile function): the planner may evaluate it once per execution to
- * build a key. */
+/* Whether `e` depends only on constants, parameters and enclosing
+ * queries' columns (no column of its own row, no volatile function, no
+ * correlated subquery): the planner may evaluate it once per execution
+ * to build a key. */
 bool sql_expr_is_stable(const sql_bexpr *e);
 
 /* Whether `call` names (unqualified or in pg_catalog) an aggregate function

@@ -2,7 +2,11 @@
  * expr_bind.c - parse-tree expressions (sql/parse.h) to typed sql_bexpr
  * trees, following PostgreSQL 15's parse analysis:
  *
- *  - names resolve against the one table of the scope (42703, 42P01);
+ *  - names resolve against the one table of the scope (42703, 42P01),
+ *    then outwards through the scopes of enclosing queries (an OUTER
+ *    reference, which marks the subqueries it crosses correlated);
+ *  - subqueries are planned through the ctx->subquery hook; IN/ANY/ALL
+ *    bind their test `x op value` like an operator call;
  *  - literals: integers are int4, int8 or numeric by size, decimals are
  *    numeric, strings stay "unknown" until a context types them (the other
  *    side of an operator, a function argument, a cast, an assignment);

@@ -17,6 +17,11 @@
  *
  * ORDER BY needs no sort when it follows the pk (or its reverse: the scan
  * runs backwards); otherwise rows are sorted in memory.
+ *
+ * Subqueries (in expressions, in FROM, WITH queries, INSERT ... SELECT's
+ * source) are planned as nested plans kept in the parent's `subs`; an
+ * expression subquery's scopes link to the scope it appears in, so its
+ * names may resolve outwards (docs/sql.md, "Subqueries").
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -165,9 +165,7 @@ typedef struct sql__bindenv {
     const char *tname;           /* table name or alias, for messages */
     const sql_table_desc *table; /* NULL without FROM */
     const int *pk_cols;          /* the table's pk columns (functional dependency) */
-    /* the planner's subquery hook (sql_bind_ctx.subquery) */
-    int (*subquery)(void *arg, const sql_bind_ctx *ctx, const sql_select *s, sql_subquery_info *out,
-                    sql_error *err);
+    sql_subquery_hook subquery;  /* the planner's (sql_bind_ctx.subquery) */
     void *subquery_arg;
 } sql__bindenv;
 

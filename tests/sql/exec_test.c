@@ -909,6 +909,8 @@ Test(exec, subquery_semantics)
                 "f|t|NULL\n");
     expect_rows("SELECT id FROM t WHERE EXISTS (SELECT 1 FROM t x WHERE x.id = t.id + 1)",
                 "1\n2\n3\n");
+    /* int8 = int4 compares in int8: the test runs per value */
+    expect_rows("SELECT id FROM t WHERE n IN (SELECT id FROM t WHERE id > 2)", "3\n4\n");
     expect_rows("SELECT id FROM t WHERE n > ALL (SELECT n FROM t WHERE id < 3)", "3\n4\n");
     expect_rows("SELECT id FROM t WHERE n < ANY (SELECT n FROM t WHERE id > 2)", "1\n2\n3\n");
     expect_rows("SELECT id, (SELECT count(*) FROM t AS x WHERE x.n < t.n) FROM t",
@@ -922,6 +924,17 @@ Test(exec, subquery_semantics)
     /* a correlated reference is stable inside its subquery: keys use it */
     expect_path("SELECT (SELECT v FROM t x WHERE x.id = t.id) FROM t", "full scan on t_pkey");
     cr_assert_str_eq(sql__plan_explain(plan->subs[0]), "point lookup on t_pkey");
+}
+
+Test(exec, in_subquery_over_many_rows)
+{
+    make_t();
+    fill_t(1, 1500);
+    expect_rows("SELECT count(*) FROM t WHERE id IN (SELECT id * 2 FROM t)", "750\n");
+    expect_rows("SELECT count(*) FROM t WHERE id NOT IN (SELECT id * 2 FROM t)", "750\n");
+    expect_rows("SELECT count(*) FROM t WHERE id NOT IN (SELECT CASE WHEN id = 7 THEN NULL ELSE "
+                "id * 2 END FROM t)",
+                "0\n");
 }
 
 Test(exec, subquery_errors)

@@ -156,6 +156,29 @@ static int add_call(sql__grouping *g, const sql__aggcall *c, int *slot, sql_erro
     return 0;
 }
 
+/* Notes whether `e` reads a column of its own row and of an enclosing
+ * query's. */
+static void column_levels(const sql_bexpr *e, bool *own, bool *outer)
+{
+    if (e == NULL)
+        return;
+    *own |= e->kind == SQL_BEXPR_COLUMN;
+    *outer |= e->kind == SQL_BEXPR_OUTER;
+    for (int i = 0; i < e->nargs; i++)
+        column_levels(e->args[i], own, outer);
+    column_levels(e->els, own, outer);
+}
+
+/* Whether the arguments read enclosing queries' columns only: PostgreSQL
+ * then aggregates in the enclosing query, which we do not do. */
+static bool outer_only(sql_bexpr *const *args, int nargs)
+{
+    bool own = false, outer = false;
+    for (int i = 0; i < nargs; i++)
+        column_levels(args[i], &own, &outer);
+    return outer && !own;
+}
+
 /* The binder's aggregate hook: arguments over the input rows, where a
  * further aggregate is the nesting error. */
 static int bind_call(void *arg, const sql_expr *call, sql_bexpr **out, sql_error *err)
@@ -182,6 +205,12 @@ static int bind_call(void *arg, const sql_expr *call, sql_bexpr **out, sql_error
         }
     }
     g->in_agg = false;
+    if (outer_only(args, call->nargs)) {
+        sql_error_set(err, arena, SQL_STATE_FEATURE_NOT_SUPPORTED,
+                      "aggregate functions over columns of an enclosing query are not supported "
+                      "yet");
+        return error_at(g, err, call->location);
+    }
     sql__aggcall c;
     int slot = 0;
     if (sql__agg_resolve(&bc, call, args, &c, err) != 0 || add_call(g, &c, &slot, err) != 0)

@@ -957,6 +957,9 @@ Test(exec, subquery_errors)
                  "missing FROM-clause entry for table \"x\"", NULL);
     expect_error("SELECT n, (SELECT count(*) FROM t x WHERE x.n = t.n) FROM t GROUP BY n", "0A000",
                  "correlated subqueries in a grouped query are not supported yet", NULL);
+    expect_error("SELECT (SELECT max(t.n) FROM t x) FROM t", "0A000",
+                 "aggregate functions over columns of an enclosing query are not supported yet",
+                 NULL);
     expect_error("SELECT * FROM (SELECT 1) AS s (a, b)", "42P10",
                  "table \"s\" has 1 columns available but 2 columns specified", NULL);
     expect_error("WITH w AS (SELECT 1) SELECT * FROM w AS x (a, b)", "0A000",

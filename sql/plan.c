@@ -40,8 +40,8 @@ typedef struct planner {
     const char *tname;     /* table or alias, for t.* */
     const sql_bexpr **dfl; /* bound DEFAULT per column, lazily */
     bool *dfl_done;
-    sql__bindenv env;     /* the input rows, for grouping */
-    sql__grouping *group; /* a grouped SELECT; NULL: none */
+    sql__bindenv env;       /* the input rows, for grouping */
+    sql__grouping *group;   /* a grouped SELECT; NULL: none */
     const sql_scope *outer; /* a subquery's enclosing scope; NULL: none */
     bool outer_used;        /* a name resolved in `outer` (correlated) */
     bool has_from;          /* FROM a table or a subquery: `scope` is set */
@@ -1030,29 +1030,6 @@ static int insert_columns(planner *pl, const sql_insert *ins, int **cols, int *n
     return 0;
 }
 
-/* One VALUES row: every table column gets its item or its DEFAULT. */
-static int bind_insert_row(planner *pl, const sql_insert *ins, int r, const int *cols, int ncols,
-                           const sql_bexpr ***out, sql_error *err)
-{
-    const sql_table_desc *t = pl->p->table;
-    const sql_bexpr **row = kv_arena_alloc(pl->arena, (t->ncols + 1) * sizeof(*row));
-    bool *given = kv_arena_alloc(pl->arena, t->ncols + 1);
-    if (row == NULL || given == NULL)
-        return sql__oom(pl->arena, err);
-    memset(given, 0, t->ncols + 1);
-    int nitems = ins->default_values ? 0 : ins->rowlen;
-    for (int j = 0; j < nitems && j < ncols; j++) {
-        if (bind_assign(pl, &pl->empty, cols[j], ins->rows[r][j], &row[cols[j]], err) != 0)
-            return -1;
-        given[cols[j]] = true;
-    }
-    for (uint32_t c = 0; c < t->ncols; c++)
-        if (!given[c] && column_default(pl, (int)c, &row[c], err) != 0)
-            return -1;
-    *out = row;
-    return 0;
-}
-
 /* Where the i-th value of an INSERT was written (a VALUES item or a
  * select-list item; -1 when `*` made it). */
 static int insert_value_location(const sql_insert *ins, int i)
@@ -1083,36 +1060,54 @@ static int check_insert_width(planner *pl, const sql_insert *ins, int width, int
     return 0;
 }
 
-/* INSERT ... SELECT: the one row template, every target column the
- * source's result column assigned to its type (42804 when it cannot
- * be), the others their DEFAULT. */
-static int bind_source_row(planner *pl, const sql_insert *ins, const int *cols, int ncols,
-                           const sql_bexpr ***out, sql_error *err)
+/* Item j of row r of an INSERT, for table column `col`. */
+typedef int (*insert_item_fn)(planner *pl, const sql_insert *ins, int r, int j, int col,
+                              const sql_bexpr **out, sql_error *err);
+
+/* A VALUES item (or DEFAULT) assigned to its column. */
+static int values_item(planner *pl, const sql_insert *ins, int r, int j, int col,
+                       const sql_bexpr **out, sql_error *err)
 {
-    const sql_plan *src = pl->p->source;
+    return bind_assign(pl, &pl->empty, col, ins->rows[r][j], out, err);
+}
+
+/* INSERT ... SELECT: the source's result column j, over the source row,
+ * assigned to the column's type (42804 when it cannot be). */
+static int source_item(planner *pl, const sql_insert *ins, int r, int j, int col,
+                       const sql_bexpr **out, sql_error *err)
+{
+    const sql_col_desc *c = &pl->p->table->cols[col];
+    sql_bexpr *v = kv_arena_alloc(pl->arena, sizeof(*v));
+    (void)r;
+    if (v == NULL)
+        return sql__oom(pl->arena, err);
+    *v = (sql_bexpr){.kind = SQL_BEXPR_COLUMN,
+                     .type = pl->p->source->cols[j].type,
+                     .location = insert_value_location(ins, j),
+                     .column = j};
+    sql_bind_ctx bc = {
+        .arena = pl->arena, .query = pl->ctx->query, .params = pl->ctx->params, .column = c->name};
+    sql_bexpr *b;
+    if (sql_expr_coerce(&bc, v, c->type, &b, err) != 0)
+        return -1;
+    *out = b;
+    return 0;
+}
+
+/* One row: target column cols[j] gets item j (j < nitems), every other
+ * column its DEFAULT. */
+static int bind_insert_row(planner *pl, const sql_insert *ins, int r, const int *cols, int nitems,
+                           insert_item_fn item, const sql_bexpr ***out, sql_error *err)
+{
     const sql_table_desc *t = pl->p->table;
     const sql_bexpr **row = kv_arena_alloc(pl->arena, (t->ncols + 1) * sizeof(*row));
     bool *given = kv_arena_alloc(pl->arena, t->ncols + 1);
     if (row == NULL || given == NULL)
         return sql__oom(pl->arena, err);
     memset(given, 0, t->ncols + 1);
-    for (int j = 0; j < src->ntargets && j < ncols; j++) {
-        const sql_col_desc *c = &t->cols[cols[j]];
-        sql_bexpr *v = kv_arena_alloc(pl->arena, sizeof(*v));
-        if (v == NULL)
-            return sql__oom(pl->arena, err);
-        *v = (sql_bexpr){.kind = SQL_BEXPR_COLUMN,
-                         .type = src->cols[j].type,
-                         .location = insert_value_location(ins, j),
-                         .column = j};
-        sql_bind_ctx bc = {.arena = pl->arena,
-                           .query = pl->ctx->query,
-                           .params = pl->ctx->params,
-                           .column = c->name};
-        sql_bexpr *b;
-        if (sql_expr_coerce(&bc, v, c->type, &b, err) != 0)
+    for (int j = 0; j < nitems; j++) {
+        if (item(pl, ins, r, j, cols[j], &row[cols[j]], err) != 0)
             return -1;
-        row[cols[j]] = b;
         given[cols[j]] = true;
     }
     for (uint32_t c = 0; c < t->ncols; c++)
@@ -1123,8 +1118,8 @@ static int bind_source_row(planner *pl, const sql_insert *ins, const int *cols, 
 }
 
 /* The bound rows of INSERT: VALUES rows, DEFAULT VALUES, or the row
- * template over the source query's rows. */
-static int bind_insert_rows(planner *pl, const sql_insert *ins, const int *cols, int ncols,
+ * template over the source query's rows; `width` items each. */
+static int bind_insert_rows(planner *pl, const sql_insert *ins, const int *cols, int width,
                             sql_error *err)
 {
     sql_plan *p = pl->p;
@@ -1132,10 +1127,10 @@ static int bind_insert_rows(planner *pl, const sql_insert *ins, const int *cols,
     const sql_bexpr ***rows = kv_arena_alloc(pl->arena, (p->nrows + 1) * sizeof(*rows));
     if (rows == NULL)
         return sql__oom(pl->arena, err);
-    if (ins->select && bind_source_row(pl, ins, cols, ncols, &rows[0], err) != 0)
-        return -1;
-    for (int r = 0; !ins->select && r < p->nrows; r++)
-        if (bind_insert_row(pl, ins, r, cols, ncols, &rows[r], err) != 0)
+    int nitems = ins->default_values ? 0 : width;
+    insert_item_fn item = ins->select ? source_item : values_item;
+    for (int r = 0; r < p->nrows; r++)
+        if (bind_insert_row(pl, ins, r, cols, nitems, item, &rows[r], err) != 0)
             return -1;
     p->rows = (const sql_bexpr *const *const *)rows;
     return 0;
@@ -1158,7 +1153,7 @@ static int plan_insert(planner *pl, const sql_insert *ins, sql_error *err)
     }
     int width = ins->default_values ? ncols : p->source ? p->source->ntargets : ins->rowlen;
     if (check_insert_width(pl, ins, width, ncols, err) != 0 ||
-        bind_insert_rows(pl, ins, cols, ncols, err) != 0)
+        bind_insert_rows(pl, ins, cols, width, err) != 0)
         return -1;
     p->returns_rows = ins->nreturning > 0;
     if (bind_checks(pl, err) != 0 || bind_targets(pl, ins->returning, ins->nreturning, err) != 0)

@@ -205,7 +205,8 @@ static bool same_distinct_on(const sql_plan *p, const sql_datum *x, const sql_da
 static int send_sorted(select_run *r, sql_error *err)
 {
     const sql_plan *p = r->p;
-    qsort(r->rows, r->n, sizeof(*r->rows), cmp_rows);
+    if (r->n > 1) /* rows is NULL for none */
+        qsort(r->rows, r->n, sizeof(*r->rows), cmp_rows);
     for (size_t i = 0; i < r->n; i++) {
         if (i % CANCEL_EVERY == CANCEL_EVERY - 1 &&
             sql_txn_check_cancel(r->ctx->cancel, err, r->arena) != 0)

@@ -345,7 +345,7 @@ static void select_stmt(FILE *f, const sql_select *s)
 {
     fputs("select", f);
     targets(f, "targets", s->targets, s->ntargets);
-    if (s->has_from) {
+    if (s->has_from && !s->from_sub) {
         fputs(" from=", f);
         name(f, &s->from);
     }

@@ -46,9 +46,11 @@ typedef struct planner {
     bool outer_used;        /* a name resolved in `outer` (correlated) */
     bool has_from;          /* FROM a table or a subquery: `scope` is set */
     /* the common table expressions visible here: ctes[0..nctes) of this
-     * SELECT, then those of `parent` (the enclosing query's planner) */
+     * SELECT, then those of `parent` (the enclosing query's planner);
+     * ctes[nctes..nctes + nlater) follow in the same WITH, not visible
+     * yet (while a WITH query is planned) */
     const sql_cte *ctes;
-    int nctes;
+    int nctes, nlater;
     const struct planner *parent;
 } planner;
 
@@ -196,6 +198,26 @@ static int open_subquery(planner *pl, const planner *parent, const sql_select *q
     return 0;
 }
 
+/* After a 42P01 for `name`: PostgreSQL's detail and hint when it names a
+ * later WITH query of a WITH being planned (a forward reference). */
+static void forward_reference(const planner *pl, const char *name, sql_error *err)
+{
+    for (const planner *q = pl; q != NULL; q = q->parent) {
+        for (int i = q->nctes; i < q->nctes + q->nlater; i++) {
+            if (strcmp(q->ctes[i].name, name) == 0) {
+                sql_error_detail(err, pl->arena,
+                                 "There is a WITH item named \"%s\", but it cannot be referenced "
+                                 "from this part of the query.",
+                                 name);
+                sql_error_hint(err, pl->arena,
+                               "Use WITH RECURSIVE, or re-order the WITH items to remove forward "
+                               "references.");
+                return;
+            }
+        }
+    }
+}
+
 /* What FROM names: a subquery, a WITH query (unqualified names, the
  * innermost first; only the ones before it in its own WITH are visible
  * to it), or a table. */
@@ -207,10 +229,16 @@ static int open_from(planner *pl, const sql_select *s, sql_error *err)
     const planner *level;
     int at;
     const sql_cte *cte = s->from.schema ? NULL : find_cte(pl, s->from.name, &level, &at);
+    if (cte == NULL && open_table(pl, &s->from, s->alias, err) != 0) {
+        if (err->state == SQL_STATE_UNDEFINED_TABLE && !s->from.schema)
+            forward_reference(pl, s->from.name, err);
+        return -1;
+    }
     if (cte == NULL)
-        return open_table(pl, &s->from, s->alias, err);
+        return 0;
     planner before = *level;
     before.nctes = at;
+    before.nlater = level->nctes + level->nlater - at;
     return open_subquery(pl, &before, cte->query, s->alias ? s->alias : cte->name, cte->cols,
                          cte->ncols, "WITH query", err);
 }

@@ -984,7 +984,11 @@ Test(exec, from_subqueries_and_with)
     expect_path("SELECT * FROM (SELECT id FROM t) s", "subquery scan");
     /* a WITH query sees only the ones before it */
     expect_error("WITH a AS (SELECT * FROM b), b AS (SELECT 1) SELECT * FROM a", "42P01",
-                 "relation \"b\" does not exist", NULL);
+                 "relation \"b\" does not exist",
+                 "There is a WITH item named \"b\", but it cannot be referenced from this part "
+                 "of the query.");
+    cr_assert_str_eq(
+        err.hint, "Use WITH RECURSIVE, or re-order the WITH items to remove forward references.");
 }
 
 Test(exec, insert_select_reads_before_writing)

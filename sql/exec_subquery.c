@@ -103,47 +103,31 @@ static void verdict_result(const verdict *v, sql_datum *out)
 
 /* ---- running a subquery plan ----------------------------------------- */
 
-typedef int (*row_sink)(void *arg, const sql_datum *vals);
-
-typedef struct sink {
-    row_sink fn;
-    void *arg;
-} sink;
-
-static int on_row(void *arg, const sql_datum *vals, size_t n, sql_error *err)
-{
-    sink *s = arg;
-    (void)n;
-    (void)err;
-    return s->fn(s->arg, vals);
-}
-
 /* Runs subquery `p` for the row `ec` evaluates, each result row to fn
  * (1 stops the run). Scratch memory in an arena of the run's own; errors
  * end up in ec->arena. */
-static int run_sub(sql_eval_ctx *ec, const sql_plan *p, row_sink fn, void *arg)
+static int run_sub(sql_eval_ctx *ec, const sql_plan *p, sql_row_fn fn, void *arg)
 {
-    const sql_run_ctx *rc = ec->subquery_arg;
-    sink s = {fn, arg};
-    sql_run_ctx in = *rc;
+    sql_run_ctx in = *(const sql_run_ctx *)ec->subquery_arg;
     in.outer = ec;
-    in.row = on_row;
-    in.row_arg = &s;
+    in.row = fn;
+    in.row_arg = arg;
     kv_arena *scratch;
     if (kv_arena_create(&scratch) != 0)
         return sql__oom(ec->arena, ec->err);
     uint64_t rows;
-    int rc2 = sql__run_select(p, &in, scratch, &rows, ec->err);
-    if (rc2 != 0)
+    int rc = sql__run_select(p, &in, scratch, &rows, ec->err);
+    if (rc != 0)
         sql_error_move(ec->err, ec->arena);
     kv_arena_destroy(scratch);
-    return rc2;
+    return rc;
 }
 
 /* ---- correlated: a run per use ----------------------------------------- */
 
-static int add_to_verdict(void *arg, const sql_datum *vals)
+static int add_to_verdict(void *arg, const sql_datum *vals, size_t n, sql_error *err)
 {
+    (void)n, (void)err;
     return verdict_add(arg, vals);
 }
 
@@ -153,18 +137,18 @@ typedef struct keeper {
     sql__subq *q;
     sql__subresult *r;
     size_t max; /* rows any verdict of this kind can need */
-    sql_error *err;
 } keeper;
 
-static int keep_row(void *arg, const sql_datum *vals)
+static int keep_row(void *arg, const sql_datum *vals, size_t n, sql_error *err)
 {
     keeper *k = arg;
+    (void)n;
     sql__subresult *r = k->r;
     sql__subq *q = k->q;
     sql_type_id t = r->p->ntargets > 0 ? r->p->cols[0].type.oid : SQL_T_BOOL;
     if (r->n == r->cap) {
         size_t cap = r->cap ? 2 * r->cap : 16;
-        sql_datum *v = sql__mem_charge(&q->mem, q->arena, cap * sizeof(*v), "subquery", k->err);
+        sql_datum *v = sql__mem_charge(&q->mem, q->arena, cap * sizeof(*v), "subquery", err);
         if (v == NULL)
             return -1;
         if (r->n > 0)
@@ -175,8 +159,8 @@ static int keep_row(void *arg, const sql_datum *vals)
     sql_datum *d = &r->vals[r->n++];
     *d = (sql_datum){.isnull = true};
     if (r->p->ntargets > 0 && (sql__mem_account(&q->mem, q->arena, sql__datum_payload(t, &vals[0]),
-                                                "subquery", k->err) != 0 ||
-                               sql_datum_copy(t, &vals[0], q->arena, d, k->err) != 0))
+                                                "subquery", err) != 0 ||
+                               sql_datum_copy(t, &vals[0], q->arena, d, err) != 0))
         return -1;
     return r->n >= k->max ? 1 : 0;
 }
@@ -202,8 +186,7 @@ static int kept_rows(sql_eval_ctx *ec, const sql_bexpr *e, sql__subresult **out)
                 .r = r,
                 .max = e->sublink == SQL_SUBLINK_EXISTS ? 1
                        : e->sublink == SQL_SUBLINK_EXPR ? 2
-                                                        : SIZE_MAX,
-                .err = ec->err};
+                                                        : SIZE_MAX};
     if (run_sub(ec, r->p, keep_row, &k) != 0)
         return -1;
     r->next = q->results;

@@ -69,7 +69,8 @@ const char *sql__plan_tag(const sql_plan *p);
 bool sql__plan_stale(const sql_plan *p, sql_catalog *c);
 
 /* Receives one result row: `vals` in result-column order, valid during
- * the call. Return 0, or -1 with `err` set to stop the statement. */
+ * the call. Return 0, or -1 with `err` set to stop the statement (inside
+ * the executor also 1: no more rows wanted, see sql__run_select). */
 typedef int (*sql_row_fn)(void *arg, const sql_datum *vals, size_t n, sql_error *err);
 
 /* EXPLAIN ANALYZE's counters, filled by sql__run when asked for. */
@@ -93,6 +94,11 @@ typedef struct sql_run_ctx {
     sql_row_fn row;
     void *row_arg;
     sql_exec_stats *stats; /* EXPLAIN ANALYZE; NULL: not counted */
+    /* Inside the executor (NULL from the session): the evaluation of the
+     * enclosing query's row a subquery runs for, and the execution's
+     * subquery state (plan_int.h). */
+    const sql_eval_ctx *outer;
+    struct sql__subq *subq;
 } sql_run_ctx;
 
 /* Executes the plan: rows go to ctx->row; *affected is the count for the

@@ -67,7 +67,10 @@ void sql__eval_init(sql_eval_ctx *ec, const sql_run_ctx *ctx, const sql_datum *r
                          .io = ctx->io,
                          .env = ctx->env,
                          .err = err,
-                         .query = ctx->query};
+                         .query = ctx->query,
+                         .outer = ctx->outer,
+                         .subquery = sql__subquery_eval,
+                         .subquery_arg = (void *)ctx};
 }
 
 /* What a key expression evaluated to. */

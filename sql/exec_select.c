@@ -7,7 +7,8 @@
  * OFFSET (pushed into the scan when rows arrive in order), and the
  * hand-off of writes to exec_write.c.
  *
- *   source (scan | one row without FROM) -> [aggregation] -> result rows
+ *   source (scan | FROM subquery | one row without FROM) -> [aggregation]
+ *     -> result rows
  *     -> [DISTINCT set] -> (send | keep, sort, [DISTINCT ON], send)
  *
  * Memory: result rows handed to ctx->row are valid during the call;
@@ -85,10 +86,11 @@ static int send_out(select_run *r, sql_error *err)
         r->skipped++;
         return 0;
     }
-    if (r->ctx->row(r->ctx->row_arg, r->out, (size_t)r->p->ntargets, err) != 0)
+    int rc = r->ctx->row(r->ctx->row_arg, r->out, (size_t)r->p->ntargets, err);
+    if (rc < 0)
         return -1;
     r->emitted++;
-    return r->emitted >= r->limit ? 1 : 0;
+    return rc > 0 || r->emitted >= r->limit ? 1 : 0;
 }
 
 /* Whether result row vals is new to SELECT DISTINCT (always without). */
@@ -252,8 +254,53 @@ static int counted_group(void *arg, const sql_datum *row, kv_arena *arena, sql_e
     return r->p->sort ? on_row_sorted(arg, row, arena, err) : on_row(arg, row, arena, err);
 }
 
-static int run_select(const sql_plan *p, sql_run_ctx *ctx, kv_arena *arena, uint64_t *affected,
-                      sql_error *err)
+/* The rows of a FROM subquery on their way to the callback. */
+typedef struct sub_feed {
+    select_run *r;
+    sql__row_cb cb;
+    void *cb_arg;
+    kv_arena *scratch; /* the subquery run's: what the callback evaluates */
+} sub_feed;
+
+static int feed_row(void *arg, const sql_datum *vals, size_t n, sql_error *err)
+{
+    sub_feed *f = arg;
+    const sql_plan *p = f->r->p;
+    (void)n;
+    if (p->filter != NULL) {
+        sql_eval_ctx ec;
+        sql_tribool ok;
+        sql__eval_init(&ec, f->r->ctx, vals, f->scratch, err);
+        if (sql_expr_eval_bool(&ec, p->filter, &ok) != 0)
+            return -1;
+        if (ok != SQL_TRUE)
+            return 0;
+    }
+    return f->cb(f->cb_arg, vals, f->scratch, err);
+}
+
+/* The source of SELECT ... FROM (subquery): its result rows, through
+ * WHERE. The subquery runs at this query's level (its OUTER references
+ * reach the same enclosing rows), in an arena of its own. */
+static int sub_source(void *src, sql__row_cb cb, void *cb_arg, sql_error *err)
+{
+    select_run *r = src;
+    sub_feed f = {.r = r, .cb = cb, .cb_arg = cb_arg};
+    if (kv_arena_create(&f.scratch) != 0)
+        return sql__oom(r->arena, err);
+    sql_run_ctx in = *r->ctx;
+    in.row = feed_row;
+    in.row_arg = &f;
+    uint64_t n;
+    int rc = sql__run_select(r->p->from, &in, f.scratch, &n, err);
+    if (rc != 0)
+        sql_error_move(err, r->arena);
+    kv_arena_destroy(f.scratch);
+    return rc;
+}
+
+int sql__run_select(const sql_plan *p, sql_run_ctx *ctx, kv_arena *arena, uint64_t *affected,
+                    sql_error *err)
 {
     select_run r = {.p = p, .ctx = ctx, .arena = arena, .limit = UINT64_MAX};
     if (eval_count(&r, p->limit, SQL_STATE_INVALID_LIMIT_ROW_COUNT, "LIMIT", &r.limit, err) != 0 ||
@@ -267,7 +314,7 @@ static int run_select(const sql_plan *p, sql_run_ctx *ctx, kv_arena *arena, uint
         return -1;
     bool in_order = p->agg == NULL && !p->distinct && p->sort == NULL;
     r.want = in_order && r.limit != UINT64_MAX ? r.offset + r.limit : 0;
-    sql__source_fn source = p->table ? scan_source : values_source;
+    sql__source_fn source = p->table ? scan_source : p->from ? sub_source : values_source;
     sql__row_cb sink = p->sort ? on_row_sorted : on_row;
     int rc = 0;
     if (r.limit == 0)
@@ -289,7 +336,10 @@ int sql__run(const sql_plan *p, sql_run_ctx *ctx, bool may_commit, kv_arena *are
 {
     *affected = 0;
     *committed = false;
+    sql__subq subq = {.arena = arena};
+    sql_run_ctx run = *ctx;
+    run.subq = &subq;
     if (p->kind != SQL_STMT_SELECT)
-        return sql__run_write(p, ctx, may_commit, arena, affected, committed, err);
-    return run_select(p, ctx, arena, affected, err);
+        return sql__run_write(p, &run, may_commit, arena, affected, committed, err);
+    return sql__run_select(p, &run, arena, affected, err);
 }

@@ -15,8 +15,10 @@
  * keeps an implicit transaction retryable until its commit).
  *
  * An UPDATE that changes pk columns moves rows to new keys, which the
- * scan could meet again further on (the Halloween problem); it therefore
- * reads every target row before writing any, holding them in the
+ * scan could meet again further on (the Halloween problem), and a
+ * subquery of an UPDATE or DELETE must not see the statement's own
+ * writes (PostgreSQL's snapshot); such statements therefore read every
+ * target row before writing any (plan read_first), holding them in the
  * statement arena.
  *
  * Memory: the rows of a flush and their RETURNING values live in the
@@ -58,7 +60,7 @@ typedef struct writer {
     /* reused for every row: keys and values are copied into req */
     sql_keybuf key, okey, val;
     sql_datum *scratch;
-    /* UPDATE with pk changes: the (old, new) rows read before writing */
+    /* read_first: the (old, new) rows of UPDATE, the rows of DELETE */
     sql_datum **moves;
     size_t nmoves, capmoves;
     uint32_t backfill_ix; /* sql__run_backfill: the index being built */
@@ -417,25 +419,74 @@ static int wrote(writer *w)
 
 /* ---- statements ------------------------------------------------------ */
 
+/* Inserts the row whose columns `vals` give, evaluated over `src` (a
+ * source query's row; NULL for VALUES). */
+static int insert_one(writer *w, const sql_bexpr *const *vals, const sql_datum *src)
+{
+    uint32_t ncols = w->p->table->ncols;
+    sql_datum *row = kv_arena_alloc(w->pend, (ncols + 1) * sizeof(*row));
+    if (row == NULL)
+        return sql__oom(w->arena, w->err);
+    sql_eval_ctx ec;
+    sql__eval_init(&ec, w->ctx, src, w->pend, w->err);
+    for (uint32_t c = 0; c < ncols; c++) {
+        row[c].isnull = true;
+        if (vals[c] != NULL && sql_expr_eval(&ec, vals[c], &row[c]) != 0)
+            return -1;
+    }
+    if (check_row(w, row, w->pend) != 0 || insert_row(w, row) != 0 ||
+        keep_returning(w, row, w->pend) != 0)
+        return -1;
+    return wrote(w);
+}
+
+/* INSERT ... SELECT's source rows, all read before the first write. */
+typedef struct source_rows {
+    writer *w;
+    sql__membudget mem;
+    sql_datum **rows;
+    size_t n, cap;
+} source_rows;
+
+static int keep_source_row(void *arg, const sql_datum *vals, size_t n, sql_error *err)
+{
+    source_rows *s = arg;
+    const sql_plan *src = s->w->p->source;
+    kv_arena *a = s->w->arena;
+    sql_datum *row = sql__mem_charge(&s->mem, a, (n + 1) * sizeof(*row), "INSERT ... SELECT", err);
+    if (row == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        sql_type_id t = src->cols[i].type.oid;
+        if (sql__mem_account(&s->mem, a, sql__datum_payload(t, &vals[i]), "INSERT ... SELECT",
+                             err) != 0 ||
+            sql_datum_copy(t, &vals[i], a, &row[i], err) != 0)
+            return -1;
+    }
+    return push_ptr(a, &s->rows, &s->n, &s->cap, row, err);
+}
+
+/* Reading every source row first gives PostgreSQL's snapshot semantics
+ * without a snapshot: INSERT INTO t SELECT * FROM t doubles t once. */
 static int run_insert(writer *w)
 {
     const sql_plan *p = w->p;
-    uint32_t ncols = p->table->ncols;
-    for (int r = 0; r < p->nrows; r++) {
-        sql_datum *row = kv_arena_alloc(w->pend, (ncols + 1) * sizeof(*row));
-        if (row == NULL)
-            return sql__oom(w->arena, w->err);
-        sql_eval_ctx ec;
-        sql__eval_init(&ec, w->ctx, NULL, w->pend, w->err);
-        for (uint32_t c = 0; c < ncols; c++) {
-            row[c].isnull = true;
-            if (p->rows[r][c] != NULL && sql_expr_eval(&ec, p->rows[r][c], &row[c]) != 0)
+    if (p->source == NULL) {
+        for (int r = 0; r < p->nrows; r++)
+            if (insert_one(w, p->rows[r], NULL) != 0)
                 return -1;
-        }
-        if (check_row(w, row, w->pend) != 0 || insert_row(w, row) != 0 ||
-            keep_returning(w, row, w->pend) != 0 || wrote(w) != 0)
-            return -1;
+        return 0;
     }
+    source_rows s = {.w = w};
+    sql_run_ctx in = *w->ctx;
+    in.row = keep_source_row;
+    in.row_arg = &s;
+    uint64_t n;
+    if (sql__run_select(p->source, &in, w->arena, &n, w->err) != 0)
+        return -1;
+    for (size_t i = 0; i < s.n; i++)
+        if (insert_one(w, p->rows[0], s.rows[i]) != 0)
+            return -1;
     return 0;
 }
 
@@ -466,16 +517,9 @@ static int apply_update(writer *w, const sql_datum *old, const sql_datum *row, k
     return wrote(w);
 }
 
-static int on_update(void *arg, const sql_datum *old, kv_arena *arena, sql_error *err)
+/* Keeps copies of `old` and (UPDATE) `row` until the scan is over. */
+static int keep_target(writer *w, const sql_datum *old, const sql_datum *row)
 {
-    writer *w = arg;
-    (void)err;
-    sql_datum *row = NULL;
-    if (new_row(w, old, arena, &row) != 0)
-        return -1;
-    if (!w->p->set_pk && !w->p->set_scanned)
-        return apply_update(w, old, row, arena);
-    /* keep old and new row until the scan is over */
     uint32_t ncols = w->p->table->ncols;
     sql_datum *pair = kv_arena_alloc(w->arena, (2 * ncols + 1) * sizeof(*pair));
     if (pair == NULL)
@@ -483,33 +527,52 @@ static int on_update(void *arg, const sql_datum *old, kv_arena *arena, sql_error
     for (uint32_t c = 0; c < ncols; c++) {
         sql_type_id t = w->p->table->cols[c].type.oid;
         if (sql_datum_copy(t, &old[c], w->arena, &pair[c], w->err) != 0 ||
-            sql_datum_copy(t, &row[c], w->arena, &pair[ncols + c], w->err) != 0)
+            (row && sql_datum_copy(t, &row[c], w->arena, &pair[ncols + c], w->err) != 0))
             return -1;
     }
     return push_ptr(w->arena, &w->moves, &w->nmoves, &w->capmoves, pair, w->err);
+}
+
+static int on_update(void *arg, const sql_datum *old, kv_arena *arena, sql_error *err)
+{
+    writer *w = arg;
+    (void)err;
+    sql_datum *row = NULL;
+    if (new_row(w, old, arena, &row) != 0)
+        return -1;
+    if (w->p->read_first)
+        return keep_target(w, old, row);
+    return apply_update(w, old, row, arena);
+}
+
+static int apply_delete(writer *w, const sql_datum *row, kv_arena *arena)
+{
+    if (delete_row(w, row) != 0 || keep_returning(w, row, arena) != 0)
+        return -1;
+    return wrote(w);
 }
 
 static int on_delete(void *arg, const sql_datum *row, kv_arena *arena, sql_error *err)
 {
     writer *w = arg;
     (void)err;
-    if (delete_row(w, row) != 0 || keep_returning(w, row, arena) != 0)
-        return -1;
-    return wrote(w);
+    if (w->p->read_first)
+        return keep_target(w, row, NULL);
+    return apply_delete(w, row, arena);
 }
 
 static int run_modify(writer *w)
 {
     const sql_plan *p = w->p;
     bool upd = p->kind == SQL_STMT_UPDATE;
-    bool direct = !(upd && (p->set_pk || p->set_scanned));
     if (sql__scan(p, &p->proj, w->ctx, 0, upd ? on_update : on_delete,
-                  direct ? flush_between : NULL, w, w->arena, w->err) != 0)
+                  p->read_first ? NULL : flush_between, w, w->arena, w->err) != 0)
         return -1;
     uint32_t ncols = p->table->ncols;
     for (size_t i = 0; i < w->nmoves; i++) {
         const sql_datum *pair = w->moves[i];
-        if (apply_update(w, pair, pair + ncols, w->pend) != 0)
+        if ((upd ? apply_update(w, pair, pair + ncols, w->pend) : apply_delete(w, pair, w->pend)) !=
+            0)
             return -1;
     }
     return 0;

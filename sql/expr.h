@@ -3,7 +3,8 @@
  *
  * sql_expr_bind() turns a parse-tree expression (sql/parse.h) into a typed
  * sql_bexpr against a scope (the columns of the one table a statement
- * reads, or none), resolving column names, choosing operator and function
+ * reads, or none; a subquery's scope links to its enclosing query's),
+ * resolving column names, choosing operator and function
  * implementations, inserting implicit casts, typing literals of unknown
  * type from context as PostgreSQL does ('1' = int_col makes '1' an int4),
  * and inferring the types of $n parameters whose type the client left
@@ -60,6 +61,13 @@ typedef enum sql_bexpr_kind {
     SQL_BEXPR_COALESCE, /* first non-NULL of args (lazy) */
     SQL_BEXPR_AGGREF,   /* an aggregate's result: item `column` of the row the
                          * aggregation operator produces (see sql_bind_ctx.agg) */
+    SQL_BEXPR_SUBQUERY, /* subquery `sub` (see sql_bind_ctx.subquery): EXISTS,
+                         * its one value (EXPR), or for ANY/ALL the test
+                         * args[0] over each of its rows */
+    SQL_BEXPR_SUBVALUE, /* in an ANY/ALL test: column `column` of the
+                         * subquery row being tested */
+    SQL_BEXPR_OUTER,    /* column `column` of the row of the query
+                         * `levels_up` levels out (a correlated reference) */
 } sql_bexpr_kind;
 
 struct sql_bexpr {
@@ -79,6 +87,13 @@ struct sql_bexpr {
     sql_bexpr **args;
     int nargs;
     sql_bexpr *els; /* CASE: NULL is ELSE NULL */
+    /* SUBQUERY: the planned subquery (opaque here, the planner's), what
+     * it tests, and whether it reads columns of enclosing queries (then
+     * it runs again for every row; else once per execution) */
+    const void *sub;
+    sql_sublink sublink;
+    bool correlated;
+    int levels_up; /* OUTER: >= 1 */
 };
 
 /* A column a name can resolve to. */
@@ -88,13 +103,22 @@ typedef struct sql_scope_col {
     bool hidden; /* not part of `*`, but resolvable by name */
 } sql_scope_col;
 
-/* The names visible to an expression: one table (or none). */
-typedef struct sql_scope {
+/* The names visible to an expression: one table or subquery (or none),
+ * then those of the enclosing queries. */
+typedef struct sql_scope sql_scope;
+struct sql_scope {
     const char *table; /* table name (NULL: no FROM) */
     const char *alias; /* FROM alias; when set, only it qualifies columns */
     const sql_scope_col *cols;
     int ncols;
-} sql_scope;
+    /* A subquery's scope: the enclosing query's, where names this scope
+     * lacks are looked up (becoming OUTER references); NULL: none. A
+     * lookup that passes through this scope to an outer one sets
+     * *outer_used (the subquery is correlated); may be NULL when outer
+     * is. */
+    const sql_scope *outer;
+    bool *outer_used;
+};
 
 /* Parameter types: `oids[i]` is the declared type of $i+1, 0 while
  * unknown; binding fills unknown ones from context (and grows `n` up to
@@ -106,6 +130,22 @@ typedef struct sql_params {
     int n;
     int cap;
 } sql_params;
+
+/* A planned subquery, as the binder sees it. */
+typedef struct sql_subquery_info {
+    const void *sub;       /* the plan, opaque to the expression module */
+    const sql_type *types; /* its result columns' types */
+    int ncols;
+    bool correlated; /* it reads columns of enclosing queries */
+} sql_subquery_info;
+
+struct sql_bind_ctx;
+
+/* Plans subquery `s` with ctx->scope as its enclosing scope and fills
+ * *out; `sub` and `types` must live as long as the bound tree (the
+ * caller's arena). -1 with `err` set. */
+typedef int (*sql_subquery_hook)(void *arg, const struct sql_bind_ctx *ctx, const sql_select *s,
+                                 sql_subquery_info *out, sql_error *err);
 
 typedef struct sql_bind_ctx {
     kv_arena *arena;
@@ -127,6 +167,11 @@ typedef struct sql_bind_ctx {
     int (*agg)(void *agg_arg, const sql_expr *call, sql_bexpr **out, sql_error *err);
     void *agg_arg;
     const char *agg_clause;
+    /* Subqueries: with `subquery` set, each is handed to it and becomes
+     * a SUBQUERY node over the plan it returns; without it a subquery is
+     * 0A000 (DDL defaults and checks). */
+    sql_subquery_hook subquery;
+    void *subquery_arg;
 } sql_bind_ctx;
 
 /* Binds `e`. `want` is the type the context expects (an INSERT target
@@ -154,9 +199,19 @@ typedef struct sql_eval_env {
     const char *user;
 } sql_eval_env;
 
+/* Runs SUBQUERY node `e` for the current row of `ctx` into *out (its
+ * value, or the boolean of EXISTS/ANY/ALL). -1 with *ctx->err set. */
+typedef int (*sql_subquery_fn)(sql_eval_ctx *ctx, const sql_bexpr *e, sql_datum *out);
+
 struct sql_eval_ctx {
     kv_arena *arena;
     const sql_datum *row; /* the scope's columns, in scope order */
+    /* the evaluation of the enclosing query's row (OUTER references
+     * read its row); NULL outside subqueries */
+    const sql_eval_ctx *outer;
+    const sql_datum *subrow;  /* an ANY/ALL test's subquery row (SUBVALUE) */
+    sql_subquery_fn subquery; /* NULL: SUBQUERY nodes cannot run here */
+    void *subquery_arg;       /* the runner's state, for subquery */
     const sql_datum *params;
     const sql_type *param_types;
     sql_io_ctx io; /* time zone, and `now` = the transaction's timestamp */
@@ -171,9 +226,10 @@ int sql_expr_eval(sql_eval_ctx *ctx, const sql_bexpr *e, sql_datum *out);
 /* A WHERE / CHECK result: TRUE, FALSE or UNKNOWN (NULL). */
 int sql_expr_eval_bool(sql_eval_ctx *ctx, const sql_bexpr *e, sql_tribool *out);
 
-/* Whether `e` depends only on constants and parameters (no columns, no
- * volatile function): the planner may evaluate it once per execution to
- * build a key. */
+/* Whether `e` depends only on constants, parameters and enclosing
+ * queries' columns (no column of its own row, no volatile function, no
+ * correlated subquery): the planner may evaluate it once per execution
+ * to build a key. */
 bool sql_expr_is_stable(const sql_bexpr *e);
 
 /* Whether `call` names (unqualified or in pg_catalog) an aggregate function

@@ -2,7 +2,11 @@
  * expr_bind.c - parse-tree expressions (sql/parse.h) to typed sql_bexpr
  * trees, following PostgreSQL 15's parse analysis:
  *
- *  - names resolve against the one table of the scope (42703, 42P01);
+ *  - names resolve against the one table of the scope (42703, 42P01),
+ *    then outwards through the scopes of enclosing queries (an OUTER
+ *    reference, which marks the subqueries it crosses correlated);
+ *  - subqueries are planned through the ctx->subquery hook; IN/ANY/ALL
+ *    bind their test `x op value` like an operator call;
  *  - literals: integers are int4, int8 or numeric by size, decimals are
  *    numeric, strings stay "unknown" until a context types them (the other
  *    side of an operator, a function argument, a cast, an assignment);
@@ -542,16 +546,13 @@ static int op_ambiguous(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **args, 
     return -1;
 }
 
-static int bind_op(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **out, sql_error *err)
+/* Operator e->name (e an OP, or a SUBLINK's ANY/ALL) over bound args. */
+static int apply_op(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **args, int nargs,
+                    sql_bexpr **out, sql_error *err)
 {
-    sql_bexpr *args[2] = {NULL, NULL};
-    int nargs = e->left ? 2 : 1, n;
     const sql__fn *rows, *f;
+    int n;
 
-    if (e->left && bind(ctx, e->left, &args[0], err) < 0)
-        return -1;
-    if (bind(ctx, e->right, &args[nargs - 1], err) < 0)
-        return -1;
     if (e->schema && strcmp(e->schema, "pg_catalog") != 0)
         return op_error(ctx, e->name, e->left ? args[0] : NULL, args[nargs - 1], e->location, err);
     for (size_t i = 0; nargs == 2 && i < sizeof cmp_ops / sizeof *cmp_ops; i++)
@@ -563,6 +564,18 @@ static int bind_op(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **out, sql_er
     if (!rows || !f)
         return op_error(ctx, e->name, e->left ? args[0] : NULL, args[nargs - 1], e->location, err);
     return make_call(ctx, f, args, nargs, e->location, out, err);
+}
+
+static int bind_op(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **out, sql_error *err)
+{
+    sql_bexpr *args[2] = {NULL, NULL};
+    int nargs = e->left ? 2 : 1;
+
+    if (e->left && bind(ctx, e->left, &args[0], err) < 0)
+        return -1;
+    if (bind(ctx, e->right, &args[nargs - 1], err) < 0)
+        return -1;
+    return apply_op(ctx, e, args, nargs, out, err);
 }
 
 /* "name(type, type)" as PostgreSQL's func_signature_string writes it. */
@@ -740,24 +753,60 @@ static int check_qualifier(sql_bind_ctx *ctx, const sql_expr *e, sql_error *err)
     return -1;
 }
 
+/* Whether qualifier e->table names scope s (its alias, else its name,
+ * optionally in "public"), as check_qualifier accepts it. */
+static bool scope_named(const sql_scope *s, const sql_expr *e)
+{
+    if (s->alias)
+        return !e->schema && strcmp(e->table, s->alias) == 0;
+    return s->table && strcmp(e->table, s->table) == 0 &&
+           (!e->schema || strcmp(e->schema, "public") == 0);
+}
+
+static int scope_find(const sql_scope *s, const char *name)
+{
+    for (int i = 0; i < s->ncols; i++)
+        if (strcmp(s->cols[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* Column `i` of scope `s`, `levels` scopes out from ctx->scope: an OUTER
+ * reference when levels > 0, which makes every scope passed correlated. */
+static int column_node(sql_bind_ctx *ctx, const sql_expr *e, const sql_scope *s, int i, int levels,
+                       sql_bexpr **out, sql_error *err)
+{
+    sql_bexpr *b =
+        new_node(ctx, levels ? SQL_BEXPR_OUTER : SQL_BEXPR_COLUMN, s->cols[i].type, e->location, 0);
+
+    if (!b)
+        return oom(ctx, err);
+    b->column = i;
+    b->levels_up = levels;
+    for (const sql_scope *in = ctx->scope; in != s; in = in->outer)
+        *in->outer_used = true;
+    *out = b;
+    return 0;
+}
+
+/* Names resolve in the innermost scope that has them (a qualified name:
+ * that the qualifier names), then outwards through enclosing queries. */
 static int bind_column(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **out, sql_error *err)
 {
-    const sql_scope *s = ctx->scope;
+    int levels = 0;
 
+    for (const sql_scope *s = ctx->scope; s; s = s->outer, levels++) {
+        if (e->table && !scope_named(s, e))
+            continue;
+        int i = scope_find(s, e->column);
+        if (i >= 0)
+            return column_node(ctx, e, s, i, levels, out, err);
+        if (e->table)
+            return bind_error(ctx, err, e->location, SQL_STATE_UNDEFINED_COLUMN,
+                              "column %s.%s does not exist", e->table, e->column);
+    }
     if (e->table && check_qualifier(ctx, e, err) < 0)
         return -1;
-    for (int i = 0; s && i < s->ncols; i++)
-        if (strcmp(s->cols[i].name, e->column) == 0) {
-            sql_bexpr *b = new_node(ctx, SQL_BEXPR_COLUMN, s->cols[i].type, e->location, 0);
-            if (!b)
-                return oom(ctx, err);
-            b->column = i;
-            *out = b;
-            return 0;
-        }
-    if (e->table)
-        return bind_error(ctx, err, e->location, SQL_STATE_UNDEFINED_COLUMN,
-                          "column %s.%s does not exist", e->table, e->column);
     return bind_error(ctx, err, e->location, SQL_STATE_UNDEFINED_COLUMN,
                       "column \"%s\" does not exist", e->column);
 }
@@ -1005,6 +1054,66 @@ static int bind_case(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **out, sql_
     return 0;
 }
 
+/* ---- subqueries -------------------------------------------------------- */
+
+/* The column count PostgreSQL's transformSubLink demands: 42601. */
+static int sublink_width(sql_bind_ctx *ctx, const sql_expr *e, int ncols, sql_error *err)
+{
+    if (e->sublink == SQL_SUBLINK_EXISTS || ncols == 1)
+        return 0;
+    const char *msg = e->sublink == SQL_SUBLINK_EXPR ? "subquery must return only one column"
+                      : ncols > 1                    ? "subquery has too many columns"
+                                                     : "subquery has too few columns";
+    return bind_error(ctx, err, e->location, SQL_STATE_SYNTAX_ERROR, "%s", msg);
+}
+
+/* ANY/ALL's test `left op value`, the value standing for the subquery
+ * row being tested (a SUBVALUE), like PostgreSQL's make_op; the operator
+ * must yield a boolean (42804). */
+static int sublink_test(sql_bind_ctx *ctx, const sql_expr *e, sql_type value_type, sql_bexpr **out,
+                        sql_error *err)
+{
+    sql_bexpr *args[2];
+
+    if (bind(ctx, e->left, &args[0], err) < 0)
+        return -1;
+    if (!(args[1] = new_node(ctx, SQL_BEXPR_SUBVALUE, value_type, e->location, 0)))
+        return oom(ctx, err);
+    if (apply_op(ctx, e, args, 2, out, err) < 0)
+        return -1;
+    if ((*out)->type.oid != SQL_T_BOOL)
+        return bind_error(ctx, err, e->location, SQL_STATE_DATATYPE_MISMATCH,
+                          "operator %s must return type boolean, not type %s", e->name,
+                          type_name((*out)->type.oid));
+    return 0;
+}
+
+/* A subquery, planned by ctx->subquery with this scope as the enclosing
+ * one. */
+static int bind_sublink(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **out, sql_error *err)
+{
+    bool tests = e->sublink == SQL_SUBLINK_ANY || e->sublink == SQL_SUBLINK_ALL;
+    sql_subquery_info info;
+
+    if (!ctx->subquery)
+        return bind_error(ctx, err, e->location, SQL_STATE_FEATURE_NOT_SUPPORTED,
+                          "subqueries are not supported in this context yet");
+    if (ctx->subquery(ctx->subquery_arg, ctx, e->subselect, &info, err) < 0 ||
+        sublink_width(ctx, e, info.ncols, err) < 0)
+        return -1;
+    sql_type type = e->sublink == SQL_SUBLINK_EXPR ? info.types[0] : type_bool;
+    sql_bexpr *b = new_node(ctx, SQL_BEXPR_SUBQUERY, type, e->location, tests);
+    if (!b)
+        return oom(ctx, err);
+    if (tests && sublink_test(ctx, e, info.types[0], &b->args[0], err) < 0)
+        return -1;
+    b->sub = info.sub;
+    b->sublink = e->sublink;
+    b->correlated = info.correlated;
+    *out = b;
+    return 0;
+}
+
 /* ---- entry points ----------------------------------------------------- */
 
 static int bind(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **out, sql_error *err)
@@ -1039,6 +1148,8 @@ static int bind(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **out, sql_error
     case SQL_EXPR_STAR:
         return bind_error(ctx, err, e->location, SQL_STATE_FEATURE_NOT_SUPPORTED,
                           "\"*\" in an expression is not supported yet");
+    case SQL_EXPR_SUBLINK:
+        return bind_sublink(ctx, e, out, err);
     case SQL_EXPR_DEFAULT:
         break;
     }
@@ -1080,6 +1191,15 @@ static int colname(const sql_expr *e, const char **name)
             s = 1;
         }
         return s;
+    case SQL_EXPR_SUBLINK:
+        /* PostgreSQL: "exists", or a scalar subquery's own column name */
+        if (e->sublink == SQL_SUBLINK_EXISTS)
+            *name = "exists";
+        else if (e->sublink != SQL_SUBLINK_EXPR || e->subselect->ntargets < 1)
+            return 0;
+        else if (!(*name = e->subselect->targets[0].alias))
+            *name = sql_expr_colname(e->subselect->targets[0].expr);
+        return 2;
     case SQL_EXPR_CASE:
         s = e->els ? colname(e->els, name) : 0;
         if (s <= 1) {

@@ -118,6 +118,17 @@ static int eval_coalesce(sql_eval_ctx *ctx, const sql_bexpr *e, sql_datum *out)
     return 0;
 }
 
+/* A column of an enclosing query's row: levels_up evaluations out. */
+static int eval_outer(sql_eval_ctx *ctx, const sql_bexpr *e, sql_datum *out)
+{
+    const sql_eval_ctx *at = ctx;
+
+    for (int i = 0; i < e->levels_up; i++)
+        at = at->outer;
+    *out = at->row[e->column];
+    return 0;
+}
+
 static int eval_pair(sql_eval_ctx *ctx, const sql_bexpr *e, sql_datum *a, sql_datum *b)
 {
     if (sql_expr_eval(ctx, e->args[0], a) < 0)
@@ -168,6 +179,14 @@ int sql_expr_eval(sql_eval_ctx *ctx, const sql_bexpr *e, sql_datum *out)
         return eval_case(ctx, e, out);
     case SQL_BEXPR_COALESCE:
         return eval_coalesce(ctx, e, out);
+    case SQL_BEXPR_SUBQUERY:
+        assert(ctx->subquery);
+        return ctx->subquery(ctx, e, out);
+    case SQL_BEXPR_SUBVALUE:
+        *out = ctx->subrow[e->column];
+        return 0;
+    case SQL_BEXPR_OUTER:
+        return eval_outer(ctx, e, out);
     }
     assert(!"unknown bound expression kind");
     return -1;
@@ -186,8 +205,11 @@ int sql_expr_eval_bool(sql_eval_ctx *ctx, const sql_bexpr *e, sql_tribool *out)
 
 bool sql_expr_is_stable(const sql_bexpr *e)
 {
+    /* an OUTER reference is fixed for one run of its subquery; a
+     * correlated subquery may read this query's columns */
     if (e->kind == SQL_BEXPR_COLUMN || e->kind == SQL_BEXPR_AGGREF ||
-        (e->kind == SQL_BEXPR_FUNC && e->volatile_))
+        (e->kind == SQL_BEXPR_FUNC && e->volatile_) ||
+        (e->kind == SQL_BEXPR_SUBQUERY && e->correlated))
         return false;
     for (int i = 0; i < e->nargs; i++)
         if (!sql_expr_is_stable(e->args[i]))

@@ -63,7 +63,17 @@ typedef enum sql_expr_kind {
     SQL_EXPR_BETWEEN,  /* arg [NOT] BETWEEN args[0] AND args[1] */
     SQL_EXPR_CASE,     /* CASE [arg] WHEN whens[i] THEN thens[i] ... ELSE els END */
     SQL_EXPR_DEFAULT,  /* DEFAULT in INSERT ... VALUES or UPDATE ... SET */
+    SQL_EXPR_SUBLINK,  /* a subquery: EXISTS (subselect), (subselect),
+                        * left name ANY/ALL (subselect); IN is = ANY */
 } sql_expr_kind;
+
+/* What a subquery expression tests (PostgreSQL's SubLinkType). */
+typedef enum sql_sublink {
+    SQL_SUBLINK_EXISTS, /* any row at all */
+    SQL_SUBLINK_EXPR,   /* the value of the one row's one column */
+    SQL_SUBLINK_ANY,    /* left op some row's value */
+    SQL_SUBLINK_ALL,    /* left op every row's value */
+} sql_sublink;
 
 /* What the lexer saw; the binder decides the type (an INTEGER literal
  * that overflows int8 is numeric, a STRING is of unknown type). */
@@ -104,6 +114,9 @@ struct sql_expr {
     sql_expr **whens;
     sql_expr **thens;
     sql_expr *els; /* NULL: ELSE NULL */
+    /* SUBLINK: the subquery; name and left for ANY/ALL */
+    sql_sublink sublink;
+    sql_select *subselect;
 };
 
 /* An output column (SELECT list, RETURNING). alias NULL: none given. */
@@ -238,7 +251,8 @@ typedef struct sql_insert {
     bool default_values; /* DEFAULT VALUES; else rows */
     sql_expr ***rows;    /* rows[i][j], SQL_EXPR_DEFAULT for DEFAULT */
     int nrows;
-    int rowlen; /* every row has rowlen items */
+    int rowlen;         /* every row has rowlen items */
+    sql_select *select; /* INSERT ... SELECT: the query (nrows 0); NULL: rows */
     sql_target *returning;
     int nreturning;
 } sql_insert;
@@ -268,12 +282,30 @@ typedef struct sql_order {
     int location;
 } sql_order;
 
+/* A common table expression: WITH name [(cols)] AS (query). */
+typedef struct sql_cte {
+    const char *name;
+    const char **cols; /* column aliases (NULL, 0: the query's names) */
+    int ncols;
+    sql_select *query;
+    int location;
+} sql_cte;
+
 struct sql_select {
     sql_target *targets;
     int ntargets;
-    bool has_from; /* FROM table; else SELECT without FROM */
+    bool has_from; /* FROM table or subquery; else SELECT without FROM */
     sql_name from;
-    const char *alias; /* FROM table alias; NULL: none */
+    const char *alias; /* FROM alias; NULL: none */
+    /* FROM (subquery) AS alias [(cols)]: the subquery, its column aliases
+     * (NULL, 0: the subquery's names); NULL: FROM names a table (or a
+     * common table expression, which the planner tells apart) */
+    sql_select *from_sub;
+    const char **from_cols;
+    int nfrom_cols;
+    /* WITH: visible in this SELECT and the subqueries inside it */
+    sql_cte *ctes;
+    int nctes;
     sql_expr *where;
     sql_expr **group_by; /* GROUP BY items (an integer constant: a position) */
     int ngroup_by;

@@ -361,6 +361,46 @@ static int sql_value_function(sql__pctx *c, const PgQuery__SQLValueFunction *f, 
     return set_const_text(c, e->args[0], SQL_CONST_INTEGER, buf);
 }
 
+/* EXISTS, scalar, ANY and ALL subqueries; x IN (SELECT ...) arrives as
+ * ANY without an operator name, which means =. */
+static int sub_link(sql__pctx *c, const PgQuery__SubLink *l, sql_expr **out)
+{
+    static const sql_sublink kinds[] = {
+        [PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK] = SQL_SUBLINK_EXISTS,
+        [PG_QUERY__SUB_LINK_TYPE__ALL_SUBLINK] = SQL_SUBLINK_ALL,
+        [PG_QUERY__SUB_LINK_TYPE__ANY_SUBLINK] = SQL_SUBLINK_ANY,
+        [PG_QUERY__SUB_LINK_TYPE__EXPR_SUBLINK] = SQL_SUBLINK_EXPR,
+    };
+    sql_expr *e = new_expr(c, SQL_EXPR_SUBLINK, l->location);
+    const char *op = l->n_oper_name ? sql__node_str(l->oper_name[l->n_oper_name - 1]) : "=";
+    const char *schema = l->n_oper_name > 1 ? sql__node_str(l->oper_name[0]) : NULL;
+
+    if (!e)
+        return -1;
+    switch (l->sub_link_type) {
+    case PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK:
+    case PG_QUERY__SUB_LINK_TYPE__ALL_SUBLINK:
+    case PG_QUERY__SUB_LINK_TYPE__ANY_SUBLINK:
+    case PG_QUERY__SUB_LINK_TYPE__EXPR_SUBLINK:
+        break;
+    case PG_QUERY__SUB_LINK_TYPE__ARRAY_SUBLINK:
+        return sql__unsupported(c, l->location, "ARRAY(subquery)");
+    default: /* (a, b) = (SELECT ...): a row comparison */
+        return sql__unsupported(c, l->location, "row comparison with a subquery");
+    }
+    assert(l->subselect->node_case == PG_QUERY__NODE__NODE_SELECT_STMT);
+    e->sublink = kinds[l->sub_link_type];
+    e->subselect = sql__palloc(c, sizeof *e->subselect);
+    e->name = sql__pstrdup(c, op);
+    e->schema = sql__pstrdup(c, schema);
+    if (!e->subselect || !e->name || (schema && !e->schema) ||
+        sql__expr_opt(c, l->testexpr, &e->left) < 0 ||
+        sql__select_stmt(c, l->subselect->select_stmt, l->location, e->subselect) < 0)
+        return -1;
+    *out = e;
+    return 0;
+}
+
 int sql__expr(sql__pctx *c, const PgQuery__Node *n, sql_expr **out)
 {
     assert(n);
@@ -402,6 +442,8 @@ int sql__expr(sql__pctx *c, const PgQuery__Node *n, sql_expr **out)
     case PG_QUERY__NODE__NODE_SET_TO_DEFAULT:
         *out = new_expr(c, SQL_EXPR_DEFAULT, n->set_to_default->location);
         return *out ? 0 : -1;
+    case PG_QUERY__NODE__NODE_SUB_LINK:
+        return sub_link(c, n->sub_link, out);
     default:
         return sql__unsupported_node(c, n, -1);
     }

@@ -70,6 +70,9 @@ int sql__parse_create_index(sql__pctx *c, const PgQuery__IndexStmt *s, int locat
 int sql__explain_stmt(sql__pctx *c, const PgQuery__ExplainStmt *s, int location, sql_explain *out);
 
 /* ---- parse_stmt.c ---- */
+/* A SELECT (a statement's, or a subquery's); `loc` for clause errors
+ * without a location of their own. */
+int sql__select_stmt(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_select *out);
 /* One raw statement; out->location and out->len are the caller's. */
 int sql__stmt(sql__pctx *c, const PgQuery__Node *n, int location, sql_stmt *out);
 

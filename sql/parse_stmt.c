@@ -17,8 +17,8 @@ static int check_select_clauses(sql__pctx *c, const PgQuery__SelectStmt *s, int 
 {
     if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
         return sql__unsupported(c, loc, "UNION/INTERSECT/EXCEPT");
-    if (s->with_clause)
-        return sql__unsupported(c, s->with_clause->location, "WITH");
+    if (s->with_clause && s->with_clause->recursive)
+        return sql__unsupported(c, s->with_clause->location, "WITH RECURSIVE");
     if (s->n_values_lists)
         return sql__unsupported(c, loc, "VALUES as a query");
     if (s->into_clause)
@@ -37,8 +37,69 @@ static int check_select_clauses(sql__pctx *c, const PgQuery__SelectStmt *s, int 
         return sql__unsupported(c, loc, "FETCH ... WITH TIES");
     if (s->n_from_clause > 1)
         return sql__unsupported(c, sql__node_location(s->from_clause[1]), "JOIN");
-    if (s->n_from_clause == 1 && s->from_clause[0]->node_case != PG_QUERY__NODE__NODE_RANGE_VAR)
+    if (s->n_from_clause == 1 && s->from_clause[0]->node_case != PG_QUERY__NODE__NODE_RANGE_VAR &&
+        s->from_clause[0]->node_case != PG_QUERY__NODE__NODE_RANGE_SUBSELECT)
         return sql__unsupported_node(c, s->from_clause[0], loc);
+    return 0;
+}
+
+/* The names of an alias's column list (t(a, b)), arena copies. */
+static int alias_columns(sql__pctx *c, const PgQuery__Alias *a, const char ***out, int *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!a || !a->n_colnames)
+        return 0;
+    const char **cols = sql__palloc(c, a->n_colnames * sizeof *cols);
+    if (!cols)
+        return -1;
+    for (size_t i = 0; i < a->n_colnames; i++)
+        if (!(cols[i] = sql__pstrdup(c, sql__node_str(a->colnames[i]))))
+            return -1;
+    *out = cols;
+    *n = (int)a->n_colnames;
+    return 0;
+}
+
+/* FROM (subquery) [AS] alias [(cols)]; PostgreSQL 15's grammar demands
+ * the alias. */
+static int from_subselect(sql__pctx *c, const PgQuery__RangeSubselect *r, int loc, sql_select *out)
+{
+    if (r->lateral)
+        return sql__unsupported(c, loc, "LATERAL");
+    assert(r->alias && r->subquery->node_case == PG_QUERY__NODE__NODE_SELECT_STMT);
+    out->from_sub = sql__palloc(c, sizeof *out->from_sub);
+    out->alias = sql__pstrdup(c, r->alias->aliasname);
+    if (!out->from_sub || !out->alias ||
+        alias_columns(c, r->alias, &out->from_cols, &out->nfrom_cols) < 0)
+        return -1;
+    return sql__select_stmt(c, r->subquery->select_stmt, loc, out->from_sub);
+}
+
+/* WITH name [(cols)] AS (SELECT ...), ...: only SELECT bodies. */
+static int with_clause(sql__pctx *c, const PgQuery__WithClause *w, int loc, sql_select *out)
+{
+    out->ctes = sql__palloc(c, (w->n_ctes ? w->n_ctes : 1) * sizeof *out->ctes);
+    if (!out->ctes)
+        return -1;
+    for (size_t i = 0; i < w->n_ctes; i++) {
+        const PgQuery__CommonTableExpr *x = w->ctes[i]->common_table_expr;
+        sql_cte *t = &out->ctes[i];
+        PgQuery__Alias names = {.n_colnames = x->n_aliascolnames, .colnames = x->aliascolnames};
+
+        assert(w->ctes[i]->node_case == PG_QUERY__NODE__NODE_COMMON_TABLE_EXPR);
+        if (x->ctequery->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
+            return sql__unsupported(c, x->location, "data-modifying statement in WITH");
+        if (x->search_clause || x->cycle_clause)
+            return sql__unsupported(c, x->location, "SEARCH or CYCLE");
+        t->location = x->location;
+        t->name = sql__pstrdup(c, x->ctename);
+        t->query = sql__palloc(c, sizeof *t->query);
+        if (!t->name || !t->query || alias_columns(c, &names, &t->cols, &t->ncols) < 0 ||
+            sql__select_stmt(c, x->ctequery->select_stmt, loc, t->query) < 0)
+            return -1;
+    }
+    out->nctes = (int)w->n_ctes;
     return 0;
 }
 
@@ -102,13 +163,18 @@ static int group_clause(sql__pctx *c, const PgQuery__SelectStmt *s, sql_select *
     return 0;
 }
 
-static int select_stmt(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_select *out)
+int sql__select_stmt(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_select *out)
 {
     if (check_select_clauses(c, s, loc) < 0)
         return -1;
+    if (s->with_clause && with_clause(c, s->with_clause, loc, out) < 0)
+        return -1;
     if (s->n_from_clause == 1) {
+        const PgQuery__Node *f = s->from_clause[0];
         out->has_from = true;
-        if (sql__range_var(c, s->from_clause[0]->range_var, &out->from, &out->alias) < 0)
+        if (f->node_case == PG_QUERY__NODE__NODE_RANGE_SUBSELECT
+                ? from_subselect(c, f->range_subselect, loc, out) < 0
+                : sql__range_var(c, f->range_var, &out->from, &out->alias) < 0)
             return -1;
     }
     if (sql__targets(c, s->target_list, s->n_target_list, &out->targets, &out->ntargets) < 0 ||
@@ -122,11 +188,16 @@ static int select_stmt(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_
 
 /* ---- INSERT, UPDATE, DELETE ----------------------------------------- */
 
+/* VALUES rows, or the query of INSERT ... SELECT. */
 static int insert_rows(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_insert *out)
 {
-    if (!s->n_values_lists || s->n_sort_clause || s->limit_count || s->limit_offset ||
-        s->with_clause || s->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
-        return sql__unsupported(c, loc, "INSERT ... SELECT");
+    if (!s->n_values_lists) {
+        out->select = sql__palloc(c, sizeof *out->select);
+        return out->select ? sql__select_stmt(c, s, loc, out->select) : -1;
+    }
+    if (s->n_sort_clause || s->limit_count || s->limit_offset || s->with_clause ||
+        s->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
+        return sql__unsupported(c, loc, "VALUES with ORDER BY, LIMIT or WITH");
     out->rows = sql__palloc(c, s->n_values_lists * sizeof *out->rows);
     if (!out->rows)
         return -1;
@@ -533,7 +604,7 @@ int sql__stmt(sql__pctx *c, const PgQuery__Node *n, int loc, sql_stmt *out)
     switch (n->node_case) {
     case PG_QUERY__NODE__NODE_SELECT_STMT:
         out->kind = SQL_STMT_SELECT;
-        return select_stmt(c, n->select_stmt, loc, &out->u.select);
+        return sql__select_stmt(c, n->select_stmt, loc, &out->u.select);
     case PG_QUERY__NODE__NODE_INSERT_STMT:
         out->kind = SQL_STMT_INSERT;
         return insert_stmt(c, n->insert_stmt, loc, &out->u.insert);

@@ -24,6 +24,11 @@
  * its reverse: the scan runs backwards), and a full scan under a LIMIT
  * reads a secondary index in ORDER BY order instead; otherwise rows are
  * sorted in memory.
+ *
+ * Subqueries (in expressions, in FROM, WITH queries, INSERT ... SELECT's
+ * source) are planned as nested plans kept in the parent's `subs`; an
+ * expression subquery's scopes link to the scope it appears in, so its
+ * names may resolve outwards (docs/sql.md, "Subqueries").
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,10 +47,25 @@ typedef struct planner {
     const char *tname;     /* table or alias, for t.* */
     const sql_bexpr **dfl; /* bound DEFAULT per column, lazily */
     bool *dfl_done;
-    sql__bindenv env;     /* the input rows, for grouping */
-    sql__grouping *group; /* a grouped SELECT; NULL: none */
-    bool limited;         /* the SELECT has a LIMIT */
+    sql__bindenv env;       /* the input rows, for grouping */
+    sql__grouping *group;   /* a grouped SELECT; NULL: none */
+    bool limited;           /* the SELECT has a LIMIT */
+    const sql_scope *outer; /* a subquery's enclosing scope; NULL: none */
+    bool outer_used;        /* a name resolved in `outer` (correlated) */
+    bool has_from;          /* FROM a table or a subquery: `scope` is set */
+    /* the common table expressions visible here: ctes[0..nctes) of this
+     * SELECT, then those of `parent` (the enclosing query's planner);
+     * ctes[nctes..nctes + nlater) follow in the same WITH, not visible
+     * yet (while a WITH query is planned) */
+    const sql_cte *ctes;
+    int nctes, nlater;
+    const struct planner *parent;
 } planner;
+
+static int plan_subquery(void *arg, const sql_bind_ctx *bc, const sql_select *s,
+                         sql_subquery_info *out, sql_error *err);
+static int plan_nested(planner *pl, const planner *parent, const sql_select *s,
+                       const sql_scope *outer, sql_plan **out, bool *correlated, sql_error *err);
 
 static const sql_type type_bool = {SQL_T_BOOL, -1};
 static const sql_type type_int8 = {SQL_T_INT8, -1};
@@ -68,7 +88,9 @@ static int bind_as(planner *pl, const sql_scope *scope, const sql_expr *e, sql_t
                        .agg_clause = clause                           ? clause
                                      : !column                        ? NULL
                                      : pl->p->kind == SQL_STMT_INSERT ? "VALUES"
-                                                                      : "UPDATE"};
+                                                                      : "UPDATE",
+                       .subquery = plan_subquery,
+                       .subquery_arg = pl};
     sql_bexpr *b;
     if (sql_expr_bind(&bc, e, want, &b, err) != 0)
         return -1;
@@ -122,9 +144,111 @@ static int open_table(planner *pl, const sql_name *name, const char *alias, sql_
     memset(pl->dfl_done, 0, t->ncols + 1);
     for (uint32_t i = 0; i < t->ncols; i++)
         cols[i] = (sql_scope_col){t->cols[i].name, t->cols[i].type, t->cols[i].hidden};
-    pl->scope = (sql_scope){.table = t->name, .alias = alias, .cols = cols, .ncols = (int)t->ncols};
+    pl->scope = (sql_scope){.table = t->name,
+                            .alias = alias,
+                            .cols = cols,
+                            .ncols = (int)t->ncols,
+                            .outer = pl->outer,
+                            .outer_used = &pl->outer_used};
     pl->tname = alias ? alias : t->name;
+    pl->has_from = true;
     return sql__rowcodec_init(&pl->p->rc, t, pl->arena, err);
+}
+
+/* The common table expression `name` names, searched outwards; *level is
+ * the planner whose WITH holds it, *at its index there. */
+static const sql_cte *find_cte(const planner *pl, const char *name, const planner **level, int *at)
+{
+    for (const planner *q = pl; q != NULL; q = q->parent) {
+        for (int i = 0; i < q->nctes; i++) {
+            if (strcmp(q->ctes[i].name, name) == 0) {
+                *level = q;
+                *at = i;
+                return &q->ctes[i];
+            }
+        }
+    }
+    return NULL;
+}
+
+/* FROM a subquery (or a WITH query, `what` names which in 42P10): its
+ * result columns, renamed by `names` where given, are the scope, called
+ * `alias`. `parent` is where its own FROM looks up WITH queries. */
+static int open_subquery(planner *pl, const planner *parent, const sql_select *q, const char *alias,
+                         const char *const *names, int nnames, const char *what, sql_error *err)
+{
+    sql_plan *sub;
+    bool correlated;
+    if (plan_nested(pl, parent, q, pl->outer, &sub, &correlated, err) != 0)
+        return -1;
+    pl->outer_used |= correlated;
+    if (nnames > sub->ntargets) {
+        sql_error_set(err, pl->arena, SQL_STATE_INVALID_COLUMN_REFERENCE,
+                      "%s \"%s\" has %d columns available but %d columns specified", what, alias,
+                      sub->ntargets, nnames);
+        return -1;
+    }
+    sql_scope_col *cols = kv_arena_alloc(pl->arena, ((size_t)sub->ntargets + 1) * sizeof(*cols));
+    if (cols == NULL)
+        return sql__oom(pl->arena, err);
+    for (int i = 0; i < sub->ntargets; i++)
+        cols[i] = (sql_scope_col){.name = i < nnames ? names[i] : sub->cols[i].name,
+                                  .type = sub->cols[i].type};
+    pl->scope = (sql_scope){.table = alias,
+                            .alias = alias,
+                            .cols = cols,
+                            .ncols = sub->ntargets,
+                            .outer = pl->outer,
+                            .outer_used = &pl->outer_used};
+    pl->tname = alias;
+    pl->has_from = true;
+    pl->p->from = sub;
+    return 0;
+}
+
+/* After a 42P01 for `name`: PostgreSQL's detail and hint when it names a
+ * later WITH query of a WITH being planned (a forward reference). */
+static void forward_reference(const planner *pl, const char *name, sql_error *err)
+{
+    for (const planner *q = pl; q != NULL; q = q->parent) {
+        for (int i = q->nctes; i < q->nctes + q->nlater; i++) {
+            if (strcmp(q->ctes[i].name, name) == 0) {
+                sql_error_detail(err, pl->arena,
+                                 "There is a WITH item named \"%s\", but it cannot be referenced "
+                                 "from this part of the query.",
+                                 name);
+                sql_error_hint(err, pl->arena,
+                               "Use WITH RECURSIVE, or re-order the WITH items to remove forward "
+                               "references.");
+                return;
+            }
+        }
+    }
+}
+
+/* What FROM names: a subquery, a WITH query (unqualified names, the
+ * innermost first; only the ones before it in its own WITH are visible
+ * to it), or a table. */
+static int open_from(planner *pl, const sql_select *s, sql_error *err)
+{
+    if (s->from_sub != NULL)
+        return open_subquery(pl, pl, s->from_sub, s->alias, s->from_cols, s->nfrom_cols, "table",
+                             err);
+    const planner *level;
+    int at;
+    const sql_cte *cte = s->from.schema ? NULL : find_cte(pl, s->from.name, &level, &at);
+    if (cte == NULL && open_table(pl, &s->from, s->alias, err) != 0) {
+        if (err->state == SQL_STATE_UNDEFINED_TABLE && !s->from.schema)
+            forward_reference(pl, s->from.name, err);
+        return -1;
+    }
+    if (cte == NULL)
+        return 0;
+    planner before = *level;
+    before.nctes = at;
+    before.nlater = level->nctes + level->nlater - at;
+    return open_subquery(pl, &before, cte->query, s->alias ? s->alias : cte->name, cte->cols,
+                         cte->ncols, "WITH query", err);
 }
 
 /* The position of column `name`, or 42703 worded for INSERT/UPDATE
@@ -207,9 +331,10 @@ static int add_target(planner *pl, targets *ts, const sql_bexpr *e, const char *
         ts->cols = cols;
         ts->cap = cap;
     }
-    int origin = pl->group                                     ? sql__group_origin(pl->group, e)
-                 : e->kind == SQL_BEXPR_COLUMN && pl->p->table ? e->column
-                                                               : -1;
+    int origin = !pl->p->table                 ? -1
+                 : pl->group                   ? sql__group_origin(pl->group, e)
+                 : e->kind == SQL_BEXPR_COLUMN ? e->column
+                                               : -1;
     ts->exprs[ts->n] = e;
     ts->cols[ts->n++] = (sql_column_info){
         .name = name,
@@ -220,11 +345,11 @@ static int add_target(planner *pl, targets *ts, const sql_bexpr *e, const char *
     return 0;
 }
 
-/* `*` or `t.*`: the visible columns in table order. */
+/* `*` or `t.*`: the visible columns of the FROM item in order. */
 static int expand_star(planner *pl, targets *ts, const sql_expr *e, sql_error *err)
 {
-    const sql_table_desc *t = pl->p->table;
-    if (t == NULL) {
+    const sql_scope *sc = &pl->scope;
+    if (!pl->has_from) {
         sql_error_set(err, pl->arena, SQL_STATE_SYNTAX_ERROR,
                       "SELECT * with no tables specified is not valid");
         return error_at(pl, err, e->location);
@@ -234,19 +359,19 @@ static int expand_star(planner *pl, targets *ts, const sql_expr *e, sql_error *e
                       "missing FROM-clause entry for table \"%s\"", e->table);
         return error_at(pl, err, e->location);
     }
-    for (uint32_t i = 0; i < t->ncols; i++) {
-        if (t->cols[i].hidden)
+    for (int i = 0; i < sc->ncols; i++) {
+        if (sc->cols[i].hidden)
             continue;
         sql_bexpr *b = kv_arena_alloc(pl->arena, sizeof(*b));
         if (b == NULL)
             return sql__oom(pl->arena, err);
         *b = (sql_bexpr){.kind = SQL_BEXPR_COLUMN,
-                         .type = t->cols[i].type,
+                         .type = sc->cols[i].type,
                          .location = e->location,
-                         .column = (int)i};
+                         .column = i};
         const sql_bexpr *out = b;
         if ((pl->group && sql__group_output(pl->group, b, &out, err) != 0) ||
-            add_target(pl, ts, out, t->cols[i].name, err) != 0)
+            add_target(pl, ts, out, sc->cols[i].name, err) != 0)
             return -1;
     }
     return 0;
@@ -285,7 +410,7 @@ static int bind_target(planner *pl, const sql_scope *scope, const sql_expr *e,
 static int bind_targets(planner *pl, const sql_target *tl, int n, sql_error *err)
 {
     targets ts = {0};
-    const sql_scope *scope = pl->p->table ? &pl->scope : &pl->empty;
+    const sql_scope *scope = pl->has_from ? &pl->scope : &pl->empty;
     for (int i = 0; i < n; i++) {
         const sql_expr *e = tl[i].expr;
         if (e->kind == SQL_EXPR_STAR && e->column == NULL) {
@@ -659,7 +784,7 @@ static int bind_sort_expr(planner *pl, const sql_expr *e, const char *clause, co
             }
         }
     }
-    return bind_output(pl, p->table ? &pl->scope : &pl->empty, e, out, err);
+    return bind_output(pl, pl->has_from ? &pl->scope : &pl->empty, e, out, err);
 }
 
 /* Whether the sort keys follow the order of index `ix` over columns
@@ -843,15 +968,19 @@ static int plan_order(planner *pl, const sql_select *s, sql_error *err)
 
 /* ---- projection ------------------------------------------------------ */
 
-static void mark_columns(const sql_bexpr *e, bool *needed)
+/* Marks the columns `e` reads in needed[0..ncols); a correlated
+ * subquery may read any of them. */
+static void mark_columns(const sql_bexpr *e, bool *needed, uint32_t ncols)
 {
     if (e == NULL)
         return;
     if (e->kind == SQL_BEXPR_COLUMN)
         needed[e->column] = true;
+    if (e->kind == SQL_BEXPR_SUBQUERY && e->correlated)
+        memset(needed, 1, ncols);
     for (int i = 0; i < e->nargs; i++)
-        mark_columns(e->args[i], needed);
-    mark_columns(e->els, needed);
+        mark_columns(e->args[i], needed, ncols);
+    mark_columns(e->els, needed, ncols);
 }
 
 /* Whether the entries of index path->ix hold every needed column: its
@@ -881,24 +1010,25 @@ static int plan_projection(planner *pl, sql_error *err)
     sql_plan *p = pl->p;
     if (p->kind != SQL_STMT_SELECT)
         return sql__rowproj_init(&p->rc, NULL, pl->arena, &p->proj, err);
-    bool *needed = kv_arena_alloc(pl->arena, p->table->ncols + 1);
+    uint32_t n = p->table->ncols;
+    bool *needed = kv_arena_alloc(pl->arena, n + 1);
     if (needed == NULL)
         return sql__oom(pl->arena, err);
     memset(needed, 0, p->table->ncols + 1);
-    mark_columns(p->filter, needed);
+    mark_columns(p->filter, needed, n);
     if (p->agg != NULL) {
         /* the rest reads the groups, not the table */
         for (int i = 0; i < p->agg->nkeys; i++)
-            mark_columns(p->agg->keys[i], needed);
+            mark_columns(p->agg->keys[i], needed, n);
         for (int i = 0; i < p->agg->ncalls; i++) {
-            mark_columns(p->agg->calls[i].arg, needed);
-            mark_columns(p->agg->calls[i].delim, needed);
+            mark_columns(p->agg->calls[i].arg, needed, n);
+            mark_columns(p->agg->calls[i].delim, needed, n);
         }
     } else {
         for (int i = 0; i < p->ntargets; i++)
-            mark_columns(p->targets[i], needed);
+            mark_columns(p->targets[i], needed, n);
         for (int i = 0; i < p->nsort; i++)
-            mark_columns(p->sort[i].expr, needed);
+            mark_columns(p->sort[i].expr, needed, n);
     }
     p->path.index_only = p->path.kind == SQL__PATH_INDEX && covers(p, needed);
     return sql__rowproj_init(&p->rc, needed, pl->arena, &p->proj, err);
@@ -909,7 +1039,7 @@ static int explain(planner *pl, sql_error *err)
 {
     sql_plan *p = pl->p;
     if (p->table == NULL) {
-        p->explain = "no table";
+        p->explain = p->from ? "subquery scan" : "no table";
         return 0;
     }
     const sql__path *path = &p->path;
@@ -970,10 +1100,12 @@ static int begin_grouping(planner *pl, const sql_select *s, sql_error *err)
     pl->env = (sql__bindenv){.arena = pl->arena,
                              .query = pl->ctx->query,
                              .params = pl->ctx->params,
-                             .scope = p->table ? &pl->scope : &pl->empty,
+                             .scope = pl->has_from ? &pl->scope : &pl->empty,
                              .tname = pl->tname,
                              .table = p->table,
-                             .pk_cols = p->table ? p->rc.pk_cols : NULL};
+                             .pk_cols = p->table ? p->rc.pk_cols : NULL,
+                             .subquery = plan_subquery,
+                             .subquery_arg = pl};
     return sql__group_begin(&pl->env, s, &pl->group, err);
 }
 
@@ -987,19 +1119,24 @@ static int finish_grouping(planner *pl, const sql_select *s, sql_error *err)
     return 0;
 }
 
+/* WHERE chooses a table's access path; over a subquery or no FROM it
+ * filters. */
 static int select_where(planner *pl, const sql_select *s, sql_error *err)
 {
-    if (s->has_from)
+    if (pl->p->table)
         return plan_where(pl, s->where, err);
     if (s->where == NULL)
         return 0;
-    return bind_as(pl, &pl->empty, s->where, type_bool, NULL, "WHERE", &pl->p->filter, err);
+    const sql_scope *scope = pl->has_from ? &pl->scope : &pl->empty;
+    return bind_as(pl, scope, s->where, type_bool, NULL, "WHERE", &pl->p->filter, err);
 }
 
 static int plan_select(planner *pl, const sql_select *s, sql_error *err)
 {
     pl->p->returns_rows = true;
-    if (s->has_from && open_table(pl, &s->from, s->alias, err) != 0)
+    pl->ctes = s->ctes;
+    pl->nctes = s->nctes;
+    if (s->has_from && open_from(pl, s, err) != 0)
         return -1;
     if (is_grouped(s) && begin_grouping(pl, s, err) != 0)
         return -1;
@@ -1010,7 +1147,7 @@ static int plan_select(planner *pl, const sql_select *s, sql_error *err)
         return -1;
     if (pl->group && finish_grouping(pl, s, err) != 0)
         return -1;
-    if (s->has_from && plan_projection(pl, err) != 0)
+    if (pl->p->table && plan_projection(pl, err) != 0)
         return -1;
     return 0;
 }
@@ -1051,9 +1188,74 @@ static int insert_columns(planner *pl, const sql_insert *ins, int **cols, int *n
     return 0;
 }
 
-/* One VALUES row: every table column gets its item or its DEFAULT. */
-static int bind_insert_row(planner *pl, const sql_insert *ins, int r, const int *cols, int ncols,
-                           const sql_bexpr ***out, sql_error *err)
+/* Where the i-th value of an INSERT was written (a VALUES item or a
+ * select-list item; -1 when `*` made it). */
+static int insert_value_location(const sql_insert *ins, int i)
+{
+    if (ins->select == NULL)
+        return ins->rows[0][i]->location;
+    const sql_select *s = ins->select;
+    return i < s->ntargets && s->targets[i].expr->kind != SQL_EXPR_STAR
+               ? s->targets[i].expr->location
+               : -1;
+}
+
+/* The values per row against the target columns: 42601 as PostgreSQL
+ * words it when they do not match up. */
+static int check_insert_width(planner *pl, const sql_insert *ins, int width, int ncols,
+                              sql_error *err)
+{
+    if (width > ncols) {
+        sql_error_set(err, pl->arena, SQL_STATE_SYNTAX_ERROR,
+                      "INSERT has more expressions than target columns");
+        return error_at(pl, err, insert_value_location(ins, ncols));
+    }
+    if (ins->ncolumns > 0 && width < ncols) {
+        sql_error_set(err, pl->arena, SQL_STATE_SYNTAX_ERROR,
+                      "INSERT has more target columns than expressions");
+        return error_at(pl, err, insert_col_location(ins, width));
+    }
+    return 0;
+}
+
+/* Item j of row r of an INSERT, for table column `col`. */
+typedef int (*insert_item_fn)(planner *pl, const sql_insert *ins, int r, int j, int col,
+                              const sql_bexpr **out, sql_error *err);
+
+/* A VALUES item (or DEFAULT) assigned to its column. */
+static int values_item(planner *pl, const sql_insert *ins, int r, int j, int col,
+                       const sql_bexpr **out, sql_error *err)
+{
+    return bind_assign(pl, &pl->empty, col, ins->rows[r][j], out, err);
+}
+
+/* INSERT ... SELECT: the source's result column j, over the source row,
+ * assigned to the column's type (42804 when it cannot be). */
+static int source_item(planner *pl, const sql_insert *ins, int r, int j, int col,
+                       const sql_bexpr **out, sql_error *err)
+{
+    const sql_col_desc *c = &pl->p->table->cols[col];
+    sql_bexpr *v = kv_arena_alloc(pl->arena, sizeof(*v));
+    (void)r;
+    if (v == NULL)
+        return sql__oom(pl->arena, err);
+    *v = (sql_bexpr){.kind = SQL_BEXPR_COLUMN,
+                     .type = pl->p->source->cols[j].type,
+                     .location = insert_value_location(ins, j),
+                     .column = j};
+    sql_bind_ctx bc = {
+        .arena = pl->arena, .query = pl->ctx->query, .params = pl->ctx->params, .column = c->name};
+    sql_bexpr *b;
+    if (sql_expr_coerce(&bc, v, c->type, &b, err) != 0)
+        return -1;
+    *out = b;
+    return 0;
+}
+
+/* One row: target column cols[j] gets item j (j < nitems), every other
+ * column its DEFAULT. */
+static int bind_insert_row(planner *pl, const sql_insert *ins, int r, const int *cols, int nitems,
+                           insert_item_fn item, const sql_bexpr ***out, sql_error *err)
 {
     const sql_table_desc *t = pl->p->table;
     const sql_bexpr **row = kv_arena_alloc(pl->arena, (t->ncols + 1) * sizeof(*row));
@@ -1061,9 +1263,8 @@ static int bind_insert_row(planner *pl, const sql_insert *ins, int r, const int 
     if (row == NULL || given == NULL)
         return sql__oom(pl->arena, err);
     memset(given, 0, t->ncols + 1);
-    int nitems = ins->default_values ? 0 : ins->rowlen;
-    for (int j = 0; j < nitems && j < ncols; j++) {
-        if (bind_assign(pl, &pl->empty, cols[j], ins->rows[r][j], &row[cols[j]], err) != 0)
+    for (int j = 0; j < nitems; j++) {
+        if (item(pl, ins, r, j, cols[j], &row[cols[j]], err) != 0)
             return -1;
         given[cols[j]] = true;
     }
@@ -1071,6 +1272,25 @@ static int bind_insert_row(planner *pl, const sql_insert *ins, int r, const int 
         if (!given[c] && column_default(pl, (int)c, &row[c], err) != 0)
             return -1;
     *out = row;
+    return 0;
+}
+
+/* The bound rows of INSERT: VALUES rows, DEFAULT VALUES, or the row
+ * template over the source query's rows; `width` items each. */
+static int bind_insert_rows(planner *pl, const sql_insert *ins, const int *cols, int width,
+                            sql_error *err)
+{
+    sql_plan *p = pl->p;
+    p->nrows = ins->default_values || ins->select ? 1 : ins->nrows;
+    const sql_bexpr ***rows = kv_arena_alloc(pl->arena, (p->nrows + 1) * sizeof(*rows));
+    if (rows == NULL)
+        return sql__oom(pl->arena, err);
+    int nitems = ins->default_values ? 0 : width;
+    insert_item_fn item = ins->select ? source_item : values_item;
+    for (int r = 0; r < p->nrows; r++)
+        if (bind_insert_row(pl, ins, r, cols, nitems, item, &rows[r], err) != 0)
+            return -1;
+    p->rows = (const sql_bexpr *const *const *)rows;
     return 0;
 }
 
@@ -1082,24 +1302,17 @@ static int plan_insert(planner *pl, const sql_insert *ins, sql_error *err)
     int *cols = NULL, ncols = 0;
     if (insert_columns(pl, ins, &cols, &ncols, err) != 0)
         return -1;
-    if (!ins->default_values && ins->rowlen > ncols) {
-        sql_error_set(err, pl->arena, SQL_STATE_SYNTAX_ERROR,
-                      "INSERT has more expressions than target columns");
-        return error_at(pl, err, ins->rows[0][ncols]->location);
-    }
-    if (!ins->default_values && ins->ncolumns > 0 && ins->rowlen < ncols) {
-        sql_error_set(err, pl->arena, SQL_STATE_SYNTAX_ERROR,
-                      "INSERT has more target columns than expressions");
-        return error_at(pl, err, insert_col_location(ins, ins->rowlen));
-    }
-    p->nrows = ins->default_values ? 1 : ins->nrows;
-    const sql_bexpr ***rows = kv_arena_alloc(pl->arena, (p->nrows + 1) * sizeof(*rows));
-    if (rows == NULL)
-        return sql__oom(pl->arena, err);
-    for (int r = 0; r < p->nrows; r++)
-        if (bind_insert_row(pl, ins, r, cols, ncols, &rows[r], err) != 0)
+    if (ins->select != NULL) {
+        sql_plan *src;
+        bool correlated;
+        if (plan_nested(pl, pl, ins->select, NULL, &src, &correlated, err) != 0)
             return -1;
-    p->rows = (const sql_bexpr *const *const *)rows;
+        p->source = src;
+    }
+    int width = ins->default_values ? ncols : p->source ? p->source->ntargets : ins->rowlen;
+    if (check_insert_width(pl, ins, width, ncols, err) != 0 ||
+        bind_insert_rows(pl, ins, cols, width, err) != 0)
+        return -1;
     p->returns_rows = ins->nreturning > 0;
     if (bind_checks(pl, err) != 0 || bind_targets(pl, ins->returning, ins->nreturning, err) != 0)
         return -1;
@@ -1167,11 +1380,76 @@ static int plan_modify(planner *pl, const sql_modify *m, sql_error *err)
         return -1;
     if (plan_where(pl, m->where, err) != 0)
         return -1;
-    p->set_scanned = p->set != NULL && sets_scanned_index(p);
     p->returns_rows = m->nreturning > 0;
     if (bind_targets(pl, m->returning, m->nreturning, err) != 0)
         return -1;
+    p->read_first = p->set_pk || (p->set != NULL && sets_scanned_index(p)) || p->nsubs > 0;
     return plan_projection(pl, err);
+}
+
+/* ---- subqueries ------------------------------------------------------ */
+
+/* Adds `sub` to the subplans of `p` (freed with it). */
+static int add_sub(planner *pl, sql_plan *sub, sql_error *err)
+{
+    sql_plan *p = pl->p;
+    if (p->nsubs == p->capsubs) {
+        int cap = p->capsubs ? 2 * p->capsubs : 4;
+        sql_plan **subs = kv_arena_alloc(pl->arena, (size_t)cap * sizeof(*subs));
+        if (subs == NULL)
+            return sql__oom(pl->arena, err);
+        if (p->nsubs > 0)
+            memcpy(subs, p->subs, (size_t)p->nsubs * sizeof(*subs));
+        p->subs = subs;
+        p->capsubs = cap;
+    }
+    p->subs[p->nsubs++] = sub;
+    return 0;
+}
+
+/* A SELECT planned as part of the statement pl plans, names it cannot
+ * resolve looked up in `outer` (NULL: a query of its own, as INSERT ...
+ * SELECT's), WITH queries in `parent` and outwards. On success *out is
+ * one of pl's subplans and *correlated tells whether it read `outer`. */
+static int plan_nested(planner *pl, const planner *parent, const sql_select *s,
+                       const sql_scope *outer, sql_plan **out, bool *correlated, sql_error *err)
+{
+    sql_plan *sub = kv_arena_alloc(pl->arena, sizeof(*sub));
+    if (sub == NULL)
+        return sql__oom(pl->arena, err);
+    *sub = (sql_plan){.kind = SQL_STMT_SELECT, .catalog = pl->ctx->catalog};
+    planner in = {.ctx = pl->ctx, .arena = pl->arena, .p = sub, .outer = outer, .parent = parent};
+    in.empty = (sql_scope){.outer = outer, .outer_used = &in.outer_used};
+    if (plan_select(&in, s, err) != 0 || explain(&in, err) != 0) {
+        sql__plan_free(sub);
+        return -1;
+    }
+    if (add_sub(pl, sub, err) != 0) {
+        sql__plan_free(sub);
+        return -1;
+    }
+    *out = sub;
+    *correlated = in.outer_used;
+    return 0;
+}
+
+/* The binder's subquery hook: plans `s` inside the scope being bound. */
+static int plan_subquery(void *arg, const sql_bind_ctx *bc, const sql_select *s,
+                         sql_subquery_info *out, sql_error *err)
+{
+    planner *pl = arg;
+    sql_plan *sub;
+    bool correlated;
+    if (plan_nested(pl, pl, s, bc->scope, &sub, &correlated, err) != 0)
+        return -1;
+    sql_type *types = kv_arena_alloc(pl->arena, ((size_t)sub->ntargets + 1) * sizeof(*types));
+    if (types == NULL)
+        return sql__oom(pl->arena, err);
+    for (int i = 0; i < sub->ntargets; i++)
+        types[i] = sub->cols[i].type;
+    *out = (sql_subquery_info){
+        .sub = sub, .types = types, .ncols = sub->ntargets, .correlated = correlated};
+    return 0;
 }
 
 int sql__plan(sql_plan_ctx *ctx, const sql_stmt *st, kv_arena *arena, sql_plan **out,
@@ -1212,6 +1490,9 @@ void sql__plan_free(sql_plan *p)
 {
     if (p == NULL)
         return;
+    for (int i = 0; i < p->nsubs; i++)
+        sql__plan_free(p->subs[i]);
+    p->nsubs = 0;
     sql_table_release(p->table);
     p->table = NULL;
 }
@@ -1248,6 +1529,9 @@ const char *sql__plan_tag(const sql_plan *p)
 
 bool sql__plan_stale(const sql_plan *p, sql_catalog *c)
 {
+    for (int i = 0; i < p->nsubs; i++)
+        if (sql__plan_stale(p->subs[i], c))
+            return true;
     if (p->table == NULL || sql_catalog_generation(c) == p->catalog_gen)
         return false;
     kv_arena *arena;

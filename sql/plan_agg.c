@@ -61,7 +61,9 @@ static sql_bind_ctx bind_ctx(sql__grouping *g, const char *clause)
                           .scope = env->scope,
                           .params = env->params,
                           .clause = clause,
-                          .agg_clause = clause};
+                          .agg_clause = clause,
+                          .subquery = env->subquery,
+                          .subquery_arg = env->subquery_arg};
 }
 
 /* ---- structural equality --------------------------------------------- */
@@ -93,6 +95,12 @@ static bool node_equal(const sql_bexpr *a, const sql_bexpr *b)
     case SQL_BEXPR_CMP:
     case SQL_BEXPR_IN:
         return a->cmp == b->cmp && a->cmp_type == b->cmp_type;
+    case SQL_BEXPR_SUBQUERY:
+        return a->sub == b->sub;
+    case SQL_BEXPR_SUBVALUE:
+        return a->column == b->column;
+    case SQL_BEXPR_OUTER:
+        return a->column == b->column && a->levels_up == b->levels_up;
     case SQL_BEXPR_FUNC:
         return a->fn == b->fn && !a->volatile_ &&
                (a->name == b->name || (a->name && b->name && strcmp(a->name, b->name) == 0));
@@ -148,6 +156,29 @@ static int add_call(sql__grouping *g, const sql__aggcall *c, int *slot, sql_erro
     return 0;
 }
 
+/* Notes whether `e` reads a column of its own row and of an enclosing
+ * query's. */
+static void column_levels(const sql_bexpr *e, bool *own, bool *outer)
+{
+    if (e == NULL)
+        return;
+    *own |= e->kind == SQL_BEXPR_COLUMN;
+    *outer |= e->kind == SQL_BEXPR_OUTER;
+    for (int i = 0; i < e->nargs; i++)
+        column_levels(e->args[i], own, outer);
+    column_levels(e->els, own, outer);
+}
+
+/* Whether the arguments read enclosing queries' columns only: PostgreSQL
+ * then aggregates in the enclosing query, which we do not do. */
+static bool outer_only(sql_bexpr *const *args, int nargs)
+{
+    bool own = false, outer = false;
+    for (int i = 0; i < nargs; i++)
+        column_levels(args[i], &own, &outer);
+    return outer && !own;
+}
+
 /* The binder's aggregate hook: arguments over the input rows, where a
  * further aggregate is the nesting error. */
 static int bind_call(void *arg, const sql_expr *call, sql_bexpr **out, sql_error *err)
@@ -174,6 +205,12 @@ static int bind_call(void *arg, const sql_expr *call, sql_bexpr **out, sql_error
         }
     }
     g->in_agg = false;
+    if (outer_only(args, call->nargs)) {
+        sql_error_set(err, arena, SQL_STATE_FEATURE_NOT_SUPPORTED,
+                      "aggregate functions over columns of an enclosing query are not supported "
+                      "yet");
+        return error_at(g, err, call->location);
+    }
     sql__aggcall c;
     int slot = 0;
     if (sql__agg_resolve(&bc, call, args, &c, err) != 0 || add_call(g, &c, &slot, err) != 0)
@@ -248,6 +285,14 @@ int sql__group_output(sql__grouping *g, const sql_bexpr *e, const sql_bexpr **ou
         return 0;
     case SQL_BEXPR_COLUMN:
         return ungrouped_column(g, e, out, err);
+    case SQL_BEXPR_SUBQUERY:
+        /* its OUTER references would name input columns, not groups */
+        if (e->correlated) {
+            sql_error_set(err, g->env->arena, SQL_STATE_FEATURE_NOT_SUPPORTED,
+                          "correlated subqueries in a grouped query are not supported yet");
+            return error_at(g, err, e->location);
+        }
+        break;
     default:
         break;
     }

@@ -120,12 +120,23 @@ struct sql_plan {
     /* UPDATE: per table column the new value, NULL: unchanged */
     const sql_bexpr *const *set;
     bool set_pk; /* an assignment targets a pk column */
-    /* an assignment targets a column of the secondary index the path
-     * reads; like set_pk, every row is read before any is written */
-    bool set_scanned;
+    /* UPDATE, DELETE: every target row is read before the first write
+     * (set_pk; an assignment to a column of the secondary index the path
+     * reads; or subqueries that must not see the statement's writes) */
+    bool read_first;
     /* INSERT, UPDATE: CHECK constraints over the row */
     const sql_bexpr *const *checks;
     const char *explain; /* "point lookup on t_pkey", ... */
+    /* the plans of the subqueries in this plan's expressions (SUBQUERY
+     * nodes point at them), freed with it */
+    sql_plan **subs;
+    int nsubs, capsubs;
+    /* SELECT ... FROM (subquery) or a WITH query: the subquery, whose
+     * result rows are the input rows (table NULL); NULL: none */
+    const sql_plan *from;
+    /* INSERT ... SELECT: the query whose rows are inserted; rows[0]
+     * then gives every table column's value over one of its result rows */
+    const sql_plan *source;
 };
 
 /* Called with each row that passes the filter: row[0..ncols) in table
@@ -158,6 +169,8 @@ typedef struct sql__bindenv {
     const char *tname;           /* table name or alias, for messages */
     const sql_table_desc *table; /* NULL without FROM */
     const int *pk_cols;          /* the table's pk columns (functional dependency) */
+    sql_subquery_hook subquery;  /* the planner's (sql_bind_ctx.subquery) */
+    void *subquery_arg;
 } sql__bindenv;
 
 typedef struct sql__grouping sql__grouping;
@@ -247,6 +260,29 @@ int sql__rowset_add(sql__rowset *s, const sql_column_info *types, const sql_datu
 /* An evaluation context over `row` with the run's parameters. */
 void sql__eval_init(sql_eval_ctx *ec, const sql_run_ctx *ctx, const sql_datum *row, kv_arena *arena,
                     sql_error *err);
+
+/* SELECT plan `p` (exec_select.c): rows go to ctx->row, which may
+ * return 1 to stop early; *affected counts them. Scratch memory from
+ * `arena`. 0 or -1 with `err` set. */
+int sql__run_select(const sql_plan *p, sql_run_ctx *ctx, kv_arena *arena, uint64_t *affected,
+                    sql_error *err);
+
+/* ---- exec_subquery.c ---- */
+
+typedef struct sql__subresult sql__subresult;
+
+/* The subqueries' state during one execution (sql_run_ctx.subq): the
+ * results of uncorrelated subqueries, computed at their first use and
+ * kept in `arena` (the statement's), charged to `mem`. */
+typedef struct sql__subq {
+    kv_arena *arena;
+    sql__membudget mem;
+    sql__subresult *results; /* a list, one per subquery run so far */
+} sql__subq;
+
+/* The sql_subquery_fn of every evaluation context of a run
+ * (sql__eval_init); ctx->subquery_arg is the run's sql_run_ctx. */
+int sql__subquery_eval(sql_eval_ctx *ctx, const sql_bexpr *e, sql_datum *out);
 
 /* INSERT, UPDATE, DELETE (exec_write.c), as sql__run. */
 int sql__run_write(const sql_plan *p, sql_run_ctx *ctx, bool may_commit, kv_arena *arena,

@@ -6,7 +6,10 @@
  * through sql__plan_explain), results across scan batch boundaries,
  * LIMIT/OFFSET, ORDER BY with NULL placement, descending keys, composite
  * key values, constraint violations with PostgreSQL 15's exact messages,
- * RETURNING, primary key updates, parameters and the commit path.
+ * RETURNING, primary key updates, parameters and the commit path, and
+ * subqueries (NULL semantics of IN/NOT IN, correlation, FROM and WITH,
+ * INSERT ... SELECT and writes whose subqueries read the written table,
+ * the memory budget of kept subquery rows).
  */
 #include <criterion/criterion.h>
 #include <stdatomic.h>
@@ -888,4 +891,151 @@ Test(exec, memory_budget_stops_an_aggregation)
     expect_error("SELECT id FROM t ORDER BY v || repeat('x', 700000) LIMIT 1", "53200",
                  "out of memory", NULL);
     cr_assert_not_null(strstr(err.detail, "sort"), "%s", err.detail);
+}
+
+/* ---- subqueries and INSERT ... SELECT -------------------------------- */
+
+Test(exec, subquery_semantics)
+{
+    make_t();
+    fill_t(1, 4);
+    RUN("UPDATE t SET v = NULL WHERE id = 3");
+    expect_rows("SELECT id FROM t WHERE v IN (SELECT v FROM t WHERE id > 1)", "2\n4\n");
+    /* a NULL in the list: NOT IN is NULL, never TRUE */
+    expect_rows("SELECT id FROM t WHERE v NOT IN (SELECT v FROM t)", "");
+    expect_rows("SELECT id FROM t WHERE v NOT IN (SELECT v FROM t WHERE id = 1)", "2\n4\n");
+    /* no rows: IN is FALSE, NOT IN TRUE, also for NULL; a scalar is NULL */
+    expect_rows("SELECT NULL IN (SELECT id FROM t WHERE false), NULL NOT IN (SELECT id FROM t "
+                "WHERE false), (SELECT id FROM t WHERE false)",
+                "f|t|NULL\n");
+    expect_rows("SELECT id FROM t WHERE EXISTS (SELECT 1 FROM t x WHERE x.id = t.id + 1)",
+                "1\n2\n3\n");
+    /* int8 = int4 compares in int8: the test runs per value */
+    expect_rows("SELECT id FROM t WHERE n IN (SELECT id FROM t WHERE id > 2)", "3\n4\n");
+    expect_rows("SELECT id FROM t WHERE n > ALL (SELECT n FROM t WHERE id < 3)", "3\n4\n");
+    expect_rows("SELECT id FROM t WHERE n < ANY (SELECT n FROM t WHERE id > 2)", "1\n2\n3\n");
+    expect_rows("SELECT id, (SELECT count(*) FROM t AS x WHERE x.n < t.n) FROM t",
+                "1|0\n2|1\n3|2\n4|3\n");
+    /* two levels out, and a subquery in FROM inside a correlated one */
+    expect_rows("SELECT (SELECT (SELECT t.id * 10 + x.id FROM t y WHERE y.id = 1) FROM t x WHERE "
+                "x.id = 2) FROM t WHERE id < 3",
+                "12\n22\n");
+    expect_rows("SELECT id, (SELECT count(*) FROM (SELECT id FROM t x WHERE x.id < t.id) s) FROM t",
+                "1|0\n2|1\n3|2\n4|3\n");
+    /* a correlated reference is stable inside its subquery: keys use it */
+    expect_path("SELECT (SELECT v FROM t x WHERE x.id = t.id) FROM t", "full scan on t_pkey");
+    cr_assert_str_eq(sql__plan_explain(plan->subs[0]), "point lookup on t_pkey");
+}
+
+Test(exec, in_subquery_over_many_rows)
+{
+    make_t();
+    fill_t(1, 1500);
+    expect_rows("SELECT count(*) FROM t WHERE id IN (SELECT id * 2 FROM t)", "750\n");
+    expect_rows("SELECT count(*) FROM t WHERE id NOT IN (SELECT id * 2 FROM t)", "750\n");
+    expect_rows("SELECT count(*) FROM t WHERE id NOT IN (SELECT CASE WHEN id = 7 THEN NULL ELSE "
+                "id * 2 END FROM t)",
+                "0\n");
+}
+
+Test(exec, subquery_errors)
+{
+    make_t();
+    fill_t(1, 3);
+    expect_error("SELECT (SELECT id FROM t)", "21000",
+                 "more than one row returned by a subquery used as an expression", NULL);
+    expect_error("SELECT id FROM t WHERE id = (SELECT id FROM t x WHERE x.id >= t.id)", "21000",
+                 "more than one row returned by a subquery used as an expression", NULL);
+    expect_error("SELECT (SELECT id, v FROM t)", "42601", "subquery must return only one column",
+                 NULL);
+    cr_assert_eq(err.position, 8);
+    expect_error("SELECT 1 IN (SELECT id, v FROM t)", "42601", "subquery has too many columns",
+                 NULL);
+    expect_error("SELECT id FROM t WHERE v IN (SELECT id FROM t)", "42883",
+                 "operator does not exist: text = integer", NULL);
+    expect_error("SELECT (SELECT zz FROM t)", "42703", "column \"zz\" does not exist", NULL);
+    expect_error("SELECT (SELECT x.id FROM t)", "42P01",
+                 "missing FROM-clause entry for table \"x\"", NULL);
+    expect_error("SELECT n, (SELECT count(*) FROM t x WHERE x.n = t.n) FROM t GROUP BY n", "0A000",
+                 "correlated subqueries in a grouped query are not supported yet", NULL);
+    expect_error("SELECT (SELECT max(t.n) FROM t x) FROM t", "0A000",
+                 "aggregate functions over columns of an enclosing query are not supported yet",
+                 NULL);
+    expect_error("SELECT * FROM (SELECT 1) AS s (a, b)", "42P10",
+                 "table \"s\" has 1 columns available but 2 columns specified", NULL);
+    expect_error("WITH w AS (SELECT 1) SELECT * FROM w AS x (a, b)", "0A000",
+                 "column alias list is not supported yet", NULL);
+}
+
+Test(exec, from_subqueries_and_with)
+{
+    make_t();
+    fill_t(1, 5);
+    expect_rows("SELECT * FROM (SELECT id, n * 2 AS m FROM t WHERE id > 1) AS s WHERE m > 6",
+                "4|8\n5|10\n");
+    expect_rows("SELECT s.k, count(*) FROM (SELECT n % 2 AS k FROM t) s GROUP BY s.k ORDER BY 1",
+                "0|2\n1|3\n");
+    expect_rows("SELECT q FROM (SELECT id FROM t ORDER BY id DESC LIMIT 2) AS s (q) ORDER BY q",
+                "4\n5\n");
+    expect_rows("WITH w AS (SELECT id FROM t WHERE id < 3), c (k) AS (SELECT count(*) FROM w) "
+                "SELECT k FROM c",
+                "2\n");
+    expect_rows("WITH t AS (SELECT 42 AS id) SELECT id FROM t", "42\n");
+    expect_rows("SELECT id FROM t WHERE id IN (WITH q AS (SELECT 2 AS z) SELECT z FROM q)", "2\n");
+    expect_path("SELECT * FROM (SELECT id FROM t) s", "subquery scan");
+    /* a WITH query sees only the ones before it */
+    expect_error("WITH a AS (SELECT * FROM b), b AS (SELECT 1) SELECT * FROM a", "42P01",
+                 "relation \"b\" does not exist",
+                 "There is a WITH item named \"b\", but it cannot be referenced from this part "
+                 "of the query.");
+    cr_assert_str_eq(
+        err.hint, "Use WITH RECURSIVE, or re-order the WITH items to remove forward references.");
+}
+
+Test(exec, insert_select_reads_before_writing)
+{
+    make_t();
+    fill_t(1, 1500);
+    /* more rows than a write batch: the source never sees new rows */
+    RUN("INSERT INTO t SELECT id + 2000, v || 'b', n FROM t");
+    cr_assert_eq(affected, 1500);
+    expect_rows("SELECT count(*), max(id) FROM t", "3000|3500\n");
+    expect_rows(
+        "INSERT INTO t (v, id) SELECT 'w' || id, id + 9000 FROM t WHERE id <= 2 RETURNING *",
+        "9001|w1|7\n9002|w2|7\n");
+    expect_error("INSERT INTO t SELECT id, v, n, n FROM t", "42601",
+                 "INSERT has more expressions than target columns", NULL);
+    cr_assert_eq(err.position, 32);
+    expect_error("INSERT INTO t (id, v) SELECT id FROM t", "42601",
+                 "INSERT has more target columns than expressions", NULL);
+    expect_error("INSERT INTO t (id) SELECT v FROM t", "42804",
+                 "column \"id\" is of type integer but expression is of type text", NULL);
+    expect_error("INSERT INTO t SELECT * FROM t WHERE id = 1", "23505",
+                 "duplicate key value violates unique constraint \"t_pkey\"",
+                 "Key (id)=(1) already exists.");
+}
+
+Test(exec, writes_with_subqueries_see_the_old_rows)
+{
+    make_t();
+    fill_t(1, 1500);
+    RUN("UPDATE t SET n = coalesce((SELECT x.n FROM t x WHERE x.id = t.id - 1), 0) + 1");
+    cr_assert_eq(affected, 1500);
+    expect_rows("SELECT count(*) FROM t WHERE n = (id - 1) % 10 + 1 OR id = 1", "1500\n");
+    RUN("DELETE FROM t WHERE EXISTS (SELECT 1 FROM t x WHERE x.id = t.id + 1)");
+    cr_assert_eq(affected, 1499);
+    expect_rows("SELECT id FROM t", "1500\n");
+}
+
+Test(exec, memory_budget_stops_a_subquery)
+{
+    make_t();
+    fill_t(1, 100);
+    /* 100 kept values of 700 kB pass 64 MB */
+    expect_error("SELECT count(*) FROM t WHERE v IN (SELECT v || repeat('x', 700000) FROM t)",
+                 "53200", "out of memory", NULL);
+    cr_assert_not_null(strstr(err.detail, "subquery"), "%s", err.detail);
+    expect_error("INSERT INTO t SELECT id + 100, v || repeat('x', 700000), n FROM t", "53200",
+                 "out of memory", NULL);
+    cr_assert_not_null(strstr(err.detail, "INSERT ... SELECT"), "%s", err.detail);
 }

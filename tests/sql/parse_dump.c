@@ -9,6 +9,7 @@
 #include "parse_dump.h"
 
 static void expr(FILE *f, const sql_expr *e);
+static void select_stmt(FILE *f, const sql_select *s);
 
 static void exprs(FILE *f, sql_expr *const *v, int n)
 {
@@ -74,6 +75,23 @@ static void listed(FILE *f, const sql_expr *e, const char *word)
     fprintf(f, " %s%s ", e->negated ? "not " : "", word);
     exprs(f, e->args, e->nargs);
     fputc(')', f);
+}
+
+static void sublink(FILE *f, const sql_expr *e)
+{
+    static const char *const kinds[] = {[SQL_SUBLINK_EXISTS] = "exists",
+                                        [SQL_SUBLINK_EXPR] = "expr",
+                                        [SQL_SUBLINK_ANY] = "any",
+                                        [SQL_SUBLINK_ALL] = "all"};
+
+    fprintf(f, "(%s ", kinds[e->sublink]);
+    if (e->left) {
+        expr(f, e->left);
+        fprintf(f, " %s ", e->name);
+    }
+    fputc('(', f);
+    select_stmt(f, e->subselect);
+    fputs("))", f);
 }
 
 static void expr(FILE *f, const sql_expr *e)
@@ -146,6 +164,9 @@ static void expr(FILE *f, const sql_expr *e)
         break;
     case SQL_EXPR_DEFAULT:
         fputs("default", f);
+        break;
+    case SQL_EXPR_SUBLINK:
+        sublink(f, e);
         break;
     }
 }
@@ -298,6 +319,11 @@ static void insert(FILE *f, const sql_insert *s)
         exprs(f, s->rows[i], s->rowlen);
         fputc(')', f);
     }
+    if (s->select) {
+        fputs(" query=(", f);
+        select_stmt(f, s->select);
+        fputc(')', f);
+    }
     targets(f, "returning", s->returning, s->nreturning);
 }
 
@@ -319,12 +345,27 @@ static void select_stmt(FILE *f, const sql_select *s)
 {
     fputs("select", f);
     targets(f, "targets", s->targets, s->ntargets);
-    if (s->has_from) {
+    if (s->has_from && !s->from_sub) {
         fputs(" from=", f);
         name(f, &s->from);
     }
     if (s->alias)
         fprintf(f, " alias=%s", s->alias);
+    if (s->from_sub) {
+        fputs(" sub=(", f);
+        select_stmt(f, s->from_sub);
+        fputc(')', f);
+    }
+    if (s->nfrom_cols)
+        strings(f, "cols", s->from_cols, s->nfrom_cols);
+    for (int i = 0; i < s->nctes; i++) {
+        fprintf(f, " with %s", s->ctes[i].name);
+        if (s->ctes[i].ncols)
+            strings(f, "cols", s->ctes[i].cols, s->ctes[i].ncols);
+        fputs(" as (", f);
+        select_stmt(f, s->ctes[i].query);
+        fputc(')', f);
+    }
     opt_expr(f, "where", s->where);
     for (int i = 0; i < s->ngroup_by; i++) {
         fputs(" group=", f);

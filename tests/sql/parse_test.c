@@ -116,6 +116,16 @@ Test(sql_parse, statement_shapes)
          "2, a IS DISTINCT FROM b, a IS NOT DISTINCT FROM b",
          "select targets=[(a is not null), (a in i:1 i:2), (a not in i:3), (a between i:1 i:2), (a "
          "not between i:1 i:2), (a is distinct b), (a is not distinct b)]"},
+        {"SELECT (SELECT 1), EXISTS (SELECT a FROM u), a IN (SELECT b FROM u), a NOT IN (SELECT "
+         "1), a < ALL (SELECT 2), a = ANY (SELECT 3)",
+         "select targets=[(expr (select targets=[i:1])), (exists (select targets=[a] from=u)), "
+         "(any a = (select targets=[b] from=u)), (not (any a = (select targets=[i:1]))), (all a < "
+         "(select targets=[i:2])), (any a = (select targets=[i:3]))]"},
+        {"WITH x (a) AS (SELECT 1) SELECT * FROM (SELECT a FROM x) AS s (b)",
+         "select targets=[*] alias=s sub=(select targets=[a] from=x) cols=(b) with x cols=(a) "
+         "as (select targets=[i:1])"},
+        {"INSERT INTO t (a) SELECT b FROM u WHERE c",
+         "insert t cols=(a) query=(select targets=[b] from=u where=c)"},
         {"SELECT a IS TRUE, a IS NOT TRUE, a IS FALSE, a IS NOT FALSE, a IS UNKNOWN, a IS NOT "
          "UNKNOWN",
          "select targets=[(a is not distinct b:true), (a is distinct b:true), (a is not distinct "
@@ -250,14 +260,16 @@ Test(sql_parse, unsupported_features_name_themselves)
     } cases[] = {
         {"SELECT * FROM a JOIN b ON a.x = b.x", "JOIN is not supported yet", 22},
         {"SELECT * FROM a, b", "JOIN is not supported yet", 18},
-        {"SELECT * FROM (SELECT 1) s", "subquery in FROM is not supported yet", 1},
-        {"SELECT (SELECT 1)", "subquery is not supported yet", 8},
-        {"SELECT a FROM t WHERE a IN (SELECT b FROM u)", "subquery is not supported yet", 25},
+        {"SELECT * FROM LATERAL (SELECT 1) s", "LATERAL is not supported yet", 1},
+        {"SELECT ARRAY(SELECT 1)", "ARRAY(subquery) is not supported yet", 8},
         {"SELECT a FROM t GROUP BY ROLLUP (a)",
          "ROLLUP, CUBE and GROUPING SETS is not supported yet", 26},
         {"SELECT a FROM t GROUP BY DISTINCT a", "GROUP BY DISTINCT is not supported yet", 1},
         {"SELECT 1 UNION SELECT 2", "UNION/INTERSECT/EXCEPT is not supported yet", 1},
-        {"WITH x AS (SELECT 1) SELECT * FROM x", "WITH is not supported yet", 1},
+        {"WITH RECURSIVE x AS (SELECT 1) SELECT * FROM x", "WITH RECURSIVE is not supported yet",
+         1},
+        {"WITH x AS (DELETE FROM t) SELECT * FROM x",
+         "data-modifying statement in WITH is not supported yet", 6},
         {"SELECT count(*) OVER () FROM t", "window function is not supported yet", 8},
         {"CREATE INDEX i ON t ((a + 1))", "index on an expression is not supported yet", 1},
         {"CREATE INDEX i ON t (a) INCLUDE (b)", "INCLUDE is not supported yet", 1},
@@ -272,7 +284,8 @@ Test(sql_parse, unsupported_features_name_themselves)
         {"EXPLAIN CREATE TABLE t AS SELECT 1", "CREATE TABLE AS is not supported yet", 1},
         {"DROP INDEX CONCURRENTLY i", "DROP INDEX CONCURRENTLY is not supported yet", 1},
         {"DROP TABLE t CASCADE", "CASCADE is not supported yet", 1},
-        {"INSERT INTO t SELECT * FROM u", "INSERT ... SELECT is not supported yet", 1},
+        {"INSERT INTO t VALUES (1) ORDER BY 1",
+         "VALUES with ORDER BY, LIMIT or WITH is not supported yet", 1},
         {"INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING", "ON CONFLICT is not supported yet", 26},
         {"UPDATE t SET a = 1 FROM u", "UPDATE ... FROM is not supported yet", 25},
         {"DELETE FROM t USING u", "DELETE ... USING is not supported yet", 1},
@@ -286,7 +299,7 @@ Test(sql_parse, unsupported_features_name_themselves)
         {"SELECT a FROM t WHERE a = ANY('{1}')", "ANY/ALL is not supported yet", 25},
         {"SELECT ARRAY[1]", "ARRAY is not supported yet", 8},
         {"SELECT a[1] FROM t", "subscript or field selection is not supported yet", 8},
-        {"SELECT 'é' || (SELECT 1)", "subquery is not supported yet", 15},
+        {"SELECT 'é' || ARRAY(SELECT 1)", "ARRAY(subquery) is not supported yet", 15},
         {"SELECT a FROM c.s.t", "cross-database reference is not supported yet", 15},
         {"SELECT c.s.t.a FROM t", "cross-database reference is not supported yet", 8},
         {"ALTER TABLE t ALTER COLUMN a TYPE text",

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sql/plan_int.h"
+#include "sql/plan_join_int.h"
 #include "sql/txn.h"
 #include "sql/types_int.h"
 
@@ -243,6 +243,13 @@ static int scan_source(void *src, sql__row_cb cb, void *cb_arg, sql_error *err)
     return sql__scan(r->p, &r->p->proj, r->ctx, r->want, cb, NULL, cb_arg, r->arena, err);
 }
 
+/* The source of SELECT over joined tables: the joined rows. */
+static int join_source(void *src, sql__row_cb cb, void *cb_arg, sql_error *err)
+{
+    select_run *r = src;
+    return sql__join_run(r->p->join, r->ctx, cb, cb_arg, &r->mem, r->arena, err);
+}
+
 static int run_select(const sql_plan *p, sql_run_ctx *ctx, kv_arena *arena, uint64_t *affected,
                       sql_error *err)
 {
@@ -258,7 +265,7 @@ static int run_select(const sql_plan *p, sql_run_ctx *ctx, kv_arena *arena, uint
         return -1;
     bool in_order = p->agg == NULL && !p->distinct && p->sort == NULL;
     r.want = in_order && r.limit != UINT64_MAX ? r.offset + r.limit : 0;
-    sql__source_fn source = p->table ? scan_source : values_source;
+    sql__source_fn source = p->join ? join_source : p->table ? scan_source : values_source;
     sql__row_cb sink = p->sort ? on_row_sorted : on_row;
     int rc = 0;
     if (r.limit == 0)

@@ -88,12 +88,29 @@ typedef struct sql_scope_col {
     bool hidden; /* not part of `*`, but resolvable by name */
 } sql_scope_col;
 
-/* The names visible to an expression: one table (or none). */
+/* One relation of a scope over several (a join): its columns are
+ * cols[first, first + ncols). A relation with name NULL holds the
+ * columns a join's USING (or NATURAL) merged: they are found by
+ * unqualified names only and hide the columns they were merged from,
+ * slots hides[0..nhides). */
+typedef struct sql_scope_rel {
+    const char *name;  /* table name */
+    const char *alias; /* FROM alias; when set, only it qualifies columns */
+    int first, ncols;
+    const int *hides;
+    int nhides;
+} sql_scope_rel;
+
+/* The names visible to an expression: one table (or none), or with
+ * nrels > 0 the relations of a FROM clause with joins, whose columns
+ * are the concatenated row cols[0..ncols) (table and alias unused). */
 typedef struct sql_scope {
     const char *table; /* table name (NULL: no FROM) */
     const char *alias; /* FROM alias; when set, only it qualifies columns */
     const sql_scope_col *cols;
     int ncols;
+    const sql_scope_rel *rels;
+    int nrels;
 } sql_scope;
 
 /* Parameter types: `oids[i]` is the declared type of $i+1, 0 while

@@ -2,7 +2,8 @@
  * expr_bind.c - parse-tree expressions (sql/parse.h) to typed sql_bexpr
  * trees, following PostgreSQL 15's parse analysis:
  *
- *  - names resolve against the one table of the scope (42703, 42P01);
+ *  - names resolve against the one table of the scope, or the relations
+ *    of a FROM clause with joins (42703, 42P01, 42702);
  *  - literals: integers are int4, int8 or numeric by size, decimals are
  *    numeric, strings stay "unknown" until a context types them (the other
  *    side of an operator, a function argument, a cast, an assignment);
@@ -740,21 +741,103 @@ static int check_qualifier(sql_bind_ctx *ctx, const sql_expr *e, sql_error *err)
     return -1;
 }
 
-static int bind_column(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **out, sql_error *err)
+/* ---- names over several relations (joins) ---- */
+
+/* The relation qualifier `e->table` names; -1 with 42P01 set when none.
+ * Two relations of one name are refused when the FROM clause is bound. */
+static int find_rel(sql_bind_ctx *ctx, const sql_expr *e, sql_error *err)
+{
+    const sql_scope *s = ctx->scope;
+    const char *aliased = NULL;
+
+    for (int r = 0; r < s->nrels; r++) {
+        const sql_scope_rel *rel = &s->rels[r];
+        if (!rel->name)
+            continue;
+        if (rel->alias ? strcmp(rel->alias, e->table) == 0 && !e->schema
+                       : strcmp(rel->name, e->table) == 0 &&
+                             (!e->schema || strcmp(e->schema, "public") == 0))
+            return r;
+        if (rel->alias && strcmp(rel->name, e->table) == 0)
+            aliased = rel->alias;
+    }
+    if (!aliased)
+        return bind_error(ctx, err, e->location, SQL_STATE_UNDEFINED_TABLE,
+                          "missing FROM-clause entry for table \"%s\"", e->table);
+    bind_error(ctx, err, e->location, SQL_STATE_UNDEFINED_TABLE,
+               "invalid reference to FROM-clause entry for table \"%s\"", e->table);
+    sql_error_hint(err, ctx->arena, "Perhaps you meant to reference the table alias \"%s\".",
+                   aliased);
+    return -1;
+}
+
+/* Whether a USING merge in the scope hides slot `col` from unqualified
+ * names. */
+static bool merged_away(const sql_scope *s, int col)
+{
+    for (int r = 0; r < s->nrels; r++)
+        for (int i = 0; i < s->rels[r].nhides; i++)
+            if (s->rels[r].hides[i] == col)
+                return true;
+    return false;
+}
+
+/* The slot of column e->column over the relations: in the qualifying
+ * relation, else the one unhidden match (42702 for several). -1 with
+ * `err` set; -2 when there is no such column (the caller's 42703). */
+static int find_rel_column(sql_bind_ctx *ctx, const sql_expr *e, sql_error *err)
+{
+    const sql_scope *s = ctx->scope;
+    int rel = -1, found = -2;
+
+    if (e->table && (rel = find_rel(ctx, e, err)) < 0)
+        return -1;
+    for (int r = 0; r < s->nrels; r++) {
+        const sql_scope_rel *sr = &s->rels[r];
+        if (rel >= 0 && r != rel)
+            continue;
+        for (int i = sr->first; i < sr->first + sr->ncols; i++) {
+            if (strcmp(s->cols[i].name, e->column) != 0 || (rel < 0 && merged_away(s, i)))
+                continue;
+            if (found >= 0)
+                return bind_error(ctx, err, e->location, SQL_STATE_AMBIGUOUS_COLUMN,
+                                  "column reference \"%s\" is ambiguous", e->column);
+            found = i;
+        }
+    }
+    return found;
+}
+
+/* The slot of column `e` in the scope; -2 when it has no such column. */
+static int find_column(sql_bind_ctx *ctx, const sql_expr *e, sql_error *err)
 {
     const sql_scope *s = ctx->scope;
 
+    if (s && s->nrels > 0)
+        return find_rel_column(ctx, e, err);
     if (e->table && check_qualifier(ctx, e, err) < 0)
         return -1;
     for (int i = 0; s && i < s->ncols; i++)
-        if (strcmp(s->cols[i].name, e->column) == 0) {
-            sql_bexpr *b = new_node(ctx, SQL_BEXPR_COLUMN, s->cols[i].type, e->location, 0);
-            if (!b)
-                return oom(ctx, err);
-            b->column = i;
-            *out = b;
-            return 0;
-        }
+        if (strcmp(s->cols[i].name, e->column) == 0)
+            return i;
+    return -2;
+}
+
+static int bind_column(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **out, sql_error *err)
+{
+    const sql_scope *s = ctx->scope;
+    int i = find_column(ctx, e, err);
+
+    if (i == -1)
+        return -1;
+    if (i >= 0) {
+        sql_bexpr *b = new_node(ctx, SQL_BEXPR_COLUMN, s->cols[i].type, e->location, 0);
+        if (!b)
+            return oom(ctx, err);
+        b->column = i;
+        *out = b;
+        return 0;
+    }
     if (e->table)
         return bind_error(ctx, err, e->location, SQL_STATE_UNDEFINED_COLUMN,
                           "column %s.%s does not exist", e->table, e->column);

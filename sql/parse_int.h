@@ -67,6 +67,11 @@ int sql__options(sql__pctx *c, PgQuery__Node **items, size_t n, sql_option **out
 /* One raw statement; out->location and out->len are the caller's. */
 int sql__stmt(sql__pctx *c, const PgQuery__Node *n, int location, sql_stmt *out);
 
+/* ---- parse_from.c ---- */
+/* A FROM clause with several items or a join into out->from_items (the
+ * statement's location `loc` for errors without a position of their own). */
+int sql__from_items(sql__pctx *c, PgQuery__Node **items, size_t n, int loc, sql_select *out);
+
 /* ---- parse_copy.c ---- */
 int sql__copy_stmt(sql__pctx *c, const PgQuery__CopyStmt *s, int location, sql_copy *out);
 /* Sets out->kind (VACUUM or ANALYZE) and out->u.tables. */

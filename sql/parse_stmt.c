@@ -35,10 +35,6 @@ static int check_select_clauses(sql__pctx *c, const PgQuery__SelectStmt *s, int 
         return sql__unsupported(c, loc, "FOR UPDATE/SHARE");
     if (s->limit_option == PG_QUERY__LIMIT_OPTION__LIMIT_OPTION_WITH_TIES)
         return sql__unsupported(c, loc, "FETCH ... WITH TIES");
-    if (s->n_from_clause > 1)
-        return sql__unsupported(c, sql__node_location(s->from_clause[1]), "JOIN");
-    if (s->n_from_clause == 1 && s->from_clause[0]->node_case != PG_QUERY__NODE__NODE_RANGE_VAR)
-        return sql__unsupported_node(c, s->from_clause[0], loc);
     return 0;
 }
 
@@ -106,10 +102,13 @@ static int select_stmt(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_
 {
     if (check_select_clauses(c, s, loc) < 0)
         return -1;
-    if (s->n_from_clause == 1) {
+    if (s->n_from_clause == 1 && s->from_clause[0]->node_case == PG_QUERY__NODE__NODE_RANGE_VAR) {
         out->has_from = true;
         if (sql__range_var(c, s->from_clause[0]->range_var, &out->from, &out->alias) < 0)
             return -1;
+    } else if (s->n_from_clause > 0 &&
+               sql__from_items(c, s->from_clause, s->n_from_clause, loc, out) < 0) {
+        return -1;
     }
     if (sql__targets(c, s->target_list, s->n_target_list, &out->targets, &out->ntargets) < 0 ||
         sql__expr_opt(c, s->where_clause, &out->where) < 0 || group_clause(c, s, out) < 0 ||

@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sql/plan_int.h"
+#include "sql/plan_join_int.h"
 #include "sql/types_int.h"
 
 /* What binding one statement needs. */
@@ -37,6 +37,7 @@ typedef struct planner {
     bool *dfl_done;
     sql__bindenv env;     /* the input rows, for grouping */
     sql__grouping *group; /* a grouped SELECT; NULL: none */
+    sql__joinbind *join;  /* FROM with joins (scope: the joined row) */
 } planner;
 
 static const sql_type type_bool = {SQL_T_BOOL, -1};
@@ -78,6 +79,13 @@ static int error_at(planner *pl, sql_error *err, int location)
 {
     sql_expr_error_position(err, pl->ctx->query, location);
     return -1;
+}
+
+/* The scope of the rows a statement reads: its table's or its joined
+ * row's columns, or none. */
+static const sql_scope *row_scope(const planner *pl)
+{
+    return pl->p->table || pl->join ? &pl->scope : &pl->empty;
 }
 
 /* ---- table and scope ------------------------------------------------- */
@@ -199,9 +207,11 @@ static int add_target(planner *pl, targets *ts, const sql_bexpr *e, const char *
         ts->cols = cols;
         ts->cap = cap;
     }
-    int origin = pl->group                                     ? sql__group_origin(pl->group, e)
-                 : e->kind == SQL_BEXPR_COLUMN && pl->p->table ? e->column
-                                                               : -1;
+    /* over joins no column names its table (origin 0, as for expressions) */
+    int origin = !pl->p->table                 ? -1
+                 : pl->group                   ? sql__group_origin(pl->group, e)
+                 : e->kind == SQL_BEXPR_COLUMN ? e->column
+                                               : -1;
     ts->exprs[ts->n] = e;
     ts->cols[ts->n++] = (sql_column_info){
         .name = name,
@@ -212,10 +222,36 @@ static int add_target(planner *pl, targets *ts, const sql_bexpr *e, const char *
     return 0;
 }
 
-/* `*` or `t.*`: the visible columns in table order. */
+/* Adds the columns slots[0..n) of the scanned row as targets. */
+static int add_star_columns(planner *pl, targets *ts, const int *slots, int n, int location,
+                            sql_error *err)
+{
+    for (int i = 0; i < n; i++) {
+        const sql_scope_col *c = &pl->scope.cols[slots[i]];
+        sql_bexpr *b = kv_arena_alloc(pl->arena, sizeof(*b));
+        if (b == NULL)
+            return sql__oom(pl->arena, err);
+        *b = (sql_bexpr){
+            .kind = SQL_BEXPR_COLUMN, .type = c->type, .location = location, .column = slots[i]};
+        const sql_bexpr *out = b;
+        if ((pl->group && sql__group_output(pl->group, b, &out, err) != 0) ||
+            add_target(pl, ts, out, c->name, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* `*` or `t.*`: the visible columns in table order (over joins, in
+ * PostgreSQL's order for USING). */
 static int expand_star(planner *pl, targets *ts, const sql_expr *e, sql_error *err)
 {
     const sql_table_desc *t = pl->p->table;
+    if (pl->join) {
+        int *slots, n;
+        return sql__join_star(pl->join, e->table, e->location, &slots, &n, err) != 0
+                   ? -1
+                   : add_star_columns(pl, ts, slots, n, e->location, err);
+    }
     if (t == NULL) {
         sql_error_set(err, pl->arena, SQL_STATE_SYNTAX_ERROR,
                       "SELECT * with no tables specified is not valid");
@@ -277,7 +313,7 @@ static int bind_target(planner *pl, const sql_scope *scope, const sql_expr *e,
 static int bind_targets(planner *pl, const sql_target *tl, int n, sql_error *err)
 {
     targets ts = {0};
-    const sql_scope *scope = pl->p->table ? &pl->scope : &pl->empty;
+    const sql_scope *scope = row_scope(pl);
     for (int i = 0; i < n; i++) {
         const sql_expr *e = tl[i].expr;
         if (e->kind == SQL_EXPR_STAR && e->column == NULL) {
@@ -582,7 +618,7 @@ static int bind_sort_expr(planner *pl, const sql_expr *e, const char *clause, co
             }
         }
     }
-    return bind_output(pl, p->table ? &pl->scope : &pl->empty, e, out, err);
+    return bind_output(pl, row_scope(pl), e, out, err);
 }
 
 /* Whether the sort keys follow the pk order (forward or, with
@@ -781,6 +817,10 @@ static int plan_projection(planner *pl, sql_error *err)
 static int explain(planner *pl, sql_error *err)
 {
     sql_plan *p = pl->p;
+    if (p->join != NULL) {
+        p->explain = sql__join_describe(p->join, pl->arena);
+        return p->explain ? 0 : sql__oom(pl->arena, err);
+    }
     if (p->table == NULL) {
         p->explain = "no table";
         return 0;
@@ -805,6 +845,37 @@ static int explain(planner *pl, sql_error *err)
     snprintf(buf, (size_t)n + 1, fmt, what, rev, index, filter, agg, sort, distinct);
     p->explain = buf;
     return 0;
+}
+
+/* ---- join leaves (plan_join.c) ---------------------------------------- */
+
+int sql__scan_open(sql_plan_ctx *ctx, const sql_name *name, const char *alias, kv_arena *arena,
+                   sql_plan **out, sql_error *err)
+{
+    sql_plan *p = kv_arena_alloc(arena, sizeof(*p));
+    if (p == NULL)
+        return sql__oom(arena, err);
+    *p = (sql_plan){.kind = SQL_STMT_SELECT, .catalog = ctx->catalog, .returns_rows = true};
+    planner pl = {.ctx = ctx, .arena = arena, .p = p};
+    if (open_table(&pl, name, alias, err) != 0) {
+        sql__plan_free(p);
+        return -1;
+    }
+    *out = p;
+    return 0;
+}
+
+int sql__scan_path(sql_plan_ctx *ctx, sql_plan *p, const sql_bexpr *const *conj, int n,
+                   kv_arena *arena, sql_error *err)
+{
+    planner pl = {.ctx = ctx, .arena = arena, .p = p};
+    conjuncts cs = {0};
+    for (int i = 0; i < n; i++)
+        if (collect(&pl, &cs, conj[i], err) != 0)
+            return -1;
+    if (choose_path(&pl, &cs, err) != 0 || residual(&pl, &cs, err) != 0 || explain(&pl, err) != 0)
+        return -1;
+    return sql__rowproj_init(&p->rc, NULL, arena, &p->proj, err);
 }
 
 /* ---- statements ------------------------------------------------------ */
@@ -841,7 +912,7 @@ static int begin_grouping(planner *pl, const sql_select *s, sql_error *err)
     pl->env = (sql__bindenv){.arena = pl->arena,
                              .query = pl->ctx->query,
                              .params = pl->ctx->params,
-                             .scope = p->table ? &pl->scope : &pl->empty,
+                             .scope = row_scope(pl),
                              .tname = pl->tname,
                              .table = p->table,
                              .pk_cols = p->table ? p->rc.pk_cols : NULL};
@@ -867,14 +938,29 @@ static int select_where(planner *pl, const sql_select *s, sql_error *err)
     return bind_as(pl, &pl->empty, s->where, type_bool, NULL, "WHERE", &pl->p->filter, err);
 }
 
+/* FROM with joins: the joined row is the scope. */
+static int join_from(planner *pl, const sql_select *s, sql_error *err)
+{
+    const sql_scope *scope;
+    if (sql__join_from(pl->ctx, pl->arena, s, &pl->join, &scope, err) != 0)
+        return -1;
+    pl->scope = *scope;
+    return 0;
+}
+
 static int plan_select(planner *pl, const sql_select *s, sql_error *err)
 {
     pl->p->returns_rows = true;
     if (s->has_from && open_table(pl, &s->from, s->alias, err) != 0)
         return -1;
+    if (s->nfrom > 0 && join_from(pl, s, err) != 0)
+        return -1;
     if (is_grouped(s) && begin_grouping(pl, s, err) != 0)
         return -1;
-    if (bind_targets(pl, s->targets, s->ntargets, err) != 0 || select_where(pl, s, err) != 0)
+    if (bind_targets(pl, s->targets, s->ntargets, err) != 0)
+        return -1;
+    if (pl->join ? sql__join_plan(pl->join, s->where, &pl->p->join, err) != 0
+                 : select_where(pl, s, err) != 0)
         return -1;
     if (plan_order(pl, s, err) != 0 || bind_limits(pl, s->limit, s->offset, err) != 0)
         return -1;
@@ -1057,6 +1143,7 @@ int sql__plan(sql_plan_ctx *ctx, const sql_stmt *st, kv_arena *arena, sql_plan *
     if (rc == 0)
         rc = explain(&pl, err);
     if (rc != 0) {
+        sql__join_abandon(pl.join);
         sql__plan_free(p);
         return -1;
     }
@@ -1070,6 +1157,9 @@ void sql__plan_free(sql_plan *p)
         return;
     sql_table_release(p->table);
     p->table = NULL;
+    if (p->join != NULL)
+        sql__join_free(p->join);
+    p->join = NULL;
 }
 
 const sql_column_info *sql__plan_columns(const sql_plan *p, size_t *n)
@@ -1104,6 +1194,8 @@ const char *sql__plan_tag(const sql_plan *p)
 
 bool sql__plan_stale(const sql_plan *p, sql_catalog *c)
 {
+    if (p->join != NULL)
+        return sql__join_stale(p->join, c);
     if (p->table == NULL || sql_catalog_generation(c) == p->catalog_gen)
         return false;
     kv_arena *arena;

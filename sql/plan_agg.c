@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sql/plan_int.h"
+#include "sql/plan_join_int.h"
 #include "sql/types_int.h"
 
 struct sql__grouping {
@@ -224,10 +224,11 @@ static int ungrouped_column(sql__grouping *g, const sql_bexpr *e, const sql_bexp
 {
     if (g->pk_grouped)
         return key_ref(g, e, add_key(g, e), out, err);
+    const char *rel = sql__scope_col_rel(g->env->scope, e->column);
     sql_error_set(err, g->env->arena, SQL_STATE_GROUPING_ERROR,
-                  "column \"%s.%s\" must appear in the GROUP BY clause or be used in an aggregate "
-                  "function",
-                  g->env->tname, g->env->scope->cols[e->column].name);
+                  "column \"%s%s%s\" must appear in the GROUP BY clause or be used in an "
+                  "aggregate function",
+                  rel ? rel : "", rel ? "." : "", g->env->scope->cols[e->column].name);
     return error_at(g, err, e->location);
 }
 

@@ -120,6 +120,9 @@ struct sql_plan {
     /* INSERT, UPDATE: CHECK constraints over the row */
     const sql_bexpr *const *checks;
     const char *explain; /* "point lookup on t_pkey", ... */
+    /* SELECT over joined tables (plan_join_int.h; table NULL): the
+     * scanned rows are the joined rows */
+    const struct sql__join *join;
 };
 
 /* Called with each row that passes the filter: row[0..ncols) in table
@@ -140,6 +143,17 @@ int sql__scan(const sql_plan *p, const sql__rowproj *proj, sql_run_ctx *ctx, uin
 /* A row source: calls cb with each row (as sql__row_cb; cb's 1 stops
  * the source early, which still returns 0). 0 or -1 with `err` set. */
 typedef int (*sql__source_fn)(void *src, sql__row_cb cb, void *cb_arg, sql_error *err);
+
+/* A single-table plan for a leaf of a join: table `name` opened (its
+ * reference released by sql__plan_free), no access path yet. The plan
+ * lives in `arena`. -1 with `err` set (42P01). */
+int sql__scan_open(sql_plan_ctx *ctx, const sql_name *name, const char *alias, kv_arena *arena,
+                   sql_plan **out, sql_error *err);
+
+/* Chooses leaf p's access path from the conjuncts conj[0..n) bound over
+ * its table's columns (the rest is its filter) and decodes all columns. */
+int sql__scan_path(sql_plan_ctx *ctx, sql_plan *p, const sql_bexpr *const *conj, int n,
+                   kv_arena *arena, sql_error *err);
 
 /* ---- plan_agg.c: binding grouped queries ---- */
 

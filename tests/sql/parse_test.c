@@ -53,6 +53,11 @@ Test(sql_parse, statement_shapes)
          "autovacuum_enabled = off)",
          "create_table s.t if_not_exists col=a:20/-1 serial col=b:1184/3 col=c:1042/5 pk:pk =(a b) "
          "unique =(c) check=(a <> i:0) fillfactor=70 autovacuum_enabled=off"},
+        {"SELECT * FROM a x, s.b JOIN c ON b.i = c.i LEFT JOIN d USING (i, j) CROSS JOIN e",
+         "select targets=[*] from=a:x from=(((s.b inner c on=(b.i = c.i)) left d using=(i j)) "
+         "inner e)"},
+        {"SELECT 1 FROM a NATURAL FULL JOIN b RIGHT OUTER JOIN c ON true",
+         "select targets=[i:1] from=((a full b natural) right c on=b:true)"},
         {"DROP TABLE IF EXISTS a, s.b", "drop_table a s.b if_exists"},
         {"DROP TABLE a", "drop_table a"},
         {"TRUNCATE a, b", "truncate a b"},
@@ -241,8 +246,8 @@ Test(sql_parse, unsupported_features_name_themselves)
         const char *sql, *msg;
         int pos;
     } cases[] = {
-        {"SELECT * FROM a JOIN b ON a.x = b.x", "JOIN is not supported yet", 22},
-        {"SELECT * FROM a, b", "JOIN is not supported yet", 18},
+        {"SELECT * FROM a JOIN b USING (x) AS j", "alias for a JOIN is not supported yet", 15},
+        {"SELECT * FROM a, generate_series(1, 2)", "function in FROM is not supported yet", 1},
         {"SELECT * FROM (SELECT 1) s", "subquery in FROM is not supported yet", 1},
         {"SELECT (SELECT 1)", "subquery is not supported yet", 8},
         {"SELECT a FROM t WHERE a IN (SELECT b FROM u)", "subquery is not supported yet", 25},

@@ -1,0 +1,361 @@
+/*
+ * exec_join.c - running a join tree (plan_join_int.h, sql__join_run).
+ *
+ * Every node writes its slots into one joined row and calls its parent
+ * with it. A leaf copies each scanned row into its slots. A hash join
+ * first runs its inner side and keeps copies of that side's slots in a
+ * hash table keyed by the inner key values (written with the canonical
+ * key encoding, as aggregation groups them, so values that compare
+ * equal meet); then it runs its outer side and, for each outer row,
+ * restores every held row with equal keys into the joined row, checks
+ * the rest of the condition and passes matches up. A nested loop is the
+ * same with no keys: every held row is a candidate. NULL keys never
+ * match. Outer joins:
+ *   preserved outer side: an outer row without a match goes up with the
+ *                         inner slots NULL;
+ *   preserved inner side: after the outer side is done, each held row
+ *                         that never matched goes up with the outer
+ *                         slots NULL.
+ * A FULL JOIN's merged USING columns are computed on the way up, then
+ * the node's filter (WHERE conjuncts that must see the NULL-extended
+ * rows) applies. Since each node runs once, no side is ever rescanned.
+ *
+ * Memory: held rows and their payloads are copied into the statement
+ * arena and charged to the execution's budget ("hash join", 53200 past
+ * SQL__QUERY_MEM_BUDGET); keys of probing rows live in the arena of the
+ * scan batch that produced the row.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sql/plan_join_int.h"
+#include "sql/txn.h"
+#include "sql/types_int.h"
+
+#define CANCEL_EVERY 4096
+
+typedef struct jrun {
+    const sql__join *j;
+    sql_run_ctx *ctx;
+    sql__membudget *mem;
+    kv_arena *arena;
+    sql_datum *row; /* the joined row */
+    uint64_t probes;
+    sql_error *err;
+} jrun;
+
+/* A row of the inner side, held in memory. */
+typedef struct held {
+    struct held *next;  /* in its bucket */
+    struct held *after; /* in arrival order */
+    uint64_t hash;
+    size_t keylen;
+    const uint8_t *key;
+    bool matched;
+    sql_datum vals[]; /* the inner side's slots */
+} held;
+
+/* One node's execution. */
+typedef struct nrun {
+    jrun *r;
+    const sql__jnode *n;
+    sql__row_cb cb; /* the parent's */
+    void *cb_arg;
+    held **buckets;
+    size_t nbuckets, count;
+    held *all, **last;
+} nrun;
+
+static int run_node(jrun *r, const sql__jnode *n, sql__row_cb cb, void *cb_arg);
+
+static uint64_t hash_bytes(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3u;
+    return h ^ (h >> 29);
+}
+
+/* ---- leaves ---------------------------------------------------------- */
+
+typedef struct leafrun {
+    jrun *r;
+    const sql__jnode *n;
+    sql__row_cb cb;
+    void *cb_arg;
+} leafrun;
+
+static int leaf_row(void *arg, const sql_datum *row, kv_arena *arena, sql_error *err)
+{
+    leafrun *lr = arg;
+    memcpy(lr->r->row + lr->n->first, row, (size_t)lr->n->nslots * sizeof(*row));
+    return lr->cb(lr->cb_arg, lr->r->row, arena, err);
+}
+
+static int run_leaf(jrun *r, const sql__jnode *n, sql__row_cb cb, void *cb_arg)
+{
+    leafrun lr = {r, n, cb, cb_arg};
+    return sql__scan(n->scan, &n->scan->proj, r->ctx, 0, leaf_row, NULL, &lr, r->arena, r->err);
+}
+
+/* ---- joins ------------------------------------------------------------ */
+
+static bool outer_preserved(const sql__jnode *n)
+{
+    return n->kind == SQL_JOIN_FULL || (n->kind == SQL_JOIN_LEFT && !n->inner_left) ||
+           (n->kind == SQL_JOIN_RIGHT && n->inner_left);
+}
+
+static bool inner_preserved(const sql__jnode *n)
+{
+    return n->kind == SQL_JOIN_FULL || (n->kind == SQL_JOIN_LEFT && n->inner_left) ||
+           (n->kind == SQL_JOIN_RIGHT && !n->inner_left);
+}
+
+/* The encoded values of keys[0..n->nkeys) over the joined row in `kb`;
+ * 1 when one is NULL (it matches nothing). */
+static int eval_keys(nrun *nr, const sql_bexpr *const *keys, kv_arena *arena, sql_keybuf *kb)
+{
+    const sql__jnode *n = nr->n;
+    sql_eval_ctx ec;
+    sql__eval_init(&ec, nr->r->ctx, nr->r->row, arena, nr->r->err);
+    sql_keybuf_init(kb, arena);
+    for (int i = 0; i < n->nkeys; i++) {
+        sql_datum d;
+        if (sql_expr_eval(&ec, keys[i], &d) != 0)
+            return -1;
+        if (d.isnull)
+            return 1;
+        if (sql_key_put(kb, n->keytypes[i], SQL_KEY_ASC, false, &d, nr->r->err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int grow_buckets(nrun *nr)
+{
+    size_t n = nr->nbuckets ? 2 * nr->nbuckets : 64;
+    held **b = sql__mem_charge(nr->r->mem, nr->r->arena, n * sizeof(*b), "hash join", nr->r->err);
+    if (b == NULL)
+        return -1;
+    memset(b, 0, n * sizeof(*b));
+    for (held *h = nr->all; h != NULL; h = h->after) {
+        if (h->key == NULL)
+            continue;
+        h->next = b[h->hash & (n - 1)];
+        b[h->hash & (n - 1)] = h;
+    }
+    nr->buckets = b;
+    nr->nbuckets = n;
+    return 0;
+}
+
+/* Copies the inner side's slots and keys into a held row. */
+static int hold(nrun *nr, const sql_keybuf *kb, bool null_key, held **out)
+{
+    jrun *r = nr->r;
+    const sql__jnode *in = nr->n->inner;
+    size_t size = sizeof(held) + (size_t)in->nslots * sizeof(sql_datum) + kb->len;
+    held *h = sql__mem_charge(r->mem, r->arena, size, "hash join", r->err);
+    if (h == NULL)
+        return -1;
+    *h = (held){.hash = hash_bytes(kb->p, kb->len), .keylen = kb->len};
+    for (int i = 0; i < in->nslots; i++) {
+        int s = in->slots[i];
+        sql_type_id t = r->j->types[s].oid;
+        if (sql__mem_account(r->mem, r->arena, sql__datum_payload(t, &r->row[s]), "hash join",
+                             r->err) != 0 ||
+            sql_datum_copy(t, &r->row[s], r->arena, &h->vals[i], r->err) != 0)
+            return -1;
+    }
+    if (!null_key) {
+        uint8_t *key = (uint8_t *)&h->vals[in->nslots];
+        memcpy(key, kb->p, kb->len);
+        h->key = key;
+    }
+    *out = h;
+    return 0;
+}
+
+static int build_row(void *arg, const sql_datum *row, kv_arena *arena, sql_error *err)
+{
+    nrun *nr = arg;
+    (void)row;
+    (void)err;
+    sql_keybuf kb;
+    int rc = eval_keys(nr, nr->n->ikeys, arena, &kb);
+    if (rc < 0)
+        return -1;
+    if (rc == 1 && !inner_preserved(nr->n))
+        return 0;
+    held *h;
+    if (hold(nr, &kb, rc == 1, &h) != 0)
+        return -1;
+    *nr->last = h;
+    nr->last = &h->after;
+    if (h->key == NULL)
+        return 0;
+    if (nr->count >= nr->nbuckets && grow_buckets(nr) != 0)
+        return -1;
+    h->next = nr->buckets[h->hash & (nr->nbuckets - 1)];
+    nr->buckets[h->hash & (nr->nbuckets - 1)] = h;
+    nr->count++;
+    return 0;
+}
+
+static void set_slots(jrun *r, const sql__jnode *side, const held *h)
+{
+    for (int i = 0; i < side->nslots; i++) {
+        if (h != NULL)
+            r->row[side->slots[i]] = h->vals[i];
+        else
+            r->row[side->slots[i]] = (sql_datum){.isnull = true};
+    }
+}
+
+static int eval_true(jrun *r, const sql_bexpr *e, kv_arena *arena, bool *yes)
+{
+    *yes = true;
+    if (e == NULL)
+        return 0;
+    sql_eval_ctx ec;
+    sql_tribool ok;
+    sql__eval_init(&ec, r->ctx, r->row, arena, r->err);
+    if (sql_expr_eval_bool(&ec, e, &ok) != 0)
+        return -1;
+    *yes = ok == SQL_TRUE;
+    return 0;
+}
+
+/* Completes a joined row (FULL JOIN's merged columns), filters it and
+ * passes it up. */
+static int emit(nrun *nr, kv_arena *arena)
+{
+    jrun *r = nr->r;
+    const sql__jnode *n = nr->n;
+    for (int i = 0; i < n->nmerged; i++) {
+        const sql_datum *l = &r->row[n->from[2 * i]];
+        r->row[n->merged[i]] = l->isnull ? r->row[n->from[2 * i + 1]] : *l;
+    }
+    bool pass;
+    if (eval_true(r, n->filter, arena, &pass) != 0)
+        return -1;
+    return pass ? nr->cb(nr->cb_arg, r->row, arena, r->err) : 0;
+}
+
+static int probe_row(void *arg, const sql_datum *row, kv_arena *arena, sql_error *err)
+{
+    nrun *nr = arg;
+    jrun *r = nr->r;
+    (void)row;
+    sql_keybuf kb;
+    int rc = eval_keys(nr, nr->n->okeys, arena, &kb);
+    if (rc < 0)
+        return -1;
+    bool matched = false;
+    uint64_t hash = hash_bytes(kb.p, kb.len);
+    held *h = rc == 0 && nr->nbuckets > 0 ? nr->buckets[hash & (nr->nbuckets - 1)] : NULL;
+    for (; h != NULL; h = h->next) {
+        if (++r->probes % CANCEL_EVERY == 0 && sql_txn_check_cancel(r->ctx->cancel, err, arena))
+            return -1;
+        if (h->hash != hash || h->keylen != kb.len || memcmp(h->key, kb.p, kb.len) != 0)
+            continue;
+        bool pass;
+        set_slots(r, nr->n->inner, h);
+        if (eval_true(r, nr->n->cond, arena, &pass) != 0)
+            return -1;
+        if (!pass)
+            continue;
+        h->matched = matched = true;
+        if ((rc = emit(nr, arena)) != 0)
+            return rc;
+    }
+    if (matched || !outer_preserved(nr->n))
+        return 0;
+    set_slots(r, nr->n->inner, NULL);
+    return emit(nr, arena);
+}
+
+/* The held rows that never matched, outer slots NULL. */
+static int emit_unmatched(nrun *nr)
+{
+    jrun *r = nr->r;
+    set_slots(r, nr->n->outer, NULL);
+    for (held *h = nr->all; h != NULL; h = h->after) {
+        if (h->matched)
+            continue;
+        set_slots(r, nr->n->inner, h);
+        int rc = emit(nr, r->arena);
+        if (rc != 0)
+            return rc < 0 ? -1 : 0;
+    }
+    return 0;
+}
+
+/* Stops the outer side once the parent wants no more rows. */
+typedef struct stopper {
+    sql__row_cb cb;
+    void *arg;
+    bool stopped;
+} stopper;
+
+static int stop_row(void *arg, const sql_datum *row, kv_arena *arena, sql_error *err)
+{
+    stopper *st = arg;
+    int rc = st->cb(st->arg, row, arena, err);
+    st->stopped |= rc == 1;
+    return rc;
+}
+
+static int run_join(jrun *r, const sql__jnode *n, sql__row_cb cb, void *cb_arg)
+{
+    stopper st = {cb, cb_arg, false};
+    nrun nr = {.r = r, .n = n, .cb = stop_row, .cb_arg = &st};
+    nr.last = &nr.all;
+    if (grow_buckets(&nr) != 0 || run_node(r, n->inner, build_row, &nr) != 0)
+        return -1;
+    if (nr.all == NULL && !outer_preserved(n))
+        return 0;
+    if (run_node(r, n->outer, probe_row, &nr) != 0)
+        return -1;
+    if (st.stopped || !inner_preserved(n))
+        return 0;
+    return emit_unmatched(&nr);
+}
+
+static int run_node(jrun *r, const sql__jnode *n, sql__row_cb cb, void *cb_arg)
+{
+    return n->method == SQL__JOIN_SCAN ? run_leaf(r, n, cb, cb_arg) : run_join(r, n, cb, cb_arg);
+}
+
+/* ---- the root ---------------------------------------------------------- */
+
+typedef struct rootrun {
+    jrun *r;
+    sql__row_cb cb;
+    void *cb_arg;
+} rootrun;
+
+/* Fills the merged USING columns that copy another slot. */
+static int root_row(void *arg, const sql_datum *row, kv_arena *arena, sql_error *err)
+{
+    rootrun *rr = arg;
+    const sql__join *j = rr->r->j;
+    for (int s = 0; s < j->width; s++)
+        if (j->copy_from[s] >= 0)
+            rr->r->row[s] = row[j->copy_from[s]];
+    return rr->cb(rr->cb_arg, rr->r->row, arena, err);
+}
+
+int sql__join_run(const sql__join *j, sql_run_ctx *ctx, sql__row_cb cb, void *cb_arg,
+                  sql__membudget *mem, kv_arena *arena, sql_error *err)
+{
+    jrun r = {.j = j, .ctx = ctx, .mem = mem, .arena = arena, .err = err};
+    r.row = kv_arena_alloc(arena, ((size_t)j->width + 1) * sizeof(*r.row));
+    if (r.row == NULL)
+        return sql__oom(arena, err);
+    for (int s = 0; s < j->width; s++)
+        r.row[s] = (sql_datum){.isnull = true};
+    rootrun rr = {&r, cb, cb_arg};
+    return run_node(&r, j->root, root_row, &rr);
+}

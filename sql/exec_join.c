@@ -323,9 +323,172 @@ static int run_join(jrun *r, const sql__jnode *n, sql__row_cb cb, void *cb_arg)
     return emit_unmatched(&nr);
 }
 
+/* ---- lookup joins ------------------------------------------------------ */
+
+/* Outer rows per KV batch of lookups. */
+#define LOOKUP_BATCH 1000
+
+typedef struct lookrun {
+    nrun nr;
+    kv_arena *batch;   /* the batch's outer rows and keys */
+    sql_datum *rows;   /* LOOKUP_BATCH rows of the outer side's slots */
+    sql_keybuf *keys;  /* their keys; len 0: a NULL key, no lookup */
+    int *at;           /* per lookup sent: its outer row */
+    bool *matched;
+    size_t n;
+    bool stopped;
+} lookrun;
+
+/* The pk (prefix) key the outer row in the joined row looks up; 1 when
+ * a value is NULL. */
+static int lookup_key(lookrun *lr, kv_arena *arena, sql_keybuf *kb)
+{
+    jrun *r = lr->nr.r;
+    const sql__jnode *n = lr->nr.n;
+    const sql_plan *p = n->inner->scan;
+    const sql_table_desc *t = p->table;
+    sql_eval_ctx ec;
+    sql__eval_init(&ec, r->ctx, r->row, arena, r->err);
+    sql_keybuf_init(kb, arena);
+    if (sql_key_put_prefix(kb, t->id, t->primary.id, r->err) != 0)
+        return -1;
+    for (int k = 0; k < n->nlookup; k++) {
+        sql_datum d;
+        if (sql_expr_eval(&ec, n->lookup[k], &d) != 0)
+            return -1;
+        if (d.isnull)
+            return 1;
+        if (sql_key_put(kb, t->cols[p->rc.pk_cols[k]].type, t->primary.dirs[k], false, &d,
+                        r->err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void restore_outer(lookrun *lr, size_t b)
+{
+    const sql__jnode *o = lr->nr.n->outer;
+    for (int i = 0; i < o->nslots; i++)
+        lr->nr.r->row[o->slots[i]] = lr->rows[b * (size_t)o->nslots + (size_t)i];
+}
+
+static int lookup_found(void *arg, size_t i, const sql_datum *row, kv_arena *arena,
+                        sql_error *err)
+{
+    lookrun *lr = arg;
+    jrun *r = lr->nr.r;
+    const sql__jnode *in = lr->nr.n->inner;
+    int b = lr->at[i];
+    bool pass;
+    (void)err;
+    restore_outer(lr, (size_t)b);
+    memcpy(r->row + in->first, row, (size_t)in->nslots * sizeof(*row));
+    if (eval_true(r, lr->nr.n->cond, arena, &pass) != 0)
+        return -1;
+    if (!pass)
+        return 0;
+    lr->matched[b] = true;
+    int rc = emit(&lr->nr, arena);
+    lr->stopped |= rc == 1;
+    return rc;
+}
+
+/* Looks up the batch's keys in one KV round, then passes the outer rows
+ * without a match on when the outer side is preserved. 1: stopped. */
+static int lookup_flush(lookrun *lr)
+{
+    jrun *r = lr->nr.r;
+    size_t m = 0;
+    sql_keybuf *sent = kv_arena_alloc(lr->batch, (lr->n + 1) * sizeof(*sent));
+    if (sent == NULL)
+        return sql__oom(r->arena, r->err);
+    for (size_t b = 0; b < lr->n; b++) {
+        if (lr->keys[b].len == 0)
+            continue;
+        lr->at[m] = (int)b;
+        sent[m++] = lr->keys[b];
+    }
+    const sql__jnode *n = lr->nr.n;
+    if (m > 0 && sql__lookup(n->inner->scan, r->ctx, sent, m, n->prefix, lookup_found, lr,
+                             lr->batch, r->err) != 0) {
+        sql_error_move(r->err, r->arena);
+        return -1;
+    }
+    for (size_t b = 0; b < lr->n && !lr->stopped && outer_preserved(n); b++) {
+        if (lr->matched[b])
+            continue;
+        restore_outer(lr, b);
+        set_slots(r, n->inner, NULL);
+        int rc = emit(&lr->nr, lr->batch);
+        if (rc < 0)
+            return -1;
+        lr->stopped |= rc == 1;
+    }
+    /* a new arena for the next batch: the old one's rows are done */
+    kv_arena_destroy(lr->batch);
+    lr->n = 0;
+    if (kv_arena_create(&lr->batch) != 0) {
+        lr->batch = NULL;
+        return sql__oom(r->arena, r->err);
+    }
+    return lr->stopped ? 1 : 0;
+}
+
+/* Holds an outer row and its key for the next batch. */
+static int lookup_row(void *arg, const sql_datum *row, kv_arena *arena, sql_error *err)
+{
+    lookrun *lr = arg;
+    jrun *r = lr->nr.r;
+    const sql__jnode *o = lr->nr.n->outer;
+    size_t b = lr->n;
+    sql_keybuf kb;
+    (void)row;
+    int rc = lookup_key(lr, lr->batch, &kb);
+    if (rc < 0)
+        return -1;
+    lr->keys[b] = kb;
+    lr->keys[b].len = rc == 1 ? 0 : kb.len;
+    lr->matched[b] = false;
+    for (int i = 0; i < o->nslots; i++) {
+        int s = o->slots[i];
+        if (sql_datum_copy(r->j->types[s].oid, &r->row[s], lr->batch,
+                           &lr->rows[b * (size_t)o->nslots + (size_t)i], err) != 0)
+            return -1;
+    }
+    (void)arena;
+    return ++lr->n == LOOKUP_BATCH ? lookup_flush(lr) : 0;
+}
+
+static int run_lookup(jrun *r, const sql__jnode *n, sql__row_cb cb, void *cb_arg)
+{
+    lookrun lr = {.nr = {.r = r, .n = n, .cb = cb, .cb_arg = cb_arg}};
+    size_t width = (size_t)n->outer->nslots + 1;
+    lr.rows = kv_arena_alloc(r->arena, LOOKUP_BATCH * width * sizeof(*lr.rows));
+    lr.keys = kv_arena_alloc(r->arena, LOOKUP_BATCH * sizeof(*lr.keys));
+    lr.at = kv_arena_alloc(r->arena, LOOKUP_BATCH * sizeof(*lr.at));
+    lr.matched = kv_arena_alloc(r->arena, LOOKUP_BATCH * sizeof(*lr.matched));
+    if (!lr.rows || !lr.keys || !lr.at || !lr.matched || kv_arena_create(&lr.batch) != 0)
+        return sql__oom(r->arena, r->err);
+    int rc = run_node(r, n->outer, lookup_row, &lr);
+    if (rc == 0 && lr.n > 0 && !lr.stopped)
+        rc = lookup_flush(&lr) < 0 ? -1 : 0;
+    if (rc != 0)
+        sql_error_move(r->err, r->arena);
+    if (lr.batch != NULL)
+        kv_arena_destroy(lr.batch);
+    return rc;
+}
+
 static int run_node(jrun *r, const sql__jnode *n, sql__row_cb cb, void *cb_arg)
 {
-    return n->method == SQL__JOIN_SCAN ? run_leaf(r, n, cb, cb_arg) : run_join(r, n, cb, cb_arg);
+    switch (n->method) {
+    case SQL__JOIN_SCAN:
+        return run_leaf(r, n, cb, cb_arg);
+    case SQL__JOIN_LOOKUP:
+        return run_lookup(r, n, cb, cb_arg);
+    default:
+        return run_join(r, n, cb, cb_arg);
+    }
 }
 
 /* ---- the root ---------------------------------------------------------- */

@@ -140,6 +140,20 @@ int sql__scan(const sql_plan *p, const sql__rowproj *proj, sql_run_ctx *ctx, uin
               sql__row_cb cb, int (*between)(void *arg, sql_error *err), void *arg, kv_arena *arena,
               sql_error *err);
 
+/* Called by sql__lookup with each row found for keys[i] that passes
+ * the plan's filter (row as for sql__row_cb). 0 goes on, 1 stops, -1
+ * with `err` set fails. */
+typedef int (*sql__found_cb)(void *arg, size_t i, const sql_datum *row, kv_arena *arena,
+                             sql_error *err);
+
+/* Looks up keys[0..n) in p's primary index in one KV batch: each key is
+ * a whole primary key (a get) or, with `prefix`, a key prefix (a scan
+ * of every row under it). Rows are decoded with p->proj, filtered with
+ * p->filter and passed to `found`; their memory is `arena`'s. 0 (also
+ * when found stopped) or -1 with `err` set. */
+int sql__lookup(const sql_plan *p, sql_run_ctx *ctx, const sql_keybuf *keys, size_t n, bool prefix,
+                sql__found_cb found, void *arg, kv_arena *arena, sql_error *err);
+
 /* A row source: calls cb with each row (as sql__row_cb; cb's 1 stops
  * the source early, which still returns 0). 0 or -1 with `err` set. */
 typedef int (*sql__source_fn)(void *src, sql__row_cb cb, void *cb_arg, sql_error *err);

@@ -691,40 +691,136 @@ static int join_slots(sql__joinbind *jb, sql__jnode *n, const sql__jnode *l, con
     return 0;
 }
 
-/* Joins l (relations lr) and r (rr) on the conjuncts in `on`: equalities
- * across become hash keys, the rest the condition. The smaller side is
- * held in memory. */
+/* A join's conjuncts sorted: equalities across the sides (lk[i] over
+ * the left, rk[i] over the right, compared in types[i], conjunct
+ * keyconj[i]) and the rest. */
+typedef struct joinconds {
+    const sql_bexpr **lk, **rk, **keyconj, **cond;
+    sql_type *types;
+    int nkeys, ncond;
+} joinconds;
+
+static int sort_conds(sql__joinbind *jb, relset lr, relset rr, const clist *on, joinconds *jc,
+                      sql_error *err)
+{
+    size_t sz = (size_t)(on->n + 1) * sizeof(void *);
+    *jc = (joinconds){.lk = kv_arena_alloc(jb->arena, sz),
+                      .rk = kv_arena_alloc(jb->arena, sz),
+                      .keyconj = kv_arena_alloc(jb->arena, sz),
+                      .cond = kv_arena_alloc(jb->arena, 2 * sz),
+                      .types = kv_arena_alloc(jb->arena, (size_t)(on->n + 1) * sizeof(sql_type))};
+    if (!jc->lk || !jc->rk || !jc->keyconj || !jc->cond || !jc->types)
+        return sql__oom(jb->arena, err);
+    for (int i = 0; i < on->n; i++) {
+        if (key_pair(jb, &on->v[i], lr, rr, &jc->lk[jc->nkeys], &jc->rk[jc->nkeys])) {
+            jc->keyconj[jc->nkeys] = on->v[i].e;
+            jc->types[jc->nkeys++] = (sql_type){on->v[i].e->cmp_type, -1};
+        } else {
+            jc->cond[jc->ncond++] = on->v[i].e;
+        }
+    }
+    return 0;
+}
+
+/* Whether a comparison in type `cmp` can look up a key column of type
+ * `col` (the key is encoded in the column's type). */
+static bool lookup_type(sql_type_id cmp, sql_type_id col)
+{
+    bool text =
+        (cmp == SQL_T_TEXT || cmp == SQL_T_VARCHAR) && (col == SQL_T_TEXT || col == SQL_T_VARCHAR);
+    return cmp == col || text;
+}
+
+/* The leading pk columns of leaf `in` that equalities bind to the
+ * other side: their values over the other side into look[], the keys
+ * used marked in used[]; 0 when the leaf's pk cannot be looked up (its
+ * own conditions chose an access path already). */
+static int lookup_cols(const sql__jnode *in, const joinconds *jc, bool in_left,
+                       const sql_bexpr **look, bool *used)
+{
+    if (in->method != SQL__JOIN_SCAN)
+        return 0;
+    const sql_plan *p = in->scan;
+    if (p->path.kind != SQL__PATH_SPAN || p->path.neq > 0 || p->path.lo || p->path.hi)
+        return 0;
+    uint32_t k = 0;
+    for (; k < p->table->primary.ncols; k++) {
+        int slot = in->first + p->rc.pk_cols[k];
+        int found = -1;
+        for (int i = 0; i < jc->nkeys && found < 0; i++) {
+            const sql_bexpr *ie = in_left ? jc->lk[i] : jc->rk[i];
+            if (!used[i] && ie->kind == SQL_BEXPR_COLUMN && ie->column == slot &&
+                lookup_type(jc->types[i].oid, p->table->cols[p->rc.pk_cols[k]].type.oid))
+                found = i;
+        }
+        if (found < 0)
+            break;
+        used[found] = true;
+        look[k] = in_left ? jc->rk[found] : jc->lk[found];
+    }
+    return (int)k;
+}
+
+/* A join that looks the rows of leaf `in` up by primary key for each
+ * batch of outer rows; false when `in` cannot be looked up. */
+static bool try_lookup(sql__joinbind *jb, sql__jnode *n, const sql__jnode *out,
+                       const sql__jnode *in, bool in_left, joinconds *jc)
+{
+    const sql_bexpr **look = kv_arena_alloc(jb->arena, (size_t)(jc->nkeys + 1) * sizeof(*look));
+    bool *used = kv_arena_alloc(jb->arena, (size_t)jc->nkeys + 1);
+    if (look == NULL || used == NULL || out->rows > in->rows)
+        return false;
+    memset(used, 0, (size_t)jc->nkeys + 1);
+    int k = lookup_cols(in, jc, in_left, look, used);
+    if (k == 0)
+        return false;
+    for (int i = 0; i < jc->nkeys; i++)
+        if (!used[i])
+            jc->cond[jc->ncond++] = jc->keyconj[i];
+    bool prefix = (uint32_t)k < in->scan->table->primary.ncols;
+    *n = (sql__jnode){.method = SQL__JOIN_LOOKUP,
+                      .kind = n->kind,
+                      .outer = out,
+                      .inner = in,
+                      .inner_left = in_left,
+                      .lookup = look,
+                      .nlookup = k,
+                      .prefix = prefix,
+                      .rows = prefix ? out->rows * 10 : out->rows};
+    return true;
+}
+
+/* Joins l (relations lr) and r (rr) on the conjuncts in `on`: a lookup
+ * of one side's rows by primary key when the equalities bind its key,
+ * else a hash join on the equalities (nested loop without any), holding
+ * the smaller side in memory; the other conjuncts are the condition. */
 static int make_join(sql__joinbind *jb, sql_join_kind kind, sql__jnode *l, relset lr, sql__jnode *r,
                      relset rr, const clist *on, sql__jnode **out, sql_error *err)
 {
     sql__jnode *n = new_node(jb, err);
-    size_t sz = (size_t)(on->n + 1) * sizeof(void *);
-    const sql_bexpr **lk = kv_arena_alloc(jb->arena, sz), **rk = kv_arena_alloc(jb->arena, sz);
-    const sql_bexpr **cond = kv_arena_alloc(jb->arena, sz);
-    sql_type *types = kv_arena_alloc(jb->arena, (size_t)(on->n + 1) * sizeof(*types));
-    if (n == NULL || lk == NULL || rk == NULL || cond == NULL || types == NULL)
-        return sql__oom(jb->arena, err);
-    int nkeys = 0, ncond = 0;
-    for (int i = 0; i < on->n; i++) {
-        if (key_pair(jb, &on->v[i], lr, rr, &lk[nkeys], &rk[nkeys]))
-            types[nkeys++] = (sql_type){on->v[i].e->cmp_type, -1};
-        else
-            cond[ncond++] = on->v[i].e;
+    joinconds jc;
+    if (n == NULL || sort_conds(jb, lr, rr, on, &jc, err) != 0)
+        return -1;
+    n->kind = kind;
+    bool right_inner = kind == SQL_JOIN_INNER || kind == SQL_JOIN_LEFT;
+    bool left_inner = kind == SQL_JOIN_INNER || kind == SQL_JOIN_RIGHT;
+    if (!(right_inner && try_lookup(jb, n, l, r, false, &jc)) &&
+        !(left_inner && try_lookup(jb, n, r, l, true, &jc))) {
+        bool inner_left = l->rows < r->rows;
+        *n = (sql__jnode){.method = jc.nkeys > 0 ? SQL__JOIN_HASH : SQL__JOIN_NESTED,
+                          .kind = kind,
+                          .outer = inner_left ? r : l,
+                          .inner = inner_left ? l : r,
+                          .inner_left = inner_left,
+                          .okeys = inner_left ? jc.rk : jc.lk,
+                          .ikeys = inner_left ? jc.lk : jc.rk,
+                          .keytypes = jc.types,
+                          .nkeys = jc.nkeys,
+                          .rows = jc.nkeys > 0 ? (l->rows > r->rows ? l->rows : r->rows)
+                                               : l->rows * r->rows};
     }
-    bool inner_left = l->rows < r->rows;
-    *n = (sql__jnode){.method = nkeys > 0 ? SQL__JOIN_HASH : SQL__JOIN_NESTED,
-                      .kind = kind,
-                      .outer = inner_left ? r : l,
-                      .inner = inner_left ? l : r,
-                      .inner_left = inner_left,
-                      .okeys = inner_left ? rk : lk,
-                      .ikeys = inner_left ? lk : rk,
-                      .keytypes = types,
-                      .nkeys = nkeys,
-                      .cond = and_of(jb->arena, cond, ncond),
-                      .rows =
-                          nkeys > 0 ? (l->rows > r->rows ? l->rows : r->rows) : l->rows * r->rows};
-    if (ncond > 1 && n->cond == NULL)
+    n->cond = and_of(jb->arena, jc.cond, jc.ncond);
+    if (jc.ncond > 1 && n->cond == NULL)
         return sql__oom(jb->arena, err);
     *out = n;
     return join_slots(jb, n, l, r, err);
@@ -966,11 +1062,14 @@ static size_t describe(const sql__jnode *n, char *buf, size_t at, size_t cap)
     char *p = buf ? buf + at : NULL;
     size_t room = buf ? cap - at : 0;
     if (n->method == SQL__JOIN_SCAN)
-        return at + (size_t)snprintf(p, room, "%s %s", n->scan->explain, n->name);
-    const char *method = n->method == SQL__JOIN_HASH ? "hash join" : "nested loop";
-    at += (size_t)snprintf(p, room, "%s (%s%s%s%s) [", method, kind_names[n->kind],
-                           n->inner_left ? ", inner side left" : "", n->cond ? ", condition" : "",
-                           n->filter ? ", filter" : "");
+        return at + (size_t)snprintf(p, room, "%s: %s", n->name, n->scan->explain);
+    const char *method = n->method == SQL__JOIN_HASH     ? "hash join"
+                         : n->method == SQL__JOIN_LOOKUP ? "lookup join"
+                                                         : "nested loop";
+    at +=
+        (size_t)snprintf(p, room, "%s (%s%s%s%s%s) [", method, kind_names[n->kind],
+                         n->prefix ? ", key prefix" : "", n->inner_left ? ", inner side left" : "",
+                         n->cond ? ", condition" : "", n->filter ? ", filter" : "");
     at = describe(n->outer, buf, at, cap);
     at += (size_t)snprintf(buf ? buf + at : NULL, buf ? cap - at : 0, "; ");
     at = describe(n->inner, buf, at, cap);

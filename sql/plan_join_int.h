@@ -21,6 +21,7 @@ typedef enum sql__join_method {
     SQL__JOIN_SCAN,   /* a leaf: one table through its access path */
     SQL__JOIN_HASH,   /* hash join on equal keys, inner side in a hash table */
     SQL__JOIN_NESTED, /* nested loop over the materialised inner side */
+    SQL__JOIN_LOOKUP, /* per batch of outer rows, the inner table's rows by pk */
 } sql__join_method;
 
 typedef struct sql__jnode sql__jnode;
@@ -41,6 +42,11 @@ struct sql__jnode {
     const sql_bexpr *const *okeys, *const *ikeys;
     const sql_type *keytypes;
     int nkeys;
+    /* LOOKUP: the inner side is a table read by its leading pk columns
+     * (all of them unless `prefix`), lookup[k] over the outer side */
+    const sql_bexpr *const *lookup;
+    int nlookup;
+    bool prefix;
     const sql_bexpr *cond;   /* the rest of the join condition; NULL: none */
     const sql_bexpr *filter; /* WHERE conjuncts over the output of an outer join */
     /* FULL JOIN USING: slot merged[i] = COALESCE(slot from[2i], from[2i+1]) */

@@ -330,10 +330,10 @@ static int run_join(jrun *r, const sql__jnode *n, sql__row_cb cb, void *cb_arg)
 
 typedef struct lookrun {
     nrun nr;
-    kv_arena *batch;   /* the batch's outer rows and keys */
-    sql_datum *rows;   /* LOOKUP_BATCH rows of the outer side's slots */
-    sql_keybuf *keys;  /* their keys; len 0: a NULL key, no lookup */
-    int *at;           /* per lookup sent: its outer row */
+    kv_arena *batch;  /* the batch's outer rows and keys */
+    sql_datum *rows;  /* LOOKUP_BATCH rows of the outer side's slots */
+    sql_keybuf *keys; /* their keys; len 0: a NULL key, no lookup */
+    int *at;          /* per lookup sent: its outer row */
     bool *matched;
     size_t n;
     bool stopped;
@@ -372,8 +372,7 @@ static void restore_outer(lookrun *lr, size_t b)
         lr->nr.r->row[o->slots[i]] = lr->rows[b * (size_t)o->nslots + (size_t)i];
 }
 
-static int lookup_found(void *arg, size_t i, const sql_datum *row, kv_arena *arena,
-                        sql_error *err)
+static int lookup_found(void *arg, size_t i, const sql_datum *row, kv_arena *arena, sql_error *err)
 {
     lookrun *lr = arg;
     jrun *r = lr->nr.r;

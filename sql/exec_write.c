@@ -26,7 +26,7 @@
  */
 #include <string.h>
 
-#include "sql/plan_int.h"
+#include "sql/plan_join_int.h"
 #include "sql/txn.h"
 #include "sql/types_int.h"
 
@@ -57,9 +57,13 @@ typedef struct writer {
     /* reused for every row: keys and values are copied into req */
     sql_keybuf key, okey, val;
     sql_datum *scratch;
-    /* UPDATE with pk changes: the (old, new) rows read before writing */
+    /* UPDATE with pk changes, and joined UPDATE and DELETE: the (old,
+     * new) rows read before writing */
     sql_datum **moves;
     size_t nmoves, capmoves;
+    /* joined UPDATE and DELETE: the target rows met (by pk) */
+    sql__rowset *seen;
+    const sql_column_info *pk_types;
 } writer;
 
 static int writer_init(writer *w)
@@ -464,6 +468,22 @@ static int apply_update(writer *w, const sql_datum *old, const sql_datum *row, k
     return wrote(w);
 }
 
+/* Keeps copies of the old and (UPDATE) new row until the read is over. */
+static int keep_move(writer *w, const sql_datum *old, const sql_datum *row)
+{
+    uint32_t ncols = w->p->table->ncols;
+    sql_datum *pair = kv_arena_alloc(w->arena, (2 * ncols + 1) * sizeof(*pair));
+    if (pair == NULL)
+        return sql__oom(w->arena, w->err);
+    for (uint32_t c = 0; c < ncols; c++) {
+        sql_type_id t = w->p->table->cols[c].type.oid;
+        if (sql_datum_copy(t, &old[c], w->arena, &pair[c], w->err) != 0 ||
+            (row && sql_datum_copy(t, &row[c], w->arena, &pair[ncols + c], w->err) != 0))
+            return -1;
+    }
+    return push_ptr(w->arena, &w->moves, &w->nmoves, &w->capmoves, pair, w->err);
+}
+
 static int on_update(void *arg, const sql_datum *old, kv_arena *arena, sql_error *err)
 {
     writer *w = arg;
@@ -473,18 +493,7 @@ static int on_update(void *arg, const sql_datum *old, kv_arena *arena, sql_error
         return -1;
     if (!w->p->set_pk)
         return apply_update(w, old, row, arena);
-    /* keep old and new row until the scan is over */
-    uint32_t ncols = w->p->table->ncols;
-    sql_datum *pair = kv_arena_alloc(w->arena, (2 * ncols + 1) * sizeof(*pair));
-    if (pair == NULL)
-        return sql__oom(w->arena, w->err);
-    for (uint32_t c = 0; c < ncols; c++) {
-        sql_type_id t = w->p->table->cols[c].type.oid;
-        if (sql_datum_copy(t, &old[c], w->arena, &pair[c], w->err) != 0 ||
-            sql_datum_copy(t, &row[c], w->arena, &pair[ncols + c], w->err) != 0)
-            return -1;
-    }
-    return push_ptr(w->arena, &w->moves, &w->nmoves, &w->capmoves, pair, w->err);
+    return keep_move(w, old, row);
 }
 
 static int on_delete(void *arg, const sql_datum *row, kv_arena *arena, sql_error *err)
@@ -496,9 +505,61 @@ static int on_delete(void *arg, const sql_datum *row, kv_arena *arena, sql_error
     return wrote(w);
 }
 
+/* UPDATE ... FROM, DELETE ... USING: a joined row whose first columns
+ * are a target row; the first joined row that finds a target row
+ * decides its new values (PostgreSQL takes an arbitrary one). The writes
+ * wait until the join is done, so no side of it reads them. */
+static int on_joined(void *arg, const sql_datum *jrow, kv_arena *arena, sql_error *err)
+{
+    writer *w = arg;
+    const sql_plan *p = w->p;
+    uint32_t npk = p->table->primary.ncols;
+    sql_datum *key = kv_arena_alloc(arena, (npk + 1) * sizeof(*key));
+    if (key == NULL)
+        return sql__oom(arena, err);
+    for (uint32_t k = 0; k < npk; k++)
+        key[k] = jrow[p->rc.pk_cols[k]];
+    bool fresh;
+    if (sql__rowset_add(w->seen, w->pk_types, key, (int)npk, arena, &fresh, err) != 0)
+        return -1;
+    if (!fresh)
+        return 0;
+    sql_datum *row = NULL;
+    if (p->kind == SQL_STMT_UPDATE && new_row(w, jrow, arena, &row) != 0)
+        return -1;
+    return keep_move(w, jrow, row);
+}
+
+/* The target rows of a joined UPDATE or DELETE, then their writes. */
+static int run_modify_join(writer *w)
+{
+    const sql_plan *p = w->p;
+    uint32_t npk = p->table->primary.ncols, ncols = p->table->ncols;
+    sql__membudget mem = {0};
+    sql_column_info *types = kv_arena_alloc(w->arena, (npk + 1) * sizeof(*types));
+    if (types == NULL)
+        return sql__oom(w->arena, w->err);
+    for (uint32_t k = 0; k < npk; k++)
+        types[k] = (sql_column_info){.type = p->table->cols[p->rc.pk_cols[k]].type};
+    w->pk_types = types;
+    if ((w->seen = sql__rowset_new(&mem, w->arena, w->err)) == NULL ||
+        sql__join_run(p->join, w->ctx, on_joined, w, &mem, w->arena, w->err) != 0)
+        return -1;
+    for (size_t i = 0; i < w->nmoves; i++) {
+        const sql_datum *pair = w->moves[i];
+        int rc = p->kind == SQL_STMT_UPDATE ? apply_update(w, pair, pair + ncols, w->pend)
+                                            : on_delete(w, pair, w->pend, w->err);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int run_modify(writer *w)
 {
     const sql_plan *p = w->p;
+    if (p->join != NULL)
+        return run_modify_join(w);
     bool upd = p->kind == SQL_STMT_UPDATE;
     bool direct = !(upd && p->set_pk);
     if (sql__scan(p, &p->proj, w->ctx, 0, upd ? on_update : on_delete,

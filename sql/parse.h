@@ -226,23 +226,6 @@ typedef struct sql_insert {
     int nreturning;
 } sql_insert;
 
-typedef struct sql_assign {
-    const char *column;
-    sql_expr *value; /* SQL_EXPR_DEFAULT for DEFAULT */
-    int location;
-} sql_assign;
-
-/* UPDATE (assigns set) and DELETE (nassigns 0). */
-typedef struct sql_modify {
-    sql_name table;
-    const char *alias;
-    sql_assign *assigns;
-    int nassigns;
-    sql_expr *where; /* NULL: every row */
-    sql_target *returning;
-    int nreturning;
-} sql_modify;
-
 /* FROM items other than one plain table: a table, or a join of two
  * items. Joins follow PostgreSQL: CROSS JOIN is an INNER join with no
  * condition; NATURAL becomes USING over the common column names when
@@ -269,6 +252,25 @@ struct sql_from {
     bool natural;
     int location; /* the join's left item (PostgreSQL records none) */
 };
+
+typedef struct sql_assign {
+    const char *column;
+    sql_expr *value; /* SQL_EXPR_DEFAULT for DEFAULT */
+    int location;
+} sql_assign;
+
+/* UPDATE (assigns set) and DELETE (nassigns 0). */
+typedef struct sql_modify {
+    sql_name table;
+    const char *alias;
+    sql_from **from_items; /* UPDATE ... FROM, DELETE ... USING items */
+    int nfrom;
+    sql_assign *assigns;
+    int nassigns;
+    sql_expr *where; /* NULL: every row */
+    sql_target *returning;
+    int nreturning;
+} sql_modify;
 
 typedef struct sql_order {
     sql_expr *expr;

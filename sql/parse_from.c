@@ -1,6 +1,7 @@
 /*
- * parse_from.c - the FROM clause when it holds more than one plain table:
- * comma-separated items and JOIN trees (parse.h, sql_from).
+ * parse_from.c - the FROM clause when it holds more than one plain table
+ * (and UPDATE ... FROM, DELETE ... USING): comma-separated items and
+ * JOIN trees (parse.h, sql_from).
  *
  * Joined tables keep PostgreSQL's shape: each JoinExpr becomes a join
  * node over its two items. INNER, LEFT, RIGHT, FULL, CROSS (an INNER
@@ -81,14 +82,15 @@ static int from_item(sql__pctx *c, const PgQuery__Node *n, int loc, sql_from **o
     }
 }
 
-int sql__from_items(sql__pctx *c, PgQuery__Node **items, size_t n, int loc, sql_select *out)
+int sql__from_items(sql__pctx *c, PgQuery__Node **items, size_t n, int loc, sql_from ***out,
+                    int *nout)
 {
-    out->from_items = sql__palloc(c, (n + 1) * sizeof(*out->from_items));
-    if (!out->from_items)
+    *out = sql__palloc(c, (n + 1) * sizeof(**out));
+    if (!*out)
         return -1;
     for (size_t i = 0; i < n; i++)
-        if (from_item(c, items[i], loc, &out->from_items[i]) < 0)
+        if (from_item(c, items[i], loc, &(*out)[i]) < 0)
             return -1;
-    out->nfrom = (int)n;
+    *nout = (int)n;
     return 0;
 }

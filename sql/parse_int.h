@@ -68,9 +68,10 @@ int sql__options(sql__pctx *c, PgQuery__Node **items, size_t n, sql_option **out
 int sql__stmt(sql__pctx *c, const PgQuery__Node *n, int location, sql_stmt *out);
 
 /* ---- parse_from.c ---- */
-/* A FROM clause with several items or a join into out->from_items (the
- * statement's location `loc` for errors without a position of their own). */
-int sql__from_items(sql__pctx *c, PgQuery__Node **items, size_t n, int loc, sql_select *out);
+/* FROM items (tables and joins) into *out[0..*nout) (the statement's
+ * location `loc` for errors without a position of their own). */
+int sql__from_items(sql__pctx *c, PgQuery__Node **items, size_t n, int loc, sql_from ***out,
+                    int *nout);
 
 /* ---- parse_copy.c ---- */
 int sql__copy_stmt(sql__pctx *c, const PgQuery__CopyStmt *s, int location, sql_copy *out);

@@ -106,8 +106,8 @@ static int select_stmt(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_
         out->has_from = true;
         if (sql__range_var(c, s->from_clause[0]->range_var, &out->from, &out->alias) < 0)
             return -1;
-    } else if (s->n_from_clause > 0 &&
-               sql__from_items(c, s->from_clause, s->n_from_clause, loc, out) < 0) {
+    } else if (s->n_from_clause > 0 && sql__from_items(c, s->from_clause, s->n_from_clause, loc,
+                                                       &out->from_items, &out->nfrom) < 0) {
         return -1;
     }
     if (sql__targets(c, s->target_list, s->n_target_list, &out->targets, &out->ntargets) < 0 ||
@@ -207,13 +207,13 @@ static int assignments(sql__pctx *c, PgQuery__Node **items, size_t n, sql_modify
     return 0;
 }
 
-static int update_stmt(sql__pctx *c, const PgQuery__UpdateStmt *s, sql_modify *out)
+static int update_stmt(sql__pctx *c, const PgQuery__UpdateStmt *s, int loc, sql_modify *out)
 {
     if (s->with_clause)
         return sql__unsupported(c, s->with_clause->location, "WITH");
-    if (s->n_from_clause)
-        return sql__unsupported(c, sql__node_location(s->from_clause[0]), "UPDATE ... FROM");
-    if (sql__range_var(c, s->relation, &out->table, &out->alias) < 0 ||
+    if (sql__from_items(c, s->from_clause, s->n_from_clause, loc, &out->from_items, &out->nfrom) <
+            0 ||
+        sql__range_var(c, s->relation, &out->table, &out->alias) < 0 ||
         assignments(c, s->target_list, s->n_target_list, out) < 0 ||
         sql__expr_opt(c, s->where_clause, &out->where) < 0)
         return -1;
@@ -225,9 +225,9 @@ static int delete_stmt(sql__pctx *c, const PgQuery__DeleteStmt *s, int loc, sql_
 {
     if (s->with_clause)
         return sql__unsupported(c, s->with_clause->location, "WITH");
-    if (s->n_using_clause)
-        return sql__unsupported(c, loc, "DELETE ... USING");
-    if (sql__range_var(c, s->relation, &out->table, &out->alias) < 0 ||
+    if (sql__from_items(c, s->using_clause, s->n_using_clause, loc, &out->from_items, &out->nfrom) <
+            0 ||
+        sql__range_var(c, s->relation, &out->table, &out->alias) < 0 ||
         sql__expr_opt(c, s->where_clause, &out->where) < 0)
         return -1;
     return sql__targets(c, s->returning_list, s->n_returning_list, &out->returning,
@@ -527,7 +527,7 @@ int sql__stmt(sql__pctx *c, const PgQuery__Node *n, int loc, sql_stmt *out)
         return insert_stmt(c, n->insert_stmt, loc, &out->u.insert);
     case PG_QUERY__NODE__NODE_UPDATE_STMT:
         out->kind = SQL_STMT_UPDATE;
-        return update_stmt(c, n->update_stmt, &out->u.modify);
+        return update_stmt(c, n->update_stmt, loc, &out->u.modify);
     case PG_QUERY__NODE__NODE_DELETE_STMT:
         out->kind = SQL_STMT_DELETE;
         return delete_stmt(c, n->delete_stmt, loc, &out->u.modify);

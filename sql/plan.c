@@ -880,6 +880,16 @@ int sql__scan_path(sql_plan_ctx *ctx, sql_plan *p, const sql_bexpr *const *conj,
 
 /* ---- statements ------------------------------------------------------ */
 
+/* FROM with joins (items[0..n)): the joined row is the scope. */
+static int join_from(planner *pl, sql_from *const *items, int n, sql_error *err)
+{
+    const sql_scope *scope;
+    if (sql__join_from(pl->ctx, pl->arena, items, n, &pl->join, &scope, err) != 0)
+        return -1;
+    pl->scope = *scope;
+    return 0;
+}
+
 static int bind_limits(planner *pl, const sql_expr *limit, const sql_expr *offset, sql_error *err)
 {
     if (limit != NULL &&
@@ -938,22 +948,12 @@ static int select_where(planner *pl, const sql_select *s, sql_error *err)
     return bind_as(pl, &pl->empty, s->where, type_bool, NULL, "WHERE", &pl->p->filter, err);
 }
 
-/* FROM with joins: the joined row is the scope. */
-static int join_from(planner *pl, const sql_select *s, sql_error *err)
-{
-    const sql_scope *scope;
-    if (sql__join_from(pl->ctx, pl->arena, s, &pl->join, &scope, err) != 0)
-        return -1;
-    pl->scope = *scope;
-    return 0;
-}
-
 static int plan_select(planner *pl, const sql_select *s, sql_error *err)
 {
     pl->p->returns_rows = true;
     if (s->has_from && open_table(pl, &s->from, s->alias, err) != 0)
         return -1;
-    if (s->nfrom > 0 && join_from(pl, s, err) != 0)
+    if (s->nfrom > 0 && join_from(pl, s->from_items, s->nfrom, err) != 0)
         return -1;
     if (is_grouped(s) && begin_grouping(pl, s, err) != 0)
         return -1;
@@ -1101,11 +1101,44 @@ static int bind_sets(planner *pl, const sql_modify *m, sql_error *err)
     return 0;
 }
 
+/* UPDATE ... FROM, DELETE ... USING: the target table joined with the
+ * other items, its columns the first slots of the joined row (so SET
+ * expressions bound over the joined row find the target's columns at
+ * their table positions). Each target row is written once, after the
+ * join has read everything (exec_write.c). */
+static int plan_modify_join(planner *pl, const sql_modify *m, sql_error *err)
+{
+    sql_plan *p = pl->p;
+    if (m->nreturning > 0) {
+        sql_error_set(err, pl->arena, SQL_STATE_FEATURE_NOT_SUPPORTED,
+                      "RETURNING with %s is not supported yet",
+                      p->kind == SQL_STMT_UPDATE ? "UPDATE ... FROM" : "DELETE ... USING");
+        return error_at(pl, err, m->returning[0].location);
+    }
+    sql_from **items = kv_arena_alloc(pl->arena, (size_t)(m->nfrom + 1) * sizeof(*items));
+    sql_from *target = kv_arena_alloc(pl->arena, sizeof(*target));
+    if (items == NULL || target == NULL)
+        return sql__oom(pl->arena, err);
+    *target = (sql_from){.table = m->table, .alias = m->alias, .location = m->table.location};
+    items[0] = target;
+    memcpy(items + 1, m->from_items, (size_t)m->nfrom * sizeof(*items));
+    if ((p->kind == SQL_STMT_UPDATE && bind_checks(pl, err) != 0) ||
+        join_from(pl, items, m->nfrom + 1, err) != 0)
+        return -1;
+    if (p->kind == SQL_STMT_UPDATE && bind_sets(pl, m, err) != 0)
+        return -1;
+    if (sql__join_plan(pl->join, m->where, &p->join, err) != 0)
+        return -1;
+    return plan_projection(pl, err);
+}
+
 static int plan_modify(planner *pl, const sql_modify *m, sql_error *err)
 {
     sql_plan *p = pl->p;
     if (open_table(pl, &m->table, m->alias, err) != 0)
         return -1;
+    if (m->nfrom > 0)
+        return plan_modify_join(pl, m, err);
     if (p->kind == SQL_STMT_UPDATE && (bind_sets(pl, m, err) != 0 || bind_checks(pl, err) != 0))
         return -1;
     if (plan_where(pl, m->where, err) != 0)

@@ -506,14 +506,14 @@ static int alloc_binding(sql__joinbind *jb, sql_error *err)
     return 0;
 }
 
-static int bind_from(sql__joinbind *jb, const sql_select *s, sql_error *err)
+static int bind_from(sql__joinbind *jb, sql_from *const *items, sql_error *err)
 {
-    for (int i = 0; i < s->nfrom; i++)
-        if (open_tables(jb, s->from_items[i], &jb->items[i], err) != 0)
+    for (int i = 0; i < jb->nitems; i++)
+        if (open_tables(jb, items[i], &jb->items[i], err) != 0)
             return -1;
     if (alloc_binding(jb, err) != 0)
         return -1;
-    for (int i = 0; i < s->nfrom; i++)
+    for (int i = 0; i < jb->nitems; i++)
         if (bind_tree(jb, jb->items[i], err) != 0)
             return -1;
     jb->scope = (sql_scope){
@@ -521,21 +521,21 @@ static int bind_from(sql__joinbind *jb, const sql_select *s, sql_error *err)
     return 0;
 }
 
-int sql__join_from(sql_plan_ctx *ctx, kv_arena *arena, const sql_select *s, sql__joinbind **out,
-                   const sql_scope **scope, sql_error *err)
+int sql__join_from(sql_plan_ctx *ctx, kv_arena *arena, sql_from *const *items, int n,
+                   sql__joinbind **out, const sql_scope **scope, sql_error *err)
 {
     sql__joinbind *jb = kv_arena_alloc(arena, sizeof(*jb));
     if (jb == NULL)
         return sql__oom(arena, err);
-    *jb = (sql__joinbind){.ctx = ctx, .arena = arena, .nitems = s->nfrom};
+    *jb = (sql__joinbind){.ctx = ctx, .arena = arena, .nitems = n};
     int leaves = 0;
-    for (int i = 0; i < s->nfrom; i++)
-        leaves += count_leaves(s->from_items[i]);
+    for (int i = 0; i < n; i++)
+        leaves += count_leaves(items[i]);
     jb->scans = kv_arena_alloc(arena, (size_t)(leaves + 1) * sizeof(*jb->scans));
-    jb->items = kv_arena_alloc(arena, (size_t)(s->nfrom + 1) * sizeof(*jb->items));
+    jb->items = kv_arena_alloc(arena, (size_t)(n + 1) * sizeof(*jb->items));
     if (jb->scans == NULL || jb->items == NULL)
         return sql__oom(arena, err);
-    if (bind_from(jb, s, err) != 0) {
+    if (bind_from(jb, items, err) != 0) {
         sql__join_abandon(jb);
         return -1;
     }

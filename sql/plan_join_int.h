@@ -70,12 +70,14 @@ typedef struct sql__join {
 
 typedef struct sql__joinbind sql__joinbind;
 
-/* Binds the FROM clause of `s` (from_items): opens the tables, builds
- * the scope of the joined row into *scope, binds ON and USING. The
- * binding and scope live in `arena`; the tables are referenced until
- * sql__join_free. -1 with `err` set (42P01, 42712, 42702, 42703, ...). */
-int sql__join_from(sql_plan_ctx *ctx, kv_arena *arena, const sql_select *s, sql__joinbind **out,
-                   const sql_scope **scope, sql_error *err);
+/* Binds FROM items items[0..n) (borrowed for the call): opens the
+ * tables, builds the scope of the joined row into *scope, binds ON and
+ * USING. The first item's columns are the first slots. The binding and
+ * scope live in `arena`; the tables are referenced until the plan is
+ * freed (sql__join_free) or the binding abandoned. -1 with `err` set
+ * (42P01, 42712, 42702, 42703, ...). */
+int sql__join_from(sql_plan_ctx *ctx, kv_arena *arena, sql_from *const *items, int n,
+                   sql__joinbind **out, const sql_scope **scope, sql_error *err);
 
 /* Binds WHERE (NULL: none) over the joined row and plans the joins:
  * conjunct placement, join order and methods. The plan lives in the

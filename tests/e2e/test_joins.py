@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Joins through psycopg2: every join kind with ON, USING and NATURAL,
 comma and self joins, outer-join NULL extension (and ON against WHERE),
-a 12-table join, joins larger than one lookup batch, parameters in join
-conditions, and the name errors of a FROM clause with several tables.
+a 12-table join, joins larger than one lookup batch, UPDATE ... FROM and
+DELETE ... USING, and the name errors of a FROM clause with several tables.
 Every expectation is PostgreSQL 15's (TD_E2E_TARGET=postgres runs them
 there).
 """
@@ -92,7 +92,7 @@ class JoinTest(harness.ServerTestCase):
         # NATURAL over id and name: no employee shares a department's name
         self.assertEqual(self.rows("SELECT count(*) FROM dept NATURAL JOIN emp"), [(0,)])
 
-    def test_self_join_and_parameters(self):
+    def test_self_joins(self):
         self.assertEqual(
             self.rows("SELECT w.name, b.name FROM emp w JOIN emp b ON w.boss = b.id "
                       "WHERE b.name = %s ORDER BY w.id", ("ann",)),
@@ -120,6 +120,24 @@ class JoinTest(harness.ServerTestCase):
             cur.execute("SELECT count(*), count(p.title) FROM many m "
                         "LEFT JOIN proj p ON p.dept_id = m.d")
             self.assertEqual(cur.fetchall(), [(3125, 1875)])
+
+    def test_update_from_and_delete_using(self):
+        conn = self.connect()
+        with conn.cursor() as cur:
+            cur.execute("CREATE TABLE stock (item int PRIMARY KEY, qty int NOT NULL)")
+            cur.execute("CREATE TABLE moves (item int, delta int)")
+            cur.execute("INSERT INTO stock VALUES (1, 10), (2, 20), (3, 30)")
+            cur.execute("INSERT INTO moves VALUES (1, -4), (3, 5), (3, 5), (7, 1)")
+            cur.execute("UPDATE stock SET qty = qty + m.delta FROM moves m "
+                        "WHERE m.item = stock.item")
+            self.assertEqual(cur.rowcount, 2)  # item 3 matches twice, changes once
+            cur.execute("SELECT * FROM stock ORDER BY item")
+            self.assertEqual(cur.fetchall(), [(1, 6), (2, 20), (3, 35)])
+            cur.execute("DELETE FROM stock USING moves m WHERE m.item = stock.item "
+                        "AND m.delta > 0")
+            self.assertEqual(cur.rowcount, 1)
+            cur.execute("SELECT item FROM stock ORDER BY item")
+            self.assertEqual(cur.fetchall(), [(1,), (2,)])
 
     def test_name_errors(self):
         cases = [

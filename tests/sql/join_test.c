@@ -253,3 +253,23 @@ Test(join, hash_join_memory_is_budgeted)
     }
     EXPECT("SELECT count(*) FROM wide w1 JOIN wide w2 ON w1.t = w2.t", "E 53200 out of memory\n");
 }
+
+/* ---- UPDATE ... FROM, DELETE ... USING ----------------------------------- */
+
+Test(join, update_from_and_delete_using_write_each_row_once)
+{
+    q("CREATE TABLE s (tid int, delta int)");
+    q("INSERT INTO s VALUES (1, 5), (3, 1), (3, 1), (9, 9)");
+    /* t.id 3 is found twice: updated once */
+    EXPECT("UPDATE a SET x = coalesce(a.x, 0) + s.delta FROM s WHERE a.id = s.tid", "C UPDATE 2\n");
+    EXPECT("SELECT id, x FROM a ORDER BY id", "T id,x\nD 1|15\nD 2|20\nD 3|1\nC SELECT 3\n");
+    /* the join reads the table before any write: b.id + 1 sees old keys */
+    EXPECT("UPDATE a SET id = a.id + 10 FROM a AS o WHERE a.id = o.id + 1", "C UPDATE 2\n");
+    EXPECT("SELECT id FROM a ORDER BY id", "T id\nD 1\nD 12\nD 13\nC SELECT 3\n");
+    EXPECT("DELETE FROM b USING a WHERE b.a_id = a.id", "C DELETE 2\n");
+    EXPECT("SELECT id FROM b ORDER BY id", "T id\nD 3\nD 4\nC SELECT 2\n");
+    EXPECT("DELETE FROM b USING s, s AS s2 WHERE b.id = s.tid AND s2.tid = s.tid", "C DELETE 1\n");
+    EXPECT("UPDATE a SET x = 1 FROM s RETURNING a.id",
+           "E 0A000 RETURNING with UPDATE ... FROM is not supported yet\n");
+    EXPECT("DELETE FROM a USING a", "E 42712 table name \"a\" specified more than once\n");
+}

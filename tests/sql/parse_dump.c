@@ -301,20 +301,6 @@ static void insert(FILE *f, const sql_insert *s)
     targets(f, "returning", s->returning, s->nreturning);
 }
 
-static void modify(FILE *f, const char *kind, const sql_modify *s)
-{
-    fprintf(f, "%s ", kind);
-    name(f, &s->table);
-    if (s->alias)
-        fprintf(f, " alias=%s", s->alias);
-    for (int i = 0; i < s->nassigns; i++) {
-        fprintf(f, " set %s=", s->assigns[i].column);
-        expr(f, s->assigns[i].value);
-    }
-    opt_expr(f, "where", s->where);
-    targets(f, "returning", s->returning, s->nreturning);
-}
-
 /* A FROM item: name[:alias] or (left KIND right [on=...|using=(...)|natural]). */
 static void from_item(FILE *f, const sql_from *it)
 {
@@ -335,6 +321,24 @@ static void from_item(FILE *f, const sql_from *it)
         fprintf(f, "%s%s", i ? " " : " using=(", it->using_[i]);
     fputs(it->nusing ? ")" : "", f);
     fputs(it->natural ? " natural)" : ")", f);
+}
+
+static void modify(FILE *f, const char *kind, const sql_modify *s)
+{
+    fprintf(f, "%s ", kind);
+    name(f, &s->table);
+    if (s->alias)
+        fprintf(f, " alias=%s", s->alias);
+    for (int i = 0; i < s->nfrom; i++) {
+        fputs(" from=", f);
+        from_item(f, s->from_items[i]);
+    }
+    for (int i = 0; i < s->nassigns; i++) {
+        fprintf(f, " set %s=", s->assigns[i].column);
+        expr(f, s->assigns[i].value);
+    }
+    opt_expr(f, "where", s->where);
+    targets(f, "returning", s->returning, s->nreturning);
 }
 
 static void select_stmt(FILE *f, const sql_select *s)

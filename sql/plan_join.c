@@ -77,6 +77,7 @@ struct sql__joinbind {
     int ncols, maxcols;
     int *slot_rel;  /* per slot */
     int *copy_from; /* per slot, -1: none */
+    int *base;      /* per slot, once bound: the slot its value is read from */
     sql_plan **scans;
     int nscans;
     sql_scope scope;
@@ -197,13 +198,8 @@ static int add_conjuncts(sql__joinbind *jb, clist *cl, const sql_bexpr *e, sql_e
     }
     if (grow(jb->arena, (void **)&cl->v, &cl->cap, cl->n, sizeof(*cl->v), err) != 0)
         return -1;
-    int *map = kv_arena_alloc(jb->arena, (size_t)jb->ncols * sizeof(*map) + 1);
-    if (map == NULL)
-        return sql__oom(jb->arena, err);
-    for (int s = 0; s < jb->ncols; s++)
-        map[s] = jb->copy_from[s] >= 0 ? jb->copy_from[s] : s;
     conj *c = &cl->v[cl->n];
-    *c = (conj){.e = remap(jb->arena, e, map, 0)};
+    *c = (conj){.e = remap(jb->arena, e, jb->base, 0)};
     if (c->e == NULL)
         return sql__oom(jb->arena, err);
     expr_rels(jb, c->e, &c->rels);
@@ -931,28 +927,22 @@ static int plan_group(sql__joinbind *jb, unit *units, int n, clist *pool, sql__j
 }
 
 /* An outer join: ON and WHERE conjuncts pushed to the side they may
- * filter, the rest its condition and output filter. */
+ * filter, the rest its condition and output filter. A FULL join pushes
+ * nothing: both its sides are preserved and nullable. */
 static int plan_outer(sql__joinbind *jb, ftree *t, clist *extra, sql__jnode **out, sql_error *err)
 {
     sql_join_kind k = t->f->join;
     relset lr = relset_range(t->left->rlo, t->left->rhi);
     relset rr = relset_range(t->right->rlo, t->right->rhi);
-    relset none = {{0}};
     clist on = {0}, lpush = {0}, rpush = {0};
     for (int i = 0; i < t->non; i++)
         if (add_conjuncts(jb, &on, t->on[i], err) != 0)
             return -1;
     /* WHERE may filter the preserved side early, ON the nullable side */
-    if (take_over(jb, extra,
-                  k == SQL_JOIN_LEFT    ? lr
-                  : k == SQL_JOIN_RIGHT ? rr
-                                        : none,
-                  k == SQL_JOIN_RIGHT ? &rpush : &lpush, err) != 0 ||
-        take_over(jb, &on,
-                  k == SQL_JOIN_LEFT    ? rr
-                  : k == SQL_JOIN_RIGHT ? lr
-                                        : none,
-                  k == SQL_JOIN_RIGHT ? &lpush : &rpush, err) != 0)
+    bool left = k == SQL_JOIN_LEFT;
+    if (k != SQL_JOIN_FULL &&
+        (take_over(jb, extra, left ? lr : rr, left ? &lpush : &rpush, err) != 0 ||
+         take_over(jb, &on, left ? rr : lr, left ? &rpush : &lpush, err) != 0))
         return -1;
     sql__jnode *l, *r, *n;
     if (plan_tree(jb, t->left, &lpush, &l, err) != 0 ||
@@ -1018,6 +1008,11 @@ static int make_plan(sql__joinbind *jb, const sql_expr *where, sql__join **out, 
     clist pool = {0};
     unit *units = NULL;
     int n = 0, cap = 0;
+    jb->base = kv_arena_alloc(jb->arena, (size_t)(jb->ncols + 1) * sizeof(*jb->base));
+    if (jb->base == NULL)
+        return sql__oom(jb->arena, err);
+    for (int s = 0; s < jb->ncols; s++)
+        jb->base[s] = base_slot(jb, s);
     if (bind_where(jb, where, &pool, err) != 0)
         return -1;
     for (int i = 0; i < jb->nitems; i++)

@@ -125,6 +125,11 @@ Test(join, on_and_where_differ_for_outer_joins)
     /* a condition on the preserved side only restricts the matches */
     EXPECT("SELECT a.id, b.id FROM a FULL JOIN b ON a.id = b.a_id AND a.x = 10 ORDER BY 1, 2",
            "T id,id\nD 1|1\nD 1|2\nD 2|NULL\nD 3|NULL\nD NULL|3\nD NULL|4\nC SELECT 6\n");
+    /* a FULL join pushes nothing down: both sides stay, NULL-extended */
+    EXPECT("SELECT count(*), count(a.id), count(b.id) FROM a FULL JOIN b ON false",
+           "T count,count,count\nD 7|3|4\nC SELECT 1\n");
+    EXPECT("SELECT count(*) FROM a FULL JOIN b ON a.id = b.a_id WHERE false",
+           "T count\nD 0\nC SELECT 1\n");
     EXPECT("SELECT a.s, count(b.id) FROM a LEFT JOIN b ON a.id = b.a_id GROUP BY a.s ORDER BY 1",
            "T s,count\nD one|2\nD three|0\nD two|1\nC SELECT 3\n");
 }

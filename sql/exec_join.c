@@ -170,7 +170,8 @@ static int hold(nrun *nr, const sql_keybuf *kb, bool null_key, held **out)
     }
     if (!null_key) {
         uint8_t *key = (uint8_t *)&h->vals[in->nslots];
-        memcpy(key, kb->p, kb->len);
+        if (kb->len > 0) /* a nested loop's key is empty (p may be NULL) */
+            memcpy(key, kb->p, kb->len);
         h->key = key;
     }
     *out = h;
@@ -258,7 +259,8 @@ static int probe_row(void *arg, const sql_datum *row, kv_arena *arena, sql_error
     for (; h != NULL; h = h->next) {
         if (++r->probes % CANCEL_EVERY == 0 && sql_txn_check_cancel(r->ctx->cancel, err, arena))
             return -1;
-        if (h->hash != hash || h->keylen != kb.len || memcmp(h->key, kb.p, kb.len) != 0)
+        if (h->hash != hash || h->keylen != kb.len ||
+            (kb.len > 0 && memcmp(h->key, kb.p, kb.len) != 0))
             continue;
         bool pass;
         set_slots(r, nr->n->inner, h);
@@ -441,7 +443,7 @@ static int lookup_row(void *arg, const sql_datum *row, kv_arena *arena, sql_erro
     const sql__jnode *o = lr->nr.n->outer;
     size_t b = lr->n;
     sql_keybuf kb;
-    (void)row;
+    (void)row, (void)arena; /* the outer side's values are in the joined row */
     int rc = lookup_key(lr, lr->batch, &kb);
     if (rc < 0)
         return -1;
@@ -454,7 +456,6 @@ static int lookup_row(void *arg, const sql_datum *row, kv_arena *arena, sql_erro
                            &lr->rows[b * (size_t)o->nslots + (size_t)i], err) != 0)
             return -1;
     }
-    (void)arena;
     return ++lr->n == LOOKUP_BATCH ? lookup_flush(lr) : 0;
 }
 
@@ -473,8 +474,7 @@ static int run_lookup(jrun *r, const sql__jnode *n, sql__row_cb cb, void *cb_arg
         rc = lookup_flush(&lr) < 0 ? -1 : 0;
     if (rc != 0)
         sql_error_move(r->err, r->arena);
-    if (lr.batch != NULL)
-        kv_arena_destroy(lr.batch);
+    kv_arena_destroy(lr.batch);
     return rc;
 }
 

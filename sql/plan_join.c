@@ -681,7 +681,8 @@ static int join_slots(sql__joinbind *jb, sql__jnode *n, const sql__jnode *l, con
         return sql__oom(jb->arena, err);
     memcpy(slots, l->slots, (size_t)l->nslots * sizeof(int));
     memcpy(slots + l->nslots, r->slots, (size_t)r->nslots * sizeof(int));
-    memcpy(slots + l->nslots + r->nslots, n->merged, (size_t)n->nmerged * sizeof(int));
+    if (n->nmerged > 0)
+        memcpy(slots + l->nslots + r->nslots, n->merged, (size_t)n->nmerged * sizeof(int));
     n->slots = slots;
     n->nslots = l->nslots + r->nslots + n->nmerged;
     return 0;

@@ -38,6 +38,7 @@ typedef struct planner {
     sql__bindenv env;     /* the input rows, for grouping */
     sql__grouping *group; /* a grouped SELECT; NULL: none */
     sql__joinbind *join;  /* FROM with joins (scope: the joined row) */
+    sql__join *jplan;     /* its plan, once made (p->join) */
 } planner;
 
 static const sql_type type_bool = {SQL_T_BOOL, -1};
@@ -774,42 +775,53 @@ static int plan_order(planner *pl, const sql_select *s, sql_error *err)
 
 /* ---- projection ------------------------------------------------------ */
 
-static void mark_columns(const sql_bexpr *e, bool *needed)
+void sql__mark_columns(const sql_bexpr *e, bool *needed)
 {
     if (e == NULL)
         return;
     if (e->kind == SQL_BEXPR_COLUMN)
         needed[e->column] = true;
     for (int i = 0; i < e->nargs; i++)
-        mark_columns(e->args[i], needed);
-    mark_columns(e->els, needed);
+        sql__mark_columns(e->args[i], needed);
+    sql__mark_columns(e->els, needed);
 }
 
-/* Decodes only the columns a SELECT reads; writes decode everything. */
+/* Marks the input columns a SELECT reads: its filter, then the
+ * aggregation's inputs or the targets and sort keys. */
+static void mark_needed(const sql_plan *p, bool *needed)
+{
+    sql__mark_columns(p->filter, needed);
+    if (p->agg != NULL) {
+        /* the rest reads the groups, not the input rows */
+        for (int i = 0; i < p->agg->nkeys; i++)
+            sql__mark_columns(p->agg->keys[i], needed);
+        for (int i = 0; i < p->agg->ncalls; i++) {
+            sql__mark_columns(p->agg->calls[i].arg, needed);
+            sql__mark_columns(p->agg->calls[i].delim, needed);
+        }
+        return;
+    }
+    for (int i = 0; i < p->ntargets; i++)
+        sql__mark_columns(p->targets[i], needed);
+    for (int i = 0; i < p->nsort; i++)
+        sql__mark_columns(p->sort[i].expr, needed);
+}
+
+/* Decodes only the columns a SELECT reads (over joins, in each table);
+ * writes decode everything. */
 static int plan_projection(planner *pl, sql_error *err)
 {
     sql_plan *p = pl->p;
     if (p->kind != SQL_STMT_SELECT)
         return sql__rowproj_init(&p->rc, NULL, pl->arena, &p->proj, err);
-    bool *needed = kv_arena_alloc(pl->arena, p->table->ncols + 1);
+    size_t width = pl->jplan ? (size_t)pl->jplan->width : p->table->ncols;
+    bool *needed = kv_arena_alloc(pl->arena, width + 1);
     if (needed == NULL)
         return sql__oom(pl->arena, err);
-    memset(needed, 0, p->table->ncols + 1);
-    mark_columns(p->filter, needed);
-    if (p->agg != NULL) {
-        /* the rest reads the groups, not the table */
-        for (int i = 0; i < p->agg->nkeys; i++)
-            mark_columns(p->agg->keys[i], needed);
-        for (int i = 0; i < p->agg->ncalls; i++) {
-            mark_columns(p->agg->calls[i].arg, needed);
-            mark_columns(p->agg->calls[i].delim, needed);
-        }
-        return sql__rowproj_init(&p->rc, needed, pl->arena, &p->proj, err);
-    }
-    for (int i = 0; i < p->ntargets; i++)
-        mark_columns(p->targets[i], needed);
-    for (int i = 0; i < p->nsort; i++)
-        mark_columns(p->sort[i].expr, needed);
+    memset(needed, 0, width + 1);
+    mark_needed(p, needed);
+    if (pl->jplan)
+        return sql__join_project(pl->jplan, needed, pl->arena, err);
     return sql__rowproj_init(&p->rc, needed, pl->arena, &p->proj, err);
 }
 
@@ -959,14 +971,15 @@ static int plan_select(planner *pl, const sql_select *s, sql_error *err)
         return -1;
     if (bind_targets(pl, s->targets, s->ntargets, err) != 0)
         return -1;
-    if (pl->join ? sql__join_plan(pl->join, s->where, &pl->p->join, err) != 0
+    if (pl->join ? sql__join_plan(pl->join, s->where, &pl->jplan, err) != 0
                  : select_where(pl, s, err) != 0)
         return -1;
+    pl->p->join = pl->jplan; /* the plan owns the tables from here on */
     if (plan_order(pl, s, err) != 0 || bind_limits(pl, s->limit, s->offset, err) != 0)
         return -1;
     if (pl->group && finish_grouping(pl, s, err) != 0)
         return -1;
-    if (s->has_from && plan_projection(pl, err) != 0)
+    if ((s->has_from || pl->jplan) && plan_projection(pl, err) != 0)
         return -1;
     return 0;
 }
@@ -1127,8 +1140,9 @@ static int plan_modify_join(planner *pl, const sql_modify *m, sql_error *err)
         return -1;
     if (p->kind == SQL_STMT_UPDATE && bind_sets(pl, m, err) != 0)
         return -1;
-    if (sql__join_plan(pl->join, m->where, &p->join, err) != 0)
+    if (sql__join_plan(pl->join, m->where, &pl->jplan, err) != 0)
         return -1;
+    p->join = pl->jplan;
     return plan_projection(pl, err);
 }
 

@@ -169,6 +169,9 @@ int sql__scan_open(sql_plan_ctx *ctx, const sql_name *name, const char *alias, k
 int sql__scan_path(sql_plan_ctx *ctx, sql_plan *p, const sql_bexpr *const *conj, int n,
                    kv_arena *arena, sql_error *err);
 
+/* Sets needed[c] for every column `e` (NULL: none) reads. */
+void sql__mark_columns(const sql_bexpr *e, bool *needed);
+
 /* ---- plan_agg.c: binding grouped queries ---- */
 
 /* What binding expressions over a query's input rows needs. */

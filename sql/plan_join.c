@@ -79,7 +79,8 @@ struct sql__joinbind {
     int *copy_from; /* per slot, -1: none */
     int *base;      /* per slot, once bound: the slot its value is read from */
     sql_plan **scans;
-    int nscans;
+    int *scan_first; /* per scan: its first slot */
+    int nscans, nbound;
     sql_scope scope;
 };
 
@@ -277,6 +278,7 @@ static int bind_leaf(sql__joinbind *jb, ftree *t, sql_error *err)
         }
     }
     t->first = jb->ncols;
+    jb->scan_first[jb->nbound++] = t->first; /* tables bind in the order they opened */
     for (int i = 0; i < t->ncols; i++)
         add_slot(jb, (sql_scope_col){tab->cols[i].name, tab->cols[i].type, tab->cols[i].hidden},
                  -1);
@@ -528,8 +530,9 @@ int sql__join_from(sql_plan_ctx *ctx, kv_arena *arena, sql_from *const *items, i
     for (int i = 0; i < n; i++)
         leaves += count_leaves(items[i]);
     jb->scans = kv_arena_alloc(arena, (size_t)(leaves + 1) * sizeof(*jb->scans));
+    jb->scan_first = kv_arena_alloc(arena, (size_t)(leaves + 1) * sizeof(*jb->scan_first));
     jb->items = kv_arena_alloc(arena, (size_t)(n + 1) * sizeof(*jb->items));
-    if (jb->scans == NULL || jb->items == NULL)
+    if (jb->scans == NULL || jb->scan_first == NULL || jb->items == NULL)
         return sql__oom(arena, err);
     if (bind_from(jb, items, err) != 0) {
         sql__join_abandon(jb);
@@ -1029,6 +1032,7 @@ static int make_plan(sql__joinbind *jb, const sql_expr *where, sql__join **out, 
                      .types = types,
                      .copy_from = jb->copy_from,
                      .scans = jb->scans,
+                     .scan_first = jb->scan_first,
                      .nscans = jb->nscans};
     sql__jnode *root;
     if (plan_group(jb, units, n, &pool, &root, err) != 0)
@@ -1038,7 +1042,7 @@ static int make_plan(sql__joinbind *jb, const sql_expr *where, sql__join **out, 
     return 0;
 }
 
-int sql__join_plan(sql__joinbind *jb, const sql_expr *where, const sql__join **out, sql_error *err)
+int sql__join_plan(sql__joinbind *jb, const sql_expr *where, sql__join **out, sql_error *err)
 {
     sql__join *j = NULL;
     if (make_plan(jb, where, &j, err) != 0)
@@ -1049,6 +1053,41 @@ int sql__join_plan(sql__joinbind *jb, const sql_expr *where, const sql__join **o
 }
 
 /* ---- the plan as a whole ---------------------------------------------- */
+
+/* Marks the slots the joins at and below n read. */
+static void mark_node(const sql__jnode *n, bool *needed)
+{
+    if (n->method == SQL__JOIN_SCAN)
+        return;
+    sql__mark_columns(n->cond, needed);
+    sql__mark_columns(n->filter, needed);
+    for (int i = 0; i < n->nkeys; i++) {
+        sql__mark_columns(n->okeys[i], needed);
+        sql__mark_columns(n->ikeys[i], needed);
+    }
+    for (int k = 0; k < n->nlookup; k++)
+        sql__mark_columns(n->lookup[k], needed);
+    for (int i = 0; i < 2 * n->nmerged; i++)
+        needed[n->from[i]] = true;
+    mark_node(n->outer, needed);
+    mark_node(n->inner, needed);
+}
+
+int sql__join_project(sql__join *j, bool *needed, kv_arena *arena, sql_error *err)
+{
+    mark_node(j->root, needed);
+    for (int s = 0; s < j->width; s++)
+        if (needed[s] && j->copy_from[s] >= 0)
+            needed[j->copy_from[s]] = true;
+    for (int i = 0; i < j->nscans; i++) {
+        sql_plan *p = j->scans[i];
+        bool *mine = needed + j->scan_first[i];
+        sql__mark_columns(p->filter, mine);
+        if (sql__rowproj_init(&p->rc, mine, arena, &p->proj, err) != 0)
+            return -1;
+    }
+    return 0;
+}
 
 static const char *const kind_names[] = {"inner", "left", "right", "full"};
 

@@ -64,7 +64,8 @@ typedef struct sql__join {
     /* per slot: the slot a USING column of an INNER, LEFT or RIGHT join
      * is copied from once the row is complete, -1: none */
     const int *copy_from;
-    sql_plan **scans; /* the leaves' plans (descriptor references) */
+    sql_plan **scans;      /* the leaves' plans (descriptor references) */
+    const int *scan_first; /* each leaf's first slot */
     int nscans;
 } sql__join;
 
@@ -81,8 +82,14 @@ int sql__join_from(sql_plan_ctx *ctx, kv_arena *arena, sql_from *const *items, i
 
 /* Binds WHERE (NULL: none) over the joined row and plans the joins:
  * conjunct placement, join order and methods. The plan lives in the
- * binding's arena; it owns the table references from then on. */
-int sql__join_plan(sql__joinbind *jb, const sql_expr *where, const sql__join **out, sql_error *err);
+ * binding's arena; it owns the table references from then on. Each
+ * table decodes all its columns until sql__join_project. */
+int sql__join_plan(sql__joinbind *jb, const sql_expr *where, sql__join **out, sql_error *err);
+
+/* Lets each table decode only the columns the joins and needed[0..width)
+ * (the slots the statement reads above the joins) use; needed is
+ * updated with the joins' own. Projections in `arena`. */
+int sql__join_project(sql__join *j, bool *needed, kv_arena *arena, sql_error *err);
 
 /* Releases the table references of a binding that was never planned
  * (an error before sql__join_plan). NULL: no-op. */

@@ -20,10 +20,17 @@
  * the node's filter (WHERE conjuncts that must see the NULL-extended
  * rows) applies. Since each node runs once, no side is ever rescanned.
  *
+ * A lookup join holds LOOKUP_BATCH outer rows with the primary key (or
+ * key prefix) each looks up, fetches all of them in one KV batch
+ * (sql__lookup), and passes each found row that meets the condition up
+ * with its outer row; outer rows that found none go up NULL-extended
+ * when the outer side is preserved.
+ *
  * Memory: held rows and their payloads are copied into the statement
  * arena and charged to the execution's budget ("hash join", 53200 past
  * SQL__QUERY_MEM_BUDGET); keys of probing rows live in the arena of the
- * scan batch that produced the row.
+ * scan batch that produced the row; a lookup batch's rows and keys in an
+ * arena of their own, freed after the batch.
  */
 #include <stdlib.h>
 #include <string.h>

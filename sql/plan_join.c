@@ -272,9 +272,9 @@ static int bind_leaf(sql__joinbind *jb, ftree *t, sql_error *err)
         .name = tab->name, .alias = t->f->alias, .first = jb->ncols, .ncols = t->ncols};
     for (int r = 0; r < jb->nrels; r++) {
         if (jb->rels[r].name && strcmp(rel_name(&jb->rels[r]), rel_name(&rel)) == 0) {
-            sql_error_set(err, jb->arena, SQL_STATE_DUPLICATE_ALIAS,
-                          "table name \"%s\" specified more than once", rel_name(&rel));
-            return error_at(jb, err, t->f->location);
+            /* PostgreSQL gives no position */
+            return sql_error_set(err, jb->arena, SQL_STATE_DUPLICATE_ALIAS,
+                                 "table name \"%s\" specified more than once", rel_name(&rel));
         }
     }
     t->first = jb->ncols;

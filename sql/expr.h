@@ -103,7 +103,9 @@ typedef struct sql_scope_rel {
 
 /* The names visible to an expression: one table (or none), or with
  * nrels > 0 the relations of a FROM clause with joins, whose columns
- * are the concatenated row cols[0..ncols) (table and alias unused). */
+ * are the concatenated row cols[0..ncols) (table and alias unused).
+ * Relations before first_rel are out of reach (an ON condition sees its
+ * own join's only): their names give 42P01 "invalid reference". */
 typedef struct sql_scope {
     const char *table; /* table name (NULL: no FROM) */
     const char *alias; /* FROM alias; when set, only it qualifies columns */
@@ -111,6 +113,7 @@ typedef struct sql_scope {
     int ncols;
     const sql_scope_rel *rels;
     int nrels;
+    int first_rel;
 } sql_scope;
 
 /* Parameter types: `oids[i]` is the declared type of $i+1, 0 while

@@ -743,8 +743,9 @@ static int check_qualifier(sql_bind_ctx *ctx, const sql_expr *e, sql_error *err)
 
 /* ---- names over several relations (joins) ---- */
 
-/* The relation qualifier `e->table` names; -1 with 42P01 set when none.
- * Two relations of one name are refused when the FROM clause is bound. */
+/* The relation qualifier `e->table` names; -1 with 42P01 set when none
+ * or when it is out of reach. Two relations of one name are refused when
+ * the FROM clause is bound. */
 static int find_rel(sql_bind_ctx *ctx, const sql_expr *e, sql_error *err)
 {
     const sql_scope *s = ctx->scope;
@@ -756,8 +757,17 @@ static int find_rel(sql_bind_ctx *ctx, const sql_expr *e, sql_error *err)
             continue;
         if (rel->alias ? strcmp(rel->alias, e->table) == 0 && !e->schema
                        : strcmp(rel->name, e->table) == 0 &&
-                             (!e->schema || strcmp(e->schema, "public") == 0))
-            return r;
+                             (!e->schema || strcmp(e->schema, "public") == 0)) {
+            if (r >= s->first_rel)
+                return r;
+            bind_error(ctx, err, e->location, SQL_STATE_UNDEFINED_TABLE,
+                       "invalid reference to FROM-clause entry for table \"%s\"", e->table);
+            sql_error_hint(err, ctx->arena,
+                           "There is an entry for table \"%s\", but it cannot be referenced "
+                           "from this part of the query.",
+                           e->table);
+            return -1;
+        }
         if (rel->alias && strcmp(rel->name, e->table) == 0)
             aliased = rel->alias;
     }
@@ -775,7 +785,7 @@ static int find_rel(sql_bind_ctx *ctx, const sql_expr *e, sql_error *err)
  * names. */
 static bool merged_away(const sql_scope *s, int col)
 {
-    for (int r = 0; r < s->nrels; r++)
+    for (int r = s->first_rel; r < s->nrels; r++)
         for (int i = 0; i < s->rels[r].nhides; i++)
             if (s->rels[r].hides[i] == col)
                 return true;
@@ -792,7 +802,7 @@ static int find_rel_column(sql_bind_ctx *ctx, const sql_expr *e, sql_error *err)
 
     if (e->table && (rel = find_rel(ctx, e, err)) < 0)
         return -1;
-    for (int r = 0; r < s->nrels; r++) {
+    for (int r = s->first_rel; r < s->nrels; r++) {
         const sql_scope_rel *sr = &s->rels[r];
         if (rel >= 0 && r != rel)
             continue;

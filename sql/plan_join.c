@@ -457,8 +457,9 @@ static int bind_on(sql__joinbind *jb, ftree *t, sql_error *err)
 {
     sql_scope view = {.cols = jb->cols,
                       .ncols = jb->ncols,
-                      .rels = jb->rels + t->left->rlo,
-                      .nrels = jb->nrels - t->left->rlo};
+                      .rels = jb->rels,
+                      .nrels = jb->nrels,
+                      .first_rel = t->left->rlo};
     sql_bind_ctx bc = {.arena = jb->arena,
                        .query = jb->ctx->query,
                        .scope = &view,

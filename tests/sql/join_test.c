@@ -168,6 +168,11 @@ Test(join, name_errors_match_postgres)
     EXPECT("SELECT * FROM a JOIN b USING (nope)",
            "E 42703 column \"nope\" specified in USING clause does not exist in left table\n");
     EXPECT("SELECT c.* FROM a, b", "E 42P01 missing FROM-clause entry for table \"c\"\n");
+    /* ON sees its own join's tables only */
+    EXPECT("SELECT * FROM b, a JOIN a AS a2 ON a2.id = b.id",
+           "E 42P01 invalid reference to FROM-clause entry for table \"b\"\n");
+    EXPECT("SELECT * FROM b, a JOIN a AS a2 ON a2.id = a_id",
+           "E 42703 column \"a_id\" does not exist\n");
     EXPECT("SELECT * FROM a JOIN b ON a.x", "E 42804 argument of JOIN/ON must be type boolean, "
                                             "not type integer\n");
     EXPECT("SELECT * FROM a JOIN b ON count(*) > 0",

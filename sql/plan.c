@@ -937,7 +937,8 @@ static int begin_grouping(planner *pl, const sql_select *s, sql_error *err)
                              .scope = row_scope(pl),
                              .tname = pl->tname,
                              .table = p->table,
-                             .pk_cols = p->table ? p->rc.pk_cols : NULL};
+                             .pk_cols = p->table ? p->rc.pk_cols : NULL,
+                             .join = pl->join};
     return sql__group_begin(&pl->env, s, &pl->group, err);
 }
 

@@ -183,6 +183,8 @@ typedef struct sql__bindenv {
     const char *tname;           /* table name or alias, for messages */
     const sql_table_desc *table; /* NULL without FROM */
     const int *pk_cols;          /* the table's pk columns (functional dependency) */
+    /* FROM with joins (table NULL): which table each column comes from */
+    const struct sql__joinbind *join;
 } sql__bindenv;
 
 typedef struct sql__grouping sql__grouping;

@@ -578,6 +578,24 @@ int sql__join_star(const sql__joinbind *jb, const char *table, int location, int
     return error_at((sql__joinbind *)jb, err, location);
 }
 
+int sql__join_base_slot(const sql__joinbind *jb, int col)
+{
+    return jb == NULL ? col : base_slot(jb, col);
+}
+
+bool sql__join_table_of(const sql__joinbind *jb, int col, int *first, const sql_plan **scan)
+{
+    for (int i = 0; i < jb->nbound; i++) {
+        const sql_plan *p = jb->scans[i];
+        if (col >= jb->scan_first[i] && col < jb->scan_first[i] + (int)p->table->ncols) {
+            *first = jb->scan_first[i];
+            *scan = p;
+            return true;
+        }
+    }
+    return false;
+}
+
 const char *sql__scope_col_rel(const sql_scope *scope, int col)
 {
     for (int r = 0; r < scope->nrels; r++) {

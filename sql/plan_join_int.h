@@ -101,6 +101,14 @@ void sql__join_abandon(sql__joinbind *jb);
 int sql__join_star(const sql__joinbind *jb, const char *table, int location, int **slots, int *n,
                    sql_error *err);
 
+/* The slot whose value slot `col` copies (a USING column of an INNER,
+ * LEFT or RIGHT join), else col itself; col with jb NULL. */
+int sql__join_base_slot(const sql__joinbind *jb, int col);
+
+/* The table slot `col` of the joined row comes from: its leaf's plan
+ * and first slot; false for a merged USING column. */
+bool sql__join_table_of(const sql__joinbind *jb, int col, int *first, const sql_plan **scan);
+
 /* The relation name (alias or table) that qualifies slot `col` in
  * `scope`; NULL for a merged USING column. Borrowed from the scope. */
 const char *sql__scope_col_rel(const sql_scope *scope, int col);

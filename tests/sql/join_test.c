@@ -149,6 +149,17 @@ Test(join, using_and_natural_merge_columns)
            "T id,a_id,y\nD 1|1|b1\nC SELECT 1\n");
 }
 
+Test(join, grouping_by_a_tables_key_groups_its_columns)
+{
+    EXPECT("SELECT a.s, count(b.id) FROM a LEFT JOIN b ON a.id = b.a_id GROUP BY a.id ORDER BY 1",
+           "T s,count\nD one|2\nD three|0\nD two|1\nC SELECT 3\n");
+    EXPECT("SELECT a.x FROM a JOIN b USING (id) GROUP BY id ORDER BY 1",
+           "T x\nD 10\nD 20\nD NULL\nC SELECT 3\n");
+    EXPECT("SELECT a.s, b.y FROM a JOIN b ON a.id = b.a_id GROUP BY a.id",
+           "E 42803 column \"b.y\" must appear in the GROUP BY clause or be used in an aggregate "
+           "function\n");
+}
+
 Test(join, self_joins_and_aliases)
 {
     EXPECT("SELECT x.id, y.id FROM a x JOIN a y ON x.id = y.id + 1 ORDER BY 1",

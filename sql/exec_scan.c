@@ -157,19 +157,27 @@ static int prefix_end(scan *s, const sql_keybuf *b, sql_keybuf *out)
     return 0;
 }
 
+/* Whether the decoded s->row passes the filter: 1 it does, 0 it does
+ * not, -1 with s->err set. */
+static int filter_row(scan *s, kv_arena *arena)
+{
+    const sql_plan *p = s->p;
+    if (p->filter == NULL)
+        return 1;
+    sql_eval_ctx ec;
+    sql_tribool ok;
+    sql__eval_init(&ec, s->ctx, s->row, arena, s->err);
+    if (sql_expr_eval_bool(&ec, p->filter, &ok) != 0)
+        return -1;
+    return ok == SQL_TRUE;
+}
+
 /* Filters the decoded s->row and hands it to the callback. */
 static int pass(scan *s, kv_arena *arena)
 {
-    const sql_plan *p = s->p;
-    if (p->filter != NULL) {
-        sql_eval_ctx ec;
-        sql_tribool ok;
-        sql__eval_init(&ec, s->ctx, s->row, arena, s->err);
-        if (sql_expr_eval_bool(&ec, p->filter, &ok) != 0)
-            return -1;
-        if (ok != SQL_TRUE)
-            return 0;
-    }
+    int ok = filter_row(s, arena);
+    if (ok <= 0)
+        return ok;
     s->seen++;
     if (s->ctx->stats == NULL)
         return s->cb(s->arg, s->row, arena, s->err);
@@ -179,12 +187,18 @@ static int pass(scan *s, kv_arena *arena)
     return rc;
 }
 
+/* Decodes one row of the primary index into s->row. */
+static int decode(scan *s, const kv_row *kr, kv_arena *arena)
+{
+    const sql_plan *p = s->p;
+    return sql__row_decode(&p->rc, s->proj, kr->key, kr->key_len, kr->value, kr->value_len, arena,
+                           s->row, s->err);
+}
+
 /* Decodes one row of the primary index and passes it on. */
 static int emit(scan *s, const kv_row *kr, kv_arena *arena)
 {
-    const sql_plan *p = s->p;
-    if (sql__row_decode(&p->rc, s->proj, kr->key, kr->key_len, kr->value, kr->value_len, arena,
-                        s->row, s->err) != 0)
+    if (decode(s, kr, arena) != 0)
         return -1;
     return pass(s, arena);
 }
@@ -593,4 +607,113 @@ int sql__scan(const sql_plan *p, const sql__rowproj *proj, sql_run_ctx *ctx, uin
         ctx->stats->scan_ns += now_ns() - t0 - s.cb_ns;
     }
     return rc;
+}
+
+/* ---- lookups for joins ------------------------------------------------ */
+
+/* Passes each row of one lookup's response that passes the filter to
+ * found; 1 when it stopped. */
+static int found_rows(scan *s, size_t i, const kv_row *rows, size_t n, sql__found_cb found)
+{
+    for (size_t r = 0; r < n; r++) {
+        int ok = decode(s, &rows[r], s->arena) != 0 ? -1 : filter_row(s, s->arena);
+        if (ok < 0)
+            return -1;
+        int rc = ok ? found(s->arg, i, s->row, s->arena, s->err) : 0;
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* The rest of a prefix lookup the KV layer cut short. */
+static int lookup_resume(scan *s, size_t i, kv_span resume, sql__found_cb found)
+{
+    int rc = 0;
+    while (rc == 0 && resume.key != NULL) {
+        kv_request req;
+        kv_response resp;
+        if (scan_request(s, &resume, &req) != 0)
+            return -1;
+        if (kv_response_init(&resp) != 0) {
+            kv_request_free(&req);
+            return sql__oom(s->arena, s->err);
+        }
+        rc = sql_txn_send(s->ctx->txn, &req, &resp, s->err, s->arena);
+        kv_request_free(&req);
+        const kv_resp *r = &resp.resps[0];
+        if (rc == 0)
+            rc = found_rows(s, i, r->rows, r->n_rows, found);
+        resume = (kv_span){0};
+        if (rc == 0 && r->resume.key != NULL) {
+            /* the span's bytes live in resp: copy them before freeing it */
+            sql_keybuf k, e;
+            sql_keybuf_init(&k, s->arena);
+            sql_keybuf_init(&e, s->arena);
+            if (sql_keybuf_append(&k, r->resume.key, r->resume.key_len, s->err) != 0 ||
+                sql_keybuf_append(&e, r->resume.end_key, r->resume.end_len, s->err) != 0)
+                rc = -1;
+            resume = (kv_span){.key = k.p, .key_len = k.len, .end_key = e.p, .end_len = e.len};
+        }
+        kv_response_free(&resp);
+    }
+    return rc;
+}
+
+/* One request: a get per key, or a scan of every key's prefix. */
+static int lookup_request(scan *s, const sql_keybuf *keys, size_t n, bool prefix, kv_request *req)
+{
+    if (kv_request_init(req) != 0)
+        return sql__oom(s->arena, s->err);
+    for (size_t i = 0; i < n; i++) {
+        kv_req q = {.method = KV_GET, .span = {.key = keys[i].p, .key_len = keys[i].len}};
+        sql_keybuf end;
+        if (prefix) {
+            if (prefix_end(s, &keys[i], &end) != 0)
+                goto out_free_req;
+            q.method = KV_SCAN;
+            q.span.end_key = end.p;
+            q.span.end_len = end.len;
+        }
+        if (kv_request_add(req, &q) != 0) {
+            sql__oom(s->arena, s->err);
+            goto out_free_req;
+        }
+    }
+    return 0;
+out_free_req:
+    kv_request_free(req);
+    return -1;
+}
+
+int sql__lookup(const sql_plan *p, sql_run_ctx *ctx, const sql_keybuf *keys, size_t n, bool prefix,
+                sql__found_cb found, void *arg, kv_arena *arena, sql_error *err)
+{
+    scan s = {.p = p, .proj = &p->proj, .ctx = ctx, .arg = arg, .arena = arena, .err = err};
+    s.row = kv_arena_alloc(arena, (p->table->ncols + 1) * sizeof(*s.row));
+    if (s.row == NULL)
+        return sql__oom(arena, err);
+    kv_request req;
+    kv_response resp;
+    if (lookup_request(&s, keys, n, prefix, &req) != 0)
+        return -1;
+    int rc = -1;
+    if (kv_response_init(&resp) != 0) {
+        sql__oom(arena, err);
+        goto out_free_req;
+    }
+    rc = sql_txn_send(ctx->txn, &req, &resp, err, arena);
+    for (size_t i = 0; i < resp.n && rc == 0; i++) {
+        const kv_resp *r = &resp.resps[i];
+        if (prefix)
+            rc = found_rows(&s, i, r->rows, r->n_rows, found);
+        else if (r->found)
+            rc = found_rows(&s, i, &r->row, 1, found);
+        if (rc == 0 && prefix)
+            rc = lookup_resume(&s, i, r->resume, found);
+    }
+    kv_response_free(&resp);
+out_free_req:
+    kv_request_free(&req);
+    return rc < 0 ? -1 : 0;
 }

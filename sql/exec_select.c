@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sql/plan_int.h"
+#include "sql/plan_join_int.h"
 #include "sql/txn.h"
 #include "sql/types_int.h"
 
@@ -299,6 +299,13 @@ static int sub_source(void *src, sql__row_cb cb, void *cb_arg, sql_error *err)
     return rc;
 }
 
+/* The source of SELECT over joined tables: the joined rows. */
+static int join_source(void *src, sql__row_cb cb, void *cb_arg, sql_error *err)
+{
+    select_run *r = src;
+    return sql__join_run(r->p->join, r->ctx, cb, cb_arg, &r->mem, r->arena, err);
+}
+
 int sql__run_select(const sql_plan *p, sql_run_ctx *ctx, kv_arena *arena, uint64_t *affected,
                     sql_error *err)
 {
@@ -314,7 +321,10 @@ int sql__run_select(const sql_plan *p, sql_run_ctx *ctx, kv_arena *arena, uint64
         return -1;
     bool in_order = p->agg == NULL && !p->distinct && p->sort == NULL;
     r.want = in_order && r.limit != UINT64_MAX ? r.offset + r.limit : 0;
-    sql__source_fn source = p->table ? scan_source : p->from ? sub_source : values_source;
+    sql__source_fn source = p->join    ? join_source
+                            : p->table ? scan_source
+                            : p->from  ? sub_source
+                                       : values_source;
     sql__row_cb sink = p->sort ? on_row_sorted : on_row;
     int rc = 0;
     if (r.limit == 0)

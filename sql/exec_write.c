@@ -29,7 +29,7 @@
 #include <assert.h>
 #include <string.h>
 
-#include "sql/plan_int.h"
+#include "sql/plan_join_int.h"
 #include "sql/txn.h"
 #include "sql/types_int.h"
 
@@ -60,10 +60,14 @@ typedef struct writer {
     /* reused for every row: keys and values are copied into req */
     sql_keybuf key, okey, val;
     sql_datum *scratch;
-    /* read_first: the (old, new) rows of UPDATE, the rows of DELETE */
+    /* read_first, and joined UPDATE and DELETE: the (old, new) rows of
+     * UPDATE, the rows of DELETE, read before writing */
     sql_datum **moves;
     size_t nmoves, capmoves;
     uint32_t backfill_ix; /* sql__run_backfill: the index being built */
+    /* joined UPDATE and DELETE: the target rows met (by pk) */
+    sql__rowset *seen;
+    const sql_column_info *pk_types;
 } writer;
 
 static int writer_init(writer *w)
@@ -561,14 +565,11 @@ static int on_delete(void *arg, const sql_datum *row, kv_arena *arena, sql_error
     return apply_delete(w, row, arena);
 }
 
-static int run_modify(writer *w)
+/* Writes the rows kept until the read was over (keep_target). */
+static int apply_moves(writer *w)
 {
-    const sql_plan *p = w->p;
-    bool upd = p->kind == SQL_STMT_UPDATE;
-    if (sql__scan(p, &p->proj, w->ctx, 0, upd ? on_update : on_delete,
-                  p->read_first ? NULL : flush_between, w, w->arena, w->err) != 0)
-        return -1;
-    uint32_t ncols = p->table->ncols;
+    uint32_t ncols = w->p->table->ncols;
+    bool upd = w->p->kind == SQL_STMT_UPDATE;
     for (size_t i = 0; i < w->nmoves; i++) {
         const sql_datum *pair = w->moves[i];
         if ((upd ? apply_update(w, pair, pair + ncols, w->pend) : apply_delete(w, pair, w->pend)) !=
@@ -576,6 +577,61 @@ static int run_modify(writer *w)
             return -1;
     }
     return 0;
+}
+
+/* UPDATE ... FROM, DELETE ... USING: a joined row whose first columns
+ * are a target row; the first joined row that finds a target row
+ * decides its new values (PostgreSQL takes an arbitrary one). The writes
+ * wait until the join is done, so no side of it reads them. */
+static int on_joined(void *arg, const sql_datum *jrow, kv_arena *arena, sql_error *err)
+{
+    writer *w = arg;
+    const sql_plan *p = w->p;
+    uint32_t npk = p->table->primary.ncols;
+    sql_datum *key = kv_arena_alloc(arena, (npk + 1) * sizeof(*key));
+    if (key == NULL)
+        return sql__oom(arena, err);
+    for (uint32_t k = 0; k < npk; k++)
+        key[k] = jrow[p->rc.pk_cols[k]];
+    bool fresh;
+    if (sql__rowset_add(w->seen, w->pk_types, key, (int)npk, arena, &fresh, err) != 0)
+        return -1;
+    if (!fresh)
+        return 0;
+    sql_datum *row = NULL;
+    if (p->kind == SQL_STMT_UPDATE && new_row(w, jrow, arena, &row) != 0)
+        return -1;
+    return keep_target(w, jrow, row);
+}
+
+/* The target rows of a joined UPDATE or DELETE, then their writes. */
+static int run_modify_join(writer *w)
+{
+    const sql_plan *p = w->p;
+    uint32_t npk = p->table->primary.ncols;
+    sql__membudget mem = {0};
+    sql_column_info *types = kv_arena_alloc(w->arena, (npk + 1) * sizeof(*types));
+    if (types == NULL)
+        return sql__oom(w->arena, w->err);
+    for (uint32_t k = 0; k < npk; k++)
+        types[k] = (sql_column_info){.type = p->table->cols[p->rc.pk_cols[k]].type};
+    w->pk_types = types;
+    if ((w->seen = sql__rowset_new(&mem, w->arena, w->err)) == NULL ||
+        sql__join_run(p->join, w->ctx, on_joined, w, &mem, w->arena, w->err) != 0)
+        return -1;
+    return apply_moves(w);
+}
+
+static int run_modify(writer *w)
+{
+    const sql_plan *p = w->p;
+    if (p->join != NULL)
+        return run_modify_join(w);
+    bool upd = p->kind == SQL_STMT_UPDATE;
+    if (sql__scan(p, &p->proj, w->ctx, 0, upd ? on_update : on_delete,
+                  p->read_first ? NULL : flush_between, w, w->arena, w->err) != 0)
+        return -1;
+    return apply_moves(w);
 }
 
 /* Backfill: the entry of index w->backfill_ix for one existing row. */

@@ -103,14 +103,34 @@ typedef struct sql_scope_col {
     bool hidden; /* not part of `*`, but resolvable by name */
 } sql_scope_col;
 
+/* One relation of a scope over several (a join): its columns are
+ * cols[first, first + ncols). A relation with name NULL holds the
+ * columns a join's USING (or NATURAL) merged: they are found by
+ * unqualified names only and hide the columns they were merged from,
+ * slots hides[0..nhides). */
+typedef struct sql_scope_rel {
+    const char *name;  /* table name */
+    const char *alias; /* FROM alias; when set, only it qualifies columns */
+    int first, ncols;
+    const int *hides;
+    int nhides;
+} sql_scope_rel;
+
 /* The names visible to an expression: one table or subquery (or none),
- * then those of the enclosing queries. */
+ * or with nrels > 0 the relations of a FROM clause with joins, whose
+ * columns are the concatenated row cols[0..ncols) (table and alias
+ * unused); then those of the enclosing queries. Relations before
+ * first_rel are out of reach (an ON condition sees its own join's only):
+ * their names give 42P01 "invalid reference". */
 typedef struct sql_scope sql_scope;
 struct sql_scope {
     const char *table; /* table name (NULL: no FROM) */
     const char *alias; /* FROM alias; when set, only it qualifies columns */
     const sql_scope_col *cols;
     int ncols;
+    const sql_scope_rel *rels;
+    int nrels;
+    int first_rel;
     /* A subquery's scope: the enclosing query's, where names this scope
      * lacks are looked up (becoming OUTER references); NULL: none. A
      * lookup that passes through this scope to an outer one sets

@@ -2,9 +2,10 @@
  * expr_bind.c - parse-tree expressions (sql/parse.h) to typed sql_bexpr
  * trees, following PostgreSQL 15's parse analysis:
  *
- *  - names resolve against the one table of the scope (42703, 42P01),
- *    then outwards through the scopes of enclosing queries (an OUTER
- *    reference, which marks the subqueries it crosses correlated);
+ *  - names resolve against the one table of the scope, or the relations
+ *    of a FROM clause with joins (42703, 42P01, 42702), then outwards
+ *    through the scopes of enclosing queries (an OUTER reference, which
+ *    marks the subqueries it crosses correlated);
  *  - subqueries are planned through the ctx->subquery hook; IN/ANY/ALL
  *    bind their test `x op value` like an operator call;
  *  - literals: integers are int4, int8 or numeric by size, decimals are
@@ -753,22 +754,114 @@ static int check_qualifier(sql_bind_ctx *ctx, const sql_expr *e, sql_error *err)
     return -1;
 }
 
+/* ---- names ---- */
+
+/* Whether qualifier e->table names relation `rel` of a join scope. */
+static bool rel_named(const sql_scope_rel *rel, const sql_expr *e)
+{
+    if (!rel->name)
+        return false;
+    if (rel->alias)
+        return !e->schema && strcmp(rel->alias, e->table) == 0;
+    return strcmp(rel->name, e->table) == 0 && (!e->schema || strcmp(e->schema, "public") == 0);
+}
+
 /* Whether qualifier e->table names scope s (its alias, else its name,
- * optionally in "public"), as check_qualifier accepts it. */
+ * optionally in "public"; with joins, one of its relations), as
+ * check_qualifier and find_rel accept it. */
 static bool scope_named(const sql_scope *s, const sql_expr *e)
 {
+    if (s->nrels > 0) {
+        for (int r = 0; r < s->nrels; r++)
+            if (rel_named(&s->rels[r], e))
+                return true;
+        return false;
+    }
     if (s->alias)
         return !e->schema && strcmp(e->table, s->alias) == 0;
     return s->table && strcmp(e->table, s->table) == 0 &&
            (!e->schema || strcmp(e->schema, "public") == 0);
 }
 
-static int scope_find(const sql_scope *s, const char *name)
+/* The relation of join scope s that qualifier `e->table` names; -1 with
+ * 42P01 set when none or when it is out of reach. Two relations of one
+ * name are refused when the FROM clause is bound. */
+static int find_rel(sql_bind_ctx *ctx, const sql_scope *s, const sql_expr *e, sql_error *err)
 {
-    for (int i = 0; i < s->ncols; i++)
-        if (strcmp(s->cols[i].name, name) == 0)
-            return i;
+    const char *aliased = NULL;
+
+    for (int r = 0; r < s->nrels; r++) {
+        const sql_scope_rel *rel = &s->rels[r];
+        if (rel_named(rel, e)) {
+            if (r >= s->first_rel)
+                return r;
+            bind_error(ctx, err, e->location, SQL_STATE_UNDEFINED_TABLE,
+                       "invalid reference to FROM-clause entry for table \"%s\"", e->table);
+            sql_error_hint(err, ctx->arena,
+                           "There is an entry for table \"%s\", but it cannot be referenced "
+                           "from this part of the query.",
+                           e->table);
+            return -1;
+        }
+        if (rel->name && rel->alias && strcmp(rel->name, e->table) == 0)
+            aliased = rel->alias;
+    }
+    if (!aliased)
+        return bind_error(ctx, err, e->location, SQL_STATE_UNDEFINED_TABLE,
+                          "missing FROM-clause entry for table \"%s\"", e->table);
+    bind_error(ctx, err, e->location, SQL_STATE_UNDEFINED_TABLE,
+               "invalid reference to FROM-clause entry for table \"%s\"", e->table);
+    sql_error_hint(err, ctx->arena, "Perhaps you meant to reference the table alias \"%s\".",
+                   aliased);
     return -1;
+}
+
+/* Whether a USING merge in the scope hides slot `col` from unqualified
+ * names. */
+static bool merged_away(const sql_scope *s, int col)
+{
+    for (int r = s->first_rel; r < s->nrels; r++)
+        for (int i = 0; i < s->rels[r].nhides; i++)
+            if (s->rels[r].hides[i] == col)
+                return true;
+    return false;
+}
+
+/* The slot of column e->column over the relations of join scope s: in
+ * the qualifying relation, else the one unhidden match (42702 for
+ * several). -1 with `err` set; -2 when there is no such column. */
+static int find_rel_column(sql_bind_ctx *ctx, const sql_scope *s, const sql_expr *e, sql_error *err)
+{
+    int rel = -1, found = -2;
+
+    if (e->table && (rel = find_rel(ctx, s, e, err)) < 0)
+        return -1;
+    for (int r = s->first_rel; r < s->nrels; r++) {
+        const sql_scope_rel *sr = &s->rels[r];
+        if (rel >= 0 && r != rel)
+            continue;
+        for (int i = sr->first; i < sr->first + sr->ncols; i++) {
+            if (strcmp(s->cols[i].name, e->column) != 0 || (rel < 0 && merged_away(s, i)))
+                continue;
+            if (found >= 0)
+                return bind_error(ctx, err, e->location, SQL_STATE_AMBIGUOUS_COLUMN,
+                                  "column reference \"%s\" is ambiguous", e->column);
+            found = i;
+        }
+    }
+    return found;
+}
+
+/* The slot of column `e` in scope s alone; -2 when s has no such column,
+ * -1 with `err` set. */
+static int scope_find(sql_bind_ctx *ctx, const sql_scope *s, const sql_expr *e, sql_error *err)
+{
+    if (s->nrels > 0)
+        return find_rel_column(ctx, s, e, err);
+    for (int i = 0; i < s->ncols; i++)
+        if (strcmp(s->cols[i].name, e->column) == 0)
+            return i;
+    return -2;
 }
 
 /* Column `i` of scope `s`, `levels` scopes out from ctx->scope: an OUTER
@@ -789,6 +882,15 @@ static int column_node(sql_bind_ctx *ctx, const sql_expr *e, const sql_scope *s,
     return 0;
 }
 
+/* A qualifier no scope has: the error the innermost scope gives it. */
+static int qualifier_error(sql_bind_ctx *ctx, const sql_expr *e, sql_error *err)
+{
+    const sql_scope *s = ctx->scope;
+    if (s && s->nrels > 0)
+        return find_rel(ctx, s, e, err) < 0 ? -1 : 0;
+    return check_qualifier(ctx, e, err);
+}
+
 /* Names resolve in the innermost scope that has them (a qualified name:
  * that the qualifier names), then outwards through enclosing queries. */
 static int bind_column(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **out, sql_error *err)
@@ -798,14 +900,16 @@ static int bind_column(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **out, sq
     for (const sql_scope *s = ctx->scope; s; s = s->outer, levels++) {
         if (e->table && !scope_named(s, e))
             continue;
-        int i = scope_find(s, e->column);
+        int i = scope_find(ctx, s, e, err);
+        if (i == -1)
+            return -1;
         if (i >= 0)
             return column_node(ctx, e, s, i, levels, out, err);
         if (e->table)
             return bind_error(ctx, err, e->location, SQL_STATE_UNDEFINED_COLUMN,
                               "column %s.%s does not exist", e->table, e->column);
     }
-    if (e->table && check_qualifier(ctx, e, err) < 0)
+    if (e->table && qualifier_error(ctx, e, err) < 0)
         return -1;
     return bind_error(ctx, err, e->location, SQL_STATE_UNDEFINED_COLUMN,
                       "column \"%s\" does not exist", e->column);

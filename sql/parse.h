@@ -257,6 +257,33 @@ typedef struct sql_insert {
     int nreturning;
 } sql_insert;
 
+/* FROM items other than one plain table: a table, or a join of two
+ * items. Joins follow PostgreSQL: CROSS JOIN is an INNER join with no
+ * condition; NATURAL becomes USING over the common column names when
+ * the binder sees the tables. */
+typedef enum sql_join_kind {
+    SQL_JOIN_INNER,
+    SQL_JOIN_LEFT,
+    SQL_JOIN_RIGHT,
+    SQL_JOIN_FULL,
+} sql_join_kind;
+
+typedef struct sql_from sql_from;
+struct sql_from {
+    bool is_join;
+    /* a table: its name and alias (NULL: none) */
+    sql_name table;
+    const char *alias;
+    /* a join: left JOIN right ON on / USING (using) / NATURAL */
+    sql_join_kind join;
+    sql_from *left, *right;
+    sql_expr *on;        /* NULL: none (CROSS JOIN, USING, NATURAL) */
+    const char **using_; /* USING column names */
+    int nusing;
+    bool natural;
+    int location; /* the join's left item (PostgreSQL records none) */
+};
+
 typedef struct sql_assign {
     const char *column;
     sql_expr *value; /* SQL_EXPR_DEFAULT for DEFAULT */
@@ -267,6 +294,8 @@ typedef struct sql_assign {
 typedef struct sql_modify {
     sql_name table;
     const char *alias;
+    sql_from **from_items; /* UPDATE ... FROM, DELETE ... USING items */
+    int nfrom;
     sql_assign *assigns;
     int nassigns;
     sql_expr *where; /* NULL: every row */
@@ -306,6 +335,10 @@ struct sql_select {
     /* WITH: visible in this SELECT and the subqueries inside it */
     sql_cte *ctes;
     int nctes;
+    /* FROM with a join or several items (has_from false then): the
+     * comma-separated items, each a table or a join tree */
+    sql_from **from_items;
+    int nfrom;
     sql_expr *where;
     sql_expr **group_by; /* GROUP BY items (an integer constant: a position) */
     int ngroup_by;

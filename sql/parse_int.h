@@ -76,6 +76,12 @@ int sql__select_stmt(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_se
 /* One raw statement; out->location and out->len are the caller's. */
 int sql__stmt(sql__pctx *c, const PgQuery__Node *n, int location, sql_stmt *out);
 
+/* ---- parse_from.c ---- */
+/* FROM items (tables and joins) into *out[0..*nout) (the statement's
+ * location `loc` for errors without a position of their own). */
+int sql__from_items(sql__pctx *c, PgQuery__Node **items, size_t n, int loc, sql_from ***out,
+                    int *nout);
+
 /* ---- parse_copy.c ---- */
 int sql__copy_stmt(sql__pctx *c, const PgQuery__CopyStmt *s, int location, sql_copy *out);
 /* Sets out->kind (VACUUM or ANALYZE) and out->u.tables. */

@@ -35,11 +35,6 @@ static int check_select_clauses(sql__pctx *c, const PgQuery__SelectStmt *s, int 
         return sql__unsupported(c, loc, "FOR UPDATE/SHARE");
     if (s->limit_option == PG_QUERY__LIMIT_OPTION__LIMIT_OPTION_WITH_TIES)
         return sql__unsupported(c, loc, "FETCH ... WITH TIES");
-    if (s->n_from_clause > 1)
-        return sql__unsupported(c, sql__node_location(s->from_clause[1]), "JOIN");
-    if (s->n_from_clause == 1 && s->from_clause[0]->node_case != PG_QUERY__NODE__NODE_RANGE_VAR &&
-        s->from_clause[0]->node_case != PG_QUERY__NODE__NODE_RANGE_SUBSELECT)
-        return sql__unsupported_node(c, s->from_clause[0], loc);
     return 0;
 }
 
@@ -169,13 +164,17 @@ int sql__select_stmt(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_se
         return -1;
     if (s->with_clause && with_clause(c, s->with_clause, loc, out) < 0)
         return -1;
-    if (s->n_from_clause == 1) {
-        const PgQuery__Node *f = s->from_clause[0];
+    const PgQuery__Node *f = s->n_from_clause == 1 ? s->from_clause[0] : NULL;
+    if (f && (f->node_case == PG_QUERY__NODE__NODE_RANGE_VAR ||
+              f->node_case == PG_QUERY__NODE__NODE_RANGE_SUBSELECT)) {
         out->has_from = true;
         if (f->node_case == PG_QUERY__NODE__NODE_RANGE_SUBSELECT
                 ? from_subselect(c, f->range_subselect, loc, out) < 0
                 : sql__range_var(c, f->range_var, &out->from, &out->alias) < 0)
             return -1;
+    } else if (s->n_from_clause > 0 && sql__from_items(c, s->from_clause, s->n_from_clause, loc,
+                                                       &out->from_items, &out->nfrom) < 0) {
+        return -1;
     }
     if (sql__targets(c, s->target_list, s->n_target_list, &out->targets, &out->ntargets) < 0 ||
         sql__expr_opt(c, s->where_clause, &out->where) < 0 || group_clause(c, s, out) < 0 ||
@@ -279,13 +278,13 @@ static int assignments(sql__pctx *c, PgQuery__Node **items, size_t n, sql_modify
     return 0;
 }
 
-static int update_stmt(sql__pctx *c, const PgQuery__UpdateStmt *s, sql_modify *out)
+static int update_stmt(sql__pctx *c, const PgQuery__UpdateStmt *s, int loc, sql_modify *out)
 {
     if (s->with_clause)
         return sql__unsupported(c, s->with_clause->location, "WITH");
-    if (s->n_from_clause)
-        return sql__unsupported(c, sql__node_location(s->from_clause[0]), "UPDATE ... FROM");
-    if (sql__range_var(c, s->relation, &out->table, &out->alias) < 0 ||
+    if (sql__from_items(c, s->from_clause, s->n_from_clause, loc, &out->from_items, &out->nfrom) <
+            0 ||
+        sql__range_var(c, s->relation, &out->table, &out->alias) < 0 ||
         assignments(c, s->target_list, s->n_target_list, out) < 0 ||
         sql__expr_opt(c, s->where_clause, &out->where) < 0)
         return -1;
@@ -297,9 +296,9 @@ static int delete_stmt(sql__pctx *c, const PgQuery__DeleteStmt *s, int loc, sql_
 {
     if (s->with_clause)
         return sql__unsupported(c, s->with_clause->location, "WITH");
-    if (s->n_using_clause)
-        return sql__unsupported(c, loc, "DELETE ... USING");
-    if (sql__range_var(c, s->relation, &out->table, &out->alias) < 0 ||
+    if (sql__from_items(c, s->using_clause, s->n_using_clause, loc, &out->from_items, &out->nfrom) <
+            0 ||
+        sql__range_var(c, s->relation, &out->table, &out->alias) < 0 ||
         sql__expr_opt(c, s->where_clause, &out->where) < 0)
         return -1;
     return sql__targets(c, s->returning_list, s->n_returning_list, &out->returning,
@@ -610,7 +609,7 @@ int sql__stmt(sql__pctx *c, const PgQuery__Node *n, int loc, sql_stmt *out)
         return insert_stmt(c, n->insert_stmt, loc, &out->u.insert);
     case PG_QUERY__NODE__NODE_UPDATE_STMT:
         out->kind = SQL_STMT_UPDATE;
-        return update_stmt(c, n->update_stmt, &out->u.modify);
+        return update_stmt(c, n->update_stmt, loc, &out->u.modify);
     case PG_QUERY__NODE__NODE_DELETE_STMT:
         out->kind = SQL_STMT_DELETE;
         return delete_stmt(c, n->delete_stmt, loc, &out->u.modify);

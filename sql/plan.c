@@ -34,7 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sql/plan_int.h"
+#include "sql/plan_join_int.h"
 #include "sql/types_int.h"
 
 /* What binding one statement needs. */
@@ -60,6 +60,8 @@ typedef struct planner {
     const sql_cte *ctes;
     int nctes, nlater;
     const struct planner *parent;
+    sql__joinbind *join; /* FROM with joins (scope: the joined row) */
+    sql__join *jplan;    /* its plan, once made (p->join) */
 } planner;
 
 static int plan_subquery(void *arg, const sql_bind_ctx *bc, const sql_select *s,
@@ -108,6 +110,13 @@ static int error_at(planner *pl, sql_error *err, int location)
 {
     sql_expr_error_position(err, pl->ctx->query, location);
     return -1;
+}
+
+/* The scope of the rows a statement reads: its table's or its joined
+ * row's columns, or none. */
+static const sql_scope *row_scope(const planner *pl)
+{
+    return pl->has_from || pl->p->table || pl->join ? &pl->scope : &pl->empty;
 }
 
 /* ---- table and scope ------------------------------------------------- */
@@ -331,6 +340,7 @@ static int add_target(planner *pl, targets *ts, const sql_bexpr *e, const char *
         ts->cols = cols;
         ts->cap = cap;
     }
+    /* over joins no column names its table (origin 0, as for expressions) */
     int origin = !pl->p->table                 ? -1
                  : pl->group                   ? sql__group_origin(pl->group, e)
                  : e->kind == SQL_BEXPR_COLUMN ? e->column
@@ -345,10 +355,35 @@ static int add_target(planner *pl, targets *ts, const sql_bexpr *e, const char *
     return 0;
 }
 
-/* `*` or `t.*`: the visible columns of the FROM item in order. */
+/* Adds the columns slots[0..n) of the scanned row as targets. */
+static int add_star_columns(planner *pl, targets *ts, const int *slots, int n, int location,
+                            sql_error *err)
+{
+    for (int i = 0; i < n; i++) {
+        const sql_scope_col *c = &pl->scope.cols[slots[i]];
+        sql_bexpr *b = kv_arena_alloc(pl->arena, sizeof(*b));
+        if (b == NULL)
+            return sql__oom(pl->arena, err);
+        *b = (sql_bexpr){
+            .kind = SQL_BEXPR_COLUMN, .type = c->type, .location = location, .column = slots[i]};
+        const sql_bexpr *out = b;
+        if ((pl->group && sql__group_output(pl->group, b, &out, err) != 0) ||
+            add_target(pl, ts, out, c->name, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* `*` or `t.*`: the visible columns of the FROM item in order (over
+ * joins, in PostgreSQL's order for USING). */
 static int expand_star(planner *pl, targets *ts, const sql_expr *e, sql_error *err)
 {
     const sql_scope *sc = &pl->scope;
+    int *slots, n = 0;
+    if (pl->join)
+        return sql__join_star(pl->join, e->table, e->location, &slots, &n, err) != 0
+                   ? -1
+                   : add_star_columns(pl, ts, slots, n, e->location, err);
     if (!pl->has_from) {
         sql_error_set(err, pl->arena, SQL_STATE_SYNTAX_ERROR,
                       "SELECT * with no tables specified is not valid");
@@ -359,22 +394,12 @@ static int expand_star(planner *pl, targets *ts, const sql_expr *e, sql_error *e
                       "missing FROM-clause entry for table \"%s\"", e->table);
         return error_at(pl, err, e->location);
     }
-    for (int i = 0; i < sc->ncols; i++) {
-        if (sc->cols[i].hidden)
-            continue;
-        sql_bexpr *b = kv_arena_alloc(pl->arena, sizeof(*b));
-        if (b == NULL)
-            return sql__oom(pl->arena, err);
-        *b = (sql_bexpr){.kind = SQL_BEXPR_COLUMN,
-                         .type = sc->cols[i].type,
-                         .location = e->location,
-                         .column = i};
-        const sql_bexpr *out = b;
-        if ((pl->group && sql__group_output(pl->group, b, &out, err) != 0) ||
-            add_target(pl, ts, out, sc->cols[i].name, err) != 0)
-            return -1;
-    }
-    return 0;
+    if ((slots = kv_arena_alloc(pl->arena, (sc->ncols + 1) * sizeof(*slots))) == NULL)
+        return sql__oom(pl->arena, err);
+    for (int i = 0; i < sc->ncols; i++)
+        if (!sc->cols[i].hidden)
+            slots[n++] = i;
+    return add_star_columns(pl, ts, slots, n, e->location, err);
 }
 
 /* An expression of the select list or ORDER BY: over the groups in a
@@ -410,7 +435,7 @@ static int bind_target(planner *pl, const sql_scope *scope, const sql_expr *e,
 static int bind_targets(planner *pl, const sql_target *tl, int n, sql_error *err)
 {
     targets ts = {0};
-    const sql_scope *scope = pl->has_from ? &pl->scope : &pl->empty;
+    const sql_scope *scope = row_scope(pl);
     for (int i = 0; i < n; i++) {
         const sql_expr *e = tl[i].expr;
         if (e->kind == SQL_EXPR_STAR && e->column == NULL) {
@@ -784,7 +809,7 @@ static int bind_sort_expr(planner *pl, const sql_expr *e, const char *clause, co
             }
         }
     }
-    return bind_output(pl, pl->has_from ? &pl->scope : &pl->empty, e, out, err);
+    return bind_output(pl, row_scope(pl), e, out, err);
 }
 
 /* Whether the sort keys follow the order of index `ix` over columns
@@ -968,9 +993,7 @@ static int plan_order(planner *pl, const sql_select *s, sql_error *err)
 
 /* ---- projection ------------------------------------------------------ */
 
-/* Marks the columns `e` reads in needed[0..ncols); a correlated
- * subquery may read any of them. */
-static void mark_columns(const sql_bexpr *e, bool *needed, uint32_t ncols)
+void sql__mark_columns(const sql_bexpr *e, bool *needed, size_t ncols)
 {
     if (e == NULL)
         return;
@@ -979,8 +1002,29 @@ static void mark_columns(const sql_bexpr *e, bool *needed, uint32_t ncols)
     if (e->kind == SQL_BEXPR_SUBQUERY && e->correlated)
         memset(needed, 1, ncols);
     for (int i = 0; i < e->nargs; i++)
-        mark_columns(e->args[i], needed, ncols);
-    mark_columns(e->els, needed, ncols);
+        sql__mark_columns(e->args[i], needed, ncols);
+    sql__mark_columns(e->els, needed, ncols);
+}
+
+/* Marks the input columns a SELECT reads: its filter, then the
+ * aggregation's inputs or the targets and sort keys. */
+static void mark_needed(const sql_plan *p, bool *needed, size_t ncols)
+{
+    sql__mark_columns(p->filter, needed, ncols);
+    if (p->agg != NULL) {
+        /* the rest reads the groups, not the input rows */
+        for (int i = 0; i < p->agg->nkeys; i++)
+            sql__mark_columns(p->agg->keys[i], needed, ncols);
+        for (int i = 0; i < p->agg->ncalls; i++) {
+            sql__mark_columns(p->agg->calls[i].arg, needed, ncols);
+            sql__mark_columns(p->agg->calls[i].delim, needed, ncols);
+        }
+        return;
+    }
+    for (int i = 0; i < p->ntargets; i++)
+        sql__mark_columns(p->targets[i], needed, ncols);
+    for (int i = 0; i < p->nsort; i++)
+        sql__mark_columns(p->sort[i].expr, needed, ncols);
 }
 
 /* Whether the entries of index path->ix hold every needed column: its
@@ -1003,33 +1047,22 @@ static bool covers(const sql_plan *p, const bool *needed)
     return true;
 }
 
-/* Decodes only the columns a SELECT reads (from index entries alone
- * when they hold them all); writes decode everything. */
+/* Decodes only the columns a SELECT reads (over joins, in each table;
+ * from index entries alone when they hold them all); writes decode
+ * everything. */
 static int plan_projection(planner *pl, sql_error *err)
 {
     sql_plan *p = pl->p;
     if (p->kind != SQL_STMT_SELECT)
         return sql__rowproj_init(&p->rc, NULL, pl->arena, &p->proj, err);
-    uint32_t n = p->table->ncols;
-    bool *needed = kv_arena_alloc(pl->arena, n + 1);
+    size_t width = pl->jplan ? (size_t)pl->jplan->width : p->table->ncols;
+    bool *needed = kv_arena_alloc(pl->arena, width + 1);
     if (needed == NULL)
         return sql__oom(pl->arena, err);
-    memset(needed, 0, p->table->ncols + 1);
-    mark_columns(p->filter, needed, n);
-    if (p->agg != NULL) {
-        /* the rest reads the groups, not the table */
-        for (int i = 0; i < p->agg->nkeys; i++)
-            mark_columns(p->agg->keys[i], needed, n);
-        for (int i = 0; i < p->agg->ncalls; i++) {
-            mark_columns(p->agg->calls[i].arg, needed, n);
-            mark_columns(p->agg->calls[i].delim, needed, n);
-        }
-    } else {
-        for (int i = 0; i < p->ntargets; i++)
-            mark_columns(p->targets[i], needed, n);
-        for (int i = 0; i < p->nsort; i++)
-            mark_columns(p->sort[i].expr, needed, n);
-    }
+    memset(needed, 0, width + 1);
+    mark_needed(p, needed, width);
+    if (pl->jplan)
+        return sql__join_project(pl->jplan, needed, pl->arena, err);
     p->path.index_only = p->path.kind == SQL__PATH_INDEX && covers(p, needed);
     return sql__rowproj_init(&p->rc, needed, pl->arena, &p->proj, err);
 }
@@ -1038,6 +1071,10 @@ static int plan_projection(planner *pl, sql_error *err)
 static int explain(planner *pl, sql_error *err)
 {
     sql_plan *p = pl->p;
+    if (p->join != NULL) {
+        p->explain = sql__join_describe(p->join, pl->arena);
+        return p->explain ? 0 : sql__oom(pl->arena, err);
+    }
     if (p->table == NULL) {
         p->explain = p->from ? "subquery scan" : "no table";
         return 0;
@@ -1066,7 +1103,48 @@ static int explain(planner *pl, sql_error *err)
     return 0;
 }
 
+/* ---- join leaves (plan_join.c) ---------------------------------------- */
+
+int sql__scan_open(sql_plan_ctx *ctx, const sql_name *name, const char *alias, kv_arena *arena,
+                   sql_plan **out, sql_error *err)
+{
+    sql_plan *p = kv_arena_alloc(arena, sizeof(*p));
+    if (p == NULL)
+        return sql__oom(arena, err);
+    *p = (sql_plan){.kind = SQL_STMT_SELECT, .catalog = ctx->catalog, .returns_rows = true};
+    planner pl = {.ctx = ctx, .arena = arena, .p = p};
+    if (open_table(&pl, name, alias, err) != 0) {
+        sql__plan_free(p);
+        return -1;
+    }
+    *out = p;
+    return 0;
+}
+
+int sql__scan_path(sql_plan_ctx *ctx, sql_plan *p, const sql_bexpr *const *conj, int n,
+                   kv_arena *arena, sql_error *err)
+{
+    planner pl = {.ctx = ctx, .arena = arena, .p = p};
+    conjuncts cs = {0};
+    for (int i = 0; i < n; i++)
+        if (collect(&pl, &cs, conj[i], err) != 0)
+            return -1;
+    if (choose_path(&pl, &cs, err) != 0 || residual(&pl, &cs, err) != 0 || explain(&pl, err) != 0)
+        return -1;
+    return sql__rowproj_init(&p->rc, NULL, arena, &p->proj, err);
+}
+
 /* ---- statements ------------------------------------------------------ */
+
+/* FROM with joins (items[0..n)): the joined row is the scope. */
+static int join_from(planner *pl, sql_from *const *items, int n, sql_error *err)
+{
+    const sql_scope *scope;
+    if (sql__join_from(pl->ctx, pl->arena, items, n, &pl->join, &scope, err) != 0)
+        return -1;
+    pl->scope = *scope;
+    return 0;
+}
 
 static int bind_limits(planner *pl, const sql_expr *limit, const sql_expr *offset, sql_error *err)
 {
@@ -1100,12 +1178,13 @@ static int begin_grouping(planner *pl, const sql_select *s, sql_error *err)
     pl->env = (sql__bindenv){.arena = pl->arena,
                              .query = pl->ctx->query,
                              .params = pl->ctx->params,
-                             .scope = pl->has_from ? &pl->scope : &pl->empty,
+                             .scope = row_scope(pl),
                              .tname = pl->tname,
                              .table = p->table,
                              .pk_cols = p->table ? p->rc.pk_cols : NULL,
                              .subquery = plan_subquery,
-                             .subquery_arg = pl};
+                             .subquery_arg = pl,
+                             .join = pl->join};
     return sql__group_begin(&pl->env, s, &pl->group, err);
 }
 
@@ -1138,16 +1217,22 @@ static int plan_select(planner *pl, const sql_select *s, sql_error *err)
     pl->nctes = s->nctes;
     if (s->has_from && open_from(pl, s, err) != 0)
         return -1;
+    if (s->nfrom > 0 && join_from(pl, s->from_items, s->nfrom, err) != 0)
+        return -1;
     if (is_grouped(s) && begin_grouping(pl, s, err) != 0)
         return -1;
-    if (bind_targets(pl, s->targets, s->ntargets, err) != 0 || select_where(pl, s, err) != 0)
+    if (bind_targets(pl, s->targets, s->ntargets, err) != 0)
         return -1;
+    if (pl->join ? sql__join_plan(pl->join, s->where, &pl->jplan, err) != 0
+                 : select_where(pl, s, err) != 0)
+        return -1;
+    pl->p->join = pl->jplan; /* the plan owns the tables from here on */
     pl->limited = s->limit != NULL;
     if (plan_order(pl, s, err) != 0 || bind_limits(pl, s->limit, s->offset, err) != 0)
         return -1;
     if (pl->group && finish_grouping(pl, s, err) != 0)
         return -1;
-    if (pl->p->table && plan_projection(pl, err) != 0)
+    if ((pl->p->table || pl->jplan) && plan_projection(pl, err) != 0)
         return -1;
     return 0;
 }
@@ -1371,11 +1456,45 @@ static bool sets_scanned_index(const sql_plan *p)
     return false;
 }
 
+/* UPDATE ... FROM, DELETE ... USING: the target table joined with the
+ * other items, its columns the first slots of the joined row (so SET
+ * expressions bound over the joined row find the target's columns at
+ * their table positions). Each target row is written once, after the
+ * join has read everything (exec_write.c). */
+static int plan_modify_join(planner *pl, const sql_modify *m, sql_error *err)
+{
+    sql_plan *p = pl->p;
+    if (m->nreturning > 0) {
+        sql_error_set(err, pl->arena, SQL_STATE_FEATURE_NOT_SUPPORTED,
+                      "RETURNING with %s is not supported yet",
+                      p->kind == SQL_STMT_UPDATE ? "UPDATE ... FROM" : "DELETE ... USING");
+        return error_at(pl, err, m->returning[0].location);
+    }
+    sql_from **items = kv_arena_alloc(pl->arena, (size_t)(m->nfrom + 1) * sizeof(*items));
+    sql_from *target = kv_arena_alloc(pl->arena, sizeof(*target));
+    if (items == NULL || target == NULL)
+        return sql__oom(pl->arena, err);
+    *target = (sql_from){.table = m->table, .alias = m->alias, .location = m->table.location};
+    items[0] = target;
+    memcpy(items + 1, m->from_items, (size_t)m->nfrom * sizeof(*items));
+    if ((p->kind == SQL_STMT_UPDATE && bind_checks(pl, err) != 0) ||
+        join_from(pl, items, m->nfrom + 1, err) != 0)
+        return -1;
+    if (p->kind == SQL_STMT_UPDATE && bind_sets(pl, m, err) != 0)
+        return -1;
+    if (sql__join_plan(pl->join, m->where, &pl->jplan, err) != 0)
+        return -1;
+    p->join = pl->jplan;
+    return plan_projection(pl, err);
+}
+
 static int plan_modify(planner *pl, const sql_modify *m, sql_error *err)
 {
     sql_plan *p = pl->p;
     if (open_table(pl, &m->table, m->alias, err) != 0)
         return -1;
+    if (m->nfrom > 0)
+        return plan_modify_join(pl, m, err);
     if (p->kind == SQL_STMT_UPDATE && (bind_sets(pl, m, err) != 0 || bind_checks(pl, err) != 0))
         return -1;
     if (plan_where(pl, m->where, err) != 0)
@@ -1479,6 +1598,7 @@ int sql__plan(sql_plan_ctx *ctx, const sql_stmt *st, kv_arena *arena, sql_plan *
     if (rc == 0)
         rc = explain(&pl, err);
     if (rc != 0) {
+        sql__join_abandon(pl.join);
         sql__plan_free(p);
         return -1;
     }
@@ -1495,6 +1615,9 @@ void sql__plan_free(sql_plan *p)
     p->nsubs = 0;
     sql_table_release(p->table);
     p->table = NULL;
+    if (p->join != NULL)
+        sql__join_free(p->join);
+    p->join = NULL;
 }
 
 const sql_column_info *sql__plan_columns(const sql_plan *p, size_t *n)
@@ -1532,6 +1655,8 @@ bool sql__plan_stale(const sql_plan *p, sql_catalog *c)
     for (int i = 0; i < p->nsubs; i++)
         if (sql__plan_stale(p->subs[i], c))
             return true;
+    if (p->join != NULL)
+        return sql__join_stale(p->join, c);
     if (p->table == NULL || sql_catalog_generation(c) == p->catalog_gen)
         return false;
     kv_arena *arena;

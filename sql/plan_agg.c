@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sql/plan_int.h"
+#include "sql/plan_join_int.h"
 #include "sql/types_int.h"
 
 struct sql__grouping {
@@ -40,8 +40,7 @@ struct sql__grouping {
     const sql_bexpr **keys; /* agg.key_slots of room */
     sql__aggcall *calls;
     int call_cap;
-    bool in_agg;     /* binding an aggregate's arguments */
-    bool pk_grouped; /* every pk column is a key */
+    bool in_agg; /* binding an aggregate's arguments */
 };
 
 static const sql_type type_text = {SQL_T_TEXT, -1};
@@ -254,17 +253,20 @@ static int key_ref(sql__grouping *g, const sql_bexpr *e, int k, const sql_bexpr 
     return 0;
 }
 
+static bool pk_grouped(const sql__grouping *g, int col);
+
 /* An input column no key covers: a key of its own when the pk is
  * grouped (it depends on the pk functionally), else 42803. */
 static int ungrouped_column(sql__grouping *g, const sql_bexpr *e, const sql_bexpr **out,
                             sql_error *err)
 {
-    if (g->pk_grouped)
+    if (pk_grouped(g, e->column))
         return key_ref(g, e, add_key(g, e), out, err);
+    const char *rel = sql__scope_col_rel(g->env->scope, e->column);
     sql_error_set(err, g->env->arena, SQL_STATE_GROUPING_ERROR,
-                  "column \"%s.%s\" must appear in the GROUP BY clause or be used in an aggregate "
-                  "function",
-                  g->env->tname, g->env->scope->cols[e->column].name);
+                  "column \"%s%s%s\" must appear in the GROUP BY clause or be used in an "
+                  "aggregate function",
+                  rel ? rel : "", rel ? "." : "", g->env->scope->cols[e->column].name);
     return error_at(g, err, e->location);
 }
 
@@ -415,16 +417,27 @@ static int bind_key(sql__grouping *g, const sql_expr *e, sql_error *err)
     return 0;
 }
 
-static bool pk_grouped(const sql__grouping *g)
+/* Whether every pk column of the table input column `col` comes from
+ * is a key (col then depends on the keys functionally). */
+static bool pk_grouped(const sql__grouping *g, int col)
 {
     const sql_table_desc *t = g->env->table;
+    const int *pk = g->env->pk_cols;
+    int first = 0;
+    const sql_plan *scan;
+    if (g->env->join != NULL) {
+        if (!sql__join_table_of(g->env->join, col, &first, &scan))
+            return false;
+        t = scan->table;
+        pk = scan->rc.pk_cols;
+    }
     if (t == NULL)
         return false;
     for (uint32_t i = 0; i < t->primary.ncols; i++) {
         bool found = false;
         for (int k = 0; k < g->agg.nkeys; k++)
-            found |=
-                g->keys[k]->kind == SQL_BEXPR_COLUMN && g->keys[k]->column == g->env->pk_cols[i];
+            found |= g->keys[k]->kind == SQL_BEXPR_COLUMN &&
+                     sql__join_base_slot(g->env->join, g->keys[k]->column) == first + pk[i];
         if (!found)
             return false;
     }
@@ -447,7 +460,6 @@ int sql__group_begin(const sql__bindenv *env, const sql_select *s, sql__grouping
         if (group_item(g, s, s->group_by[i], &e, err) != 0 || bind_key(g, e, err) != 0)
             return -1;
     }
-    g->pk_grouped = pk_grouped(g);
     *out = g;
     return 0;
 }

@@ -137,6 +137,9 @@ struct sql_plan {
     /* INSERT ... SELECT: the query whose rows are inserted; rows[0]
      * then gives every table column's value over one of its result rows */
     const sql_plan *source;
+    /* SELECT over joined tables (plan_join_int.h; table NULL): the
+     * scanned rows are the joined rows */
+    const struct sql__join *join;
 };
 
 /* Called with each row that passes the filter: row[0..ncols) in table
@@ -154,9 +157,38 @@ int sql__scan(const sql_plan *p, const sql__rowproj *proj, sql_run_ctx *ctx, uin
               sql__row_cb cb, int (*between)(void *arg, sql_error *err), void *arg, kv_arena *arena,
               sql_error *err);
 
+/* Called by sql__lookup with each row found for keys[i] that passes
+ * the plan's filter (row as for sql__row_cb). 0 goes on, 1 stops, -1
+ * with `err` set fails. */
+typedef int (*sql__found_cb)(void *arg, size_t i, const sql_datum *row, kv_arena *arena,
+                             sql_error *err);
+
+/* Looks up keys[0..n) in p's primary index in one KV batch: each key is
+ * a whole primary key (a get) or, with `prefix`, a key prefix (a scan
+ * of every row under it). Rows are decoded with p->proj, filtered with
+ * p->filter and passed to `found`; their memory is `arena`'s. 0 (also
+ * when found stopped) or -1 with `err` set. */
+int sql__lookup(const sql_plan *p, sql_run_ctx *ctx, const sql_keybuf *keys, size_t n, bool prefix,
+                sql__found_cb found, void *arg, kv_arena *arena, sql_error *err);
+
 /* A row source: calls cb with each row (as sql__row_cb; cb's 1 stops
  * the source early, which still returns 0). 0 or -1 with `err` set. */
 typedef int (*sql__source_fn)(void *src, sql__row_cb cb, void *cb_arg, sql_error *err);
+
+/* A single-table plan for a leaf of a join: table `name` opened (its
+ * reference released by sql__plan_free), no access path yet. The plan
+ * lives in `arena`. -1 with `err` set (42P01). */
+int sql__scan_open(sql_plan_ctx *ctx, const sql_name *name, const char *alias, kv_arena *arena,
+                   sql_plan **out, sql_error *err);
+
+/* Chooses leaf p's access path from the conjuncts conj[0..n) bound over
+ * its table's columns (the rest is its filter) and decodes all columns. */
+int sql__scan_path(sql_plan_ctx *ctx, sql_plan *p, const sql_bexpr *const *conj, int n,
+                   kv_arena *arena, sql_error *err);
+
+/* Sets needed[c] for every column `e` (NULL: none) reads, of the
+ * ncols a row has: all of them under a correlated subquery. */
+void sql__mark_columns(const sql_bexpr *e, bool *needed, size_t ncols);
 
 /* ---- plan_agg.c: binding grouped queries ---- */
 
@@ -171,6 +203,8 @@ typedef struct sql__bindenv {
     const int *pk_cols;          /* the table's pk columns (functional dependency) */
     sql_subquery_hook subquery;  /* the planner's (sql_bind_ctx.subquery) */
     void *subquery_arg;
+    /* FROM with joins (table NULL): which table each column comes from */
+    const struct sql__joinbind *join;
 } sql__bindenv;
 
 typedef struct sql__grouping sql__grouping;

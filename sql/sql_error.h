@@ -82,6 +82,7 @@
     X(DUPLICATE_TABLE, "42P07")                     \
     X(DUPLICATE_OBJECT, "42710")                    \
     X(AMBIGUOUS_COLUMN, "42702")                    \
+    X(DUPLICATE_ALIAS, "42712")                     \
     X(INVALID_COLUMN_REFERENCE, "42P10")            \
     X(DATATYPE_MISMATCH, "42804")                   \
     X(WRONG_OBJECT_TYPE, "42809")                   \

@@ -327,12 +327,38 @@ static void insert(FILE *f, const sql_insert *s)
     targets(f, "returning", s->returning, s->nreturning);
 }
 
+/* A FROM item: name[:alias] or (left KIND right [on=...|using=(...)|natural]). */
+static void from_item(FILE *f, const sql_from *it)
+{
+    static const char *const kinds[] = {"inner", "left", "right", "full"};
+    if (!it->is_join) {
+        name(f, &it->table);
+        if (it->alias)
+            fprintf(f, ":%s", it->alias);
+        return;
+    }
+    fputc('(', f);
+    from_item(f, it->left);
+    fprintf(f, " %s ", kinds[it->join]);
+    from_item(f, it->right);
+    if (it->on)
+        opt_expr(f, "on", it->on);
+    for (int i = 0; i < it->nusing; i++)
+        fprintf(f, "%s%s", i ? " " : " using=(", it->using_[i]);
+    fputs(it->nusing ? ")" : "", f);
+    fputs(it->natural ? " natural)" : ")", f);
+}
+
 static void modify(FILE *f, const char *kind, const sql_modify *s)
 {
     fprintf(f, "%s ", kind);
     name(f, &s->table);
     if (s->alias)
         fprintf(f, " alias=%s", s->alias);
+    for (int i = 0; i < s->nfrom; i++) {
+        fputs(" from=", f);
+        from_item(f, s->from_items[i]);
+    }
     for (int i = 0; i < s->nassigns; i++) {
         fprintf(f, " set %s=", s->assigns[i].column);
         expr(f, s->assigns[i].value);
@@ -348,6 +374,10 @@ static void select_stmt(FILE *f, const sql_select *s)
     if (s->has_from && !s->from_sub) {
         fputs(" from=", f);
         name(f, &s->from);
+    }
+    for (int i = 0; i < s->nfrom; i++) {
+        fputs(" from=", f);
+        from_item(f, s->from_items[i]);
     }
     if (s->alias)
         fprintf(f, " alias=%s", s->alias);

@@ -79,6 +79,9 @@ struct sql_bexpr {
     sql_bexpr **args;
     int nargs;
     sql_bexpr *els; /* CASE: NULL is ELSE NULL */
+    const void *aux; /* FUNC: what the implementation prepared at bind time
+                      * from constant arguments (a compiled regular
+                      * expression), in the bind arena; NULL: nothing */
 };
 
 /* A column a name can resolve to. */

@@ -32,7 +32,6 @@
 #include "sql/expr_int.h"
 #include "sql/txn.h"
 
-
 int sql__fn_fail(sql_eval_ctx *ctx, sql_sqlstate state, const char *msg)
 {
     return sql_error_set(ctx->err, ctx->arena, state, "%s", msg);
@@ -67,9 +66,9 @@ static int text_str(sql_eval_ctx *ctx, const char *s, sql_datum *out)
 static int int_range_error(sql_eval_ctx *ctx, sql_type_id t)
 {
     return sql__fn_fail(ctx, SQL_STATE_NUMERIC_VALUE_OUT_OF_RANGE,
-                t == SQL_T_INT2   ? "smallint out of range"
-                : t == SQL_T_INT4 ? "integer out of range"
-                                  : "bigint out of range");
+                        t == SQL_T_INT2   ? "smallint out of range"
+                        : t == SQL_T_INT4 ? "integer out of range"
+                                          : "bigint out of range");
 }
 
 static bool int_fits(sql_type_id t, int64_t v)
@@ -151,14 +150,16 @@ static int identity(FN_ARGS)
 /* PostgreSQL's check_float8_val: an infinite result needs an infinite
  * input, a zero result a zero input. */
 int sql__float_result(sql_eval_ctx *ctx, sql_type_id t, double r, bool inf_ok, bool zero_ok,
-                        sql_datum *out)
+                      sql_datum *out)
 {
     if (t == SQL_T_FLOAT4)
         r = (float)r;
     if (isinf(r) && !inf_ok)
-        return sql__fn_fail(ctx, SQL_STATE_NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: overflow");
+        return sql__fn_fail(ctx, SQL_STATE_NUMERIC_VALUE_OUT_OF_RANGE,
+                            "value out of range: overflow");
     if (r == 0.0 && !zero_ok)
-        return sql__fn_fail(ctx, SQL_STATE_NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: underflow");
+        return sql__fn_fail(ctx, SQL_STATE_NUMERIC_VALUE_OUT_OF_RANGE,
+                            "value out of range: underflow");
     out->isnull = false;
     out->v.f = r;
     return 0;
@@ -177,22 +178,22 @@ static double float_op(sql_type_id t, char op, double a, double b)
 static int float_add(FN_ARGS)
 {
     double a = args[0].v.f, b = args[1].v.f;
-    return sql__float_result(ctx, e->type.oid, float_op(e->type.oid, '+', a, b), isinf(a) || isinf(b),
-                        true, out);
+    return sql__float_result(ctx, e->type.oid, float_op(e->type.oid, '+', a, b),
+                             isinf(a) || isinf(b), true, out);
 }
 
 static int float_sub(FN_ARGS)
 {
     double a = args[0].v.f, b = args[1].v.f;
-    return sql__float_result(ctx, e->type.oid, float_op(e->type.oid, '-', a, b), isinf(a) || isinf(b),
-                        true, out);
+    return sql__float_result(ctx, e->type.oid, float_op(e->type.oid, '-', a, b),
+                             isinf(a) || isinf(b), true, out);
 }
 
 static int float_mul(FN_ARGS)
 {
     double a = args[0].v.f, b = args[1].v.f;
-    return sql__float_result(ctx, e->type.oid, float_op(e->type.oid, '*', a, b), isinf(a) || isinf(b),
-                        a == 0.0 || b == 0.0, out);
+    return sql__float_result(ctx, e->type.oid, float_op(e->type.oid, '*', a, b),
+                             isinf(a) || isinf(b), a == 0.0 || b == 0.0, out);
 }
 
 static int float_div(FN_ARGS)
@@ -201,7 +202,7 @@ static int float_div(FN_ARGS)
     if (b == 0.0 && !isnan(a))
         return sql__fn_fail(ctx, SQL_STATE_DIVISION_BY_ZERO, "division by zero");
     return sql__float_result(ctx, e->type.oid, float_op(e->type.oid, '/', a, b), isinf(a),
-                        a == 0.0 || isinf(b), out);
+                             a == 0.0 || isinf(b), out);
 }
 
 static int float_neg(FN_ARGS)
@@ -413,10 +414,10 @@ static int num_sign(FN_ARGS)
         return 0;
     }
     return sql__int_to_num(ctx,
-                      n->kind == SQL_NUM_PINF   ? 1
-                      : n->kind == SQL_NUM_NINF ? -1
-                                                : (n->size > 0) - (n->size < 0),
-                      &out->v.num);
+                           n->kind == SQL_NUM_PINF   ? 1
+                           : n->kind == SQL_NUM_NINF ? -1
+                                                     : (n->size > 0) - (n->size < 0),
+                           &out->v.num);
 }
 
 static int float_trunc(FN_ARGS)
@@ -462,19 +463,21 @@ static int float_power(FN_ARGS)
 
     if (a == 0.0 && b < 0.0)
         return sql__fn_fail(ctx, SQL_STATE_INVALID_ARGUMENT_FOR_POWER_FUNCTION,
-                    "zero raised to a negative power is undefined");
+                            "zero raised to a negative power is undefined");
     if (a < 0.0 && floor(b) != b)
-        return sql__fn_fail(ctx, SQL_STATE_INVALID_ARGUMENT_FOR_POWER_FUNCTION,
-                    "a negative number raised to a non-integer power yields a complex result");
+        return sql__fn_fail(
+            ctx, SQL_STATE_INVALID_ARGUMENT_FOR_POWER_FUNCTION,
+            "a negative number raised to a non-integer power yields a complex result");
     r = pow(a, b);
-    return sql__float_result(ctx, SQL_T_FLOAT8, r, isinf(a) || isinf(b), a == 0.0 || fabs(a) > 1.0, out);
+    return sql__float_result(ctx, SQL_T_FLOAT8, r, isinf(a) || isinf(b), a == 0.0 || fabs(a) > 1.0,
+                             out);
 }
 
 static int float_sqrt(FN_ARGS)
 {
     if (args[0].v.f < 0.0)
         return sql__fn_fail(ctx, SQL_STATE_INVALID_ARGUMENT_FOR_POWER_FUNCTION,
-                    "cannot take square root of a negative number");
+                            "cannot take square root of a negative number");
     out->isnull = false;
     out->v.f = sqrt(args[0].v.f);
     return 0;
@@ -485,9 +488,9 @@ static int float_sqrt(FN_ARGS)
 int sql__time_range_error(sql_eval_ctx *ctx, sql_type_id t)
 {
     return sql__fn_fail(ctx, SQL_STATE_DATETIME_FIELD_OVERFLOW,
-                t == SQL_T_DATE       ? "date out of range"
-                : t == SQL_T_INTERVAL ? "interval out of range"
-                                      : "timestamp out of range");
+                        t == SQL_T_DATE       ? "date out of range"
+                        : t == SQL_T_INTERVAL ? "interval out of range"
+                                              : "timestamp out of range");
 }
 
 bool sql__ts_finite(int64_t ts)
@@ -620,7 +623,8 @@ int sql__date_to_ts(sql_eval_ctx *ctx, int32_t d, int64_t *ts)
         return 0;
     }
     if (d < TS_MIN / USECS_PER_DAY || d >= TS_END / USECS_PER_DAY)
-        return sql__fn_fail(ctx, SQL_STATE_DATETIME_FIELD_OVERFLOW, "date out of range for timestamp");
+        return sql__fn_fail(ctx, SQL_STATE_DATETIME_FIELD_OVERFLOW,
+                            "date out of range for timestamp");
     *ts = d * USECS_PER_DAY;
     return 0;
 }
@@ -631,6 +635,12 @@ static int date_pl_iv(FN_ARGS)
     if (sql__date_to_ts(ctx, args[0].v.date, &ts) < 0)
         return -1;
     return ts_interval(ctx, e, ts, &args[1].v.iv, 1, out);
+}
+
+static int iv_pl_date(FN_ARGS)
+{
+    sql_datum swapped[2] = {args[1], args[0]};
+    return date_pl_iv(ctx, e, swapped, out);
 }
 
 static int date_mi_iv(FN_ARGS)
@@ -648,7 +658,8 @@ static int ts_mi_ts(FN_ARGS)
     int64_t diff;
 
     if (!sql__ts_finite(args[0].v.ts) || !sql__ts_finite(args[1].v.ts))
-        return sql__fn_fail(ctx, SQL_STATE_DATETIME_FIELD_OVERFLOW, "cannot subtract infinite timestamps");
+        return sql__fn_fail(ctx, SQL_STATE_DATETIME_FIELD_OVERFLOW,
+                            "cannot subtract infinite timestamps");
     if (__builtin_sub_overflow(args[0].v.ts, args[1].v.ts, &diff))
         return sql__time_range_error(ctx, SQL_T_INTERVAL);
     out->isnull = false;
@@ -693,14 +704,15 @@ static int date_mi_int(FN_ARGS)
 static int date_mi_date(FN_ARGS)
 {
     if (!sql__date_finite(args[0].v.date) || !sql__date_finite(args[1].v.date))
-        return sql__fn_fail(ctx, SQL_STATE_DATETIME_FIELD_OVERFLOW, "cannot subtract infinite dates");
+        return sql__fn_fail(ctx, SQL_STATE_DATETIME_FIELD_OVERFLOW,
+                            "cannot subtract infinite dates");
     out->isnull = false;
     out->v.i = (int64_t)args[0].v.date - args[1].v.date;
     return 0;
 }
 
 int sql__iv_result(sql_eval_ctx *ctx, bool overflow, int64_t months, int64_t days, int64_t micros,
-                     sql_datum *out)
+                   sql_datum *out)
 {
     if (overflow || months < INT32_MIN || months > INT32_MAX || days < INT32_MIN ||
         days > INT32_MAX)
@@ -715,7 +727,8 @@ static int iv_pl(FN_ARGS)
     const sql_interval *a = &args[0].v.iv, *b = &args[1].v.iv;
     int64_t us;
     bool o = __builtin_add_overflow(a->micros, b->micros, &us);
-    return sql__iv_result(ctx, o, (int64_t)a->months + b->months, (int64_t)a->days + b->days, us, out);
+    return sql__iv_result(ctx, o, (int64_t)a->months + b->months, (int64_t)a->days + b->days, us,
+                          out);
 }
 
 static int iv_mi(FN_ARGS)
@@ -723,14 +736,15 @@ static int iv_mi(FN_ARGS)
     const sql_interval *a = &args[0].v.iv, *b = &args[1].v.iv;
     int64_t us;
     bool o = __builtin_sub_overflow(a->micros, b->micros, &us);
-    return sql__iv_result(ctx, o, (int64_t)a->months - b->months, (int64_t)a->days - b->days, us, out);
+    return sql__iv_result(ctx, o, (int64_t)a->months - b->months, (int64_t)a->days - b->days, us,
+                          out);
 }
 
 static int iv_neg(FN_ARGS)
 {
     const sql_interval *a = &args[0].v.iv;
     return sql__iv_result(ctx, a->micros == INT64_MIN, -(int64_t)a->months, -(int64_t)a->days,
-                     -a->micros, out);
+                          -a->micros, out);
 }
 
 /* PostgreSQL's TSROUND: to microsecond precision. */
@@ -829,7 +843,7 @@ static int text_cat(FN_ARGS)
 
 /* The output-function text of args[i] (of e->args[i]'s type). */
 int sql__arg_text(sql_eval_ctx *ctx, const sql_bexpr *e, const sql_datum *args, int i,
-                    sql_datum *out)
+                  sql_datum *out)
 {
     sql_type t = e->args[i]->type;
     const char *s;
@@ -932,6 +946,14 @@ size_t sql__utf8_encode(uint32_t c, uint8_t *p)
     return w;
 }
 
+bool sql__is_alnum(uint32_t c)
+{
+    pthread_once(&utf8_once, open_utf8_locale);
+    if (utf8_locale)
+        return iswalnum_l((wint_t)c, utf8_locale);
+    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
 uint32_t sql__map_case(uint32_t c, bool upper)
 {
     pthread_once(&utf8_once, open_utf8_locale);
@@ -979,7 +1001,8 @@ static int substr_impl(sql_eval_ctx *ctx, const sql_datum *s, int64_t start, boo
     int64_t end;
 
     if (has_count && count < 0)
-        return sql__fn_fail(ctx, SQL_STATE_SUBSTRING_ERROR, "negative substring length not allowed");
+        return sql__fn_fail(ctx, SQL_STATE_SUBSTRING_ERROR,
+                            "negative substring length not allowed");
     if (!has_count || __builtin_add_overflow(start, count, &end))
         end = INT64_MAX;
     start = start < 1 ? 1 : start;
@@ -1227,7 +1250,8 @@ static int text_split_part(FN_ARGS)
     size_t pos = 0;
 
     if (n == 0)
-        return sql__fn_fail(ctx, SQL_STATE_INVALID_PARAMETER_VALUE, "field position must not be zero");
+        return sql__fn_fail(ctx, SQL_STATE_INVALID_PARAMETER_VALUE,
+                            "field position must not be zero");
     *out = (sql_datum){.v.s = {s->v.s.p, 0}};
     if (d->v.s.len == 0) {
         if (n == 1 || n == -1)
@@ -1285,7 +1309,7 @@ static int like_match(sql_eval_ctx *ctx, const sql_datum *str, const sql_datum *
         }
         if (pi < plen && (m = like_one(pat, plen, &next, s + si, sw)) < 0)
             return sql__fn_fail(ctx, SQL_STATE_INVALID_ESCAPE_SEQUENCE,
-                        "LIKE pattern must not end with escape character");
+                                "LIKE pattern must not end with escape character");
         if (m) {
             pi = next;
             si += sw;
@@ -1525,7 +1549,8 @@ static int nextval_fn(FN_ARGS)
     char *name;
 
     if (!env || !env->nextval)
-        return sql__fn_fail(ctx, SQL_STATE_FEATURE_NOT_SUPPORTED, "nextval() is not supported here");
+        return sql__fn_fail(ctx, SQL_STATE_FEATURE_NOT_SUPPORTED,
+                            "nextval() is not supported here");
     name = kv_arena_strndup(ctx->arena, (const char *)args[0].v.s.p, args[0].v.s.len);
     if (!name)
         return sql__fn_oom(ctx);
@@ -1647,14 +1672,14 @@ static int num_to_int(sql_eval_ctx *ctx, sql_type_id to, const sql_numeric *n, i
 
     if (n->kind == SQL_NUM_NAN)
         return sql__fn_fail(ctx, SQL_STATE_FEATURE_NOT_SUPPORTED,
-                    to == SQL_T_INT8   ? "cannot convert NaN to bigint"
-                    : to == SQL_T_INT4 ? "cannot convert NaN to integer"
-                                       : "cannot convert NaN to smallint");
+                            to == SQL_T_INT8   ? "cannot convert NaN to bigint"
+                            : to == SQL_T_INT4 ? "cannot convert NaN to integer"
+                                               : "cannot convert NaN to smallint");
     if (n->kind != SQL_NUM_FINITE)
         return sql__fn_fail(ctx, SQL_STATE_FEATURE_NOT_SUPPORTED,
-                    to == SQL_T_INT8   ? "cannot convert infinity to bigint"
-                    : to == SQL_T_INT4 ? "cannot convert infinity to integer"
-                                       : "cannot convert infinity to smallint");
+                            to == SQL_T_INT8   ? "cannot convert infinity to bigint"
+                            : to == SQL_T_INT4 ? "cannot convert infinity to integer"
+                                               : "cannot convert infinity to smallint");
     if (num_round(ctx, n, 0, ROUND_HALF_AWAY, &r) < 0)
         return -1;
     sql__num_mpz(z, &r);
@@ -1838,6 +1863,7 @@ static const sql__fn op_table[] = {
     {"+", 2, {T(DATE), T(INTERVAL)}, T(TIMESTAMP), date_pl_iv, S},
     {"+", 2, {T(TIMESTAMP), T(INTERVAL)}, T(TIMESTAMP), ts_pl_iv, S},
     {"+", 2, {T(TIMESTAMPTZ), T(INTERVAL)}, T(TIMESTAMPTZ), ts_pl_iv, S},
+    {"+", 2, {T(INTERVAL), T(DATE)}, T(TIMESTAMP), iv_pl_date, S},
     {"+", 2, {T(INTERVAL), T(TIMESTAMP)}, T(TIMESTAMP), iv_pl_ts, S},
     {"+", 2, {T(INTERVAL), T(TIMESTAMPTZ)}, T(TIMESTAMPTZ), iv_pl_ts, S},
     {"+", 2, {T(INTERVAL), T(INTERVAL)}, T(INTERVAL), iv_pl, S},
@@ -2049,7 +2075,7 @@ bool sql_expr_has_aggregate(const sql_expr *e)
 }
 
 static const sql__fn_set base_set = {op_table, sizeof op_table / sizeof *op_table, fn_table,
-                                      sizeof fn_table / sizeof *fn_table};
+                                     sizeof fn_table / sizeof *fn_table};
 
 /* The files contributing rows; a name's rows all come from one of them. */
 static const sql__fn_set *const fn_sets[] = {
@@ -2076,8 +2102,8 @@ const sql__fn *sql__fn_find(const char *name, bool is_op, int *n)
 {
     for (size_t i = 0; i < sizeof fn_sets / sizeof *fn_sets; i++) {
         const sql__fn_set *s = fn_sets[i];
-        const sql__fn *rows = is_op ? find_run(s->ops, s->nops, name, n)
-                                    : find_run(s->fns, s->nfns, name, n);
+        const sql__fn *rows =
+            is_op ? find_run(s->ops, s->nops, name, n) : find_run(s->fns, s->nfns, name, n);
         if (rows)
             return rows;
     }

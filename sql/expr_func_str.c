@@ -15,7 +15,6 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
-#include <wctype.h>
 
 #include "sql/expr_int.h"
 
@@ -89,7 +88,7 @@ static int initcap_fn(FN_ARGS)
         w = sql__utf8_width(p[i]);
         uint32_t c = sql__utf8_decode(p + i, w);
         n += sql__utf8_encode(sql__map_case(c, !in_word), q + n);
-        in_word = iswalnum((wint_t)c);
+        in_word = sql__is_alnum(c);
     }
     set_text(out, q, n);
     return 0;

@@ -152,8 +152,9 @@ int64_t sql__utf8_count(const uint8_t *p, size_t len);
 size_t sql__utf8_offset(const uint8_t *p, size_t len, int64_t n);
 uint32_t sql__utf8_decode(const uint8_t *p, size_t w);
 size_t sql__utf8_encode(uint32_t c, uint8_t *p);
-/* C.UTF-8 case mapping of one code point. */
+/* C.UTF-8 case mapping and letter-or-digit test of one code point. */
 uint32_t sql__map_case(uint32_t c, bool upper);
+bool sql__is_alnum(uint32_t c);
 /* A float result checked like PostgreSQL's check_float8_val. */
 int sql__float_result(sql_eval_ctx *ctx, sql_type_id t, double r, bool inf_ok, bool zero_ok,
                       sql_datum *out);

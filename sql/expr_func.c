@@ -2111,6 +2111,12 @@ const sql__fn *sql__fn_find(const char *name, bool is_op, int *n)
     return NULL;
 }
 
+void sql__fn_prepare(kv_arena *arena, sql_bexpr *b)
+{
+    sql__regex_prepare(arena, b);
+    sql__time_prepare(arena, b);
+}
+
 const char *sql__fn_unsupported(const char *name)
 {
     for (size_t i = 0; i < sizeof unsupported / sizeof *unsupported; i++)

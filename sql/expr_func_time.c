@@ -751,15 +751,21 @@ static int to_timestamp_fn(FN_ARGS)
 /* timezone(zone, t): AT TIME ZONE. A timestamp is read as wall time in
  * the zone (giving timestamptz); a timestamptz becomes the zone's wall
  * time (giving timestamp). */
-static int timezone_fn(FN_ARGS)
+static int open_zone(kv_arena *arena, const sql_datum *d, const sql_tz **tz, sql_error *err)
 {
-    const char *name = kv_arena_strndup(ctx->arena, (const char *)args[0].v.s.p, args[0].v.s.len);
-    const sql_tz *tz;
-    int64_t ts = args[1].v.ts;
+    const char *name = kv_arena_strndup(arena, (const char *)d->v.s.p, d->v.s.len);
 
     if (!name)
-        return sql__fn_oom(ctx);
-    if (sql_tz_open(name, ctx->arena, &tz, ctx->err) < 0)
+        return sql_error_set(err, arena, SQL_STATE_OUT_OF_MEMORY, "out of memory");
+    return sql_tz_open(name, arena, tz, err);
+}
+
+static int timezone_fn(FN_ARGS)
+{
+    const sql_tz *tz = e->aux;
+    int64_t ts = args[1].v.ts;
+
+    if (!tz && open_zone(ctx->arena, &args[0], &tz, ctx->err) < 0)
         return -1;
     out->isnull = false;
     out->v.ts = ts;
@@ -776,6 +782,19 @@ static int timezone_fn(FN_ARGS)
     if (out->v.ts < TS_MIN || out->v.ts >= TS_END)
         return sql__time_range_error(ctx, SQL_T_TIMESTAMP);
     return 0;
+}
+
+/* A constant zone is loaded (its TZif file read) once, at bind time. */
+void sql__time_prepare(kv_arena *arena, sql_bexpr *b)
+{
+    const sql_tz *tz;
+    sql_error err = {0};
+
+    if (b->kind != SQL_BEXPR_FUNC || b->fn != timezone_fn || b->args[0]->kind != SQL_BEXPR_CONST ||
+        b->args[0]->value.isnull)
+        return;
+    if (open_zone(arena, &b->args[0]->value, &tz, &err) == 0)
+        b->aux = tz;
 }
 
 static int isfinite_fn(FN_ARGS)

@@ -125,11 +125,15 @@ extern const sql__fn_set sql__fn_set_time;  /* expr_func_time.c */
 
 /* Called by the binder on every call node `b` it builds: precomputes
  * into b->aux what b's implementation can from constant arguments
- * (today: compiles a regular expression with constant pattern and
- * flags), allocating from `arena`, which must outlive b. Raises
+ * (a regular expression with constant pattern and flags, compiled; a
+ * constant time zone, loaded), allocating from `arena`, which must outlive b. Raises
  * nothing: on any problem aux stays NULL and evaluation reports the
  * error when (and if) it happens, as PostgreSQL would. */
 void sql__fn_prepare(kv_arena *arena, sql_bexpr *b);
+/* Its parts, each ignoring calls that are not its own: constant regular
+ * expressions (expr_regex.c), constant time zones (expr_func_time.c). */
+void sql__regex_prepare(kv_arena *arena, sql_bexpr *b);
+void sql__time_prepare(kv_arena *arena, sql_bexpr *b);
 /* substring(s FROM pattern): the first parenthesized group's text when
  * the pattern has one, else the whole match; NULL when nothing matches
  * (textregexsubstr). The row lives with substring's others. */

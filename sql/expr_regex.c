@@ -16,7 +16,7 @@
  * expression: " prefix).
  *
  * A pattern (and flags) that are constants are compiled once at bind time
- * into the bind arena (sql__fn.prepare, kept in sql_bexpr.aux); others
+ * into the bind arena (sql__regex_prepare, kept in sql_bexpr.aux); others
  * are compiled per evaluation and freed at once. Match data is one
  * buffer per thread, released when the thread ends.
  */
@@ -108,7 +108,7 @@ static uint32_t row_options(const sql_bexpr *b);
 
 static bool is_regex_call(const sql_bexpr *b);
 
-void sql__fn_prepare(kv_arena *arena, sql_bexpr *b)
+void sql__regex_prepare(kv_arena *arena, sql_bexpr *b)
 {
     sql_error err = {0};
     sql_eval_ctx probe = {.arena = arena, .err = &err};

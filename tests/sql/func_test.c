@@ -107,6 +107,24 @@ Test(func, constant_pattern_compiled_at_bind)
     cr_expect_eq(r.bound->aux, NULL, "flags from a column: compiled per row");
 }
 
+Test(func, constant_zone_loaded_at_bind)
+{
+    run r;
+
+    cr_assert_eq(bind(&r, "timestamp '2024-07-01 12:00' at time zone 'Europe/Paris'"), 0, "%s",
+                 r.err.message);
+    cr_expect_neq(r.bound->aux, NULL);
+    cr_assert_eq(eval(&r, NULL, NULL, NULL), 0, "%s", r.err.message);
+    cr_expect_str_eq(out(&r), "2024-07-01 10:00:00+00");
+    cr_assert_eq(bind(&r, "timestamp '2024-07-01 12:00' at time zone p"), 0, "%s", r.err.message);
+    cr_expect_eq(r.bound->aux, NULL);
+    cr_assert_eq(eval(&r, NULL, "Asia/Tokyo", NULL), 0, "%s", r.err.message);
+    cr_expect_str_eq(out(&r), "2024-07-01 03:00:00+00");
+    cr_assert_eq(bind(&r, "timestamp '2024-07-01 12:00' at time zone 'Nowhere/Else'"), 0);
+    cr_expect_eq(eval(&r, NULL, NULL, NULL), -1);
+    cr_expect_str_eq(r.err.message, "time zone \"Nowhere/Else\" not recognized");
+}
+
 Test(func, pattern_per_row)
 {
     static const struct {

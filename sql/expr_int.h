@@ -122,6 +122,7 @@ extern const sql__fn_set sql__fn_set_str;   /* expr_func_str.c */
 extern const sql__fn_set sql__fn_set_regex; /* expr_regex.c */
 extern const sql__fn_set sql__fn_set_math;  /* expr_func_math.c */
 extern const sql__fn_set sql__fn_set_time;  /* expr_func_time.c */
+extern const sql__fn_set sql__fn_set_fmt;   /* expr_func_fmt.c */
 
 /* Called by the binder on every call node `b` it builds: precomputes
  * into b->aux what b's implementation can from constant arguments

@@ -1,0 +1,509 @@
+/*
+ * expr_func_fmt.c - to_char(timestamp | timestamptz, template): PostgreSQL
+ * 15's datetime template patterns (formatting.c's DCH keywords).
+ *
+ * Supported: YYYY YYY YY Y Y,YYY IYYY IYY IY I, MM Mon MON mon Month MONTH
+ * month RM rm, DD DDD IDDD D ID, Day DAY day Dy DY dy, WW IW W Q CC J,
+ * HH HH12 HH24 MI SS MS US SSSS SSSSS, AM PM A.M. P.M. (and lower case),
+ * AD BC A.D. B.C. (and lower case), OF TZH TZM, the FM prefix, the TH/th
+ * suffix, "quoted text" (with \" inside) and any other character copied.
+ * TZ/tz (zone abbreviations) is refused with 0A000 for timestamptz (the
+ * zone files' abbreviations are not kept); for timestamp it is empty, as
+ * in PostgreSQL. Every datum produced lives in ctx->arena.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "sql/expr_int.h"
+
+typedef enum dch {
+    DCH_YYYY_COMMA,
+    DCH_YYYY,
+    DCH_YYY,
+    DCH_YY,
+    DCH_Y,
+    DCH_IYYY,
+    DCH_IYY,
+    DCH_IY,
+    DCH_I,
+    DCH_MM,
+    DCH_MON,
+    DCH_MONTH,
+    DCH_RM,
+    DCH_DDD,
+    DCH_IDDD,
+    DCH_DD,
+    DCH_D,
+    DCH_ID,
+    DCH_DAY,
+    DCH_DY,
+    DCH_WW,
+    DCH_IW,
+    DCH_W,
+    DCH_Q,
+    DCH_CC,
+    DCH_J,
+    DCH_HH24,
+    DCH_HH12,
+    DCH_HH,
+    DCH_MI,
+    DCH_SSSSS,
+    DCH_SSSS,
+    DCH_SS,
+    DCH_MS,
+    DCH_US,
+    DCH_AM,
+    DCH_AM_DOTS,
+    DCH_AD,
+    DCH_AD_DOTS,
+    DCH_TZH,
+    DCH_TZM,
+    DCH_TZ,
+    DCH_OF,
+} dch;
+
+/* How a name or letter field is cased: as written in the keyword. */
+typedef enum dcase { C_UPPER, C_CAP, C_LOWER } dcase;
+
+/* Longest keywords first where one is a prefix of another. */
+static const struct {
+    const char *kw;
+    dch id;
+    dcase c;
+} keywords[] = {
+    {"Y,YYY", DCH_YYYY_COMMA, C_UPPER},
+    {"y,yyy", DCH_YYYY_COMMA, C_LOWER},
+    {"YYYY", DCH_YYYY, C_UPPER},
+    {"yyyy", DCH_YYYY, C_LOWER},
+    {"YYY", DCH_YYY, C_UPPER},
+    {"yyy", DCH_YYY, C_LOWER},
+    {"YY", DCH_YY, C_UPPER},
+    {"yy", DCH_YY, C_LOWER},
+    {"Y", DCH_Y, C_UPPER},
+    {"y", DCH_Y, C_LOWER},
+    {"IYYY", DCH_IYYY, C_UPPER},
+    {"iyyy", DCH_IYYY, C_LOWER},
+    {"IYY", DCH_IYY, C_UPPER},
+    {"iyy", DCH_IYY, C_LOWER},
+    {"IY", DCH_IY, C_UPPER},
+    {"iy", DCH_IY, C_LOWER},
+    {"IDDD", DCH_IDDD, C_UPPER},
+    {"iddd", DCH_IDDD, C_LOWER},
+    {"ID", DCH_ID, C_UPPER},
+    {"id", DCH_ID, C_LOWER},
+    {"IW", DCH_IW, C_UPPER},
+    {"iw", DCH_IW, C_LOWER},
+    {"I", DCH_I, C_UPPER},
+    {"i", DCH_I, C_LOWER},
+    {"MM", DCH_MM, C_UPPER},
+    {"mm", DCH_MM, C_LOWER},
+    {"MONTH", DCH_MONTH, C_UPPER},
+    {"Month", DCH_MONTH, C_CAP},
+    {"month", DCH_MONTH, C_LOWER},
+    {"MON", DCH_MON, C_UPPER},
+    {"Mon", DCH_MON, C_CAP},
+    {"mon", DCH_MON, C_LOWER},
+    {"MS", DCH_MS, C_UPPER},
+    {"ms", DCH_MS, C_LOWER},
+    {"MI", DCH_MI, C_UPPER},
+    {"mi", DCH_MI, C_LOWER},
+    {"RM", DCH_RM, C_UPPER},
+    {"rm", DCH_RM, C_LOWER},
+    {"DDD", DCH_DDD, C_UPPER},
+    {"ddd", DCH_DDD, C_LOWER},
+    {"DD", DCH_DD, C_UPPER},
+    {"dd", DCH_DD, C_LOWER},
+    {"DAY", DCH_DAY, C_UPPER},
+    {"Day", DCH_DAY, C_CAP},
+    {"day", DCH_DAY, C_LOWER},
+    {"DY", DCH_DY, C_UPPER},
+    {"Dy", DCH_DY, C_CAP},
+    {"dy", DCH_DY, C_LOWER},
+    {"D", DCH_D, C_UPPER},
+    {"d", DCH_D, C_LOWER},
+    {"WW", DCH_WW, C_UPPER},
+    {"ww", DCH_WW, C_LOWER},
+    {"W", DCH_W, C_UPPER},
+    {"w", DCH_W, C_LOWER},
+    {"Q", DCH_Q, C_UPPER},
+    {"q", DCH_Q, C_LOWER},
+    {"CC", DCH_CC, C_UPPER},
+    {"cc", DCH_CC, C_LOWER},
+    {"J", DCH_J, C_UPPER},
+    {"j", DCH_J, C_LOWER},
+    {"HH24", DCH_HH24, C_UPPER},
+    {"hh24", DCH_HH24, C_LOWER},
+    {"HH12", DCH_HH12, C_UPPER},
+    {"hh12", DCH_HH12, C_LOWER},
+    {"HH", DCH_HH, C_UPPER},
+    {"hh", DCH_HH, C_LOWER},
+    {"SSSSS", DCH_SSSSS, C_UPPER},
+    {"sssss", DCH_SSSSS, C_LOWER},
+    {"SSSS", DCH_SSSS, C_UPPER},
+    {"ssss", DCH_SSSS, C_LOWER},
+    {"SS", DCH_SS, C_UPPER},
+    {"ss", DCH_SS, C_LOWER},
+    {"US", DCH_US, C_UPPER},
+    {"us", DCH_US, C_LOWER},
+    {"A.M.", DCH_AM_DOTS, C_UPPER},
+    {"a.m.", DCH_AM_DOTS, C_LOWER},
+    {"P.M.", DCH_AM_DOTS, C_UPPER},
+    {"p.m.", DCH_AM_DOTS, C_LOWER},
+    {"AM", DCH_AM, C_UPPER},
+    {"am", DCH_AM, C_LOWER},
+    {"PM", DCH_AM, C_UPPER},
+    {"pm", DCH_AM, C_LOWER},
+    {"A.D.", DCH_AD_DOTS, C_UPPER},
+    {"a.d.", DCH_AD_DOTS, C_LOWER},
+    {"B.C.", DCH_AD_DOTS, C_UPPER},
+    {"b.c.", DCH_AD_DOTS, C_LOWER},
+    {"AD", DCH_AD, C_UPPER},
+    {"ad", DCH_AD, C_LOWER},
+    {"BC", DCH_AD, C_UPPER},
+    {"bc", DCH_AD, C_LOWER},
+    {"TZH", DCH_TZH, C_UPPER},
+    {"tzh", DCH_TZH, C_LOWER},
+    {"TZM", DCH_TZM, C_UPPER},
+    {"tzm", DCH_TZM, C_LOWER},
+    {"TZ", DCH_TZ, C_UPPER},
+    {"tz", DCH_TZ, C_LOWER},
+    {"OF", DCH_OF, C_UPPER},
+    {"of", DCH_OF, C_LOWER},
+};
+
+static const char *const months[] = {"January",   "February", "March",    "April",
+                                     "May",       "June",     "July",     "August",
+                                     "September", "October",  "November", "December"};
+static const char *const days[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                   "Thursday", "Friday", "Saturday"};
+static const char *const roman[] = {"I",   "II",   "III", "IV", "V",  "VI",
+                                    "VII", "VIII", "IX",  "X",  "XI", "XII"};
+
+/* The broken-down local time to_char reads. */
+typedef struct dtm {
+    int64_t year; /* astronomical: 1 BC = 0 */
+    int mon, mday, hour, min, sec, usec;
+    int64_t day;    /* days since 2000-01-01 */
+    int32_t offset; /* seconds east of UTC (timestamptz) */
+    bool with_tz;
+} dtm;
+
+/* The output, grown in ctx->arena. */
+typedef struct obuf {
+    sql_eval_ctx *ctx;
+    char *p;
+    size_t len, cap;
+} obuf;
+
+static int put(obuf *b, const char *s, size_t n)
+{
+    if (b->len + n > b->cap) {
+        size_t cap = 2 * b->cap > b->len + n ? 2 * b->cap : b->len + n + 64;
+        char *q = kv_arena_alloc(b->ctx->arena, cap);
+        if (!q)
+            return sql__fn_oom(b->ctx);
+        memcpy(q, b->p, b->len);
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    return 0;
+}
+
+static int put_str(obuf *b, const char *s)
+{
+    return put(b, s, strlen(s));
+}
+
+/* English ordinal suffix of n: st, nd, rd, th (11-13 th). */
+static const char *ordinal(int64_t n, bool upper)
+{
+    static const char *const lower_s[] = {"th", "st", "nd", "rd"};
+    static const char *const upper_s[] = {"TH", "ST", "ND", "RD"};
+    int64_t m = (n < 0 ? -n : n) % 100, d = m % 10;
+    int i = (m >= 11 && m <= 13) || d > 3 ? 0 : (int)d;
+
+    return upper ? upper_s[i] : lower_s[i];
+}
+
+/* A number zero-padded to `width` digits unless `fm`, with an optional
+ * ordinal suffix (`th`: 0 none, 1 lower, 2 upper). */
+static int put_num(obuf *b, int64_t v, int width, bool fm, int th)
+{
+    char buf[48];
+    int n = snprintf(buf, sizeof buf, "%0*lld", fm ? 0 : width + (v < 0), (long long)v);
+
+    if (th)
+        n += snprintf(buf + n, sizeof buf - (size_t)n, "%s", ordinal(v, th == 2));
+    return put(b, buf, (size_t)n);
+}
+
+/* A name cased like its keyword, padded to `pad` characters unless fm. */
+static int put_name(obuf *b, const char *name, size_t maxlen, dcase c, bool fm, int pad)
+{
+    char buf[16];
+    size_t n = strlen(name) < maxlen ? strlen(name) : maxlen;
+
+    for (size_t i = 0; i < n; i++) {
+        char ch = name[i];
+        if (c == C_UPPER && ch >= 'a' && ch <= 'z')
+            ch = (char)(ch - 32);
+        else if (c == C_LOWER && ch >= 'A' && ch <= 'Z')
+            ch = (char)(ch + 32);
+        buf[i] = ch;
+    }
+    for (; !fm && (int)n < pad; n++)
+        buf[n] = ' ';
+    return put(b, buf, n);
+}
+
+static int64_t dow(const dtm *t)
+{
+    int64_t r = (t->day + 6) % 7;
+    return r < 0 ? r + 7 : r;
+}
+
+/* Monday of ISO week 1 of year y. */
+static int64_t iso_week1(int64_t y)
+{
+    int64_t jan4 = sql__ymd_to_days(y, 1, 4), r = (jan4 + 5) % 7;
+    return jan4 - (r < 0 ? r + 7 : r);
+}
+
+static int64_t iso_year(const dtm *t)
+{
+    return t->day >= iso_week1(t->year + 1) ? t->year + 1
+           : t->day < iso_week1(t->year)    ? t->year - 1
+                                            : t->year;
+}
+
+/* Year as printed: BC years count from 1 backwards. */
+static int64_t shown_year(int64_t y)
+{
+    return y <= 0 ? -(y - 1) : y;
+}
+
+static int put_offset(obuf *b, int32_t off, bool minutes_always)
+{
+    char buf[16];
+    int32_t a = off < 0 ? -off : off;
+    int n = snprintf(buf, sizeof buf, "%c%02d", off < 0 ? '-' : '+', a / 3600);
+
+    if (minutes_always || a % 3600)
+        n += snprintf(buf + n, sizeof buf - (size_t)n, ":%02d", a % 3600 / 60);
+    return put(b, buf, (size_t)n);
+}
+
+/* Year fields: YYYY and its shorter forms, ISO years, Y,YYY. */
+static int put_year_field(obuf *b, dch id, const dtm *t, bool fm, int th)
+{
+    int64_t y = shown_year(id >= DCH_IYYY && id <= DCH_I ? iso_year(t) : t->year);
+    char buf[48];
+
+    switch (id) {
+    case DCH_YYYY_COMMA:
+        snprintf(buf, sizeof buf, "%lld,%03lld", (long long)(y / 1000), (long long)(y % 1000));
+        return put_str(b, buf) < 0 || (th && put_str(b, ordinal(y, th == 2)) < 0) ? -1 : 0;
+    case DCH_YYYY:
+    case DCH_IYYY:
+        return put_num(b, y, 4, fm, th);
+    case DCH_YYY:
+    case DCH_IYY:
+        return put_num(b, y % 1000, 3, fm, th);
+    case DCH_YY:
+    case DCH_IY:
+        return put_num(b, y % 100, 2, fm, th);
+    default:
+        return put_num(b, y % 10, 1, fm, th);
+    }
+}
+
+/* One keyword's text for t. */
+static int put_field(sql_eval_ctx *ctx, obuf *b, dch id, dcase c, const dtm *t, bool fm, int th)
+{
+    int64_t doy = t->day - sql__ymd_to_days(t->year, 1, 1) + 1;
+    int h12 = t->hour % 12 == 0 ? 12 : t->hour % 12;
+
+    if (id <= DCH_I)
+        return put_year_field(b, id, t, fm, th);
+    switch (id) {
+    case DCH_MM:
+        return put_num(b, t->mon, 2, fm, th);
+    case DCH_MON:
+        return put_name(b, months[t->mon - 1], 3, c, true, 0);
+    case DCH_MONTH:
+        return put_name(b, months[t->mon - 1], 9, c, fm, 9);
+    case DCH_RM:
+        return put_name(b, roman[t->mon - 1], 4, c, fm, 4);
+    case DCH_DDD:
+        return put_num(b, doy, 3, fm, th);
+    case DCH_IDDD:
+        return put_num(b, t->day - iso_week1(iso_year(t)) + 1, 3, fm, th);
+    case DCH_DD:
+        return put_num(b, t->mday, 2, fm, th);
+    case DCH_D:
+        return put_num(b, dow(t) + 1, 1, fm, th);
+    case DCH_ID:
+        return put_num(b, dow(t) == 0 ? 7 : dow(t), 1, fm, th);
+    case DCH_DAY:
+        return put_name(b, days[dow(t)], 9, c, fm, 9);
+    case DCH_DY:
+        return put_name(b, days[dow(t)], 3, c, true, 0);
+    case DCH_WW:
+        return put_num(b, (doy - 1) / 7 + 1, 2, fm, th);
+    case DCH_IW:
+        return put_num(b, (t->day - iso_week1(iso_year(t))) / 7 + 1, 2, fm, th);
+    case DCH_W:
+        return put_num(b, (t->mday - 1) / 7 + 1, 1, fm, th);
+    case DCH_Q:
+        return put_num(b, (t->mon - 1) / 3 + 1, 1, fm, th);
+    case DCH_CC: {
+        int64_t cc = t->year > 0 ? (t->year + 99) / 100 : -((99 - (t->year - 1)) / 100);
+        return put_num(b, cc, 2, fm, th);
+    }
+    case DCH_J:
+        return put_num(b, t->day + 2451545, 1, fm, th);
+    case DCH_HH24:
+        return put_num(b, t->hour, 2, fm, th);
+    case DCH_HH12:
+    case DCH_HH:
+        return put_num(b, h12, 2, fm, th);
+    case DCH_MI:
+        return put_num(b, t->min, 2, fm, th);
+    case DCH_SS:
+        return put_num(b, t->sec, 2, fm, th);
+    case DCH_SSSS:
+    case DCH_SSSSS:
+        return put_num(b, (t->hour * 60 + t->min) * 60 + t->sec, 1, fm, th);
+    case DCH_MS:
+        return put_num(b, t->usec / 1000, 3, fm, th);
+    case DCH_US:
+        return put_num(b, t->usec, 6, fm, th);
+    case DCH_AM:
+    case DCH_AM_DOTS: {
+        const char *s =
+            t->hour >= 12 ? (id == DCH_AM ? "PM" : "P.M.") : (id == DCH_AM ? "AM" : "A.M.");
+        return put_name(b, s, 4, c, true, 0);
+    }
+    case DCH_AD:
+    case DCH_AD_DOTS: {
+        const char *s =
+            t->year <= 0 ? (id == DCH_AD ? "BC" : "B.C.") : (id == DCH_AD ? "AD" : "A.D.");
+        return put_name(b, s, 4, c, true, 0);
+    }
+    case DCH_TZH:
+        return put_offset(b, t->offset - t->offset % 3600, false);
+    case DCH_TZM:
+        return put_num(b, (t->offset < 0 ? -t->offset : t->offset) % 3600 / 60, 2, fm, th);
+    case DCH_OF:
+        return put_offset(b, t->offset, false);
+    default:
+        if (t->with_tz)
+            return sql__fn_fail(
+                ctx, SQL_STATE_FEATURE_NOT_SUPPORTED,
+                "to_char pattern TZ is not supported yet for timestamp with time zone");
+        return 0; /* TZ of a timestamp without zone is empty */
+    }
+}
+
+/* The keyword at p (longest table entry that matches), or -1. */
+static int match_keyword(const char *p, const char *end)
+{
+    for (size_t i = 0; i < sizeof keywords / sizeof *keywords; i++) {
+        size_t n = strlen(keywords[i].kw);
+        if ((size_t)(end - p) >= n && memcmp(p, keywords[i].kw, n) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+/* Literal text at *p: a "quoted" run copied without its quotes (\"
+ * inside standing for a quote), \" for a quote, else one character. */
+static int put_literal(obuf *b, const char **p, const char *end)
+{
+    if (**p != '"') {
+        if (**p == '\\' && *p + 1 < end && (*p)[1] == '"')
+            ++*p;
+        return put(b, (*p)++, 1);
+    }
+    for (++*p; *p < end && **p != '"'; ++*p) {
+        if (**p == '\\' && *p + 1 < end && (*p)[1] == '"')
+            ++*p;
+        if (put(b, *p, 1) < 0)
+            return -1;
+    }
+    if (*p < end)
+        ++*p;
+    return 0;
+}
+
+static int format_dtm(sql_eval_ctx *ctx, const sql_datum *fmt, const dtm *t, sql_datum *out)
+{
+    const char *p = (const char *)fmt->v.s.p, *end = p + fmt->v.s.len;
+    obuf b = {.ctx = ctx};
+
+    while (p < end) {
+        bool fm = end - p >= 2 && (memcmp(p, "FM", 2) == 0 || memcmp(p, "fm", 2) == 0);
+        int k = match_keyword(p + (fm ? 2 : 0), end);
+        if (k < 0 && fm) { /* FM before nothing it applies to */
+            p += 2;
+            continue;
+        }
+        if (k < 0) {
+            if (put_literal(&b, &p, end) < 0)
+                return -1;
+            continue;
+        }
+        p += (fm ? 2 : 0) + strlen(keywords[k].kw);
+        int th = end - p >= 2 && memcmp(p, "TH", 2) == 0   ? 2
+                 : end - p >= 2 && memcmp(p, "th", 2) == 0 ? 1
+                                                           : 0;
+        p += th ? 2 : 0;
+        if (put_field(ctx, &b, keywords[k].id, keywords[k].c, t, fm, th) < 0)
+            return -1;
+    }
+    return sql__text_out(ctx, b.p ? b.p : "", b.len, out);
+}
+
+/* to_char(timestamp | timestamptz, text); NULL for infinite values. */
+static int to_char_ts(FN_ARGS)
+{
+    bool tz = e->args[0]->type.oid == SQL_T_TIMESTAMPTZ;
+    int64_t ts = args[0].v.ts;
+    dtm t = {.with_tz = tz};
+    int m, d;
+
+    if (!sql__ts_finite(ts)) {
+        out->isnull = true;
+        return 0;
+    }
+    if (tz) {
+        int64_t off = sql__tz_off_utc(ctx, ts);
+        t.offset = (int32_t)(off / USECS_PER_SEC);
+        ts += off;
+    }
+    t.day = sql__floor_div(ts, USECS_PER_DAY);
+    int64_t tod = ts - t.day * USECS_PER_DAY;
+    sql__days_to_ymd(t.day, &t.year, &m, &d);
+    t.mon = m;
+    t.mday = d;
+    t.hour = (int)(tod / (3600 * USECS_PER_SEC));
+    t.min = (int)(tod / (60 * USECS_PER_SEC) % 60);
+    t.sec = (int)(tod / USECS_PER_SEC % 60);
+    t.usec = (int)(tod % USECS_PER_SEC);
+    return format_dtm(ctx, &args[1], &t, out);
+}
+
+#define S    SQL__FN_STRICT
+#define T(x) SQL_T_##x
+
+static const sql__fn fmt_fns[] = {
+    {"to_char", 2, {T(TIMESTAMP), T(TEXT)}, T(TEXT), to_char_ts, S},
+    {"to_char", 2, {T(TIMESTAMPTZ), T(TEXT)}, T(TEXT), to_char_ts, S | SQL__FN_STABLE},
+};
+
+#undef S
+#undef T
+
+const sql__fn_set sql__fn_set_fmt = {NULL, 0, fmt_fns, sizeof fmt_fns / sizeof *fmt_fns};

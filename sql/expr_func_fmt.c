@@ -11,6 +11,7 @@
  * zone files' abbreviations are not kept); for timestamp it is empty, as
  * in PostgreSQL. Every datum produced lives in ctx->arena.
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -495,12 +496,303 @@ static int to_char_ts(FN_ARGS)
     return format_dtm(ctx, &args[1], &t, out);
 }
 
+/* ---- numbers ------------------------------------------------------------ */
+
+/* A parsed number template (formatting.c's NUMDesc, for what we take). */
+typedef struct numfmt {
+    int pre, post;  /* digit positions before / after the point */
+    int zero_start; /* first pre position padded with '0'; pre: none */
+    int zero_end;   /* last post position that is a '0'; -1: none */
+    bool fm;        /* FM: no padding, no trailing fraction zeros */
+    bool plus;      /* S: '+' for positive numbers */
+    bool sign_end;  /* S after the digits: the sign goes there */
+    bool bracket;   /* PR: <negative> */
+} numfmt;
+
+static int num_refuse(sql_eval_ctx *ctx, const char *what)
+{
+    return sql_error_set(ctx->err, ctx->arena, SQL_STATE_FEATURE_NOT_SUPPORTED,
+                         "to_char pattern \"%s\" is not supported yet for numbers", what);
+}
+
+/* Whether the template at q starts with the two letters `w`. */
+static bool at2(const char *q, const char *end, const char *w)
+{
+    return end - q >= 2 && q[0] == w[0] && q[1] == w[1];
+}
+
+/* Reads the template's digit layout and flags; 0A000 for the patterns
+ * we do not implement (V, L, RN, EEEE, TH, MI, PL, SG). */
+static int parse_numfmt(sql_eval_ctx *ctx, const char *p, const char *end, numfmt *f)
+{
+    static const char *const refused[] = {"MI", "PL", "SG", "RN", "rn", "TH", "th", "EE"};
+    bool point = false;
+
+    *f = (numfmt){.zero_start = -1, .zero_end = -1};
+    for (const char *q = p; q < end; q++) {
+        for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+            if (at2(q, end, refused[i]))
+                return num_refuse(ctx, refused[i]);
+        if (*q == 'V' || *q == 'v' || *q == 'L' || *q == 'l')
+            return num_refuse(ctx, (char[2]){*q, 0});
+        if (*q == '0' && !point && f->zero_start < 0)
+            f->zero_start = f->pre;
+        if (*q == '0' && point)
+            f->zero_end = f->post;
+        if (*q == '9' || *q == '0')
+            point ? f->post++ : f->pre++;
+        else if (*q == '.' || *q == 'D')
+            point = true;
+        else if (at2(q, end, "FM") || at2(q, end, "fm"))
+            f->fm = true;
+        else if (*q == 'S') {
+            f->plus = true;
+            f->sign_end = f->pre + f->post > 0;
+        } else if (at2(q, end, "PR") && q + 2 != end)
+            return sql__fn_fail(ctx, SQL_STATE_SYNTAX_ERROR, "\"9\" must be ahead of \"PR\"");
+        else if (at2(q, end, "PR"))
+            f->bracket = true;
+    }
+    if (f->zero_start < 0)
+        f->zero_start = f->pre;
+    return 0;
+}
+
+/* |value| rounded to `post` decimals as integer and fraction digits, and
+ * its sign: numeric rounds half away from zero (numeric_round), float8
+ * prints with at most 15 significant digits (DBL_DIG, so the fraction may
+ * be shorter than `post`), integers get `post` zeros. Strings live in
+ * ctx->arena. */
+typedef struct numstr {
+    const char *ip, *fp;
+    bool neg;
+} numstr;
+
+static int float_string(sql_eval_ctx *ctx, double f, int post, numstr *ns)
+{
+    char probe[400];
+    int pre_len = snprintf(probe, sizeof probe, "%.0f", fabs(f));
+
+    post = pre_len >= 15 ? 0 : pre_len + post > 15 ? 15 - pre_len : post;
+    char *s = kv_arena_alloc(ctx->arena, (size_t)pre_len + (size_t)post + 4);
+    if (!s)
+        return sql__fn_oom(ctx);
+    sprintf(s, "%.*f", post, f);
+    char *dot = strchr(s, '.');
+    ns->neg = s[0] == '-';
+    ns->ip = s + ns->neg;
+    ns->fp = dot ? dot + 1 : "";
+    if (dot)
+        *dot = 0;
+    return 0;
+}
+
+/* The decimal digits of a (>= 0) split `post` digits from the right. */
+static int split_digits(sql_eval_ctx *ctx, const mpz_t a, int post, numstr *ns)
+{
+    char *d = kv_arena_alloc(ctx->arena, mpz_sizeinbase(a, 10) + 2);
+    char *fp = kv_arena_alloc(ctx->arena, (size_t)post + 1);
+
+    if (!d || !fp)
+        return sql__fn_oom(ctx);
+    mpz_get_str(d, 10, a);
+    size_t nd = strlen(d), up = (size_t)post;
+    if (nd > up) {
+        memcpy(fp, d + nd - up, up + 1);
+        d[nd - up] = 0;
+        ns->ip = d;
+    } else { /* 0.00ddd */
+        memset(fp, '0', up - nd);
+        memcpy(fp + up - nd, d, nd + 1);
+        ns->ip = "0";
+    }
+    ns->fp = fp;
+    return 0;
+}
+
+static int numeric_string(sql_eval_ctx *ctx, const sql_numeric *n, int post, numstr *ns)
+{
+    int32_t shift = post - n->dscale;
+    mpz_t z, a, p, r;
+    int rc;
+
+    sql__num_mpz(z, n);
+    mpz_inits(a, p, r, NULL);
+    mpz_abs(a, z);
+    mpz_ui_pow_ui(p, 10, (unsigned long)(shift < 0 ? -shift : shift));
+    if (shift >= 0) {
+        mpz_mul(a, a, p);
+    } else {
+        mpz_tdiv_qr(a, r, a, p);
+        mpz_mul_2exp(r, r, 1);
+        if (mpz_cmp(r, p) >= 0)
+            mpz_add_ui(a, a, 1);
+    }
+    ns->neg = mpz_sgn(z) < 0 && mpz_sgn(a) != 0;
+    rc = split_digits(ctx, a, post, ns);
+    mpz_clears(a, p, r, NULL);
+    return rc;
+}
+
+static int number_string(sql_eval_ctx *ctx, sql_type_id t, const sql_datum *v, int post, numstr *ns)
+{
+    mpz_t a;
+    int rc;
+
+    if ((t == SQL_T_FLOAT8 || t == SQL_T_FLOAT4) && !isfinite(v->v.f))
+        return num_refuse(ctx, "NaN");
+    if (t == SQL_T_FLOAT8 || t == SQL_T_FLOAT4)
+        return float_string(ctx, v->v.f, post, ns);
+    if (t == SQL_T_NUMERIC && v->v.num.kind != SQL_NUM_FINITE)
+        return num_refuse(ctx, "NaN");
+    if (t == SQL_T_NUMERIC)
+        return numeric_string(ctx, &v->v.num, post, ns);
+    mpz_t p;
+    mpz_init_set_si(a, v->v.i);
+    mpz_init(p);
+    ns->neg = mpz_sgn(a) < 0;
+    mpz_abs(a, a);
+    mpz_ui_pow_ui(p, 10, (unsigned long)post);
+    mpz_mul(a, a, p);
+    rc = split_digits(ctx, a, post, ns);
+    mpz_clears(a, p, NULL);
+    return rc;
+}
+
+/* The state of one number being written (NUM_processor's). */
+typedef struct numout {
+    obuf *b;
+    const numfmt *f;
+    const numstr *ns;
+    int blanks;     /* pre positions left of the integer digits */
+    bool overflow;  /* more integer digits than positions: '#'s */
+    int keep_last;  /* FM: last fraction position written; -1: none */
+    bool sign_done; /* the anchored sign is out */
+    bool started;   /* a digit (or padding zero) is out */
+} numout;
+
+/* The anchored sign, once, before the first digit or point. */
+static int put_sign(numout *o)
+{
+    const numfmt *f = o->f;
+    const char *c = o->ns->neg ? (f->bracket ? "<" : "-") : f->plus ? "+" : " ";
+
+    if (o->sign_done)
+        return 0;
+    o->sign_done = true;
+    if (f->sign_end)
+        return 0;
+    if (f->fm && strcmp(c, " ") == 0)
+        return 0;
+    return put(o->b, c, 1);
+}
+
+/* Pre-point digit position i. */
+static int put_int_digit(numout *o, int i)
+{
+    const numfmt *f = o->f;
+    const char *ip = o->ns->ip;
+
+    if (o->overflow)
+        return put_sign(o) < 0 ? -1 : put(o->b, "#", 1);
+    if (i < o->blanks) {
+        if (i < f->zero_start)
+            return f->fm ? 0 : put(o->b, " ", 1);
+        o->started = true;
+        return put_sign(o) < 0 ? -1 : put(o->b, "0", 1);
+    }
+    /* a lone 0 before a fraction is a blank: '0.1' -- 9.9 --> '  .1' */
+    if (strcmp(ip, "0") == 0 && f->post > 0 && f->zero_start == f->pre) {
+        if (!f->fm)
+            return put(o->b, " ", 1);
+        if (o->keep_last >= 0)
+            return 0;
+        /* FM9.9 of 0 --> '0.' */
+    }
+    o->started = true;
+    return put_sign(o) < 0 ? -1 : put(o->b, ip + (i - o->blanks), 1);
+}
+
+/* Post-point digit position j. */
+static int put_frac_digit(numout *o, int j)
+{
+    const char *fp = o->ns->fp;
+
+    if (j >= (int)strlen(fp)) /* float8 keeps at most 15 digits */
+        return 0;
+    if (o->overflow)
+        return put(o->b, "#", 1);
+    if (o->f->fm && j > o->keep_last)
+        return 0;
+    return put(o->b, fp + j, 1);
+}
+
+/* Writes the number per template [p, end). */
+static int format_number(numout *o, const char *p, const char *end)
+{
+    int pre_i = 0, post_i = 0;
+    bool point = false;
+
+    while (p < end) {
+        int rc = 0;
+        if (*p == '9' || *p == '0')
+            rc = point ? put_frac_digit(o, post_i++) : put_int_digit(o, pre_i++);
+        else if (*p == '.' || *p == 'D') {
+            point = true; /* no point without digits after it, but with '#'s */
+            rc = !o->ns->fp[0] && !o->overflow ? 0 : put_sign(o) < 0 ? -1 : put(o->b, ".", 1);
+        } else if (*p == ',' || *p == 'G')
+            rc = o->started || o->overflow ? put(o->b, ",", 1) : o->f->fm ? 0 : put(o->b, " ", 1);
+        else if (at2(p, end, "FM") || at2(p, end, "fm"))
+            p++;
+        else if (*p == 'S')
+            rc = o->f->sign_end ? put(o->b, o->ns->neg ? "-" : "+", 1) : 0;
+        else if (at2(p, end, "PR")) {
+            rc = o->ns->neg ? put(o->b, ">", 1) : o->f->fm ? 0 : put(o->b, " ", 1);
+            p++;
+        } else {
+            rc = put_literal(o->b, &p, end);
+            if (rc == 0)
+                continue;
+        }
+        if (rc < 0)
+            return -1;
+        p++;
+    }
+    return 0;
+}
+
+/* to_char(numeric | int4 | int8 | float8, text) */
+static int to_char_num(FN_ARGS)
+{
+    const char *p = (const char *)args[1].v.s.p, *end = p + args[1].v.s.len;
+    obuf b = {.ctx = ctx};
+    numfmt f;
+    numstr ns;
+
+    if (parse_numfmt(ctx, p, end, &f) < 0 ||
+        number_string(ctx, e->args[0]->type.oid, &args[0], f.post, &ns) < 0)
+        return -1;
+    int ipn = (int)strlen(ns.ip);
+    numout o = {.b = &b, .f = &f, .ns = &ns, .blanks = f.pre - ipn, .overflow = ipn > f.pre};
+    o.keep_last = f.zero_end;
+    for (int j = (int)strlen(ns.fp) - 1; j > o.keep_last; j--)
+        if (ns.fp[j] != '0')
+            o.keep_last = j;
+    if (format_number(&o, p, end) < 0)
+        return -1;
+    return sql__text_out(ctx, b.p ? b.p : "", b.len, out);
+}
+
 #define S    SQL__FN_STRICT
 #define T(x) SQL_T_##x
 
 static const sql__fn fmt_fns[] = {
     {"to_char", 2, {T(TIMESTAMP), T(TEXT)}, T(TEXT), to_char_ts, S},
     {"to_char", 2, {T(TIMESTAMPTZ), T(TEXT)}, T(TEXT), to_char_ts, S | SQL__FN_STABLE},
+    {"to_char", 2, {T(INT4), T(TEXT)}, T(TEXT), to_char_num, S},
+    {"to_char", 2, {T(INT8), T(TEXT)}, T(TEXT), to_char_num, S},
+    {"to_char", 2, {T(NUMERIC), T(TEXT)}, T(TEXT), to_char_num, S},
+    {"to_char", 2, {T(FLOAT8), T(TEXT)}, T(TEXT), to_char_num, S},
 };
 
 #undef S

@@ -87,4 +87,14 @@ SELECT to_timestamp('nan');
 SELECT to_timestamp(1e20);
 SELECT timezone('foo', now());
 SELECT justify_days(interval '2147483647 months 30 days');
+-- to_char
+SELECT to_char(timestamp '2024-05-07 03:04:05.006789', 'YYYY-MM-DD HH24:MI:SS.MS.US HH12 AM am P.M. Mon MON mon Month|FMMonth|Day|FMDay|Dy|DDD|D|ID|IW|WW|W|Q|CC|J|SSSS|RM|FMRM|IYYY|YYY|YY|Y|DDth|FMDDth|ddTH|Y,YYY|"YYYY"|bc|AD|FMHH12');
+SELECT to_char(timestamp '2021-01-03 23:59:59', 'IYYY-IW-ID IDDD WW D Dy dy DY day DAY FMDay, FMMonth FMDDth, YYYY "at" HH12:MI:SS pm a.m.'), to_char(timestamp '0044-03-15 BC', 'YYYY BC CC'), to_char(date '2024-02-29', 'FMDD/FMMM/YYYY');
+SELECT id, to_char(ts, 'DD Mon YYYY HH24:MI:SS.US'), to_char(tz, 'YYYY-MM-DD HH24:MI OF'), to_char(n, 'FM999990.999'), to_char(f, 'S9,999,999,999.99'), to_char(id, '000') FROM s ORDER BY id;
+SET TimeZone = 'Asia/Kolkata';
+SELECT to_char(timestamptz '2024-01-01 00:00+00', 'YYYY-MM-DD HH24:MI OF TZH TZM');
+SET TimeZone = 'UTC';
+SELECT to_char(123.456, '999.99'), to_char(-123.456, 'FM999.99'), to_char(0.5, '999.99'), to_char(0, 'FM999.99'), to_char(-0.05, '0000.00'), to_char(1234.5, '9,999.9'), to_char(1234567, '9G999G999'), to_char(5, 'FM9,999');
+SELECT to_char(123.456, 'S999.9'), to_char(-123.456, '999.9S'), to_char(-12, '999PR'), to_char(12, '999PR'), to_char(1234.5, '99.99'), to_char(1.5, 'FM9.0099'), to_char(-1.5, 'FM09.9909'), to_char(12, 'x99y'), to_char(12, '99.');
+SELECT to_char(0.5::float8, '99'), to_char(2.5::float8, '9'), to_char(1234567.891::float8, '999999999.999999999'), to_char(42::bigint, 'FM0000'), to_char(-42, '9999');
 DROP TABLE s;

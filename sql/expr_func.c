@@ -61,6 +61,32 @@ static int text_str(sql_eval_ctx *ctx, const char *s, sql_datum *out)
     return sql__text_out(ctx, s, strlen(s), out);
 }
 
+int sql__buf_put(sql__buf *b, const void *p, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (b->len + n > b->cap) {
+        size_t cap = 2 * b->cap > b->len + n ? 2 * b->cap : b->len + n + 64;
+        uint8_t *q = kv_arena_alloc(b->ctx->arena, cap);
+        if (!q)
+            return sql__fn_oom(b->ctx);
+        if (b->len)
+            memcpy(q, b->p, b->len);
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+void sql__buf_text(const sql__buf *b, sql_datum *out)
+{
+    out->isnull = false;
+    out->v.s.p = b->p ? b->p : (const uint8_t *)"";
+    out->v.s.len = b->len;
+}
+
 /* ---- integers -------------------------------------------------------- */
 
 static int int_range_error(sql_eval_ctx *ctx, sql_type_id t)

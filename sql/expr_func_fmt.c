@@ -1,15 +1,24 @@
 /*
- * expr_func_fmt.c - to_char(timestamp | timestamptz, template): PostgreSQL
- * 15's datetime template patterns (formatting.c's DCH keywords).
+ * expr_func_fmt.c - to_char: PostgreSQL 15's template patterns
+ * (formatting.c) for timestamps and for numbers.
  *
- * Supported: YYYY YYY YY Y Y,YYY IYYY IYY IY I, MM Mon MON mon Month MONTH
+ * Timestamps (DCH keywords): YYYY YYY YY Y Y,YYY IYYY IYY IY I, MM Mon MON mon Month MONTH
  * month RM rm, DD DDD IDDD D ID, Day DAY day Dy DY dy, WW IW W Q CC J,
  * HH HH12 HH24 MI SS MS US SSSS SSSSS, AM PM A.M. P.M. (and lower case),
  * AD BC A.D. B.C. (and lower case), OF TZH TZM, the FM prefix, the TH/th
  * suffix, "quoted text" (with \" inside) and any other character copied.
  * TZ/tz (zone abbreviations) is refused with 0A000 for timestamptz (the
  * zone files' abbreviations are not kept); for timestamp it is empty, as
- * in PostgreSQL. Every datum produced lives in ctx->arena.
+ * in PostgreSQL.
+ *
+ * Numbers (NUM keywords): 9 0 . D , G, S leading or trailing, PR, FM and
+ * literal text, written the way NUM_processor writes them (one position
+ * for an anchored sign before the first digit, '#'s when the integer part
+ * does not fit, a lone 0 before a fraction left blank, FM dropping
+ * padding and trailing fraction zeros). The locale is C: D is '.', G ','.
+ * V, L, RN, EEEE, TH, MI, PL, SG and NaN/infinite values are 0A000.
+ *
+ * Every datum produced lives in ctx->arena.
  */
 #include <math.h>
 #include <stdio.h>
@@ -189,30 +198,12 @@ typedef struct dtm {
     bool with_tz;
 } dtm;
 
-/* The output, grown in ctx->arena. */
-typedef struct obuf {
-    sql_eval_ctx *ctx;
-    char *p;
-    size_t len, cap;
-} obuf;
-
-static int put(obuf *b, const char *s, size_t n)
+static int put(sql__buf *b, const char *s, size_t n)
 {
-    if (b->len + n > b->cap) {
-        size_t cap = 2 * b->cap > b->len + n ? 2 * b->cap : b->len + n + 64;
-        char *q = kv_arena_alloc(b->ctx->arena, cap);
-        if (!q)
-            return sql__fn_oom(b->ctx);
-        memcpy(q, b->p, b->len);
-        b->p = q;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    return 0;
+    return sql__buf_put(b, s, n);
 }
 
-static int put_str(obuf *b, const char *s)
+static int put_str(sql__buf *b, const char *s)
 {
     return put(b, s, strlen(s));
 }
@@ -230,7 +221,7 @@ static const char *ordinal(int64_t n, bool upper)
 
 /* A number zero-padded to `width` digits unless `fm`, with an optional
  * ordinal suffix (`th`: 0 none, 1 lower, 2 upper). */
-static int put_num(obuf *b, int64_t v, int width, bool fm, int th)
+static int put_num(sql__buf *b, int64_t v, int width, bool fm, int th)
 {
     char buf[48];
     int n = snprintf(buf, sizeof buf, "%0*lld", fm ? 0 : width + (v < 0), (long long)v);
@@ -241,7 +232,7 @@ static int put_num(obuf *b, int64_t v, int width, bool fm, int th)
 }
 
 /* A name cased like its keyword, padded to `pad` characters unless fm. */
-static int put_name(obuf *b, const char *name, size_t maxlen, dcase c, bool fm, int pad)
+static int put_name(sql__buf *b, const char *name, size_t maxlen, dcase c, bool fm, int pad)
 {
     char buf[16];
     size_t n = strlen(name) < maxlen ? strlen(name) : maxlen;
@@ -285,7 +276,7 @@ static int64_t shown_year(int64_t y)
     return y <= 0 ? -(y - 1) : y;
 }
 
-static int put_offset(obuf *b, int32_t off, bool minutes_always)
+static int put_offset(sql__buf *b, int32_t off, bool minutes_always)
 {
     char buf[16];
     int32_t a = off < 0 ? -off : off;
@@ -297,7 +288,7 @@ static int put_offset(obuf *b, int32_t off, bool minutes_always)
 }
 
 /* Year fields: YYYY and its shorter forms, ISO years, Y,YYY. */
-static int put_year_field(obuf *b, dch id, const dtm *t, bool fm, int th)
+static int put_year_field(sql__buf *b, dch id, const dtm *t, bool fm, int th)
 {
     int64_t y = shown_year(id >= DCH_IYYY && id <= DCH_I ? iso_year(t) : t->year);
     char buf[48];
@@ -321,7 +312,7 @@ static int put_year_field(obuf *b, dch id, const dtm *t, bool fm, int th)
 }
 
 /* One keyword's text for t. */
-static int put_field(sql_eval_ctx *ctx, obuf *b, dch id, dcase c, const dtm *t, bool fm, int th)
+static int put_field(sql_eval_ctx *ctx, sql__buf *b, dch id, dcase c, const dtm *t, bool fm, int th)
 {
     int64_t doy = t->day - sql__ymd_to_days(t->year, 1, 1) + 1;
     int h12 = t->hour % 12 == 0 ? 12 : t->hour % 12;
@@ -421,7 +412,7 @@ static int match_keyword(const char *p, const char *end)
 
 /* Literal text at *p: a "quoted" run copied without its quotes (\"
  * inside standing for a quote), \" for a quote, else one character. */
-static int put_literal(obuf *b, const char **p, const char *end)
+static int put_literal(sql__buf *b, const char **p, const char *end)
 {
     if (**p != '"') {
         if (**p == '\\' && *p + 1 < end && (*p)[1] == '"')
@@ -442,7 +433,7 @@ static int put_literal(obuf *b, const char **p, const char *end)
 static int format_dtm(sql_eval_ctx *ctx, const sql_datum *fmt, const dtm *t, sql_datum *out)
 {
     const char *p = (const char *)fmt->v.s.p, *end = p + fmt->v.s.len;
-    obuf b = {.ctx = ctx};
+    sql__buf b = {.ctx = ctx};
 
     while (p < end) {
         bool fm = end - p >= 2 && (memcmp(p, "FM", 2) == 0 || memcmp(p, "fm", 2) == 0);
@@ -464,7 +455,8 @@ static int format_dtm(sql_eval_ctx *ctx, const sql_datum *fmt, const dtm *t, sql
         if (put_field(ctx, &b, keywords[k].id, keywords[k].c, t, fm, th) < 0)
             return -1;
     }
-    return sql__text_out(ctx, b.p ? b.p : "", b.len, out);
+    sql__buf_text(&b, out);
+    return 0;
 }
 
 /* to_char(timestamp | timestamptz, text); NULL for infinite values. */
@@ -640,11 +632,13 @@ static int number_string(sql_eval_ctx *ctx, sql_type_id t, const sql_datum *v, i
     int rc;
 
     if ((t == SQL_T_FLOAT8 || t == SQL_T_FLOAT4) && !isfinite(v->v.f))
-        return num_refuse(ctx, "NaN");
+        return sql__fn_fail(ctx, SQL_STATE_FEATURE_NOT_SUPPORTED,
+                            "to_char of NaN or infinity is not supported yet");
     if (t == SQL_T_FLOAT8 || t == SQL_T_FLOAT4)
         return float_string(ctx, v->v.f, post, ns);
     if (t == SQL_T_NUMERIC && v->v.num.kind != SQL_NUM_FINITE)
-        return num_refuse(ctx, "NaN");
+        return sql__fn_fail(ctx, SQL_STATE_FEATURE_NOT_SUPPORTED,
+                            "to_char of NaN or infinity is not supported yet");
     if (t == SQL_T_NUMERIC)
         return numeric_string(ctx, &v->v.num, post, ns);
     mpz_t p;
@@ -661,7 +655,7 @@ static int number_string(sql_eval_ctx *ctx, sql_type_id t, const sql_datum *v, i
 
 /* The state of one number being written (NUM_processor's). */
 typedef struct numout {
-    obuf *b;
+    sql__buf *b;
     const numfmt *f;
     const numstr *ns;
     int blanks;     /* pre positions left of the integer digits */
@@ -765,7 +759,7 @@ static int format_number(numout *o, const char *p, const char *end)
 static int to_char_num(FN_ARGS)
 {
     const char *p = (const char *)args[1].v.s.p, *end = p + args[1].v.s.len;
-    obuf b = {.ctx = ctx};
+    sql__buf b = {.ctx = ctx};
     numfmt f;
     numstr ns;
 
@@ -780,7 +774,8 @@ static int to_char_num(FN_ARGS)
             o.keep_last = j;
     if (format_number(&o, p, end) < 0)
         return -1;
-    return sql__text_out(ctx, b.p ? b.p : "", b.len, out);
+    sql__buf_text(&b, out);
+    return 0;
 }
 
 #define S    SQL__FN_STRICT

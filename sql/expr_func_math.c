@@ -198,25 +198,31 @@ static void ln_fixed(mpz_t r, const mpz_t x, int64_t w)
     mpz_clears(one, y, lo, hi, z, z2, p, t, NULL);
 }
 
-/* The decimal exponent of n's leading digit (finite, nonzero). */
-static int64_t dweight(const sql_numeric *n)
+/* The decimal exponent of the leading digit of v * 10^-dscale (v != 0). */
+static int64_t dweight_of(const mpz_t v, int32_t dscale)
 {
-    mpz_t v;
-
-    sql__num_mpz(v, n);
     int64_t digits = (int64_t)mpz_sizeinbase(v, 10);
     mpz_t p;
+
     mpz_init(p);
     mpz_ui_pow_ui(p, 10, (unsigned long)(digits - 1));
     if (mpz_cmpabs(v, p) < 0) /* sizeinbase may be one too large */
         digits--;
     mpz_clear(p);
-    return digits - 1 - n->dscale;
+    return digits - 1 - dscale;
 }
 
-/* numeric.c's estimate_ln_dweight: the decimal weight of ln(n) > 0;
- * for n in [0.9, 1.1] exactly that of n - 1. */
-static int64_t ln_dweight(sql_eval_ctx *ctx, const sql_numeric *n)
+static int64_t dweight(const sql_numeric *n)
+{
+    mpz_t v;
+
+    sql__num_mpz(v, n);
+    return dweight_of(v, n->dscale);
+}
+
+/* numeric.c's estimate_ln_dweight: the decimal weight of ln(n) for
+ * n > 0; for n in [0.9, 1.1] exactly that of n - 1. */
+static int64_t ln_dweight(const sql_numeric *n)
 {
     mpz_t v, one, t, lo, hi;
     long exp2;
@@ -229,10 +235,9 @@ static int64_t ln_dweight(sql_eval_ctx *ctx, const sql_numeric *n)
     mpz_mul_ui(lo, one, 9);
     mpz_mul_ui(hi, one, 11);
     if (mpz_cmp(t, lo) >= 0 && mpz_cmp(t, hi) <= 0) {
-        sql_numeric dn;
         mpz_sub(t, v, one);
-        if (mpz_sgn(t) != 0 && sql__num_from_mpz(ctx, t, n->dscale, &dn) == 0)
-            dw = dweight(&dn);
+        if (mpz_sgn(t) != 0)
+            dw = dweight_of(t, n->dscale);
     } else {
         double d = mpz_get_d_2exp(&exp2, v);
         double lnv = log(d) + (double)exp2 * M_LN2 - (double)n->dscale * M_LN10;
@@ -263,7 +268,7 @@ static int num_ln(FN_ARGS)
         out->v.num = *n;
         return rc < 0 ? -1 : 0;
     }
-    int32_t scale = clamp_scale(MIN_SIG_DIGITS - ln_dweight(ctx, n));
+    int32_t scale = clamp_scale(MIN_SIG_DIGITS - ln_dweight(n));
     scale = scale > n->dscale ? scale : clamp_scale(n->dscale);
     int64_t dw = dweight(n), w = scale + GUARD_DIGITS + (dw < 0 ? -dw : dw);
     mpz_inits(x, r, NULL);
@@ -291,7 +296,7 @@ static int num_log_impl(sql_eval_ctx *ctx, const sql_numeric *b, const sql_numer
             (rb || rn || b->kind == SQL_NUM_PINF) ? (sql_numeric){.kind = SQL_NUM_NAN} : *n;
         return 0;
     }
-    int64_t rscale = MIN_SIG_DIGITS - (ln_dweight(ctx, n) - ln_dweight(ctx, b));
+    int64_t rscale = MIN_SIG_DIGITS - (ln_dweight(n) - ln_dweight(b));
     rscale = rscale > b->dscale ? rscale : b->dscale;
     int32_t scale = clamp_scale(rscale > n->dscale ? rscale : n->dscale);
     int64_t dwb = dweight(b), dwn = dweight(n);

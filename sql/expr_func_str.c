@@ -302,25 +302,13 @@ typedef struct fmt_state {
     sql_eval_ctx *ctx;
     const sql_bexpr *e;
     const sql_datum *args;
-    uint8_t *buf;
-    size_t len, cap;
+    sql__buf out;
     int next_arg; /* index into args; args[0] is the format string */
 } fmt_state;
 
 static int fmt_put(fmt_state *st, const void *p, size_t n)
 {
-    if (st->len + n > st->cap) {
-        size_t cap = st->cap * 2 > st->len + n ? st->cap * 2 : st->len + n + 64;
-        uint8_t *b = result_buf(st->ctx, cap);
-        if (!b)
-            return -1;
-        memcpy(b, st->buf, st->len);
-        st->buf = b;
-        st->cap = cap;
-    }
-    memcpy(st->buf + st->len, p, n);
-    st->len += n;
-    return 0;
+    return sql__buf_put(&st->out, p, n);
 }
 
 static int fmt_error(fmt_state *st, const char *msg, bool hint)
@@ -411,7 +399,6 @@ static int fmt_star_width(fmt_state *st, const char **p, const char *end, int64_
                           bool *left)
 {
     int64_t arg = st->next_arg;
-    sql_datum v;
 
     ++*p;
     int rc = fmt_position(st, p, end, &arg);
@@ -425,17 +412,16 @@ static int fmt_star_width(fmt_state *st, const char **p, const char *end, int64_
         *width = 0;
         return 0;
     }
-    sql_type_id t = st->e->args[arg]->type.oid;
-    if (t != SQL_T_INT4 && t != SQL_T_INT2 && t != SQL_T_INT8 && !sql__is_text_repr(t))
-        return fmt_error(st, "width argument must be of type integer", false);
-    if (sql__is_text_repr(t)) {
-        if (sql__arg_text(st->ctx, st->e, st->args, (int)arg, &v) < 0)
-            return -1;
-        *width = strtoll(
-            (const char *)kv_arena_strndup(st->ctx->arena, (const char *)v.v.s.p, v.v.s.len), NULL,
-            10);
-    } else {
+    /* an integer is taken as is, anything else read as one from its text */
+    if (st->e->args[arg]->type.oid == SQL_T_INT4) {
         *width = st->args[arg].v.i;
+    } else {
+        sql_datum text, i4;
+        if (sql__arg_text(st->ctx, st->e, st->args, (int)arg, &text) < 0 ||
+            sql_datum_from_text((sql_type){SQL_T_INT4, -1}, (const char *)text.v.s.p, text.v.s.len,
+                                &st->ctx->io, st->ctx->arena, &i4, st->ctx->err) < 0)
+            return -1;
+        *width = i4.v.i;
     }
     if (*width < 0) {
         *left = true;
@@ -488,7 +474,7 @@ static int fmt_spec(fmt_state *st, const char **p, const char *end)
 /* format(fmt, VARIADIC "any"): NULL only when fmt is NULL. */
 static int format_fn(FN_ARGS)
 {
-    fmt_state st = {.ctx = ctx, .e = e, .args = args, .next_arg = 1};
+    fmt_state st = {.ctx = ctx, .e = e, .args = args, .out = {.ctx = ctx}, .next_arg = 1};
     const char *p, *end;
 
     if (args[0].isnull) {
@@ -509,7 +495,7 @@ static int format_fn(FN_ARGS)
         if (fmt_spec(&st, &p, end) < 0)
             return -1;
     }
-    set_text(out, st.buf ? st.buf : (const uint8_t *)"", st.len);
+    sql__buf_text(&st.out, out);
     return 0;
 }
 

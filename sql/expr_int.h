@@ -148,6 +148,17 @@ int sql__fn_fail(sql_eval_ctx *ctx, sql_sqlstate state, const char *msg);
 int sql__fn_oom(sql_eval_ctx *ctx);
 /* A text datum over a copy (in ctx->arena) of p[0..len). */
 int sql__text_out(sql_eval_ctx *ctx, const void *p, size_t len, sql_datum *out);
+/* A result string grown in ctx->arena by doubling; start it as
+ * {.ctx = ctx}. sql__buf_put appends (53200 on out of memory);
+ * sql__buf_text makes the text datum of what was put (the buffer's
+ * memory, valid as long as the arena). */
+typedef struct sql__buf {
+    sql_eval_ctx *ctx;
+    uint8_t *p;
+    size_t len, cap;
+} sql__buf;
+int sql__buf_put(sql__buf *b, const void *p, size_t n);
+void sql__buf_text(const sql__buf *b, sql_datum *out);
 /* The output-function text of args[i]; borrows args[i] when it is text. */
 int sql__arg_text(sql_eval_ctx *ctx, const sql_bexpr *e, const sql_datum *args, int i,
                   sql_datum *out);

@@ -275,34 +275,16 @@ int sql__re_substring(FN_ARGS)
 
 /* ---- regexp_replace -------------------------------------------------- */
 
-/* A growing result in ctx->arena. */
-typedef struct strbuf {
-    sql_eval_ctx *ctx;
-    uint8_t *p;
-    size_t len, cap;
-} strbuf;
-
-static int put(strbuf *b, const uint8_t *p, size_t n)
+static int put(sql__buf *b, const uint8_t *p, size_t n)
 {
-    if (b->len + n > b->cap) {
-        size_t cap = 2 * b->cap > b->len + n ? 2 * b->cap : b->len + n + 64;
-        uint8_t *q = kv_arena_alloc(b->ctx->arena, cap);
-        if (!q)
-            return sql__fn_oom(b->ctx);
-        memcpy(q, b->p, b->len);
-        b->p = q;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, p, n);
-    b->len += n;
-    return 0;
+    return sql__buf_put(b, p, n);
 }
 
 /* Appends replacement `r` for the match in ov over s: \1..\9 are groups
  * (empty when unset or absent), \& the match, \\ a backslash; any other
  * backslash stays (appendStringInfoRegexpSubstr). */
-static int put_replacement(strbuf *b, const sql_datum *r, const sql_datum *s, const PCRE2_SIZE *ov,
-                           uint32_t npairs)
+static int put_replacement(sql__buf *b, const sql_datum *r, const sql_datum *s,
+                           const PCRE2_SIZE *ov, uint32_t npairs)
 {
     const uint8_t *p = r->v.s.p;
     size_t n = r->v.s.len;
@@ -338,7 +320,7 @@ static int replace_all(sql_eval_ctx *ctx, pcre2_code *code, const re_flags *rf, 
                        const sql_datum *r, sql_datum *out)
 {
     pcre2_match_data *md = thread_md(ctx);
-    strbuf b = {.ctx = ctx};
+    sql__buf b = {.ctx = ctx};
     size_t pos = 0, copied = 0;
     int rc = 0;
 
@@ -359,9 +341,7 @@ static int replace_all(sql_eval_ctx *ctx, pcre2_code *code, const re_flags *rf, 
     }
     if (rc < 0 || put(&b, s->v.s.p + copied, s->v.s.len - copied) < 0)
         return -1;
-    out->isnull = false;
-    out->v.s.p = b.p ? b.p : (const uint8_t *)"";
-    out->v.s.len = b.len;
+    sql__buf_text(&b, out);
     return 0;
 }
 

@@ -194,6 +194,12 @@ Test(func, refused)
     cr_expect_eq(bind(&r, "setseed(0.5)"), -1);
     cr_expect_str_eq(sql_sqlstate_code(r.err.state), "0A000");
     cr_expect_str_eq(r.err.message, "setseed() is not supported yet");
+    expect_eval_error("to_char(n, '9.99EEEE')", "0A000",
+                      "to_char pattern \"EE\" is not supported yet for numbers");
+    expect_eval_error("to_char(n, 'RN')", "0A000",
+                      "to_char pattern \"RN\" is not supported yet for numbers");
+    expect_eval_error("to_char(timestamptz '2024-01-01', 'TZ')", "0A000",
+                      "to_char pattern TZ is not supported yet for timestamp with time zone");
     expect_eval_error("extract(julian from timestamp '2020-01-01 12:00')", "0A000",
                       "unit \"julian\" is not supported yet for type timestamp without time zone");
 }

@@ -34,6 +34,8 @@ SELECT regexp_replace('abc', '', '-', 'g'), regexp_replace('héllo', 'l', 'L', '
 SELECT substring('foobar' from 'o.b'), substring('foobar' from 'o(.)b'), substring('foobar' from 'x'), substring('foobar' from '(x)?bar');
 SELECT id, t ~ p AS m, t ~* p AS mi, t !~ 'o' AS no_o, regexp_replace(t, p, '<\&>', 'g') AS r, substring(t from p) AS sub FROM s ORDER BY id;
 SELECT id FROM s WHERE t ~ '^[a-z]+$' ORDER BY id;
+-- psql's \d queries: OPERATOR(pg_catalog.~) and COLLATE pg_catalog.default
+SELECT 'abc' OPERATOR(pg_catalog.~) '^(abc)$' COLLATE pg_catalog.default, 'B' < 'a' COLLATE "C", 'x' COLLATE "POSIX" = 'x';
 SELECT regexp_replace('a', 'a', 'b', 'z');
 -- mathematics
 SELECT exp(1.0), exp(1), ln(2.0), ln(10), log(100.0), log(2.0), log(2, 8.0), log10(1000), exp(100.5), exp(-10.0);

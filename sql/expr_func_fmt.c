@@ -252,22 +252,15 @@ static int put_name(sql__buf *b, const char *name, size_t maxlen, dcase c, bool 
 
 static int64_t dow(const dtm *t)
 {
-    int64_t r = (t->day + 6) % 7;
-    return r < 0 ? r + 7 : r;
-}
-
-/* Monday of ISO week 1 of year y. */
-static int64_t iso_week1(int64_t y)
-{
-    int64_t jan4 = sql__ymd_to_days(y, 1, 4), r = (jan4 + 5) % 7;
-    return jan4 - (r < 0 ? r + 7 : r);
+    return sql__dow(t->day);
 }
 
 static int64_t iso_year(const dtm *t)
 {
-    return t->day >= iso_week1(t->year + 1) ? t->year + 1
-           : t->day < iso_week1(t->year)    ? t->year - 1
-                                            : t->year;
+    int64_t y, week;
+
+    sql__iso_week(t->day, &y, &week);
+    return y;
 }
 
 /* Year as printed: BC years count from 1 backwards. */
@@ -331,7 +324,7 @@ static int put_field(sql_eval_ctx *ctx, sql__buf *b, dch id, dcase c, const dtm 
     case DCH_DDD:
         return put_num(b, doy, 3, fm, th);
     case DCH_IDDD:
-        return put_num(b, t->day - iso_week1(iso_year(t)) + 1, 3, fm, th);
+        return put_num(b, t->day - sql__iso_week1(iso_year(t)) + 1, 3, fm, th);
     case DCH_DD:
         return put_num(b, t->mday, 2, fm, th);
     case DCH_D:
@@ -345,7 +338,7 @@ static int put_field(sql_eval_ctx *ctx, sql__buf *b, dch id, dcase c, const dtm 
     case DCH_WW:
         return put_num(b, (doy - 1) / 7 + 1, 2, fm, th);
     case DCH_IW:
-        return put_num(b, (t->day - iso_week1(iso_year(t))) / 7 + 1, 2, fm, th);
+        return put_num(b, (t->day - sql__iso_week1(iso_year(t))) / 7 + 1, 2, fm, th);
     case DCH_W:
         return put_num(b, (t->mday - 1) / 7 + 1, 1, fm, th);
     case DCH_Q:

@@ -205,33 +205,30 @@ static int tm_to_iv(sql_eval_ctx *ctx, const tm_fields *tm, sql_datum *out)
     return sql__iv_result(ctx, false, tm->year * 12 + tm->mon, tm->mday, us, out);
 }
 
-/* Day of week, 0 = Sunday, of days since 2000-01-01 (a Saturday). */
-static int64_t dow_of(int64_t days)
+int64_t sql__dow(int64_t days)
 {
     int64_t r = (days + 6) % 7;
     return r < 0 ? r + 7 : r;
 }
 
-/* The day of the Monday starting ISO week 1 of ISO year y. */
-static int64_t iso_week1(int64_t y)
+int64_t sql__iso_week1(int64_t y)
 {
     int64_t jan4 = sql__ymd_to_days(y, 1, 4);
-    return jan4 - (dow_of(jan4) + 6) % 7;
+    return jan4 - (sql__dow(jan4) + 6) % 7;
 }
 
-/* ISO year and week of day `days`. */
-static void iso_week(int64_t days, int64_t *iso_year, int64_t *week)
+void sql__iso_week(int64_t days, int64_t *iso_year, int64_t *week)
 {
     int64_t y;
     int m, d;
 
     sql__days_to_ymd(days, &y, &m, &d);
-    if (days >= iso_week1(y + 1))
+    if (days >= sql__iso_week1(y + 1))
         y++;
-    else if (days < iso_week1(y))
+    else if (days < sql__iso_week1(y))
         y--;
     *iso_year = y;
-    *week = (days - iso_week1(y)) / 7 + 1;
+    *week = (days - sql__iso_week1(y)) / 7 + 1;
 }
 
 /* ---- date_trunc ------------------------------------------------------- */
@@ -253,8 +250,8 @@ static bool trunc_tm(unit u, tm_fields *tm)
     if (u == U_WEEK) {
         int64_t iy, wk, day = sql__ymd_to_days(tm->year, (int)tm->mon, (int)tm->mday);
         int m, d;
-        iso_week(day, &iy, &wk);
-        sql__days_to_ymd(iso_week1(iy) + (wk - 1) * 7, &tm->year, &m, &d);
+        sql__iso_week(day, &iy, &wk);
+        sql__days_to_ymd(sql__iso_week1(iy) + (wk - 1) * 7, &tm->year, &m, &d);
         tm->mon = m;
         tm->mday = d;
         u = U_DAY;
@@ -408,12 +405,12 @@ static bool date_field(unit u, int64_t day, const tm_fields *tm, field_val *f)
         return true;
     case U_WEEK:
     case U_ISOYEAR:
-        iso_week(day, &iy, &wk);
+        sql__iso_week(day, &iy, &wk);
         f->v = u == U_WEEK ? wk : iy > 0 ? iy : iy - 1;
         return true;
     case U_DOW:
     case U_ISODOW:
-        f->v = dow_of(day);
+        f->v = sql__dow(day);
         if (u == U_ISODOW && f->v == 0)
             f->v = 7;
         return true;

@@ -197,6 +197,12 @@ int sql__date_to_ts(sql_eval_ctx *ctx, int32_t d, int64_t *ts);
 /* An interval from 64-bit fields, 22008 when a field overflows. */
 int sql__iv_result(sql_eval_ctx *ctx, bool overflow, int64_t months, int64_t days, int64_t micros,
                    sql_datum *out);
+/* Calendar helpers of expr_func_time.c, over days since 2000-01-01: the
+ * day of week (0 = Sunday), the Monday starting ISO week 1 of year y,
+ * the ISO year and week of a day. */
+int64_t sql__dow(int64_t days);
+int64_t sql__iso_week1(int64_t y);
+void sql__iso_week(int64_t days, int64_t *iso_year, int64_t *week);
 /* The transaction's timestamp (now()). */
 int64_t sql__txn_now(const sql_eval_ctx *ctx);
 

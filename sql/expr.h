@@ -94,6 +94,9 @@ struct sql_bexpr {
     sql_sublink sublink;
     bool correlated;
     int levels_up; /* OUTER: >= 1 */
+    const void *aux; /* FUNC: what the implementation prepared at bind time
+                      * from constant arguments (a compiled regular
+                      * expression), in the bind arena; NULL: nothing */
 };
 
 /* A column a name can resolve to. */

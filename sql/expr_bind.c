@@ -527,6 +527,7 @@ static int make_call(sql_bind_ctx *ctx, const sql__fn *f, sql_bexpr **args, int 
     b->strict = f->flags & SQL__FN_STRICT;
     b->volatile_ = f->flags & SQL__FN_VOLATILE;
     b->name = f->name;
+    sql__fn_prepare(ctx->arena, b);
     *out = b;
     return fold(ctx, b, !(f->flags & (SQL__FN_VOLATILE | SQL__FN_STABLE)), err);
 }

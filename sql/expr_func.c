@@ -32,40 +32,23 @@
 #include "sql/expr_int.h"
 #include "sql/txn.h"
 
-#define FN_ARGS                                                                            \
-    __attribute__((unused)) sql_eval_ctx *ctx, __attribute__((unused)) const sql_bexpr *e, \
-        __attribute__((unused)) const sql_datum *args, __attribute__((unused)) sql_datum *out
-
-#define USECS_PER_SEC INT64_C(1000000)
-#define USECS_PER_DAY INT64_C(86400000000)
-/* Seconds from 1970-01-01 to 2000-01-01, PostgreSQL's epoch. */
-#define EPOCH_SHIFT_SECS INT64_C(946684800)
-/* PostgreSQL's timestamp range: 4714-11-24 BC .. 294277-01-01 (exclusive). */
-#define TS_MIN INT64_C(-211813488000000000)
-#define TS_END INT64_C(9223371331200000000)
-/* Days of 4714-11-24 BC and 5874898-01-01 (exclusive), date's range. */
-#define DATE_MIN (-2451545)
-#define DATE_END 2145031949
-/* What a month is worth in interval arithmetic. */
-#define DAYS_PER_MONTH 30.0
-
-static int fail(sql_eval_ctx *ctx, sql_sqlstate state, const char *msg)
+int sql__fn_fail(sql_eval_ctx *ctx, sql_sqlstate state, const char *msg)
 {
     return sql_error_set(ctx->err, ctx->arena, state, "%s", msg);
 }
 
-static int oom(sql_eval_ctx *ctx)
+int sql__fn_oom(sql_eval_ctx *ctx)
 {
-    return fail(ctx, SQL_STATE_OUT_OF_MEMORY, "out of memory");
+    return sql__fn_fail(ctx, SQL_STATE_OUT_OF_MEMORY, "out of memory");
 }
 
 /* A text datum over `len` bytes copied into ctx->arena. */
-static int text_out(sql_eval_ctx *ctx, const void *p, size_t len, sql_datum *out)
+int sql__text_out(sql_eval_ctx *ctx, const void *p, size_t len, sql_datum *out)
 {
     uint8_t *copy = kv_arena_alloc(ctx->arena, len ? len : 1);
 
     if (!copy)
-        return oom(ctx);
+        return sql__fn_oom(ctx);
     memcpy(copy, p, len);
     out->isnull = false;
     out->v.s.p = copy;
@@ -75,17 +58,43 @@ static int text_out(sql_eval_ctx *ctx, const void *p, size_t len, sql_datum *out
 
 static int text_str(sql_eval_ctx *ctx, const char *s, sql_datum *out)
 {
-    return text_out(ctx, s, strlen(s), out);
+    return sql__text_out(ctx, s, strlen(s), out);
+}
+
+int sql__buf_put(sql__buf *b, const void *p, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (b->len + n > b->cap) {
+        size_t cap = 2 * b->cap > b->len + n ? 2 * b->cap : b->len + n + 64;
+        uint8_t *q = kv_arena_alloc(b->ctx->arena, cap);
+        if (!q)
+            return sql__fn_oom(b->ctx);
+        if (b->len)
+            memcpy(q, b->p, b->len);
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+void sql__buf_text(const sql__buf *b, sql_datum *out)
+{
+    out->isnull = false;
+    out->v.s.p = b->p ? b->p : (const uint8_t *)"";
+    out->v.s.len = b->len;
 }
 
 /* ---- integers -------------------------------------------------------- */
 
 static int int_range_error(sql_eval_ctx *ctx, sql_type_id t)
 {
-    return fail(ctx, SQL_STATE_NUMERIC_VALUE_OUT_OF_RANGE,
-                t == SQL_T_INT2   ? "smallint out of range"
-                : t == SQL_T_INT4 ? "integer out of range"
-                                  : "bigint out of range");
+    return sql__fn_fail(ctx, SQL_STATE_NUMERIC_VALUE_OUT_OF_RANGE,
+                        t == SQL_T_INT2   ? "smallint out of range"
+                        : t == SQL_T_INT4 ? "integer out of range"
+                                          : "bigint out of range");
 }
 
 static bool int_fits(sql_type_id t, int64_t v)
@@ -130,7 +139,7 @@ static int int_mul(FN_ARGS)
 static int int_div(FN_ARGS)
 {
     if (args[1].v.i == 0)
-        return fail(ctx, SQL_STATE_DIVISION_BY_ZERO, "division by zero");
+        return sql__fn_fail(ctx, SQL_STATE_DIVISION_BY_ZERO, "division by zero");
     if (args[1].v.i == -1) /* INT_MIN / -1 overflows */
         return int_result(ctx, e->type.oid, args[0].v.i == INT64_MIN, -args[0].v.i, out);
     return int_result(ctx, e->type.oid, false, args[0].v.i / args[1].v.i, out);
@@ -139,7 +148,7 @@ static int int_div(FN_ARGS)
 static int int_mod(FN_ARGS)
 {
     if (args[1].v.i == 0)
-        return fail(ctx, SQL_STATE_DIVISION_BY_ZERO, "division by zero");
+        return sql__fn_fail(ctx, SQL_STATE_DIVISION_BY_ZERO, "division by zero");
     /* INT_MIN % -1 traps in C; the answer is 0 */
     return int_result(ctx, e->type.oid, false, args[1].v.i == -1 ? 0 : args[0].v.i % args[1].v.i,
                       out);
@@ -166,15 +175,17 @@ static int identity(FN_ARGS)
 
 /* PostgreSQL's check_float8_val: an infinite result needs an infinite
  * input, a zero result a zero input. */
-static int float_result(sql_eval_ctx *ctx, sql_type_id t, double r, bool inf_ok, bool zero_ok,
-                        sql_datum *out)
+int sql__float_result(sql_eval_ctx *ctx, sql_type_id t, double r, bool inf_ok, bool zero_ok,
+                      sql_datum *out)
 {
     if (t == SQL_T_FLOAT4)
         r = (float)r;
     if (isinf(r) && !inf_ok)
-        return fail(ctx, SQL_STATE_NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: overflow");
+        return sql__fn_fail(ctx, SQL_STATE_NUMERIC_VALUE_OUT_OF_RANGE,
+                            "value out of range: overflow");
     if (r == 0.0 && !zero_ok)
-        return fail(ctx, SQL_STATE_NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: underflow");
+        return sql__fn_fail(ctx, SQL_STATE_NUMERIC_VALUE_OUT_OF_RANGE,
+                            "value out of range: underflow");
     out->isnull = false;
     out->v.f = r;
     return 0;
@@ -193,31 +204,31 @@ static double float_op(sql_type_id t, char op, double a, double b)
 static int float_add(FN_ARGS)
 {
     double a = args[0].v.f, b = args[1].v.f;
-    return float_result(ctx, e->type.oid, float_op(e->type.oid, '+', a, b), isinf(a) || isinf(b),
-                        true, out);
+    return sql__float_result(ctx, e->type.oid, float_op(e->type.oid, '+', a, b),
+                             isinf(a) || isinf(b), true, out);
 }
 
 static int float_sub(FN_ARGS)
 {
     double a = args[0].v.f, b = args[1].v.f;
-    return float_result(ctx, e->type.oid, float_op(e->type.oid, '-', a, b), isinf(a) || isinf(b),
-                        true, out);
+    return sql__float_result(ctx, e->type.oid, float_op(e->type.oid, '-', a, b),
+                             isinf(a) || isinf(b), true, out);
 }
 
 static int float_mul(FN_ARGS)
 {
     double a = args[0].v.f, b = args[1].v.f;
-    return float_result(ctx, e->type.oid, float_op(e->type.oid, '*', a, b), isinf(a) || isinf(b),
-                        a == 0.0 || b == 0.0, out);
+    return sql__float_result(ctx, e->type.oid, float_op(e->type.oid, '*', a, b),
+                             isinf(a) || isinf(b), a == 0.0 || b == 0.0, out);
 }
 
 static int float_div(FN_ARGS)
 {
     double a = args[0].v.f, b = args[1].v.f;
     if (b == 0.0 && !isnan(a))
-        return fail(ctx, SQL_STATE_DIVISION_BY_ZERO, "division by zero");
-    return float_result(ctx, e->type.oid, float_op(e->type.oid, '/', a, b), isinf(a),
-                        a == 0.0 || isinf(b), out);
+        return sql__fn_fail(ctx, SQL_STATE_DIVISION_BY_ZERO, "division by zero");
+    return sql__float_result(ctx, e->type.oid, float_op(e->type.oid, '/', a, b), isinf(a),
+                             a == 0.0 || isinf(b), out);
 }
 
 static int float_neg(FN_ARGS)
@@ -237,13 +248,13 @@ static int float_abs(FN_ARGS)
 /* ---- numeric --------------------------------------------------------- */
 
 /* A finite numeric from `z` * 10^-dscale, limbs copied into ctx->arena. */
-static int num_from_mpz(sql_eval_ctx *ctx, const mpz_t z, int32_t dscale, sql_numeric *out)
+int sql__num_from_mpz(sql_eval_ctx *ctx, const mpz_t z, int32_t dscale, sql_numeric *out)
 {
     size_t n = mpz_size(z);
     mp_limb_t *limbs = kv_arena_dup(ctx->arena, mpz_limbs_read(z), (n ? n : 1) * sizeof *limbs);
 
     if (!limbs)
-        return oom(ctx);
+        return sql__fn_oom(ctx);
     *out = (sql_numeric){.kind = SQL_NUM_FINITE,
                          .dscale = dscale,
                          .size = mpz_sgn(z) < 0 ? -(int32_t)n : (int32_t)n,
@@ -251,7 +262,7 @@ static int num_from_mpz(sql_eval_ctx *ctx, const mpz_t z, int32_t dscale, sql_nu
     return 0;
 }
 
-static void num_mpz(mpz_t z, const sql_numeric *n)
+void sql__num_mpz(mpz_t z, const sql_numeric *n)
 {
     mpz_roinit_n(z, n->limbs, n->size);
 }
@@ -270,7 +281,7 @@ static int num_round(sql_eval_ctx *ctx, const sql_numeric *in, int32_t scale, ro
         *out = *in;
         return 0;
     }
-    num_mpz(u, in);
+    sql__num_mpz(u, in);
     mpz_inits(q, r, p, NULL);
     if (scale >= in->dscale) {
         mpz_ui_pow_ui(p, 10, (unsigned long)(scale - in->dscale));
@@ -288,7 +299,7 @@ static int num_round(sql_eval_ctx *ctx, const sql_numeric *in, int32_t scale, ro
             mpz_mul(q, q, p);
         }
     }
-    rc = num_from_mpz(ctx, q, scale > 0 ? scale : 0, out);
+    rc = sql__num_from_mpz(ctx, q, scale > 0 ? scale : 0, out);
     mpz_clears(q, r, p, NULL);
     return rc;
 }
@@ -328,7 +339,7 @@ static int num_mod(FN_ARGS)
     int rc;
 
     if (b->kind == SQL_NUM_FINITE && b->size == 0)
-        return fail(ctx, SQL_STATE_DIVISION_BY_ZERO, "division by zero");
+        return sql__fn_fail(ctx, SQL_STATE_DIVISION_BY_ZERO, "division by zero");
     out->isnull = false;
     if (a->kind != SQL_NUM_FINITE || b->kind != SQL_NUM_FINITE) {
         /* NaN and infinite dividends give NaN; x % inf = x */
@@ -337,15 +348,15 @@ static int num_mod(FN_ARGS)
                          : (sql_numeric){.kind = SQL_NUM_NAN};
         return 0;
     }
-    num_mpz(x, a);
-    num_mpz(y, b);
+    sql__num_mpz(x, a);
+    sql__num_mpz(y, b);
     mpz_inits(ax, by, r, NULL);
     mpz_ui_pow_ui(ax, 10, (unsigned long)(s - a->dscale));
     mpz_mul(ax, ax, x);
     mpz_ui_pow_ui(by, 10, (unsigned long)(s - b->dscale));
     mpz_mul(by, by, y);
     mpz_tdiv_r(r, ax, by);
-    rc = num_from_mpz(ctx, r, s, &out->v.num);
+    rc = sql__num_from_mpz(ctx, r, s, &out->v.num);
     mpz_clears(ax, by, r, NULL);
     return rc;
 }
@@ -409,13 +420,13 @@ static int num_trunc_n(FN_ARGS)
     return num_round(ctx, &args[0].v.num, (int32_t)s, ROUND_TRUNC, &out->v.num);
 }
 
-static int int_to_num(sql_eval_ctx *ctx, int64_t v, sql_numeric *out)
+int sql__int_to_num(sql_eval_ctx *ctx, int64_t v, sql_numeric *out)
 {
     mpz_t z;
     int rc;
 
     mpz_init_set_si(z, v);
-    rc = num_from_mpz(ctx, z, 0, out);
+    rc = sql__num_from_mpz(ctx, z, 0, out);
     mpz_clear(z);
     return rc;
 }
@@ -428,11 +439,11 @@ static int num_sign(FN_ARGS)
         out->v.num = *n;
         return 0;
     }
-    return int_to_num(ctx,
-                      n->kind == SQL_NUM_PINF   ? 1
-                      : n->kind == SQL_NUM_NINF ? -1
-                                                : (n->size > 0) - (n->size < 0),
-                      &out->v.num);
+    return sql__int_to_num(ctx,
+                           n->kind == SQL_NUM_PINF   ? 1
+                           : n->kind == SQL_NUM_NINF ? -1
+                                                     : (n->size > 0) - (n->size < 0),
+                           &out->v.num);
 }
 
 static int float_trunc(FN_ARGS)
@@ -477,20 +488,22 @@ static int float_power(FN_ARGS)
     double a = args[0].v.f, b = args[1].v.f, r;
 
     if (a == 0.0 && b < 0.0)
-        return fail(ctx, SQL_STATE_INVALID_ARGUMENT_FOR_POWER_FUNCTION,
-                    "zero raised to a negative power is undefined");
+        return sql__fn_fail(ctx, SQL_STATE_INVALID_ARGUMENT_FOR_POWER_FUNCTION,
+                            "zero raised to a negative power is undefined");
     if (a < 0.0 && floor(b) != b)
-        return fail(ctx, SQL_STATE_INVALID_ARGUMENT_FOR_POWER_FUNCTION,
-                    "a negative number raised to a non-integer power yields a complex result");
+        return sql__fn_fail(
+            ctx, SQL_STATE_INVALID_ARGUMENT_FOR_POWER_FUNCTION,
+            "a negative number raised to a non-integer power yields a complex result");
     r = pow(a, b);
-    return float_result(ctx, SQL_T_FLOAT8, r, isinf(a) || isinf(b), a == 0.0 || fabs(a) > 1.0, out);
+    return sql__float_result(ctx, SQL_T_FLOAT8, r, isinf(a) || isinf(b), a == 0.0 || fabs(a) > 1.0,
+                             out);
 }
 
 static int float_sqrt(FN_ARGS)
 {
     if (args[0].v.f < 0.0)
-        return fail(ctx, SQL_STATE_INVALID_ARGUMENT_FOR_POWER_FUNCTION,
-                    "cannot take square root of a negative number");
+        return sql__fn_fail(ctx, SQL_STATE_INVALID_ARGUMENT_FOR_POWER_FUNCTION,
+                            "cannot take square root of a negative number");
     out->isnull = false;
     out->v.f = sqrt(args[0].v.f);
     return 0;
@@ -498,20 +511,20 @@ static int float_sqrt(FN_ARGS)
 
 /* ---- dates, timestamps, intervals ------------------------------------ */
 
-static int time_range_error(sql_eval_ctx *ctx, sql_type_id t)
+int sql__time_range_error(sql_eval_ctx *ctx, sql_type_id t)
 {
-    return fail(ctx, SQL_STATE_DATETIME_FIELD_OVERFLOW,
-                t == SQL_T_DATE       ? "date out of range"
-                : t == SQL_T_INTERVAL ? "interval out of range"
-                                      : "timestamp out of range");
+    return sql__fn_fail(ctx, SQL_STATE_DATETIME_FIELD_OVERFLOW,
+                        t == SQL_T_DATE       ? "date out of range"
+                        : t == SQL_T_INTERVAL ? "interval out of range"
+                                              : "timestamp out of range");
 }
 
-static bool ts_finite(int64_t ts)
+bool sql__ts_finite(int64_t ts)
 {
     return ts != INT64_MIN && ts != INT64_MAX;
 }
 
-static bool date_finite(int32_t d)
+bool sql__date_finite(int32_t d)
 {
     return d != INT32_MIN && d != INT32_MAX;
 }
@@ -522,21 +535,21 @@ static const sql_tz *session_tz(const sql_eval_ctx *ctx)
 }
 
 /* The session zone's offset (µs, east positive) at UTC timestamp `ts`. */
-static int64_t tz_off_utc(const sql_eval_ctx *ctx, int64_t ts)
+int64_t sql__tz_off_utc(const sql_eval_ctx *ctx, int64_t ts)
 {
     int64_t secs = ts / USECS_PER_SEC + EPOCH_SHIFT_SECS;
     return (int64_t)sql_tz_offset_at(session_tz(ctx), secs) * USECS_PER_SEC;
 }
 
 /* The UTC instant of local wall time `local` in the session zone. */
-static int64_t tz_local_to_utc(const sql_eval_ctx *ctx, int64_t local)
+int64_t sql__tz_local_to_utc(const sql_eval_ctx *ctx, int64_t local)
 {
-    return local - tz_off_utc(ctx, local - tz_off_utc(ctx, local));
+    return local - sql__tz_off_utc(ctx, local - sql__tz_off_utc(ctx, local));
 }
 
 /* Days since 2000-01-01 <-> proleptic Gregorian y/m/d (Hinnant's civil
  * date algorithms, shifted to PostgreSQL's epoch). */
-static void days_to_ymd(int64_t days, int64_t *y, int *m, int *d)
+void sql__days_to_ymd(int64_t days, int64_t *y, int *m, int *d)
 {
     int64_t z = days + 10957 + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
     int64_t doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
@@ -547,7 +560,7 @@ static void days_to_ymd(int64_t days, int64_t *y, int *m, int *d)
     *y = yoe + era * 400 + (*m <= 2);
 }
 
-static int64_t ymd_to_days(int64_t y, int m, int d)
+int64_t sql__ymd_to_days(int64_t y, int m, int d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400;
@@ -557,14 +570,14 @@ static int64_t ymd_to_days(int64_t y, int m, int d)
     return era * 146097 + doe - 719468 - 10957;
 }
 
-static int days_in_month(int64_t y, int m)
+int sql__days_in_month(int64_t y, int m)
 {
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     return m == 2 && leap ? 29 : mdays[m - 1];
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
+int64_t sql__floor_div(int64_t a, int64_t b)
 {
     return a / b - (a % b != 0 && (a < 0) != (b < 0));
 }
@@ -574,17 +587,17 @@ static int64_t floor_div(int64_t a, int64_t b)
  * timestamp_pl_interval. false when the result leaves the range. */
 static bool local_add_interval(int64_t t, const sql_interval *iv, int sign, int64_t *out)
 {
-    int64_t day = floor_div(t, USECS_PER_DAY), tod = t - day * USECS_PER_DAY, y;
+    int64_t day = sql__floor_div(t, USECS_PER_DAY), tod = t - day * USECS_PER_DAY, y;
     int m, d;
 
     if (iv->months) {
-        days_to_ymd(day, &y, &m, &d);
+        sql__days_to_ymd(day, &y, &m, &d);
         int64_t mon = y * 12 + (m - 1) + sign * (int64_t)iv->months;
-        y = floor_div(mon, 12);
+        y = sql__floor_div(mon, 12);
         m = (int)(mon - y * 12) + 1;
-        if (d > days_in_month(y, m))
-            d = days_in_month(y, m);
-        day = ymd_to_days(y, m, d);
+        if (d > sql__days_in_month(y, m))
+            d = sql__days_in_month(y, m);
+        day = sql__ymd_to_days(y, m, d);
     }
     day += sign * (int64_t)iv->days;
     if (day < TS_MIN / USECS_PER_DAY - 1 || day > TS_END / USECS_PER_DAY)
@@ -602,13 +615,13 @@ static int ts_interval(sql_eval_ctx *ctx, const sql_bexpr *e, int64_t ts, const 
 
     out->isnull = false;
     out->v.ts = ts;
-    if (!ts_finite(ts))
+    if (!sql__ts_finite(ts))
         return 0;
     if (tz)
-        local = ts + tz_off_utc(ctx, ts);
+        local = ts + sql__tz_off_utc(ctx, ts);
     if (!local_add_interval(local, iv, sign, &r))
-        return time_range_error(ctx, SQL_T_TIMESTAMP);
-    out->v.ts = tz ? tz_local_to_utc(ctx, r) : r;
+        return sql__time_range_error(ctx, SQL_T_TIMESTAMP);
+    out->v.ts = tz ? sql__tz_local_to_utc(ctx, r) : r;
     return 0;
 }
 
@@ -629,14 +642,15 @@ static int ts_mi_iv(FN_ARGS)
 
 /* Midnight of date d (infinities map to infinities); 22008 when the day
  * lies beyond timestamp's range. */
-static int date_to_ts(sql_eval_ctx *ctx, int32_t d, int64_t *ts)
+int sql__date_to_ts(sql_eval_ctx *ctx, int32_t d, int64_t *ts)
 {
-    if (!date_finite(d)) {
+    if (!sql__date_finite(d)) {
         *ts = d == INT32_MIN ? INT64_MIN : INT64_MAX;
         return 0;
     }
     if (d < TS_MIN / USECS_PER_DAY || d >= TS_END / USECS_PER_DAY)
-        return fail(ctx, SQL_STATE_DATETIME_FIELD_OVERFLOW, "date out of range for timestamp");
+        return sql__fn_fail(ctx, SQL_STATE_DATETIME_FIELD_OVERFLOW,
+                            "date out of range for timestamp");
     *ts = d * USECS_PER_DAY;
     return 0;
 }
@@ -644,15 +658,21 @@ static int date_to_ts(sql_eval_ctx *ctx, int32_t d, int64_t *ts)
 static int date_pl_iv(FN_ARGS)
 {
     int64_t ts = 0;
-    if (date_to_ts(ctx, args[0].v.date, &ts) < 0)
+    if (sql__date_to_ts(ctx, args[0].v.date, &ts) < 0)
         return -1;
     return ts_interval(ctx, e, ts, &args[1].v.iv, 1, out);
+}
+
+static int iv_pl_date(FN_ARGS)
+{
+    sql_datum swapped[2] = {args[1], args[0]};
+    return date_pl_iv(ctx, e, swapped, out);
 }
 
 static int date_mi_iv(FN_ARGS)
 {
     int64_t ts = 0;
-    if (date_to_ts(ctx, args[0].v.date, &ts) < 0)
+    if (sql__date_to_ts(ctx, args[0].v.date, &ts) < 0)
         return -1;
     return ts_interval(ctx, e, ts, &args[1].v.iv, -1, out);
 }
@@ -663,10 +683,11 @@ static int ts_mi_ts(FN_ARGS)
 {
     int64_t diff;
 
-    if (!ts_finite(args[0].v.ts) || !ts_finite(args[1].v.ts))
-        return fail(ctx, SQL_STATE_DATETIME_FIELD_OVERFLOW, "cannot subtract infinite timestamps");
+    if (!sql__ts_finite(args[0].v.ts) || !sql__ts_finite(args[1].v.ts))
+        return sql__fn_fail(ctx, SQL_STATE_DATETIME_FIELD_OVERFLOW,
+                            "cannot subtract infinite timestamps");
     if (__builtin_sub_overflow(args[0].v.ts, args[1].v.ts, &diff))
-        return time_range_error(ctx, SQL_T_INTERVAL);
+        return sql__time_range_error(ctx, SQL_T_INTERVAL);
     out->isnull = false;
     out->v.iv =
         (sql_interval){.days = (int32_t)(diff / USECS_PER_DAY), .micros = diff % USECS_PER_DAY};
@@ -676,7 +697,7 @@ static int ts_mi_ts(FN_ARGS)
 static int date_result(sql_eval_ctx *ctx, int64_t d, sql_datum *out)
 {
     if (d < DATE_MIN || d >= DATE_END)
-        return time_range_error(ctx, SQL_T_DATE);
+        return sql__time_range_error(ctx, SQL_T_DATE);
     out->isnull = false;
     out->v.date = (int32_t)d;
     return 0;
@@ -684,7 +705,7 @@ static int date_result(sql_eval_ctx *ctx, int64_t d, sql_datum *out)
 
 static int date_pl_int(FN_ARGS)
 {
-    if (!date_finite(args[0].v.date)) {
+    if (!sql__date_finite(args[0].v.date)) {
         *out = args[0];
         return 0;
     }
@@ -699,7 +720,7 @@ static int int_pl_date(FN_ARGS)
 
 static int date_mi_int(FN_ARGS)
 {
-    if (!date_finite(args[0].v.date)) {
+    if (!sql__date_finite(args[0].v.date)) {
         *out = args[0];
         return 0;
     }
@@ -708,19 +729,20 @@ static int date_mi_int(FN_ARGS)
 
 static int date_mi_date(FN_ARGS)
 {
-    if (!date_finite(args[0].v.date) || !date_finite(args[1].v.date))
-        return fail(ctx, SQL_STATE_DATETIME_FIELD_OVERFLOW, "cannot subtract infinite dates");
+    if (!sql__date_finite(args[0].v.date) || !sql__date_finite(args[1].v.date))
+        return sql__fn_fail(ctx, SQL_STATE_DATETIME_FIELD_OVERFLOW,
+                            "cannot subtract infinite dates");
     out->isnull = false;
     out->v.i = (int64_t)args[0].v.date - args[1].v.date;
     return 0;
 }
 
-static int iv_result(sql_eval_ctx *ctx, bool overflow, int64_t months, int64_t days, int64_t micros,
-                     sql_datum *out)
+int sql__iv_result(sql_eval_ctx *ctx, bool overflow, int64_t months, int64_t days, int64_t micros,
+                   sql_datum *out)
 {
     if (overflow || months < INT32_MIN || months > INT32_MAX || days < INT32_MIN ||
         days > INT32_MAX)
-        return time_range_error(ctx, SQL_T_INTERVAL);
+        return sql__time_range_error(ctx, SQL_T_INTERVAL);
     out->isnull = false;
     out->v.iv = (sql_interval){.months = (int32_t)months, .days = (int32_t)days, .micros = micros};
     return 0;
@@ -731,7 +753,8 @@ static int iv_pl(FN_ARGS)
     const sql_interval *a = &args[0].v.iv, *b = &args[1].v.iv;
     int64_t us;
     bool o = __builtin_add_overflow(a->micros, b->micros, &us);
-    return iv_result(ctx, o, (int64_t)a->months + b->months, (int64_t)a->days + b->days, us, out);
+    return sql__iv_result(ctx, o, (int64_t)a->months + b->months, (int64_t)a->days + b->days, us,
+                          out);
 }
 
 static int iv_mi(FN_ARGS)
@@ -739,14 +762,15 @@ static int iv_mi(FN_ARGS)
     const sql_interval *a = &args[0].v.iv, *b = &args[1].v.iv;
     int64_t us;
     bool o = __builtin_sub_overflow(a->micros, b->micros, &us);
-    return iv_result(ctx, o, (int64_t)a->months - b->months, (int64_t)a->days - b->days, us, out);
+    return sql__iv_result(ctx, o, (int64_t)a->months - b->months, (int64_t)a->days - b->days, us,
+                          out);
 }
 
 static int iv_neg(FN_ARGS)
 {
     const sql_interval *a = &args[0].v.iv;
-    return iv_result(ctx, a->micros == INT64_MIN, -(int64_t)a->months, -(int64_t)a->days,
-                     -a->micros, out);
+    return sql__iv_result(ctx, a->micros == INT64_MIN, -(int64_t)a->months, -(int64_t)a->days,
+                          -a->micros, out);
 }
 
 /* PostgreSQL's TSROUND: to microsecond precision. */
@@ -766,9 +790,9 @@ static int iv_scale(sql_eval_ctx *ctx, const sql_interval *iv, double f, bool di
     sql_interval r;
 
     if (divide && f == 0.0)
-        return fail(ctx, SQL_STATE_DIVISION_BY_ZERO, "division by zero");
+        return sql__fn_fail(ctx, SQL_STATE_DIVISION_BY_ZERO, "division by zero");
     if (isnan(months) || isnan(days) || fabs(months) >= 2147483648.0 || fabs(days) >= 2147483648.0)
-        return time_range_error(ctx, SQL_T_INTERVAL);
+        return sql__time_range_error(ctx, SQL_T_INTERVAL);
     r.months = (int32_t)months;
     r.days = (int32_t)days;
     month_days = ts_round((months - r.months) * DAYS_PER_MONTH);
@@ -780,7 +804,7 @@ static int iv_scale(sql_eval_ctx *ctx, const sql_interval *iv, double f, bool di
     r.days += (int32_t)month_days;
     us = rint((divide ? iv->micros / f : iv->micros * f) + secs * 1e6);
     if (isnan(us) || fabs(us) >= 0x1p63)
-        return time_range_error(ctx, SQL_T_INTERVAL);
+        return sql__time_range_error(ctx, SQL_T_INTERVAL);
     r.micros = (int64_t)us;
     out->isnull = false;
     out->v.iv = r;
@@ -806,25 +830,25 @@ static int iv_div(FN_ARGS)
 
 /* Bytes of the UTF-8 character starting with byte `c` (input is valid
  * UTF-8: the types module validates every text datum). */
-static size_t utf8_width(uint8_t c)
+size_t sql__utf8_width(uint8_t c)
 {
     return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
 }
 
-static int64_t utf8_count(const uint8_t *p, size_t len)
+int64_t sql__utf8_count(const uint8_t *p, size_t len)
 {
     int64_t n = 0;
-    for (size_t i = 0; i < len; i += utf8_width(p[i]))
+    for (size_t i = 0; i < len; i += sql__utf8_width(p[i]))
         n++;
     return n;
 }
 
 /* Byte offset of character `n` (0-based), clamped to len. */
-static size_t utf8_offset(const uint8_t *p, size_t len, int64_t n)
+size_t sql__utf8_offset(const uint8_t *p, size_t len, int64_t n)
 {
     size_t i = 0;
     for (; i < len && n > 0; n--)
-        i += utf8_width(p[i]);
+        i += sql__utf8_width(p[i]);
     return i < len ? i : len;
 }
 
@@ -834,7 +858,7 @@ static int text_cat(FN_ARGS)
     uint8_t *p = kv_arena_alloc(ctx->arena, a + b + 1);
 
     if (!p)
-        return oom(ctx);
+        return sql__fn_oom(ctx);
     memcpy(p, args[0].v.s.p, a);
     memcpy(p + a, args[1].v.s.p, b);
     out->isnull = false;
@@ -844,8 +868,8 @@ static int text_cat(FN_ARGS)
 }
 
 /* The output-function text of args[i] (of e->args[i]'s type). */
-static int arg_text(sql_eval_ctx *ctx, const sql_bexpr *e, const sql_datum *args, int i,
-                    sql_datum *out)
+int sql__arg_text(sql_eval_ctx *ctx, const sql_bexpr *e, const sql_datum *args, int i,
+                  sql_datum *out)
 {
     sql_type t = e->args[i]->type;
     const char *s;
@@ -866,7 +890,7 @@ static int any_cat(FN_ARGS)
 {
     sql_datum t[2];
 
-    if (arg_text(ctx, e, args, 0, &t[0]) < 0 || arg_text(ctx, e, args, 1, &t[1]) < 0)
+    if (sql__arg_text(ctx, e, args, 0, &t[0]) < 0 || sql__arg_text(ctx, e, args, 1, &t[1]) < 0)
         return -1;
     return text_cat(ctx, e, t, out);
 }
@@ -880,7 +904,7 @@ static int concat_fn(FN_ARGS)
         if (args[i].isnull)
             continue;
         sql_datum pair[2] = {acc, {0}};
-        if (arg_text(ctx, e, args, i, &t) < 0)
+        if (sql__arg_text(ctx, e, args, i, &t) < 0)
             return -1;
         pair[1] = t;
         if (text_cat(ctx, e, pair, &acc) < 0)
@@ -894,7 +918,7 @@ static int concat_fn(FN_ARGS)
 static int text_length(FN_ARGS)
 {
     out->isnull = false;
-    out->v.i = utf8_count(args[0].v.s.p, args[0].v.s.len);
+    out->v.i = sql__utf8_count(args[0].v.s.p, args[0].v.s.len);
     return 0;
 }
 
@@ -905,7 +929,7 @@ static int bpchar_length(FN_ARGS)
     while (len > 0 && args[0].v.s.p[len - 1] == ' ')
         len--;
     out->isnull = false;
-    out->v.i = utf8_count(args[0].v.s.p, len);
+    out->v.i = sql__utf8_count(args[0].v.s.p, len);
     return 0;
 }
 
@@ -926,7 +950,7 @@ static void open_utf8_locale(void)
     utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
 }
 
-static uint32_t utf8_decode(const uint8_t *p, size_t w)
+uint32_t sql__utf8_decode(const uint8_t *p, size_t w)
 {
     static const uint8_t lead_mask[] = {0, 0x7F, 0x1F, 0x0F, 0x07};
     uint32_t c = p[0] & lead_mask[w];
@@ -935,7 +959,7 @@ static uint32_t utf8_decode(const uint8_t *p, size_t w)
     return c;
 }
 
-static size_t utf8_encode(uint32_t c, uint8_t *p)
+size_t sql__utf8_encode(uint32_t c, uint8_t *p)
 {
     if (c < 0x80) {
         p[0] = (uint8_t)c;
@@ -948,8 +972,17 @@ static size_t utf8_encode(uint32_t c, uint8_t *p)
     return w;
 }
 
-static uint32_t map_case(uint32_t c, bool upper)
+bool sql__is_alnum(uint32_t c)
 {
+    pthread_once(&utf8_once, open_utf8_locale);
+    if (utf8_locale)
+        return iswalnum_l((wint_t)c, utf8_locale);
+    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+uint32_t sql__map_case(uint32_t c, bool upper)
+{
+    pthread_once(&utf8_once, open_utf8_locale);
     if (utf8_locale)
         return (uint32_t)(upper ? towupper_l((wint_t)c, utf8_locale)
                                 : towlower_l((wint_t)c, utf8_locale));
@@ -965,11 +998,10 @@ static int text_map_case(sql_eval_ctx *ctx, const sql_datum *in, bool upper, sql
     size_t n = 0;
 
     if (!q)
-        return oom(ctx);
-    pthread_once(&utf8_once, open_utf8_locale);
+        return sql__fn_oom(ctx);
     for (size_t i = 0, w; i < in->v.s.len; i += w) {
-        w = utf8_width(p[i]);
-        n += utf8_encode(map_case(utf8_decode(p + i, w), upper), q + n);
+        w = sql__utf8_width(p[i]);
+        n += sql__utf8_encode(sql__map_case(sql__utf8_decode(p + i, w), upper), q + n);
     }
     out->isnull = false;
     out->v.s.p = q;
@@ -995,12 +1027,13 @@ static int substr_impl(sql_eval_ctx *ctx, const sql_datum *s, int64_t start, boo
     int64_t end;
 
     if (has_count && count < 0)
-        return fail(ctx, SQL_STATE_SUBSTRING_ERROR, "negative substring length not allowed");
+        return sql__fn_fail(ctx, SQL_STATE_SUBSTRING_ERROR,
+                            "negative substring length not allowed");
     if (!has_count || __builtin_add_overflow(start, count, &end))
         end = INT64_MAX;
     start = start < 1 ? 1 : start;
-    size_t from = utf8_offset(s->v.s.p, s->v.s.len, start - 1);
-    size_t to = end <= start ? from : utf8_offset(s->v.s.p, s->v.s.len, end - 1);
+    size_t from = sql__utf8_offset(s->v.s.p, s->v.s.len, start - 1);
+    size_t to = end <= start ? from : sql__utf8_offset(s->v.s.p, s->v.s.len, end - 1);
     out->isnull = false;
     out->v.s.p = s->v.s.p + from;
     out->v.s.len = to - from;
@@ -1020,8 +1053,8 @@ static int text_substr3(FN_ARGS)
 /* Whether the character at p (width w) occurs in `set`. */
 static bool in_set(const uint8_t *p, size_t w, const sql_datum *set)
 {
-    for (size_t i = 0; i < set->v.s.len; i += utf8_width(set->v.s.p[i]))
-        if (utf8_width(set->v.s.p[i]) == w && memcmp(set->v.s.p + i, p, w) == 0)
+    for (size_t i = 0; i < set->v.s.len; i += sql__utf8_width(set->v.s.p[i]))
+        if (sql__utf8_width(set->v.s.p[i]) == w && memcmp(set->v.s.p + i, p, w) == 0)
             return true;
     return false;
 }
@@ -1033,8 +1066,8 @@ static void trim_impl(const sql_datum *s, const sql_datum *set, bool left, bool 
     const uint8_t *p = s->v.s.p;
     size_t from = 0, to = s->v.s.len;
 
-    while (left && from < to && in_set(p + from, utf8_width(p[from]), set))
-        from += utf8_width(p[from]);
+    while (left && from < to && in_set(p + from, sql__utf8_width(p[from]), set))
+        from += sql__utf8_width(p[from]);
     while (right && from < to) {
         size_t last = to - 1;
         while (last > from && (p[last] & 0xC0) == 0x80)
@@ -1101,7 +1134,7 @@ static int text_strpos(FN_ARGS)
 {
     int64_t at = find_bytes(&args[0], &args[1], 0);
     out->isnull = false;
-    out->v.i = at < 0 ? 0 : utf8_count(args[0].v.s.p, (size_t)at) + 1;
+    out->v.i = at < 0 ? 0 : sql__utf8_count(args[0].v.s.p, (size_t)at) + 1;
     return 0;
 }
 
@@ -1133,8 +1166,8 @@ static int text_replace(FN_ARGS)
 /* `count` characters of s from character `from` (both clamped). */
 static void char_slice(const sql_datum *s, int64_t from, int64_t count, sql_datum *out)
 {
-    size_t a = utf8_offset(s->v.s.p, s->v.s.len, from < 0 ? 0 : from);
-    size_t b = count <= 0 ? a : a + utf8_offset(s->v.s.p + a, s->v.s.len - a, count);
+    size_t a = sql__utf8_offset(s->v.s.p, s->v.s.len, from < 0 ? 0 : from);
+    size_t b = count <= 0 ? a : a + sql__utf8_offset(s->v.s.p + a, s->v.s.len - a, count);
     out->isnull = false;
     out->v.s.p = s->v.s.p + a;
     out->v.s.len = b - a;
@@ -1143,7 +1176,7 @@ static void char_slice(const sql_datum *s, int64_t from, int64_t count, sql_datu
 /* left(s, n): the first n characters; n < 0: all but the last -n. */
 static int text_left(FN_ARGS)
 {
-    int64_t n = args[1].v.i, len = utf8_count(args[0].v.s.p, args[0].v.s.len);
+    int64_t n = args[1].v.i, len = sql__utf8_count(args[0].v.s.p, args[0].v.s.len);
     char_slice(&args[0], 0, n >= 0 ? n : len + n, out);
     return 0;
 }
@@ -1151,7 +1184,7 @@ static int text_left(FN_ARGS)
 /* right(s, n): the last n characters; n < 0: all but the first -n. */
 static int text_right(FN_ARGS)
 {
-    int64_t n = args[1].v.i, len = utf8_count(args[0].v.s.p, args[0].v.s.len);
+    int64_t n = args[1].v.i, len = sql__utf8_count(args[0].v.s.p, args[0].v.s.len);
     int64_t keep = n >= 0 ? (n < len ? n : len) : (len + n > 0 ? len + n : 0);
     char_slice(&args[0], len - keep, keep, out);
     return 0;
@@ -1166,9 +1199,9 @@ static int text_repeat(FN_ARGS)
     uint8_t *p;
 
     if (len && n > MAX_VALUE_BYTES / len)
-        return fail(ctx, SQL_STATE_PROGRAM_LIMIT_EXCEEDED, "requested length too large");
+        return sql__fn_fail(ctx, SQL_STATE_PROGRAM_LIMIT_EXCEEDED, "requested length too large");
     if (!(p = kv_arena_alloc(ctx->arena, len * n + 1)))
-        return oom(ctx);
+        return sql__fn_oom(ctx);
     for (size_t i = 0; i < n; i++)
         memcpy(p + i * len, args[0].v.s.p, len);
     out->isnull = false;
@@ -1181,7 +1214,7 @@ static int text_repeat(FN_ARGS)
 static int pad(sql_eval_ctx *ctx, const sql_datum *s, int64_t len, const sql_datum *fill, bool left,
                sql_datum *out)
 {
-    int64_t have = utf8_count(s->v.s.p, s->v.s.len), need = len - have;
+    int64_t have = sql__utf8_count(s->v.s.p, s->v.s.len), need = len - have;
     size_t fi = 0, n = 0;
     uint8_t *p;
 
@@ -1190,15 +1223,15 @@ static int pad(sql_eval_ctx *ctx, const sql_datum *s, int64_t len, const sql_dat
         return 0;
     }
     if ((size_t)need > MAX_VALUE_BYTES / 4)
-        return fail(ctx, SQL_STATE_PROGRAM_LIMIT_EXCEEDED, "requested length too large");
+        return sql__fn_fail(ctx, SQL_STATE_PROGRAM_LIMIT_EXCEEDED, "requested length too large");
     if (!(p = kv_arena_alloc(ctx->arena, (size_t)need * 4 + s->v.s.len + 1)))
-        return oom(ctx);
+        return sql__fn_oom(ctx);
     if (!left) {
         memcpy(p, s->v.s.p, s->v.s.len);
         n = s->v.s.len;
     }
     for (int64_t i = 0; i < need; i++) {
-        size_t w = utf8_width(fill->v.s.p[fi]);
+        size_t w = sql__utf8_width(fill->v.s.p[fi]);
         memcpy(p + n, fill->v.s.p + fi, w);
         n += w;
         fi += w;
@@ -1243,7 +1276,8 @@ static int text_split_part(FN_ARGS)
     size_t pos = 0;
 
     if (n == 0)
-        return fail(ctx, SQL_STATE_INVALID_PARAMETER_VALUE, "field position must not be zero");
+        return sql__fn_fail(ctx, SQL_STATE_INVALID_PARAMETER_VALUE,
+                            "field position must not be zero");
     *out = (sql_datum){.v.s = {s->v.s.p, 0}};
     if (d->v.s.len == 0) {
         if (n == 1 || n == -1)
@@ -1278,7 +1312,7 @@ static int like_one(const uint8_t *pat, size_t plen, size_t *pi, const uint8_t *
     }
     if (pat[i] == '\\' && ++i == plen)
         return -1;
-    w = utf8_width(pat[i]);
+    w = sql__utf8_width(pat[i]);
     *pi = i + w;
     return w == sw && memcmp(pat + i, s, w) == 0;
 }
@@ -1292,7 +1326,7 @@ static int like_match(sql_eval_ctx *ctx, const sql_datum *str, const sql_datum *
     size_t star_p = SIZE_MAX, star_s = 0;
 
     while (si < slen) {
-        size_t sw = utf8_width(s[si]), next = pi;
+        size_t sw = sql__utf8_width(s[si]), next = pi;
         int m = 0;
         if (pi < plen && pat[pi] == '%') {
             star_p = ++pi;
@@ -1300,14 +1334,14 @@ static int like_match(sql_eval_ctx *ctx, const sql_datum *str, const sql_datum *
             continue;
         }
         if (pi < plen && (m = like_one(pat, plen, &next, s + si, sw)) < 0)
-            return fail(ctx, SQL_STATE_INVALID_ESCAPE_SEQUENCE,
-                        "LIKE pattern must not end with escape character");
+            return sql__fn_fail(ctx, SQL_STATE_INVALID_ESCAPE_SEQUENCE,
+                                "LIKE pattern must not end with escape character");
         if (m) {
             pi = next;
             si += sw;
         } else if (star_p != SIZE_MAX) {
             pi = star_p;
-            star_s += utf8_width(s[star_s]);
+            star_s += sql__utf8_width(s[star_s]);
             si = star_s;
         } else {
             *match = false;
@@ -1400,7 +1434,7 @@ static int64_t clock_now(void)
 }
 
 /* The transaction's timestamp (the wall clock when the caller gave none). */
-static int64_t txn_now(const sql_eval_ctx *ctx)
+int64_t sql__txn_now(const sql_eval_ctx *ctx)
 {
     return ctx->io.has_now ? ctx->io.now : clock_now();
 }
@@ -1408,7 +1442,7 @@ static int64_t txn_now(const sql_eval_ctx *ctx)
 static int now_fn(FN_ARGS)
 {
     out->isnull = false;
-    out->v.ts = txn_now(ctx);
+    out->v.ts = sql__txn_now(ctx);
     return 0;
 }
 
@@ -1422,7 +1456,7 @@ static int ts_precision(sql_eval_ctx *ctx, sql_type_id t, int64_t ts, int64_t p,
 
 static int now_p(FN_ARGS)
 {
-    return ts_precision(ctx, SQL_T_TIMESTAMPTZ, txn_now(ctx), args[0].v.i, out);
+    return ts_precision(ctx, SQL_T_TIMESTAMPTZ, sql__txn_now(ctx), args[0].v.i, out);
 }
 
 static int clock_fn(FN_ARGS)
@@ -1434,8 +1468,8 @@ static int clock_fn(FN_ARGS)
 
 static int64_t local_now(const sql_eval_ctx *ctx)
 {
-    int64_t now = txn_now(ctx);
-    return now + tz_off_utc(ctx, now);
+    int64_t now = sql__txn_now(ctx);
+    return now + sql__tz_off_utc(ctx, now);
 }
 
 static int localts_fn(FN_ARGS)
@@ -1453,7 +1487,7 @@ static int localts_p(FN_ARGS)
 static int current_date_fn(FN_ARGS)
 {
     out->isnull = false;
-    out->v.date = (int32_t)floor_div(local_now(ctx), USECS_PER_DAY);
+    out->v.date = (int32_t)sql__floor_div(local_now(ctx), USECS_PER_DAY);
     return 0;
 }
 
@@ -1494,7 +1528,7 @@ static int schema_fn(FN_ARGS)
 static int random_bytes(sql_eval_ctx *ctx, void *buf, size_t n)
 {
     if (getrandom(buf, n, 0) != (ssize_t)n)
-        return fail(ctx, SQL_STATE_INTERNAL_ERROR, "could not generate random values");
+        return sql__fn_fail(ctx, SQL_STATE_INTERNAL_ERROR, "could not generate random values");
     return 0;
 }
 
@@ -1541,10 +1575,11 @@ static int nextval_fn(FN_ARGS)
     char *name;
 
     if (!env || !env->nextval)
-        return fail(ctx, SQL_STATE_FEATURE_NOT_SUPPORTED, "nextval() is not supported here");
+        return sql__fn_fail(ctx, SQL_STATE_FEATURE_NOT_SUPPORTED,
+                            "nextval() is not supported here");
     name = kv_arena_strndup(ctx->arena, (const char *)args[0].v.s.p, args[0].v.s.len);
     if (!name)
-        return oom(ctx);
+        return sql__fn_oom(ctx);
     out->isnull = false;
     return env->nextval(env->env, name, &out->v.i, ctx->err, ctx->arena);
 }
@@ -1662,18 +1697,18 @@ static int num_to_int(sql_eval_ctx *ctx, sql_type_id to, const sql_numeric *n, i
     mpz_t z;
 
     if (n->kind == SQL_NUM_NAN)
-        return fail(ctx, SQL_STATE_FEATURE_NOT_SUPPORTED,
-                    to == SQL_T_INT8   ? "cannot convert NaN to bigint"
-                    : to == SQL_T_INT4 ? "cannot convert NaN to integer"
-                                       : "cannot convert NaN to smallint");
+        return sql__fn_fail(ctx, SQL_STATE_FEATURE_NOT_SUPPORTED,
+                            to == SQL_T_INT8   ? "cannot convert NaN to bigint"
+                            : to == SQL_T_INT4 ? "cannot convert NaN to integer"
+                                               : "cannot convert NaN to smallint");
     if (n->kind != SQL_NUM_FINITE)
-        return fail(ctx, SQL_STATE_FEATURE_NOT_SUPPORTED,
-                    to == SQL_T_INT8   ? "cannot convert infinity to bigint"
-                    : to == SQL_T_INT4 ? "cannot convert infinity to integer"
-                                       : "cannot convert infinity to smallint");
+        return sql__fn_fail(ctx, SQL_STATE_FEATURE_NOT_SUPPORTED,
+                            to == SQL_T_INT8   ? "cannot convert infinity to bigint"
+                            : to == SQL_T_INT4 ? "cannot convert infinity to integer"
+                                               : "cannot convert infinity to smallint");
     if (num_round(ctx, n, 0, ROUND_HALF_AWAY, &r) < 0)
         return -1;
-    num_mpz(z, &r);
+    sql__num_mpz(z, &r);
     if (!mpz_fits_slong_p(z) || !int_fits(to, mpz_get_si(z)))
         return int_range_error(ctx, to);
     *out = mpz_get_si(z);
@@ -1729,7 +1764,7 @@ static int cast_numeric(sql_eval_ctx *ctx, sql_type_id from, sql_type_id to, con
 
     out->isnull = false;
     if (to == SQL_T_NUMERIC)
-        return from_int ? int_to_num(ctx, in->v.i, &out->v.num)
+        return from_int ? sql__int_to_num(ctx, in->v.i, &out->v.num)
                         : float_to_num(ctx, from, in->v.f, out);
     if (from == SQL_T_NUMERIC)
         return to_int ? num_to_int(ctx, to, &in->v.num, &out->v.i)
@@ -1738,8 +1773,8 @@ static int cast_numeric(sql_eval_ctx *ctx, sql_type_id from, sql_type_id to, con
         return from_int ? int_result(ctx, to, false, in->v.i, out)
                         : float_to_int(ctx, to, in->v.f, &out->v.i);
     if (from_int)
-        return float_result(ctx, to, (double)in->v.i, true, true, out);
-    return float_result(ctx, to, in->v.f, isinf(in->v.f), in->v.f == 0.0, out);
+        return sql__float_result(ctx, to, (double)in->v.i, true, true, out);
+    return sql__float_result(ctx, to, in->v.f, isinf(in->v.f), in->v.f == 0.0, out);
 }
 
 /* Between date, timestamp and timestamptz; the zone is the session's. */
@@ -1748,18 +1783,18 @@ static int cast_datetime(sql_eval_ctx *ctx, sql_type_id from, sql_type_id to, co
 {
     int64_t ts = in->v.ts;
 
-    if (from == SQL_T_DATE && date_to_ts(ctx, in->v.date, &ts) < 0)
+    if (from == SQL_T_DATE && sql__date_to_ts(ctx, in->v.date, &ts) < 0)
         return -1;
-    bool finite = ts_finite(ts);
+    bool finite = sql__ts_finite(ts);
     out->isnull = false;
     if (finite && from == SQL_T_TIMESTAMPTZ)
-        ts += tz_off_utc(ctx, ts); /* now local wall time */
+        ts += sql__tz_off_utc(ctx, ts); /* now local wall time */
     if (to == SQL_T_DATE) {
         out->v.date =
-            !finite ? (ts < 0 ? INT32_MIN : INT32_MAX) : (int32_t)floor_div(ts, USECS_PER_DAY);
+            !finite ? (ts < 0 ? INT32_MIN : INT32_MAX) : (int32_t)sql__floor_div(ts, USECS_PER_DAY);
         return 0;
     }
-    out->v.ts = finite && to == SQL_T_TIMESTAMPTZ ? tz_local_to_utc(ctx, ts) : ts;
+    out->v.ts = finite && to == SQL_T_TIMESTAMPTZ ? sql__tz_local_to_utc(ctx, ts) : ts;
     return 0;
 }
 
@@ -1789,7 +1824,7 @@ static int cast_to_string(sql_eval_ctx *ctx, sql_type from, const sql_datum *in,
 static void truncate_chars(sql_type to, sql_datum *d)
 {
     if ((to.oid == SQL_T_VARCHAR || to.oid == SQL_T_BPCHAR) && to.typmod >= 4)
-        d->v.s.len = utf8_offset(d->v.s.p, d->v.s.len, to.typmod - 4);
+        d->v.s.len = sql__utf8_offset(d->v.s.p, d->v.s.len, to.typmod - 4);
 }
 
 /* The cast of `in` from `from` to `to`, typmod included. */
@@ -1854,6 +1889,7 @@ static const sql__fn op_table[] = {
     {"+", 2, {T(DATE), T(INTERVAL)}, T(TIMESTAMP), date_pl_iv, S},
     {"+", 2, {T(TIMESTAMP), T(INTERVAL)}, T(TIMESTAMP), ts_pl_iv, S},
     {"+", 2, {T(TIMESTAMPTZ), T(INTERVAL)}, T(TIMESTAMPTZ), ts_pl_iv, S},
+    {"+", 2, {T(INTERVAL), T(DATE)}, T(TIMESTAMP), iv_pl_date, S},
     {"+", 2, {T(INTERVAL), T(TIMESTAMP)}, T(TIMESTAMP), iv_pl_ts, S},
     {"+", 2, {T(INTERVAL), T(TIMESTAMPTZ)}, T(TIMESTAMPTZ), iv_pl_ts, S},
     {"+", 2, {T(INTERVAL), T(INTERVAL)}, T(INTERVAL), iv_pl, S},
@@ -1961,6 +1997,7 @@ static const sql__fn fn_table[] = {
     {"substr", 3, {T(TEXT), T(INT4), T(INT4)}, T(TEXT), text_substr3, S},
     {"substring", 2, {T(TEXT), T(INT4)}, T(TEXT), text_substr2, S},
     {"substring", 3, {T(TEXT), T(INT4), T(INT4)}, T(TEXT), text_substr3, S},
+    {"substring", 2, {T(TEXT), T(TEXT)}, T(TEXT), sql__re_substring, S},
     {"btrim", 1, {T(TEXT)}, T(TEXT), text_btrim1, S},
     {"btrim", 2, {T(TEXT), T(TEXT)}, T(TEXT), text_btrim2, S},
     {"ltrim", 1, {T(TEXT)}, T(TEXT), text_ltrim1, S},
@@ -2022,6 +2059,8 @@ static const struct {
     {"variance", "aggregate function variance is not supported yet"},
     {"current_time", "type time with time zone is not supported yet"},
     {"localtime", "type time without time zone is not supported yet"},
+    /* random() draws from the kernel; there is no session generator to seed */
+    {"setseed", "setseed() is not supported yet"},
 };
 
 /* The aggregates the planner's aggregation operator implements
@@ -2061,10 +2100,18 @@ bool sql_expr_has_aggregate(const sql_expr *e)
            any_aggregate(e->whens, nwhen) || any_aggregate(e->thens, nwhen);
 }
 
-const sql__fn *sql__fn_find(const char *name, bool is_op, int *n)
+static const sql__fn_set base_set = {op_table, sizeof op_table / sizeof *op_table, fn_table,
+                                     sizeof fn_table / sizeof *fn_table};
+
+/* The files contributing rows; a name's rows all come from one of them. */
+static const sql__fn_set *const fn_sets[] = {
+    &base_set,         &sql__fn_set_str,  &sql__fn_set_regex,
+    &sql__fn_set_math, &sql__fn_set_time, &sql__fn_set_fmt,
+};
+
+/* The run of rows named `name` in t[0..len): its length into *n. */
+static const sql__fn *find_run(const sql__fn *t, size_t len, const char *name, int *n)
 {
-    const sql__fn *t = is_op ? op_table : fn_table;
-    size_t len = is_op ? sizeof op_table / sizeof *op_table : sizeof fn_table / sizeof *fn_table;
     size_t i = 0;
 
     while (i < len && strcmp(t[i].name, name) != 0)
@@ -2076,6 +2123,25 @@ const sql__fn *sql__fn_find(const char *name, bool is_op, int *n)
         assert(strcmp(t[k].name, name) != 0);
     *n = (int)(j - i);
     return j > i ? &t[i] : NULL;
+}
+
+const sql__fn *sql__fn_find(const char *name, bool is_op, int *n)
+{
+    for (size_t i = 0; i < sizeof fn_sets / sizeof *fn_sets; i++) {
+        const sql__fn_set *s = fn_sets[i];
+        const sql__fn *rows =
+            is_op ? find_run(s->ops, s->nops, name, n) : find_run(s->fns, s->nfns, name, n);
+        if (rows)
+            return rows;
+    }
+    *n = 0;
+    return NULL;
+}
+
+void sql__fn_prepare(kv_arena *arena, sql_bexpr *b)
+{
+    sql__regex_prepare(arena, b);
+    sql__time_prepare(arena, b);
 }
 
 const char *sql__fn_unsupported(const char *name)

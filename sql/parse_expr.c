@@ -341,6 +341,20 @@ static const char *const svf_names[] = {
 };
 
 /* The precision of CURRENT_TIMESTAMP(p) becomes an integer argument. */
+/* x COLLATE name: the collations that compare as we always do (bytewise,
+ * PostgreSQL's C) are accepted and dropped, so psql's \d queries (which
+ * say COLLATE pg_catalog.default) run; any other is refused. */
+static int collate_clause(sql__pctx *c, const PgQuery__CollateClause *cc, sql_expr **out)
+{
+    const char *name = cc->n_collname ? sql__node_str(cc->collname[cc->n_collname - 1]) : NULL;
+    const char *schema = cc->n_collname > 1 ? sql__node_str(cc->collname[0]) : NULL;
+
+    if (!name || (schema && strcmp(schema, "pg_catalog") != 0) ||
+        (strcmp(name, "default") != 0 && strcmp(name, "C") != 0 && strcmp(name, "POSIX") != 0))
+        return sql__unsupported(c, cc->location, "COLLATE");
+    return sql__expr(c, cc->arg, out);
+}
+
 static int sql_value_function(sql__pctx *c, const PgQuery__SQLValueFunction *f, sql_expr **out)
 {
     char buf[16];
@@ -444,6 +458,8 @@ int sql__expr(sql__pctx *c, const PgQuery__Node *n, sql_expr **out)
         return *out ? 0 : -1;
     case PG_QUERY__NODE__NODE_SUB_LINK:
         return sub_link(c, n->sub_link, out);
+    case PG_QUERY__NODE__NODE_COLLATE_CLAUSE:
+        return collate_clause(c, n->collate_clause, out);
     default:
         return sql__unsupported_node(c, n, -1);
     }

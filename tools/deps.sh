@@ -9,7 +9,7 @@ PACKAGES=(
     gcc make cmake ninja-build pkg-config clang-format
     # libraries
     librocksdb-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler liblz4-dev zlib1g-dev libgmp-dev
-    libpg-query-dev libpq-dev libssl-dev libjansson-dev libcurl4-openssl-dev
+    libpg-query-dev libpq-dev libssl-dev libjansson-dev libcurl4-openssl-dev libpcre2-dev
     # tests
     libcriterion-dev python3 python3-psycopg2 postgresql-client
     # benchmarks and reference systems

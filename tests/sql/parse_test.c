@@ -319,6 +319,8 @@ Test(sql_parse, unsupported_features_name_themselves)
         {"SELECT 1; CREATE INDEX i ON t (a) WHERE a > 0", "partial index is not supported yet", 11},
         {"SELECT * FROM ONLY t", "ONLY is not supported yet", 20},
         {"SELECT * FROM t AS x(a, b)", "column alias list is not supported yet", 15},
+        {"SELECT 'a' COLLATE \"de_DE\"", "COLLATE is not supported yet", 12},
+        {"SELECT 'a' COLLATE public.\"C\"", "COLLATE is not supported yet", 12},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         expect_error(cases[i].sql, "0A000", cases[i].msg, cases[i].pos);

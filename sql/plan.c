@@ -52,12 +52,18 @@ typedef struct planner {
     const sql_cte *ctes;
     int nctes, nlater;
     const struct planner *parent;
+    /* INSERT ... SELECT's source: select-list literals of unknown type
+     * take the target columns' types (PostgreSQL's rule), item i
+     * unknown_as[i] for i < nunknown_as; else they are text */
+    const sql_type *unknown_as;
+    int nunknown_as;
 } planner;
 
 static int plan_subquery(void *arg, const sql_bind_ctx *bc, const sql_select *s,
                          sql_subquery_info *out, sql_error *err);
 static int plan_nested(planner *pl, const planner *parent, const sql_select *s,
-                       const sql_scope *outer, sql_plan **out, bool *correlated, sql_error *err);
+                       const sql_scope *outer, const sql_type *unknown_as, int nunknown_as,
+                       sql_plan **out, bool *correlated, sql_error *err);
 
 static const sql_type type_bool = {SQL_T_BOOL, -1};
 static const sql_type type_int8 = {SQL_T_INT8, -1};
@@ -171,7 +177,7 @@ static int open_subquery(planner *pl, const planner *parent, const sql_select *q
 {
     sql_plan *sub;
     bool correlated;
-    if (plan_nested(pl, parent, q, pl->outer, &sub, &correlated, err) != 0)
+    if (plan_nested(pl, parent, q, pl->outer, NULL, 0, &sub, &correlated, err) != 0)
         return -1;
     pl->outer_used |= correlated;
     if (nnames > sub->ntargets) {
@@ -381,9 +387,10 @@ static int bind_output(planner *pl, const sql_scope *scope, const sql_expr *e,
     return bind_as(pl, scope, e, type_unknown, NULL, clause, out, err);
 }
 
-/* A select-list item: a literal of unknown type becomes text, as in
- * PostgreSQL's select lists. */
-static int bind_target(planner *pl, const sql_scope *scope, const sql_expr *e,
+/* Select-list item `at`: a literal of unknown type becomes text, as in
+ * PostgreSQL's select lists, or the type of the column INSERT ... SELECT
+ * assigns it to. */
+static int bind_target(planner *pl, const sql_scope *scope, const sql_expr *e, int at,
                        const sql_bexpr **out, sql_error *err)
 {
     if (bind_output(pl, scope, e, out, err) != 0)
@@ -392,8 +399,9 @@ static int bind_target(planner *pl, const sql_scope *scope, const sql_expr *e,
         return 0;
     sql_bind_ctx bc = {
         .arena = pl->arena, .query = pl->ctx->query, .scope = scope, .params = pl->ctx->params};
+    sql_type want = at < pl->nunknown_as ? pl->unknown_as[at] : type_text;
     sql_bexpr *b;
-    if (sql_expr_coerce(&bc, (sql_bexpr *)*out, type_text, &b, err) != 0)
+    if (sql_expr_coerce(&bc, (sql_bexpr *)*out, want, &b, err) != 0)
         return -1;
     *out = b;
     return 0;
@@ -411,7 +419,7 @@ static int bind_targets(planner *pl, const sql_target *tl, int n, sql_error *err
             continue;
         }
         const sql_bexpr *b;
-        if (bind_target(pl, scope, e, &b, err) != 0)
+        if (bind_target(pl, scope, e, ts.n, &b, err) != 0)
             return -1;
         const char *name = tl[i].alias ? tl[i].alias : sql_expr_colname(e);
         if (add_target(pl, &ts, b, name, err) != 0)
@@ -1173,9 +1181,14 @@ static int plan_insert(planner *pl, const sql_insert *ins, sql_error *err)
     if (insert_columns(pl, ins, &cols, &ncols, err) != 0)
         return -1;
     if (ins->select != NULL) {
+        sql_type *types = kv_arena_alloc(pl->arena, ((size_t)ncols + 1) * sizeof(*types));
+        if (types == NULL)
+            return sql__oom(pl->arena, err);
+        for (int j = 0; j < ncols; j++)
+            types[j] = p->table->cols[cols[j]].type;
         sql_plan *src;
         bool correlated;
-        if (plan_nested(pl, pl, ins->select, NULL, &src, &correlated, err) != 0)
+        if (plan_nested(pl, pl, ins->select, NULL, types, ncols, &src, &correlated, err) != 0)
             return -1;
         p->source = src;
     }
@@ -1269,13 +1282,20 @@ static int add_sub(planner *pl, sql_plan *sub, sql_error *err)
  * SELECT's), WITH queries in `parent` and outwards. On success *out is
  * one of pl's subplans and *correlated tells whether it read `outer`. */
 static int plan_nested(planner *pl, const planner *parent, const sql_select *s,
-                       const sql_scope *outer, sql_plan **out, bool *correlated, sql_error *err)
+                       const sql_scope *outer, const sql_type *unknown_as, int nunknown_as,
+                       sql_plan **out, bool *correlated, sql_error *err)
 {
     sql_plan *sub = kv_arena_alloc(pl->arena, sizeof(*sub));
     if (sub == NULL)
         return sql__oom(pl->arena, err);
     *sub = (sql_plan){.kind = SQL_STMT_SELECT, .catalog = pl->ctx->catalog};
-    planner in = {.ctx = pl->ctx, .arena = pl->arena, .p = sub, .outer = outer, .parent = parent};
+    planner in = {.ctx = pl->ctx,
+                  .arena = pl->arena,
+                  .p = sub,
+                  .outer = outer,
+                  .parent = parent,
+                  .unknown_as = unknown_as,
+                  .nunknown_as = nunknown_as};
     in.empty = (sql_scope){.outer = outer, .outer_used = &in.outer_used};
     if (plan_select(&in, s, err) != 0 || explain(&in, err) != 0) {
         sql__plan_free(sub);
@@ -1297,7 +1317,7 @@ static int plan_subquery(void *arg, const sql_bind_ctx *bc, const sql_select *s,
     planner *pl = arg;
     sql_plan *sub;
     bool correlated;
-    if (plan_nested(pl, pl, s, bc->scope, &sub, &correlated, err) != 0)
+    if (plan_nested(pl, pl, s, bc->scope, NULL, 0, &sub, &correlated, err) != 0)
         return -1;
     sql_type *types = kv_arena_alloc(pl->arena, ((size_t)sub->ntargets + 1) * sizeof(*types));
     if (types == NULL)

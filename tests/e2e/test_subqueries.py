@@ -97,6 +97,9 @@ class SubqueryTest(harness.ServerTestCase):
             self.assertEqual(cur.rowcount, 6)
             cur.execute("SELECT count(*) FROM ins")
             self.assertEqual(cur.fetchone(), (12,))
+            # literals of unknown type take the target columns' types
+            cur.execute("INSERT INTO ins SELECT '500', '7', 'lit' RETURNING a + 1, b * 2, c")
+            self.assertEqual(cur.fetchall(), [(501, 14, "lit")])
         self.fails("INSERT INTO ins SELECT a, b, c, a FROM t1", "42601",
                    "INSERT has more expressions than target columns")
         self.fails("INSERT INTO ins (a, b) SELECT c, b FROM t1", "42804",

@@ -1002,6 +1002,10 @@ Test(exec, insert_select_reads_before_writing)
     expect_rows(
         "INSERT INTO t (v, id) SELECT 'w' || id, id + 9000 FROM t WHERE id <= 2 RETURNING *",
         "9001|w1|7\n9002|w2|7\n");
+    /* literals of unknown type take the target columns' types */
+    expect_rows("INSERT INTO t SELECT '9003', 'w3', '4' RETURNING id + 1, n * 2", "9004|8\n");
+    expect_error("INSERT INTO t (id) SELECT 'x'", "22P02",
+                 "invalid input syntax for type integer: \"x\"", NULL);
     expect_error("INSERT INTO t SELECT id, v, n, n FROM t", "42601",
                  "INSERT has more expressions than target columns", NULL);
     cr_assert_eq(err.position, 32);

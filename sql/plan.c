@@ -51,6 +51,7 @@ typedef struct planner {
      * yet (while a WITH query is planned) */
     const sql_cte *ctes;
     int nctes, nlater;
+    sql_plan **cte_plans; /* [nctes + nlater]: a WITH query's shared plan */
     const struct planner *parent;
     /* INSERT ... SELECT's source: select-list literals of unknown type
      * take the target columns' types (PostgreSQL's rule), item i
@@ -171,15 +172,10 @@ static const sql_cte *find_cte(const planner *pl, const char *name, const planne
 
 /* FROM a subquery (or a WITH query, `what` names which in 42P10): its
  * result columns, renamed by `names` where given, are the scope, called
- * `alias`. `parent` is where its own FROM looks up WITH queries. */
-static int open_subquery(planner *pl, const planner *parent, const sql_select *q, const char *alias,
-                         const char *const *names, int nnames, const char *what, sql_error *err)
+ * `alias`. */
+static int from_scope(planner *pl, sql_plan *sub, const char *alias, const char *const *names,
+                      int nnames, const char *what, sql_error *err)
 {
-    sql_plan *sub;
-    bool correlated;
-    if (plan_nested(pl, parent, q, pl->outer, NULL, 0, &sub, &correlated, err) != 0)
-        return -1;
-    pl->outer_used |= correlated;
     if (nnames > sub->ntargets) {
         sql_error_set(err, pl->arena, SQL_STATE_INVALID_COLUMN_REFERENCE,
                       "%s \"%s\" has %d columns available but %d columns specified", what, alias,
@@ -204,6 +200,19 @@ static int open_subquery(planner *pl, const planner *parent, const sql_select *q
     return 0;
 }
 
+/* Plans FROM subquery `q` (its own FROM looks up WITH queries in
+ * `parent`) and opens it as from_scope does; *planned and *correlated
+ * tell what it became. */
+static int open_subquery(planner *pl, const planner *parent, const sql_select *q, const char *alias,
+                         const char *const *names, int nnames, const char *what, sql_plan **planned,
+                         bool *correlated, sql_error *err)
+{
+    if (plan_nested(pl, parent, q, pl->outer, NULL, 0, planned, correlated, err) != 0)
+        return -1;
+    pl->outer_used |= *correlated;
+    return from_scope(pl, *planned, alias, names, nnames, what, err);
+}
+
 /* After a 42P01 for `name`: PostgreSQL's detail and hint when it names a
  * later WITH query of a WITH being planned (a forward reference). */
 static void forward_reference(const planner *pl, const char *name, sql_error *err)
@@ -226,12 +235,16 @@ static void forward_reference(const planner *pl, const char *name, sql_error *er
 
 /* What FROM names: a subquery, a WITH query (unqualified names, the
  * innermost first; only the ones before it in its own WITH are visible
- * to it), or a table. */
+ * to it), or a table. An uncorrelated WITH query is planned once and its
+ * plan shared by every FROM that reads it (cte_refs), so that it is
+ * computed once per execution as in PostgreSQL. */
 static int open_from(planner *pl, const sql_select *s, sql_error *err)
 {
+    sql_plan *sub;
+    bool correlated;
     if (s->from_sub != NULL)
         return open_subquery(pl, pl, s->from_sub, s->alias, s->from_cols, s->nfrom_cols, "table",
-                             err);
+                             &sub, &correlated, err);
     const planner *level;
     int at;
     const sql_cte *cte = s->from.schema ? NULL : find_cte(pl, s->from.name, &level, &at);
@@ -242,11 +255,22 @@ static int open_from(planner *pl, const sql_select *s, sql_error *err)
     }
     if (cte == NULL)
         return 0;
+    const char *alias = s->alias ? s->alias : cte->name;
+    sql_plan **shared = &level->cte_plans[at];
+    if (*shared != NULL) {
+        (*shared)->cte_refs++;
+        return from_scope(pl, *shared, alias, cte->cols, cte->ncols, "WITH query", err);
+    }
     planner before = *level;
     before.nctes = at;
     before.nlater = level->nctes + level->nlater - at;
-    return open_subquery(pl, &before, cte->query, s->alias ? s->alias : cte->name, cte->cols,
-                         cte->ncols, "WITH query", err);
+    if (open_subquery(pl, &before, cte->query, alias, cte->cols, cte->ncols, "WITH query", &sub,
+                      &correlated, err) != 0)
+        return -1;
+    sub->cte_refs = 1;
+    if (!correlated)
+        *shared = sub;
+    return 0;
 }
 
 /* The position of column `name`, or 42703 worded for INSERT/UPDATE
@@ -1015,6 +1039,10 @@ static int plan_select(planner *pl, const sql_select *s, sql_error *err)
     pl->p->returns_rows = true;
     pl->ctes = s->ctes;
     pl->nctes = s->nctes;
+    pl->cte_plans = kv_arena_alloc(pl->arena, ((size_t)s->nctes + 1) * sizeof(*pl->cte_plans));
+    if (pl->cte_plans == NULL)
+        return sql__oom(pl->arena, err);
+    memset(pl->cte_plans, 0, ((size_t)s->nctes + 1) * sizeof(*pl->cte_plans));
     if (s->has_from && open_from(pl, s, err) != 0)
         return -1;
     if (is_grouped(s) && begin_grouping(pl, s, err) != 0)

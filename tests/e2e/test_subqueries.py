@@ -83,6 +83,9 @@ class SubqueryTest(harness.ServerTestCase):
         self.assertEqual(self.rows("WITH w AS (SELECT a FROM t1 WHERE a < 3) "
                                    "SELECT a, (SELECT max(a) FROM w) FROM w ORDER BY a"), [(1, 2), (2, 2)])
         self.assertEqual(self.rows("WITH t1 AS (SELECT 42 AS a) SELECT a FROM t1"), [(42,)])
+        # a WITH query read twice is computed once
+        self.assertEqual(self.rows("WITH r AS (SELECT random() AS x) SELECT (SELECT x FROM r) = (SELECT x FROM r)"),
+                         [(True,)])
 
     def test_insert_select(self):
         conn = self.connect()

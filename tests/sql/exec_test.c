@@ -980,6 +980,12 @@ Test(exec, from_subqueries_and_with)
                 "SELECT k FROM c",
                 "2\n");
     expect_rows("WITH t AS (SELECT 42 AS id) SELECT id FROM t", "42\n");
+    /* a WITH query read twice is computed once */
+    expect_rows("WITH r AS (SELECT random() AS x) SELECT (SELECT x FROM r) = (SELECT x FROM r)",
+                "t\n");
+    expect_rows("WITH w AS (SELECT id FROM t WHERE id > 2) SELECT count(*), (SELECT max(id) FROM "
+                "w) FROM w",
+                "3|5\n");
     expect_rows("SELECT id FROM t WHERE id IN (WITH q AS (SELECT 2 AS z) SELECT z FROM q)", "2\n");
     expect_path("SELECT * FROM (SELECT id FROM t) s", "subquery scan");
     /* a WITH query sees only the ones before it */

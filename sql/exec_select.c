@@ -73,6 +73,7 @@ static int eval_targets(select_run *r, const sql_datum *row, kv_arena *arena, sq
 {
     sql_eval_ctx ec;
     sql__eval_init(&ec, r->ctx, row, arena, err);
+    ec.outer_cols = r->p->agg ? r->p->agg->outer_cols : NULL;
     for (int i = 0; i < r->p->ntargets; i++)
         if (sql_expr_eval(&ec, r->p->targets[i], &r->out[i]) != 0)
             return -1;
@@ -147,6 +148,7 @@ static int on_row_sorted(void *arg, const sql_datum *row, kv_arena *arena, sql_e
         return sql__oom(arena, err);
     sql_eval_ctx ec;
     sql__eval_init(&ec, r->ctx, row, arena, err);
+    ec.outer_cols = p->agg ? p->agg->outer_cols : NULL;
     for (size_t i = 0; i < width; i++) {
         int t = (int)i - p->ntargets;
         if (sql_expr_eval(&ec, t < 0 ? p->targets[i] : p->sort[t].expr, &vals[i]) != 0)

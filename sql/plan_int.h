@@ -87,6 +87,9 @@ typedef struct sql__agg {
     const sql__aggcall *calls;
     int ncalls;
     const sql_bexpr *having; /* over the output row; NULL: none */
+    /* where a correlated subquery over the output row finds input column
+     * i: the key slot outer_cols[i] (-1: none read) */
+    const int *outer_cols;
 } sql__agg;
 
 struct sql_plan {

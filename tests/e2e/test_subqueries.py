@@ -63,6 +63,11 @@ class SubqueryTest(harness.ServerTestCase):
                          [(1, 0), (2, 1), (3, 0), (4, 2)])
         self.assertEqual(self.rows("SELECT (SELECT (SELECT t1.a + x.a FROM t1 y WHERE y.a = 1) "
                                    "FROM t1 x WHERE x.a = 2) FROM t1 ORDER BY 1"), [(3,), (4,), (5,), (6,)])
+        # over the groups of a grouped query: grouped columns only
+        self.assertEqual(self.rows("SELECT b, (SELECT count(*) FROM t1 x WHERE x.b < t1.b) FROM t1 GROUP BY b "
+                                   "ORDER BY 1"), [(10, 0), (20, 1), (40, 2), (None, 0)])
+        self.fails("SELECT b, (SELECT count(*) FROM t1 x WHERE x.a = t1.a) FROM t1 GROUP BY b", "42803",
+                   'subquery uses ungrouped column "t1.a" from outer query')
         self.assertEqual(self.rows("SELECT a, CASE WHEN b > (SELECT avg(b) FROM t1) THEN 'hi' ELSE 'lo' END "
                                    "FROM t1 ORDER BY a"), [(1, "lo"), (2, "lo"), (3, "lo"), (4, "hi")])
 

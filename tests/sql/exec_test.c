@@ -926,6 +926,23 @@ Test(exec, subquery_semantics)
     cr_assert_str_eq(sql__plan_explain(plan->subs[0]), "point lookup on t_pkey");
 }
 
+Test(exec, correlated_subqueries_over_groups)
+{
+    make_t();
+    fill_t(1, 25);
+    expect_rows(
+        "SELECT n, (SELECT count(*) FROM t x WHERE x.n < t.n) FROM t WHERE n < 3 GROUP BY n "
+        "ORDER BY n",
+        "0|0\n1|2\n2|5\n");
+    expect_rows(
+        "SELECT n, count(*) FROM t GROUP BY n HAVING EXISTS (SELECT 1 FROM t x WHERE x.id = "
+        "t.n + 20) ORDER BY (SELECT max(x.id) FROM t x WHERE x.n = t.n) DESC",
+        "5|3\n4|3\n3|3\n2|3\n1|3\n0|2\n");
+    /* the pk is grouped: any column may be read, as in the select list */
+    expect_rows("SELECT id, (SELECT t.v) FROM t WHERE id < 3 GROUP BY id ORDER BY id",
+                "1|v1\n2|v2\n");
+}
+
 Test(exec, in_subquery_over_many_rows)
 {
     make_t();
@@ -955,8 +972,9 @@ Test(exec, subquery_errors)
     expect_error("SELECT (SELECT zz FROM t)", "42703", "column \"zz\" does not exist", NULL);
     expect_error("SELECT (SELECT x.id FROM t)", "42P01",
                  "missing FROM-clause entry for table \"x\"", NULL);
-    expect_error("SELECT n, (SELECT count(*) FROM t x WHERE x.n = t.n) FROM t GROUP BY n", "0A000",
-                 "correlated subqueries in a grouped query are not supported yet", NULL);
+    expect_error("SELECT n, (SELECT count(*) FROM t x WHERE x.id = t.id) FROM t GROUP BY n",
+                 "42803", "subquery uses ungrouped column \"t.id\" from outer query", NULL);
+    cr_assert_eq(err.position, 50);
     expect_error("SELECT (SELECT max(t.n) FROM t x) FROM t", "0A000",
                  "aggregate functions over columns of an enclosing query are not supported yet",
                  NULL);

@@ -729,6 +729,7 @@ static int emit(aggrun *r, const group *g, sql_datum *row, kv_arena *arena, sql_
         sql_eval_ctx ec;
         sql_tribool ok;
         sql__eval_init(&ec, r->ctx, row, arena, r->err);
+        ec.outer_cols = a->outer_cols;
         if (sql_expr_eval_bool(&ec, a->having, &ok) != 0)
             return -1;
         if (ok != SQL_TRUE)

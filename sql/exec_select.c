@@ -73,6 +73,7 @@ static int eval_targets(select_run *r, const sql_datum *row, kv_arena *arena, sq
 {
     sql_eval_ctx ec;
     sql__eval_init(&ec, r->ctx, row, arena, err);
+    ec.outer_cols = r->p->agg ? r->p->agg->outer_cols : NULL;
     for (int i = 0; i < r->p->ntargets; i++)
         if (sql_expr_eval(&ec, r->p->targets[i], &r->out[i]) != 0)
             return -1;
@@ -147,6 +148,7 @@ static int on_row_sorted(void *arg, const sql_datum *row, kv_arena *arena, sql_e
         return sql__oom(arena, err);
     sql_eval_ctx ec;
     sql__eval_init(&ec, r->ctx, row, arena, err);
+    ec.outer_cols = p->agg ? p->agg->outer_cols : NULL;
     for (size_t i = 0; i < width; i++) {
         int t = (int)i - p->ntargets;
         if (sql_expr_eval(&ec, t < 0 ? p->targets[i] : p->sort[t].expr, &vals[i]) != 0)
@@ -279,6 +281,33 @@ static int feed_row(void *arg, const sql_datum *vals, size_t n, sql_error *err)
     return f->cb(f->cb_arg, vals, f->scratch, err);
 }
 
+/* Runs the subquery, its rows to feed_row. */
+static int feed_run(sub_feed *f, sql_error *err)
+{
+    sql_run_ctx in = *f->r->ctx;
+    in.row = feed_row;
+    in.row_arg = f;
+    uint64_t n;
+    return sql__run_select(f->r->p->from, &in, f->scratch, &n, err);
+}
+
+/* A WITH query read more than once: its rows, computed once per
+ * execution, to feed_row. */
+static int feed_kept(sub_feed *f, sql_error *err)
+{
+    const sql_plan *from = f->r->p->from;
+    sql_datum *const *rows;
+    size_t n;
+    if (sql__subq_rows(f->r->ctx, from, &rows, &n, err) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        int rc = feed_row(f, rows[i], (size_t)from->ntargets, err);
+        if (rc != 0)
+            return rc < 0 ? -1 : 0;
+    }
+    return 0;
+}
+
 /* The source of SELECT ... FROM (subquery): its result rows, through
  * WHERE. The subquery runs at this query's level (its OUTER references
  * reach the same enclosing rows), in an arena of its own. */
@@ -288,11 +317,7 @@ static int sub_source(void *src, sql__row_cb cb, void *cb_arg, sql_error *err)
     sub_feed f = {.r = r, .cb = cb, .cb_arg = cb_arg};
     if (kv_arena_create(&f.scratch) != 0)
         return sql__oom(r->arena, err);
-    sql_run_ctx in = *r->ctx;
-    in.row = feed_row;
-    in.row_arg = &f;
-    uint64_t n;
-    int rc = sql__run_select(r->p->from, &in, f.scratch, &n, err);
+    int rc = r->p->from->cte_refs > 1 ? feed_kept(&f, err) : feed_run(&f, err);
     if (rc != 0)
         sql_error_move(err, r->arena);
     kv_arena_destroy(f.scratch);

@@ -20,6 +20,9 @@
  * that uses it, its OUTER references reading that row through the run context's `outer` link, and
  * stops as soon as the verdict is known.
  *
+ * A WITH query read by more than one FROM runs once per execution too
+ * (sql__subq_rows), its whole rows kept the same way.
+ *
  * Memory: each run of a subquery plan uses an arena of its own, destroyed
  * when it ends; a scalar value is copied into the evaluating context's
  * arena, error strings too.
@@ -41,6 +44,8 @@ struct sql__subresult {
     const sql_plan *p;
     sql_datum *vals; /* the first column of each row */
     size_t n, cap;
+    /* a WITH query read more than once: its whole rows (vals unused) */
+    sql_datum **rows;
     /* x = ANY: the non-NULL values sorted at the first use (NULL before) */
     keyed *sorted;
     size_t nsorted;
@@ -103,24 +108,31 @@ static void verdict_result(const verdict *v, sql_datum *out)
 
 /* ---- running a subquery plan ----------------------------------------- */
 
-/* Runs subquery `p` for the row `ec` evaluates, each result row to fn
- * (1 stops the run). Scratch memory in an arena of the run's own; errors
- * end up in ec->arena. */
-static int run_sub(sql_eval_ctx *ec, const sql_plan *p, sql_row_fn fn, void *arg)
+/* Runs plan `p` in the run `base` with `outer` as the enclosing row's
+ * evaluation, each result row to fn (1 stops the run). Scratch memory in
+ * an arena of the run's own; error strings end up in `keep`. */
+static int run_plan(const sql_run_ctx *base, const sql_eval_ctx *outer, const sql_plan *p,
+                    sql_row_fn fn, void *arg, kv_arena *keep, sql_error *err)
 {
-    sql_run_ctx in = *(const sql_run_ctx *)ec->subquery_arg;
-    in.outer = ec;
+    sql_run_ctx in = *base;
+    in.outer = outer;
     in.row = fn;
     in.row_arg = arg;
     kv_arena *scratch;
     if (kv_arena_create(&scratch) != 0)
-        return sql__oom(ec->arena, ec->err);
+        return sql__oom(keep, err);
     uint64_t rows;
-    int rc = sql__run_select(p, &in, scratch, &rows, ec->err);
+    int rc = sql__run_select(p, &in, scratch, &rows, err);
     if (rc != 0)
-        sql_error_move(ec->err, ec->arena);
+        sql_error_move(err, keep);
     kv_arena_destroy(scratch);
     return rc;
+}
+
+/* Runs subquery `p` for the row `ec` evaluates (run_plan). */
+static int run_sub(sql_eval_ctx *ec, const sql_plan *p, sql_row_fn fn, void *arg)
+{
+    return run_plan(ec->subquery_arg, ec, p, fn, arg, ec->arena, ec->err);
 }
 
 /* ---- correlated: a run per use ----------------------------------------- */
@@ -247,6 +259,59 @@ static int eq_any(sql_eval_ctx *ec, const sql_bexpr *e, sql__subresult *r, sql_d
     bool found =
         !x.isnull && bsearch(&k, r->sorted, r->nsorted, sizeof(*r->sorted), cmp_keyed) != NULL;
     *out = (sql_datum){.isnull = !found && (x.isnull || r->has_null), .v.b = found};
+    return 0;
+}
+
+/* ---- WITH queries read more than once ----------------------------------- */
+
+static int keep_whole_row(void *arg, const sql_datum *vals, size_t n, sql_error *err)
+{
+    keeper *k = arg;
+    sql__subresult *r = k->r;
+    sql__subq *q = k->q;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 16;
+        sql_datum **v = sql__mem_charge(&q->mem, q->arena, cap * sizeof(*v), "WITH query", err);
+        if (v == NULL)
+            return -1;
+        if (r->n > 0)
+            memcpy(v, r->rows, r->n * sizeof(*v));
+        r->rows = v;
+        r->cap = cap;
+    }
+    sql_datum *row = sql__mem_charge(&q->mem, q->arena, (n + 1) * sizeof(*row), "WITH query", err);
+    if (row == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        sql_type_id t = r->p->cols[i].type.oid;
+        if (sql__mem_account(&q->mem, q->arena, sql__datum_payload(t, &vals[i]), "WITH query",
+                             err) != 0 ||
+            sql_datum_copy(t, &vals[i], q->arena, &row[i], err) != 0)
+            return -1;
+    }
+    r->rows[r->n++] = row;
+    return 0;
+}
+
+int sql__subq_rows(const sql_run_ctx *ctx, const sql_plan *p, sql_datum *const **rows, size_t *n,
+                   sql_error *err)
+{
+    sql__subq *q = ctx->subq;
+    sql__subresult *r = q->results;
+    while (r != NULL && r->p != p)
+        r = r->next;
+    if (r == NULL) {
+        if ((r = kv_arena_alloc(q->arena, sizeof(*r))) == NULL)
+            return sql__oom(q->arena, err);
+        *r = (sql__subresult){.p = p};
+        keeper k = {.q = q, .r = r, .max = SIZE_MAX};
+        if (run_plan(ctx, ctx->outer, p, keep_whole_row, &k, q->arena, err) != 0)
+            return -1;
+        r->next = q->results;
+        q->results = r;
+    }
+    *rows = r->rows;
+    *n = r->n;
     return 0;
 }
 

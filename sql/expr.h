@@ -232,6 +232,9 @@ struct sql_eval_ctx {
     /* the evaluation of the enclosing query's row (OUTER references
      * read its row); NULL outside subqueries */
     const sql_eval_ctx *outer;
+    /* how OUTER references from subqueries read `row`: column i is
+     * row[outer_cols[i]] (a grouped query's output row); NULL: row[i] */
+    const int *outer_cols;
     const sql_datum *subrow;  /* an ANY/ALL test's subquery row (SUBVALUE) */
     sql_subquery_fn subquery; /* NULL: SUBQUERY nodes cannot run here */
     void *subquery_arg;       /* the runner's state, for subquery */

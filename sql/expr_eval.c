@@ -125,7 +125,7 @@ static int eval_outer(sql_eval_ctx *ctx, const sql_bexpr *e, sql_datum *out)
 
     for (int i = 0; i < e->levels_up; i++)
         at = at->outer;
-    *out = at->row[e->column];
+    *out = at->row[at->outer_cols ? at->outer_cols[e->column] : e->column];
     return 0;
 }
 

@@ -59,15 +59,22 @@ typedef struct planner {
      * yet (while a WITH query is planned) */
     const sql_cte *ctes;
     int nctes, nlater;
+    sql_plan **cte_plans; /* [nctes + nlater]: a WITH query's shared plan */
     const struct planner *parent;
     sql__joinbind *join; /* FROM with joins (scope: the joined row) */
     sql__join *jplan;    /* its plan, once made (p->join) */
+    /* INSERT ... SELECT's source: select-list literals of unknown type
+     * take the target columns' types (PostgreSQL's rule), item i
+     * unknown_as[i] for i < nunknown_as; else they are text */
+    const sql_type *unknown_as;
+    int nunknown_as;
 } planner;
 
 static int plan_subquery(void *arg, const sql_bind_ctx *bc, const sql_select *s,
                          sql_subquery_info *out, sql_error *err);
 static int plan_nested(planner *pl, const planner *parent, const sql_select *s,
-                       const sql_scope *outer, sql_plan **out, bool *correlated, sql_error *err);
+                       const sql_scope *outer, const sql_type *unknown_as, int nunknown_as,
+                       sql_plan **out, bool *correlated, sql_error *err);
 
 static const sql_type type_bool = {SQL_T_BOOL, -1};
 static const sql_type type_int8 = {SQL_T_INT8, -1};
@@ -182,15 +189,10 @@ static const sql_cte *find_cte(const planner *pl, const char *name, const planne
 
 /* FROM a subquery (or a WITH query, `what` names which in 42P10): its
  * result columns, renamed by `names` where given, are the scope, called
- * `alias`. `parent` is where its own FROM looks up WITH queries. */
-static int open_subquery(planner *pl, const planner *parent, const sql_select *q, const char *alias,
-                         const char *const *names, int nnames, const char *what, sql_error *err)
+ * `alias`. */
+static int from_scope(planner *pl, sql_plan *sub, const char *alias, const char *const *names,
+                      int nnames, const char *what, sql_error *err)
 {
-    sql_plan *sub;
-    bool correlated;
-    if (plan_nested(pl, parent, q, pl->outer, &sub, &correlated, err) != 0)
-        return -1;
-    pl->outer_used |= correlated;
     if (nnames > sub->ntargets) {
         sql_error_set(err, pl->arena, SQL_STATE_INVALID_COLUMN_REFERENCE,
                       "%s \"%s\" has %d columns available but %d columns specified", what, alias,
@@ -215,6 +217,19 @@ static int open_subquery(planner *pl, const planner *parent, const sql_select *q
     return 0;
 }
 
+/* Plans FROM subquery `q` (its own FROM looks up WITH queries in
+ * `parent`) and opens it as from_scope does; *planned and *correlated
+ * tell what it became. */
+static int open_subquery(planner *pl, const planner *parent, const sql_select *q, const char *alias,
+                         const char *const *names, int nnames, const char *what, sql_plan **planned,
+                         bool *correlated, sql_error *err)
+{
+    if (plan_nested(pl, parent, q, pl->outer, NULL, 0, planned, correlated, err) != 0)
+        return -1;
+    pl->outer_used |= *correlated;
+    return from_scope(pl, *planned, alias, names, nnames, what, err);
+}
+
 /* After a 42P01 for `name`: PostgreSQL's detail and hint when it names a
  * later WITH query of a WITH being planned (a forward reference). */
 static void forward_reference(const planner *pl, const char *name, sql_error *err)
@@ -237,12 +252,16 @@ static void forward_reference(const planner *pl, const char *name, sql_error *er
 
 /* What FROM names: a subquery, a WITH query (unqualified names, the
  * innermost first; only the ones before it in its own WITH are visible
- * to it), or a table. */
+ * to it), or a table. An uncorrelated WITH query is planned once and its
+ * plan shared by every FROM that reads it (cte_refs), so that it is
+ * computed once per execution as in PostgreSQL. */
 static int open_from(planner *pl, const sql_select *s, sql_error *err)
 {
+    sql_plan *sub;
+    bool correlated;
     if (s->from_sub != NULL)
         return open_subquery(pl, pl, s->from_sub, s->alias, s->from_cols, s->nfrom_cols, "table",
-                             err);
+                             &sub, &correlated, err);
     const planner *level;
     int at;
     const sql_cte *cte = s->from.schema ? NULL : find_cte(pl, s->from.name, &level, &at);
@@ -253,11 +272,22 @@ static int open_from(planner *pl, const sql_select *s, sql_error *err)
     }
     if (cte == NULL)
         return 0;
+    const char *alias = s->alias ? s->alias : cte->name;
+    sql_plan **shared = &level->cte_plans[at];
+    if (*shared != NULL) {
+        (*shared)->cte_refs++;
+        return from_scope(pl, *shared, alias, cte->cols, cte->ncols, "WITH query", err);
+    }
     planner before = *level;
     before.nctes = at;
     before.nlater = level->nctes + level->nlater - at;
-    return open_subquery(pl, &before, cte->query, s->alias ? s->alias : cte->name, cte->cols,
-                         cte->ncols, "WITH query", err);
+    if (open_subquery(pl, &before, cte->query, alias, cte->cols, cte->ncols, "WITH query", &sub,
+                      &correlated, err) != 0)
+        return -1;
+    sub->cte_refs = 1;
+    if (!correlated)
+        *shared = sub;
+    return 0;
 }
 
 /* The position of column `name`, or 42703 worded for INSERT/UPDATE
@@ -414,9 +444,10 @@ static int bind_output(planner *pl, const sql_scope *scope, const sql_expr *e,
     return bind_as(pl, scope, e, type_unknown, NULL, clause, out, err);
 }
 
-/* A select-list item: a literal of unknown type becomes text, as in
- * PostgreSQL's select lists. */
-static int bind_target(planner *pl, const sql_scope *scope, const sql_expr *e,
+/* Select-list item `at`: a literal of unknown type becomes text, as in
+ * PostgreSQL's select lists, or the type of the column INSERT ... SELECT
+ * assigns it to. */
+static int bind_target(planner *pl, const sql_scope *scope, const sql_expr *e, int at,
                        const sql_bexpr **out, sql_error *err)
 {
     if (bind_output(pl, scope, e, out, err) != 0)
@@ -425,8 +456,9 @@ static int bind_target(planner *pl, const sql_scope *scope, const sql_expr *e,
         return 0;
     sql_bind_ctx bc = {
         .arena = pl->arena, .query = pl->ctx->query, .scope = scope, .params = pl->ctx->params};
+    sql_type want = at < pl->nunknown_as ? pl->unknown_as[at] : type_text;
     sql_bexpr *b;
-    if (sql_expr_coerce(&bc, (sql_bexpr *)*out, type_text, &b, err) != 0)
+    if (sql_expr_coerce(&bc, (sql_bexpr *)*out, want, &b, err) != 0)
         return -1;
     *out = b;
     return 0;
@@ -444,7 +476,7 @@ static int bind_targets(planner *pl, const sql_target *tl, int n, sql_error *err
             continue;
         }
         const sql_bexpr *b;
-        if (bind_target(pl, scope, e, &b, err) != 0)
+        if (bind_target(pl, scope, e, ts.n, &b, err) != 0)
             return -1;
         const char *name = tl[i].alias ? tl[i].alias : sql_expr_colname(e);
         if (add_target(pl, &ts, b, name, err) != 0)
@@ -1215,6 +1247,10 @@ static int plan_select(planner *pl, const sql_select *s, sql_error *err)
     pl->p->returns_rows = true;
     pl->ctes = s->ctes;
     pl->nctes = s->nctes;
+    pl->cte_plans = kv_arena_alloc(pl->arena, ((size_t)s->nctes + 1) * sizeof(*pl->cte_plans));
+    if (pl->cte_plans == NULL)
+        return sql__oom(pl->arena, err);
+    memset(pl->cte_plans, 0, ((size_t)s->nctes + 1) * sizeof(*pl->cte_plans));
     if (s->has_from && open_from(pl, s, err) != 0)
         return -1;
     if (s->nfrom > 0 && join_from(pl, s->from_items, s->nfrom, err) != 0)
@@ -1388,9 +1424,14 @@ static int plan_insert(planner *pl, const sql_insert *ins, sql_error *err)
     if (insert_columns(pl, ins, &cols, &ncols, err) != 0)
         return -1;
     if (ins->select != NULL) {
+        sql_type *types = kv_arena_alloc(pl->arena, ((size_t)ncols + 1) * sizeof(*types));
+        if (types == NULL)
+            return sql__oom(pl->arena, err);
+        for (int j = 0; j < ncols; j++)
+            types[j] = p->table->cols[cols[j]].type;
         sql_plan *src;
         bool correlated;
-        if (plan_nested(pl, pl, ins->select, NULL, &src, &correlated, err) != 0)
+        if (plan_nested(pl, pl, ins->select, NULL, types, ncols, &src, &correlated, err) != 0)
             return -1;
         p->source = src;
     }
@@ -1531,13 +1572,20 @@ static int add_sub(planner *pl, sql_plan *sub, sql_error *err)
  * SELECT's), WITH queries in `parent` and outwards. On success *out is
  * one of pl's subplans and *correlated tells whether it read `outer`. */
 static int plan_nested(planner *pl, const planner *parent, const sql_select *s,
-                       const sql_scope *outer, sql_plan **out, bool *correlated, sql_error *err)
+                       const sql_scope *outer, const sql_type *unknown_as, int nunknown_as,
+                       sql_plan **out, bool *correlated, sql_error *err)
 {
     sql_plan *sub = kv_arena_alloc(pl->arena, sizeof(*sub));
     if (sub == NULL)
         return sql__oom(pl->arena, err);
     *sub = (sql_plan){.kind = SQL_STMT_SELECT, .catalog = pl->ctx->catalog};
-    planner in = {.ctx = pl->ctx, .arena = pl->arena, .p = sub, .outer = outer, .parent = parent};
+    planner in = {.ctx = pl->ctx,
+                  .arena = pl->arena,
+                  .p = sub,
+                  .outer = outer,
+                  .parent = parent,
+                  .unknown_as = unknown_as,
+                  .nunknown_as = nunknown_as};
     in.empty = (sql_scope){.outer = outer, .outer_used = &in.outer_used};
     if (plan_select(&in, s, err) != 0 || explain(&in, err) != 0) {
         sql__plan_free(sub);
@@ -1559,7 +1607,7 @@ static int plan_subquery(void *arg, const sql_bind_ctx *bc, const sql_select *s,
     planner *pl = arg;
     sql_plan *sub;
     bool correlated;
-    if (plan_nested(pl, pl, s, bc->scope, &sub, &correlated, err) != 0)
+    if (plan_nested(pl, pl, s, bc->scope, NULL, 0, &sub, &correlated, err) != 0)
         return -1;
     sql_type *types = kv_arena_alloc(pl->arena, ((size_t)sub->ntargets + 1) * sizeof(*types));
     if (types == NULL)

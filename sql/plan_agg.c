@@ -40,7 +40,8 @@ struct sql__grouping {
     const sql_bexpr **keys; /* agg.key_slots of room */
     sql__aggcall *calls;
     int call_cap;
-    bool in_agg; /* binding an aggregate's arguments */
+    bool in_agg;     /* binding an aggregate's arguments */
+    int *outer_cols; /* agg.outer_cols, filled as subqueries are bound */
 };
 
 static const sql_type type_text = {SQL_T_TEXT, -1};
@@ -270,6 +271,88 @@ static int ungrouped_column(sql__grouping *g, const sql_bexpr *e, const sql_bexp
     return error_at(g, err, e->location);
 }
 
+/* ---- correlated subqueries over the groups ----------------------------- */
+
+static int plan_columns(sql__grouping *g, const sql_plan *p, int depth, sql_error *err);
+
+/* The input column an OUTER reference `depth` levels in reads: it must
+ * be a key (or become one, the pk being grouped); its slot goes to
+ * outer_cols, which the output row's evaluation maps it through. */
+static int outer_column(sql__grouping *g, const sql_bexpr *e, sql_error *err)
+{
+    sql_bexpr col = {.kind = SQL_BEXPR_COLUMN, .type = e->type, .column = e->column};
+    int k = find_key(g, &col);
+    if (k < 0 && pk_grouped(g, e->column)) {
+        sql_bexpr *c = kv_arena_alloc(g->env->arena, sizeof(*c));
+        if (c == NULL)
+            return sql__oom(g->env->arena, err);
+        *c = col;
+        k = add_key(g, c);
+    }
+    if (k < 0) {
+        const char *rel = sql__scope_col_rel(g->env->scope, e->column);
+        sql_error_set(err, g->env->arena, SQL_STATE_GROUPING_ERROR,
+                      "subquery uses ungrouped column \"%s%s%s\" from outer query", rel ? rel : "",
+                      rel ? "." : "", g->env->scope->cols[e->column].name);
+        return error_at(g, err, e->location);
+    }
+    g->outer_cols[e->column] = k;
+    return 0;
+}
+
+/* The columns of the grouped query that `e`, `depth` subquery levels
+ * in, reads. */
+static int expr_columns(sql__grouping *g, const sql_bexpr *e, int depth, sql_error *err)
+{
+    if (e == NULL)
+        return 0;
+    if (e->kind == SQL_BEXPR_OUTER && e->levels_up == depth && outer_column(g, e, err) != 0)
+        return -1;
+    if (e->kind == SQL_BEXPR_SUBQUERY && e->correlated &&
+        plan_columns(g, e->sub, depth + 1, err) != 0)
+        return -1;
+    for (int i = 0; i < e->nargs; i++)
+        if (expr_columns(g, e->args[i], depth, err) != 0)
+            return -1;
+    return expr_columns(g, e->els, depth, err);
+}
+
+static int exprs_columns(sql__grouping *g, const sql_bexpr *const *v, int n, int depth,
+                         sql_error *err)
+{
+    for (int i = 0; i < n; i++)
+        if (expr_columns(g, v[i], depth, err) != 0)
+            return -1;
+    return 0;
+}
+
+/* Every expression of plan `p` (a FROM subquery's at the same depth). */
+static int plan_columns(sql__grouping *g, const sql_plan *p, int depth, sql_error *err)
+{
+    const sql__path *path = &p->path;
+    if (exprs_columns(g, p->targets, p->ntargets, depth, err) != 0 ||
+        expr_columns(g, p->filter, depth, err) != 0 || expr_columns(g, p->limit, depth, err) != 0 ||
+        expr_columns(g, p->offset, depth, err) != 0 ||
+        exprs_columns(g, path->eq, (int)path->neq, depth, err) != 0 ||
+        exprs_columns(g, path->in, path->nin, depth, err) != 0 ||
+        expr_columns(g, path->lo, depth, err) != 0 || expr_columns(g, path->hi, depth, err) != 0)
+        return -1;
+    for (int i = 0; i < p->nsort; i++)
+        if (expr_columns(g, p->sort[i].expr, depth, err) != 0)
+            return -1;
+    if (p->agg != NULL) {
+        const sql__agg *a = p->agg;
+        if (exprs_columns(g, a->keys, a->nkeys, depth, err) != 0 ||
+            expr_columns(g, a->having, depth, err) != 0)
+            return -1;
+        for (int i = 0; i < a->ncalls; i++)
+            if (expr_columns(g, a->calls[i].arg, depth, err) != 0 ||
+                expr_columns(g, a->calls[i].delim, depth, err) != 0)
+                return -1;
+    }
+    return p->from ? plan_columns(g, p->from, depth, err) : 0;
+}
+
 int sql__group_output(sql__grouping *g, const sql_bexpr *e, const sql_bexpr **out, sql_error *err)
 {
     if (e == NULL) {
@@ -288,12 +371,9 @@ int sql__group_output(sql__grouping *g, const sql_bexpr *e, const sql_bexpr **ou
     case SQL_BEXPR_COLUMN:
         return ungrouped_column(g, e, out, err);
     case SQL_BEXPR_SUBQUERY:
-        /* its OUTER references would name input columns, not groups */
-        if (e->correlated) {
-            sql_error_set(err, g->env->arena, SQL_STATE_FEATURE_NOT_SUPPORTED,
-                          "correlated subqueries in a grouped query are not supported yet");
-            return error_at(g, err, e->location);
-        }
+        /* over the groups it may read grouped columns only */
+        if (e->correlated && plan_columns(g, e->sub, 1, err) != 0)
+            return -1;
         break;
     default:
         break;
@@ -460,6 +540,11 @@ int sql__group_begin(const sql__bindenv *env, const sql_select *s, sql__grouping
         if (group_item(g, s, s->group_by[i], &e, err) != 0 || bind_key(g, e, err) != 0)
             return -1;
     }
+    g->outer_cols = kv_arena_alloc(env->arena, (size_t)(env->scope->ncols + 1) * sizeof(int));
+    if (g->outer_cols == NULL)
+        return sql__oom(env->arena, err);
+    for (int i = 0; i < env->scope->ncols; i++)
+        g->outer_cols[i] = -1;
     *out = g;
     return 0;
 }
@@ -469,5 +554,6 @@ const sql__agg *sql__group_finish(sql__grouping *g, const sql_bexpr *having)
     g->agg.keys = g->keys;
     g->agg.calls = g->calls;
     g->agg.having = having;
+    g->agg.outer_cols = g->outer_cols;
     return &g->agg;
 }

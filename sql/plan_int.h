@@ -90,6 +90,9 @@ typedef struct sql__agg {
     const sql__aggcall *calls;
     int ncalls;
     const sql_bexpr *having; /* over the output row; NULL: none */
+    /* where a correlated subquery over the output row finds input column
+     * i: the key slot outer_cols[i] (-1: none read) */
+    const int *outer_cols;
 } sql__agg;
 
 struct sql_plan {
@@ -134,6 +137,9 @@ struct sql_plan {
     /* SELECT ... FROM (subquery) or a WITH query: the subquery, whose
      * result rows are the input rows (table NULL); NULL: none */
     const sql_plan *from;
+    /* A WITH query's plan: the FROM items that read it; from 2 on its
+     * rows are computed once per execution and kept (sql__subq_rows) */
+    int cte_refs;
     /* INSERT ... SELECT: the query whose rows are inserted; rows[0]
      * then gives every table column's value over one of its result rows */
     const sql_plan *source;
@@ -313,6 +319,14 @@ typedef struct sql__subq {
     sql__membudget mem;
     sql__subresult *results; /* a list, one per subquery run so far */
 } sql__subq;
+
+/* The result rows of uncorrelated plan `p` (a WITH query read more than
+ * once) in this execution: run at the first call, kept in ctx->subq's
+ * arena (charged to its budget, 53200 past it), *rows[0..*n) of
+ * p->ntargets values each, valid until the statement ends. 0 or -1 with
+ * `err` set (strings in that arena). */
+int sql__subq_rows(const sql_run_ctx *ctx, const sql_plan *p, sql_datum *const **rows, size_t *n,
+                   sql_error *err);
 
 /* The sql_subquery_fn of every evaluation context of a run
  * (sql__eval_init); ctx->subquery_arg is the run's sql_run_ctx. */

@@ -63,6 +63,11 @@ class SubqueryTest(harness.ServerTestCase):
                          [(1, 0), (2, 1), (3, 0), (4, 2)])
         self.assertEqual(self.rows("SELECT (SELECT (SELECT t1.a + x.a FROM t1 y WHERE y.a = 1) "
                                    "FROM t1 x WHERE x.a = 2) FROM t1 ORDER BY 1"), [(3,), (4,), (5,), (6,)])
+        # over the groups of a grouped query: grouped columns only
+        self.assertEqual(self.rows("SELECT b, (SELECT count(*) FROM t1 x WHERE x.b < t1.b) FROM t1 GROUP BY b "
+                                   "ORDER BY 1"), [(10, 0), (20, 1), (40, 2), (None, 0)])
+        self.fails("SELECT b, (SELECT count(*) FROM t1 x WHERE x.a = t1.a) FROM t1 GROUP BY b", "42803",
+                   'subquery uses ungrouped column "t1.a" from outer query')
         self.assertEqual(self.rows("SELECT a, CASE WHEN b > (SELECT avg(b) FROM t1) THEN 'hi' ELSE 'lo' END "
                                    "FROM t1 ORDER BY a"), [(1, "lo"), (2, "lo"), (3, "lo"), (4, "hi")])
 
@@ -83,6 +88,9 @@ class SubqueryTest(harness.ServerTestCase):
         self.assertEqual(self.rows("WITH w AS (SELECT a FROM t1 WHERE a < 3) "
                                    "SELECT a, (SELECT max(a) FROM w) FROM w ORDER BY a"), [(1, 2), (2, 2)])
         self.assertEqual(self.rows("WITH t1 AS (SELECT 42 AS a) SELECT a FROM t1"), [(42,)])
+        # a WITH query read twice is computed once
+        self.assertEqual(self.rows("WITH r AS (SELECT random() AS x) SELECT (SELECT x FROM r) = (SELECT x FROM r)"),
+                         [(True,)])
 
     def test_insert_select(self):
         conn = self.connect()
@@ -97,6 +105,9 @@ class SubqueryTest(harness.ServerTestCase):
             self.assertEqual(cur.rowcount, 6)
             cur.execute("SELECT count(*) FROM ins")
             self.assertEqual(cur.fetchone(), (12,))
+            # literals of unknown type take the target columns' types
+            cur.execute("INSERT INTO ins SELECT '500', '7', 'lit' RETURNING a + 1, b * 2, c")
+            self.assertEqual(cur.fetchall(), [(501, 14, "lit")])
         self.fails("INSERT INTO ins SELECT a, b, c, a FROM t1", "42601",
                    "INSERT has more expressions than target columns")
         self.fails("INSERT INTO ins (a, b) SELECT c, b FROM t1", "42804",

@@ -927,6 +927,23 @@ Test(exec, subquery_semantics)
     cr_assert_str_eq(sql__plan_explain(plan->subs[0]), "point lookup on t_pkey");
 }
 
+Test(exec, correlated_subqueries_over_groups)
+{
+    make_t();
+    fill_t(1, 25);
+    expect_rows(
+        "SELECT n, (SELECT count(*) FROM t x WHERE x.n < t.n) FROM t WHERE n < 3 GROUP BY n "
+        "ORDER BY n",
+        "0|0\n1|2\n2|5\n");
+    expect_rows(
+        "SELECT n, count(*) FROM t GROUP BY n HAVING EXISTS (SELECT 1 FROM t x WHERE x.id = "
+        "t.n + 20) ORDER BY (SELECT max(x.id) FROM t x WHERE x.n = t.n) DESC",
+        "5|3\n4|3\n3|3\n2|3\n1|3\n0|2\n");
+    /* the pk is grouped: any column may be read, as in the select list */
+    expect_rows("SELECT id, (SELECT t.v) FROM t WHERE id < 3 GROUP BY id ORDER BY id",
+                "1|v1\n2|v2\n");
+}
+
 Test(exec, in_subquery_over_many_rows)
 {
     make_t();
@@ -956,8 +973,9 @@ Test(exec, subquery_errors)
     expect_error("SELECT (SELECT zz FROM t)", "42703", "column \"zz\" does not exist", NULL);
     expect_error("SELECT (SELECT x.id FROM t)", "42P01",
                  "missing FROM-clause entry for table \"x\"", NULL);
-    expect_error("SELECT n, (SELECT count(*) FROM t x WHERE x.n = t.n) FROM t GROUP BY n", "0A000",
-                 "correlated subqueries in a grouped query are not supported yet", NULL);
+    expect_error("SELECT n, (SELECT count(*) FROM t x WHERE x.id = t.id) FROM t GROUP BY n",
+                 "42803", "subquery uses ungrouped column \"t.id\" from outer query", NULL);
+    cr_assert_eq(err.position, 50);
     expect_error("SELECT (SELECT max(t.n) FROM t x) FROM t", "0A000",
                  "aggregate functions over columns of an enclosing query are not supported yet",
                  NULL);
@@ -981,6 +999,12 @@ Test(exec, from_subqueries_and_with)
                 "SELECT k FROM c",
                 "2\n");
     expect_rows("WITH t AS (SELECT 42 AS id) SELECT id FROM t", "42\n");
+    /* a WITH query read twice is computed once */
+    expect_rows("WITH r AS (SELECT random() AS x) SELECT (SELECT x FROM r) = (SELECT x FROM r)",
+                "t\n");
+    expect_rows("WITH w AS (SELECT id FROM t WHERE id > 2) SELECT count(*), (SELECT max(id) FROM "
+                "w) FROM w",
+                "3|5\n");
     expect_rows("SELECT id FROM t WHERE id IN (WITH q AS (SELECT 2 AS z) SELECT z FROM q)", "2\n");
     expect_path("SELECT * FROM (SELECT id FROM t) s", "subquery scan");
     /* a WITH query sees only the ones before it */
@@ -1003,6 +1027,10 @@ Test(exec, insert_select_reads_before_writing)
     expect_rows(
         "INSERT INTO t (v, id) SELECT 'w' || id, id + 9000 FROM t WHERE id <= 2 RETURNING *",
         "9001|w1|7\n9002|w2|7\n");
+    /* literals of unknown type take the target columns' types */
+    expect_rows("INSERT INTO t SELECT '9003', 'w3', '4' RETURNING id + 1, n * 2", "9004|8\n");
+    expect_error("INSERT INTO t (id) SELECT 'x'", "22P02",
+                 "invalid input syntax for type integer: \"x\"", NULL);
     expect_error("INSERT INTO t SELECT id, v, n, n FROM t", "42601",
                  "INSERT has more expressions than target columns", NULL);
     cr_assert_eq(err.position, 32);

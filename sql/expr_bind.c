@@ -1088,22 +1088,25 @@ static int bind_in(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **out, sql_er
     return 0;
 }
 
-/* x BETWEEN a AND b is x >= a AND x <= b (NOT: x < a OR x > b), x shared. */
+/* x BETWEEN a AND b is x >= a AND x <= b (NOT: x < a OR x > b). Like
+ * PostgreSQL, which copies x into both comparisons, x is bound once for
+ * each: an unknown literal in it takes its type from each comparison
+ * apart (NULL BETWEEN NULL AND int_col is text >= text AND int <= int). */
 static int bind_between(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **out, sql_error *err)
 {
-    sql_bexpr *x, *lo, *hi;
+    sql_bexpr *x_lo, *x_hi, *lo, *hi;
     sql_bexpr *b =
         new_node(ctx, e->negated ? SQL_BEXPR_OR : SQL_BEXPR_AND, type_bool, e->location, 2);
 
     if (!b)
         return oom(ctx, err);
-    if (bind(ctx, e->arg, &x, err) < 0 || bind(ctx, e->args[0], &lo, err) < 0 ||
-        bind(ctx, e->args[1], &hi, err) < 0)
+    if (bind(ctx, e->arg, &x_lo, err) < 0 || bind(ctx, e->args[0], &lo, err) < 0 ||
+        bind(ctx, e->arg, &x_hi, err) < 0 || bind(ctx, e->args[1], &hi, err) < 0)
         return -1;
-    if (make_cmp(ctx, e->negated ? SQL_CMP_LT : SQL_CMP_GE, x, lo, e->location, &b->args[0], err) <
-            0 ||
-        make_cmp(ctx, e->negated ? SQL_CMP_GT : SQL_CMP_LE, x, hi, e->location, &b->args[1], err) <
-            0)
+    if (make_cmp(ctx, e->negated ? SQL_CMP_LT : SQL_CMP_GE, x_lo, lo, e->location, &b->args[0],
+                 err) < 0 ||
+        make_cmp(ctx, e->negated ? SQL_CMP_GT : SQL_CMP_LE, x_hi, hi, e->location, &b->args[1],
+                 err) < 0)
         return -1;
     *out = b;
     return 0;

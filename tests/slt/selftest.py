@@ -171,25 +171,5 @@ class Records(unittest.TestCase):
             run_script("query X nosort\nSELECT 1\n", {})
 
 
-class Baseline(unittest.TestCase):
-    def status(self, baseline, per_file):
-        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-            f.write(slt.json.dumps(baseline))
-        try:
-            return slt.check_baseline(f.name, per_file)
-        finally:
-            os.unlink(f.name)
-
-    def test_at_or_above_the_baseline_passes(self):
-        self.assertEqual(self.status({"a.test": 10, "b.test": 5}, {"a.test": (10, 3), "b.test": (7, 1)}), 0)
-
-    def test_below_the_baseline_fails(self):
-        self.assertEqual(self.status({"a.test": 10}, {"a.test": (9, 4)}), 1)
-
-    def test_a_file_not_in_the_baseline_must_pass_in_full(self):
-        self.assertEqual(self.status({}, {"c.test": (5, 0)}), 0)
-        self.assertEqual(self.status({}, {"c.test": (5, 1)}), 1)
-
-
 if __name__ == "__main__":
     unittest.main(verbosity=1)

@@ -2,7 +2,7 @@
 """sqllogictest runner: SQLite's sqllogictest format against a PostgreSQL-protocol server.
 
     slt.py [--host H] [--port P] [--user U] [--admin-db D] [--file-filter RE]
-           [--max-failures-shown N] [--baseline JSON] [-v] FILE|DIR...
+           [--max-failures-shown N] [-v] FILE|DIR...
 
 Each file runs in a database of its own: the runner connects to the admin
 database, CREATE DATABASE slt_<name>_<pid>, runs every record of the file on
@@ -10,9 +10,6 @@ one autocommit connection to it, then DROP DATABASE. A directory stands for
 the *.test files in it. A record that fails is reported (file, line, SQL, a
 short diff) and the file goes on; the exit status is 0 only when no record
 failed in any file (and 2 on a usage or connection error before any record).
-With --baseline, a JSON object {file name: records that must pass}, it is 0
-unless some file passes fewer records than its baseline (a ratchet for a
-server on its way to 100%; files it does not name must pass in full).
 
 Format (the corpus's own documentation, sqllogictest's about.wiki; records
 are separated by blank lines, `#` starts a comment line, CRLF is accepted):
@@ -48,7 +45,6 @@ reproduce (compared by that hash).
 import argparse
 import decimal
 import hashlib
-import json
 import os
 import re
 import sys
@@ -463,7 +459,6 @@ def parse_args(argv):
     p.add_argument("--max-failures-shown", type=int, default=10, help="failures printed in full (all files)")
     p.add_argument("--file-filter", help="run only files whose path matches this regular expression")
     p.add_argument("-v", "--verbose", action="store_true", help="one line per record on stderr")
-    p.add_argument("--baseline", help="JSON {file: records that must pass}: fail only below it (see check_baseline)")
     p.add_argument("paths", nargs="*", metavar="FILE|DIR")
     return p.parse_args(argv)
 
@@ -473,10 +468,8 @@ def _report_line(name, run, passed, failed, skipped, seconds):
 
 
 def _run_all(files, args, admin):
-    """Runs every file, printing failures and one line per file; returns
-    {file name: (passed, failed)}."""
+    """Runs every file, printing failures and one line per file; returns the failure count."""
     shown = hidden = 0
-    per_file = {}
     totals = [0, 0, 0, 0]
     began = time.monotonic()
     print(f"{'file':<44} {'run':>7} {'passed':>7} {'failed':>7} {'skipped':>7} {'seconds':>8}")
@@ -488,7 +481,6 @@ def _run_all(files, args, admin):
             print(f"FAIL {e} (file not run; counts as one failed record)")
             totals[0] += 1
             totals[2] += 1
-            per_file[os.path.basename(path)] = (0, 1)
             continue
         state = run_file(path, records, args, admin)
         room = max(0, args.max_failures_shown - shown)
@@ -499,32 +491,13 @@ def _run_all(files, args, admin):
         c = state.counts
         counts = [c[PASS] + c[FAIL], c[PASS], c[FAIL], c[SKIP]]
         totals = [t + n for t, n in zip(totals, counts)]
-        per_file[os.path.basename(path)] = (c[PASS], c[FAIL])
         print(_report_line(os.path.basename(path), *counts, time.monotonic() - start), flush=True)
         for reason, n in state.divergent.items():
             print(f"    {n} of the skipped: PostgreSQL rejects {reason}")
     print(_report_line("TOTAL", *totals, time.monotonic() - began))
     if hidden:
         print(f"({hidden} more failures not shown; see --max-failures-shown)")
-    return per_file
-
-
-def check_baseline(path, per_file):
-    """The exit status against a baseline, a JSON object {file name: records
-    that must pass}: 0 when no file passes fewer than its baseline (a file
-    the baseline does not name must pass every record), else 1. A file
-    above its baseline is reported, so the baseline can be raised."""
-    with open(path, encoding="utf-8") as f:
-        baseline = json.load(f)
-    status = 0
-    for name, (passed, failed) in sorted(per_file.items()):
-        want = baseline.get(name, passed + failed)
-        if passed < want:
-            print(f"BELOW BASELINE {name}: {passed} passed, baseline {want}")
-            status = 1
-        elif name in baseline and passed > want:
-            print(f"above baseline {name}: {passed} passed, baseline {want} (raise it in {path})")
-    return status
+    return totals[2]
 
 
 def run(args):
@@ -539,12 +512,10 @@ def run(args):
         print(f"slt.py: cannot connect to {args.host}:{args.port}: {str(e).strip()}", file=sys.stderr)
         return 2
     try:
-        per_file = _run_all(files, args, admin)
+        failed = _run_all(files, args, admin)
     finally:
         admin.close()
-    if args.baseline:
-        return check_baseline(args.baseline, per_file)
-    return 0 if all(failed == 0 for _, failed in per_file.values()) else 1
+    return 0 if failed == 0 else 1
 
 
 def main(argv):

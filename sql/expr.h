@@ -93,7 +93,7 @@ struct sql_bexpr {
     const void *sub;
     sql_sublink sublink;
     bool correlated;
-    int levels_up; /* OUTER: >= 1 */
+    int levels_up;   /* OUTER: >= 1 */
     const void *aux; /* FUNC: what the implementation prepared at bind time
                       * from constant arguments (a compiled regular
                       * expression), in the bind arena; NULL: nothing */

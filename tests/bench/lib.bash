@@ -1,5 +1,6 @@
-# lib.bash - sourced by the benchmark scripts (storage.sh, kv.sh): the
-# db_bench reference run and the median of repeated rounds. Every
+# lib.bash - sourced by the benchmark scripts (storage.sh, kv.sh,
+# pgbench.sh, sql.sh): the db_bench reference run, the median of repeated
+# rounds, and the rounds of a Tardigrade-beside-PostgreSQL comparison. Every
 # comparison with db_bench uses the same reference shape: 16-byte keys, 100-byte values, lz4, 64 MiB block
 # cache, WAL on, one key per write batch and RocksDB's default
 # non-pipelined writer (db_bench turns pipelining on by default, kv does
@@ -20,3 +21,33 @@ db_bench_run() {
 
 # median FILE: the median of the numbers in FILE, one per line.
 median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# compare_rounds ROUNDS DIR TPS_FN WORKLOAD...
+# Runs `TPS_FN TARGET WORKLOAD` for both targets, ROUNDS times, appending
+# each figure to DIR/WORKLOAD.TARGET. Rounds alternate which server goes
+# first, and medians are compared: the machine is shared, and a load that
+# changes between two runs would otherwise favour one side.
+compare_rounds() {
+    local rounds=$1 dir=$2 fn=$3 order r w t
+    shift 3
+    mkdir -p "$dir"
+    for ((r = 1; r <= rounds; r++)); do
+        order="tardigrade postgres"
+        ((r % 2 == 0)) && order="postgres tardigrade"
+        for w in "$@"; do
+            for t in $order; do
+                "$fn" "$t" "$w" >>"$dir/$w.$t"
+            done
+        done
+    done
+}
+
+# compare_row LABEL DIR WORKLOAD: one line of the comparison table: the
+# medians, their ratio Tardigrade/PostgreSQL, and each round's ratio.
+compare_row() {
+    local td pg
+    td=$(median "$2/$3.tardigrade")
+    pg=$(median "$2/$3.postgres")
+    printf '%-40s %12.0f %12.0f %8.2f  %s\n' "$1" "$td" "$pg" "$(awk -v a="$td" -v b="$pg" 'BEGIN { print a / b }')" \
+        "$(paste "$2/$3.tardigrade" "$2/$3.postgres" | awk '{ printf "%.2f ", $1 / $2 }')"
+}

@@ -39,7 +39,7 @@ rows=100000
 [ -x "$build/tardigrade" ] || { echo "pgbench.sh: $build/tardigrade missing; build the tardigrade target" >&2; exit 1; }
 export TD_E2E_TARDIGRADE="$build/tardigrade"
 # shellcheck source=lib.bash
-. "$here/lib.bash" # median
+. "$here/lib.bash" # compare_rounds, compare_row
 
 tmp=$(mktemp -d "${PGBENCH_DIR:-$build}/td-pgbench.XXXXXX")
 chmod 755 "$tmp"
@@ -100,31 +100,12 @@ tps() {
         -M "$mode" -f "$tmp/$2.pgb" defaultdb 2>"$tmp/pgbench.err" |
         awk '/^tps = / { print $3 }' | grep . || { cat "$tmp/pgbench.err" >&2; return 1; }
 }
-# Rounds alternate which server goes first, and medians are compared: the
-# machine is shared, and a load that changes between two runs would
-# otherwise favour one side.
-mkdir "$tmp/results"
-for ((r = 1; r <= rounds; r++)); do
-    order="tardigrade postgres"
-    ((r % 2 == 0)) && order="postgres tardigrade"
-    for w in select update; do
-        for t in $order; do
-            tps "$t" "$w" >>"$tmp/results/$w.$t"
-        done
-    done
-done
+compare_rounds "$rounds" "$tmp/results" tps select update
 
 printf '%-40s %12s %12s %8s  %s\n' "workload ($clients clients, $secs s)" "tardigrade" "postgres" "ratio" \
     "ratio per round"
-row() { # label workload
-    local td pg
-    td=$(median "$tmp/results/$2.tardigrade")
-    pg=$(median "$tmp/results/$2.postgres")
-    printf '%-40s %12.0f %12.0f %8.2f  %s\n' "$1" "$td" "$pg" "$(awk -v a="$td" -v b="$pg" 'BEGIN { print a / b }')" \
-        "$(paste "$tmp/results/$2.tardigrade" "$tmp/results/$2.postgres" | awk '{ printf "%.2f ", $1 / $2 }')"
-}
-row "point select by pk, -M prepared" select
-row "single-row update by pk" update
+compare_row "point select by pk, -M prepared" "$tmp/results" select
+compare_row "single-row update by pk" "$tmp/results" update
 echo "(median TPS of $rounds rounds, without connection time; targets: select >= 0.70, update >= 0.80)"
 
 /usr/bin/python3 "$here/idle_conns.py" "${port[tardigrade]}" "${pid[tardigrade]}" "$idle" |

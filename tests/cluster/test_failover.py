@@ -40,6 +40,16 @@ def insert(c, node, keys):
         conn.close()
 
 
+def start_with_table(c):
+    """Three nodes and a table of 10 rows, replicated; returns the user
+    range, the index of its leaseholder's node and the other two."""
+    c.start(nodes=3)
+    create_table(c, 1, range(10))
+    r = user_range(c.wait_replicated())
+    victim = c.index_of(r["leaseholder"])
+    return r, victim, [i for i in (1, 2, 3) if i != victim]
+
+
 def keys_through(c, node):
     return {k for (k,) in c.exec(node, "SELECT k FROM kv")}
 
@@ -47,11 +57,7 @@ def keys_through(c, node):
 class FailoverTest(unittest.TestCase):
     def test_leaseholder_killed_then_catches_up_from_the_log(self):
         with Cluster(PORT_BASE) as c:
-            c.start(nodes=3)
-            create_table(c, 1, range(10))
-            r = user_range(c.wait_replicated())
-            victim = c.index_of(r["leaseholder"])
-            others = [i for i in (1, 2, 3) if i != victim]
+            r, victim, others = start_with_table(c)
             c.kill(victim)
             acked = self.measure_recovery(c, others, victim)
 
@@ -63,11 +69,7 @@ class FailoverTest(unittest.TestCase):
 
     def test_paused_leaseholder_is_treated_as_down_until_heard_again(self):
         with Cluster(PAUSE_PORT_BASE) as c:
-            c.start(nodes=3)
-            create_table(c, 1, range(10))
-            r = user_range(c.wait_replicated())
-            victim = c.index_of(r["leaseholder"])
-            others = [i for i in (1, 2, 3) if i != victim]
+            r, victim, others = start_with_table(c)
             os.kill(c.pid(victim), signal.SIGSTOP)
             try:
                 acked = self.measure_recovery(c, others, victim, "SIGSTOP")

@@ -31,4 +31,12 @@ sql_sink sink_for(rec *r);
  * next call with the same record. */
 const char *q_on(sql_session *s, rec *r, const char *q);
 
+/* Expects what session s sends for simple query `query` (recorded in r)
+ * to be `want` (Criterion; shows both on a mismatch). */
+#define EXPECT_ON(s, r, query, want)                                                      \
+    do {                                                                                  \
+        const char *got_ = q_on(s, r, query);                                             \
+        cr_expect_str_eq(got_, want, "%s\n--- got:\n%s--- want:\n%s", query, got_, want); \
+    } while (0)
+
 #endif /* TESTS_SQL_SESSION_REC_H */

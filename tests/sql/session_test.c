@@ -32,11 +32,7 @@ static const char *q(const char *text)
     return q_on(S, &R, text);
 }
 
-#define EXPECT(query, want)                                                               \
-    do {                                                                                  \
-        const char *got_ = q(query);                                                      \
-        cr_expect_str_eq(got_, want, "%s\n--- got:\n%s--- want:\n%s", query, got_, want); \
-    } while (0)
+#define EXPECT(query, want) EXPECT_ON(S, &R, query, want)
 
 static char *fake_hash(const char *password)
 {

@@ -11,7 +11,12 @@
  * sql__path): `Seq Scan on t` for a full scan of the primary index,
  * `Index Scan [Backward] using t_pkey on t` for primary-key lookups and
  * ranges, `Index Scan using i on t` / `Index Only Scan using i on t` for
- * a secondary index. Above it come Aggregate, Unique (DISTINCT), Sort
+ * a secondary index. Joins print as PostgreSQL prints them: `Hash Join`
+ * (its held side under `Hash`), `Nested Loop`, and a lookup join as a
+ * `Nested Loop` over an `Index Scan` of the inner table's primary key
+ * (PostgreSQL's parameterised nested loop), with `Left`/`Right`/`Full`
+ * for outer joins, outer side first; a FROM subquery is `Subquery Scan`
+ * over its own plan. Above them come Aggregate, Unique (DISTINCT), Sort
  * and Limit as the plan has them, or Insert/Update/Delete for writes.
  *
  * ANALYZE runs the statement in the session's transaction (its result
@@ -30,6 +35,7 @@
 #include <time.h>
 
 #include "sql/plan_int.h"
+#include "sql/plan_join_int.h"
 #include "sql/session_int.h"
 
 #define EXPLAIN_KIDS 2
@@ -83,26 +89,86 @@ static xnode *node(explainer *e, xnode *kid, const char *fmt, ...)
     return n;
 }
 
-/* The access path as PostgreSQL names its scan nodes. */
-static xnode *scan_node(explainer *e, const sql_plan *p)
+/* The access path as PostgreSQL names its scan nodes; `alias` (NULL:
+ * none) follows the table's name when it differs. */
+static xnode *path_node(explainer *e, const sql_plan *p, const char *alias)
 {
     const sql_table_desc *t = p->table;
     const sql__path *path = &p->path;
     const char *dir = path->reverse ? " Backward" : "";
-    xnode *n;
+    const char *as = alias && strcmp(alias, t->name) != 0 ? alias : NULL;
 
-    if (!t)
-        n = node(e, NULL, "Result");
-    else if (path->kind == SQL__PATH_INDEX)
-        n = node(e, NULL, "Index%s Scan%s using %s on %s", path->index_only ? " Only" : "", dir,
-                 t->indexes[path->ix].name, t->name);
-    else if (path->kind == SQL__PATH_UNIQUE)
-        n = node(e, NULL, "Index Scan using %s on %s", t->indexes[path->ix].name, t->name);
-    else if (path->kind == SQL__PATH_SPAN && !path->neq && !path->lo && !path->hi)
-        n = node(e, NULL, "Seq Scan%s on %s", dir, t->name);
-    else
-        n = node(e, NULL, "Index Scan%s using %s on %s", dir, t->primary.name, t->name);
-    if (n && t) {
+    if (path->kind == SQL__PATH_INDEX)
+        return node(e, NULL, "Index%s Scan%s using %s on %s%s%s", path->index_only ? " Only" : "",
+                    dir, t->indexes[path->ix].name, t->name, as ? " " : "", as ? as : "");
+    if (path->kind == SQL__PATH_UNIQUE)
+        return node(e, NULL, "Index Scan using %s on %s%s%s", t->indexes[path->ix].name, t->name,
+                    as ? " " : "", as ? as : "");
+    if (path->kind == SQL__PATH_SPAN && !path->neq && !path->lo && !path->hi)
+        return node(e, NULL, "Seq Scan%s on %s%s%s", dir, t->name, as ? " " : "", as ? as : "");
+    return node(e, NULL, "Index Scan%s using %s on %s%s%s", dir, t->primary.name, t->name,
+                as ? " " : "", as ? as : "");
+}
+
+/* A join (sub)tree, the streaming (outer) side first. When the held
+ * side is the join's left operand the roles print swapped, as
+ * PostgreSQL prints them: a LEFT join becomes a Right one. The executor
+ * keeps no figures per join node, so ANALYZE shows them only above the
+ * joins. */
+static xnode *join_node(explainer *e, const sql__jnode *j)
+{
+    static const char *const kinds[] = {[SQL_JOIN_INNER] = "",
+                                        [SQL_JOIN_LEFT] = " Left",
+                                        [SQL_JOIN_RIGHT] = " Right",
+                                        [SQL_JOIN_FULL] = " Full"};
+    static const char *const swapped[] = {[SQL_JOIN_INNER] = "",
+                                          [SQL_JOIN_LEFT] = " Right",
+                                          [SQL_JOIN_RIGHT] = " Left",
+                                          [SQL_JOIN_FULL] = " Full"};
+    const char *const *kind = j->inner_left ? swapped : kinds;
+
+    if (j->method == SQL__JOIN_SCAN)
+        return path_node(e, j->scan, j->name);
+    xnode *outer = join_node(e, j->outer), *inner, *n;
+    if (j->method == SQL__JOIN_LOOKUP) {
+        const sql_table_desc *t = j->inner->scan->table;
+        const char *as = strcmp(j->inner->name, t->name) != 0 ? j->inner->name : NULL;
+        inner = node(e, NULL, "Index Scan using %s on %s%s%s", t->primary.name, t->name,
+                     as ? " " : "", as ? as : "");
+    } else {
+        inner = join_node(e, j->inner);
+    }
+    if (!outer || !inner)
+        return NULL;
+    if (j->method == SQL__JOIN_HASH) {
+        n = node(e, outer, "Hash%s Join", kind[j->kind]);
+        inner = node(e, inner, "Hash");
+    } else {
+        n = node(e, outer, j->kind == SQL_JOIN_INNER ? "Nested Loop" : "Nested Loop%s Join",
+                 kind[j->kind]);
+    }
+    if (!n || !inner)
+        return NULL;
+    n->kids[n->nkids++] = inner;
+    return n;
+}
+
+static xnode *select_tree(explainer *e, const sql_plan *p);
+
+/* What a statement reads: its table's access path (with the scan's
+ * ANALYZE figures), its joins, a FROM subquery, or nothing. */
+static xnode *scan_node(explainer *e, const sql_plan *p)
+{
+    if (p->join)
+        return join_node(e, p->join->root);
+    if (p->from) {
+        xnode *sub = select_tree(e, p->from);
+        return sub ? node(e, sub, "Subquery Scan") : NULL;
+    }
+    if (!p->table)
+        return node(e, NULL, "Result");
+    xnode *n = path_node(e, p, NULL);
+    if (n) {
         n->counted = e->analyze;
         n->rows = e->stats.scan_rows;
         n->ns = e->stats.scan_ns;

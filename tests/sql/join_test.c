@@ -215,6 +215,30 @@ Test(join, methods_follow_the_condition)
                 "hash join (full) [a: full scan on a_pkey; b: full scan on b_pkey]");
 }
 
+/* EXPLAIN prints the choices as PostgreSQL names its nodes (the one row
+ * of a is held: PostgreSQL too prints that LEFT join as a Right one). */
+Test(join, explain_names_methods_and_order)
+{
+    EXPECT("EXPLAIN SELECT * FROM a JOIN b ON b.id = a.x", "T QUERY PLAN\n"
+                                                           "D Nested Loop\n"
+                                                           "D   ->  Seq Scan on a\n"
+                                                           "D   ->  Index Scan using b_pkey on b\n"
+                                                           "C EXPLAIN\n");
+    EXPECT("EXPLAIN SELECT * FROM a x LEFT JOIN b ON b.a_id = x.x WHERE x.id = 1",
+           "T QUERY PLAN\n"
+           "D Hash Right Join\n"
+           "D   ->  Seq Scan on b\n"
+           "D   ->  Hash\n"
+           "D         ->  Index Scan using a_pkey on a x\n"
+           "C EXPLAIN\n");
+    EXPECT("EXPLAIN SELECT count(*) FROM a JOIN b ON b.a_id < a.x", "T QUERY PLAN\n"
+                                                                    "D Aggregate\n"
+                                                                    "D   ->  Nested Loop\n"
+                                                                    "D         ->  Seq Scan on a\n"
+                                                                    "D         ->  Seq Scan on b\n"
+                                                                    "C EXPLAIN\n");
+}
+
 Test(join, join_order_avoids_cartesian_products)
 {
     q("CREATE TABLE c (k int PRIMARY KEY, v int)");

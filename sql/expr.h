@@ -263,6 +263,10 @@ bool sql_expr_is_stable(const sql_bexpr *e);
  * string_agg). */
 bool sql_expr_is_aggregate(const sql_expr *call);
 
+/* Whether parse tree `e` (NULL: none) has a node for which pred holds,
+ * at any depth, not looking into subqueries' own SELECTs. */
+bool sql_expr_contains(const sql_expr *e, bool (*pred)(const sql_expr *));
+
 /* Whether parse tree `e` contains an aggregate call (at any depth). */
 bool sql_expr_has_aggregate(const sql_expr *e);
 

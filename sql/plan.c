@@ -1172,7 +1172,8 @@ int sql__scan_path(sql_plan_ctx *ctx, sql_plan *p, const sql_bexpr *const *conj,
 static int join_from(planner *pl, sql_from *const *items, int n, sql_error *err)
 {
     const sql_scope *scope;
-    if (sql__join_from(pl->ctx, pl->arena, items, n, &pl->join, &scope, err) != 0)
+    if (sql__join_from(pl->ctx, pl->arena, items, n, pl->outer, &pl->outer_used, &pl->join, &scope,
+                       err) != 0)
         return -1;
     pl->scope = *scope;
     return 0;
@@ -1242,6 +1243,53 @@ static int select_where(planner *pl, const sql_select *s, sql_error *err)
     return bind_as(pl, scope, s->where, type_bool, NULL, "WHERE", &pl->p->filter, err);
 }
 
+static bool is_sublink(const sql_expr *e)
+{
+    return e->kind == SQL_EXPR_SUBLINK;
+}
+
+/* Splits WHERE's conjuncts: those with a subquery into *with (evaluated
+ * over the joined rows), the rest into *without (placed on the tables by
+ * the join planner), each an AND in the arena or NULL for none. */
+static int split_sublinks(planner *pl, const sql_expr *where, sql_expr **with, sql_expr **without,
+                          sql_error *err)
+{
+    int n = where->kind == SQL_EXPR_AND ? where->nargs : 1;
+    sql_expr *const *conj = where->kind == SQL_EXPR_AND ? where->args : (sql_expr *const *)&where;
+    sql_expr *side[2];
+    for (int k = 0; k < 2; k++) {
+        side[k] = kv_arena_alloc(pl->arena, sizeof(*side[k]));
+        sql_expr **args = kv_arena_alloc(pl->arena, (size_t)(n + 1) * sizeof(*args));
+        if (side[k] == NULL || args == NULL)
+            return sql__oom(pl->arena, err);
+        *side[k] = (sql_expr){.kind = SQL_EXPR_AND, .location = where->location, .args = args};
+    }
+    for (int i = 0; i < n; i++) {
+        sql_expr *to = side[sql_expr_contains(conj[i], is_sublink) ? 0 : 1];
+        to->args[to->nargs++] = conj[i];
+    }
+    *with = side[0]->nargs ? side[0] : NULL;
+    *without = side[1]->nargs ? side[1] : NULL;
+    return 0;
+}
+
+/* WHERE over joins: conjuncts without subqueries go to the join planner;
+ * the join binding does not plan subqueries, so conjuncts with them are
+ * bound here over the joined row (row_scope) and filter the joined rows
+ * (p->filter). */
+static int join_where(planner *pl, const sql_expr *where, sql_error *err)
+{
+    sql_expr *with = NULL, *without = NULL;
+    if (where != NULL && split_sublinks(pl, where, &with, &without, err) != 0)
+        return -1;
+    if (sql__join_plan(pl->join, without, &pl->jplan, err) != 0)
+        return -1;
+    pl->p->join = pl->jplan; /* the plan owns the tables from here on */
+    return with == NULL
+               ? 0
+               : bind_as(pl, row_scope(pl), with, type_bool, NULL, "WHERE", &pl->p->filter, err);
+}
+
 static int plan_select(planner *pl, const sql_select *s, sql_error *err)
 {
     pl->p->returns_rows = true;
@@ -1259,10 +1307,8 @@ static int plan_select(planner *pl, const sql_select *s, sql_error *err)
         return -1;
     if (bind_targets(pl, s->targets, s->ntargets, err) != 0)
         return -1;
-    if (pl->join ? sql__join_plan(pl->join, s->where, &pl->jplan, err) != 0
-                 : select_where(pl, s, err) != 0)
+    if ((pl->join ? join_where(pl, s->where, err) : select_where(pl, s, err)) != 0)
         return -1;
-    pl->p->join = pl->jplan; /* the plan owns the tables from here on */
     pl->limited = s->limit != NULL;
     if (plan_order(pl, s, err) != 0 || bind_limits(pl, s->limit, s->offset, err) != 0)
         return -1;

@@ -284,6 +284,23 @@ Test(join, twelve_tables_join_by_equalities)
     cr_expect_null(strstr(plan, "nested loop"), "%s", plan);
 }
 
+/* More held rows than the hash table's first 64 buckets: every row is
+ * found once (a row entered twice into its bucket made its chain a
+ * cycle, and the join ran until memory ran out). */
+Test(join, hash_join_grows_its_table)
+{
+    q("CREATE TABLE r (id int PRIMARY KEY, k int)");
+    for (int i = 0; i < 300; i++) {
+        char ins[96];
+        snprintf(ins, sizeof ins, "INSERT INTO r VALUES (%d, %d)", i, i % 150);
+        q(ins);
+    }
+    EXPECT_PLAN("SELECT count(*) FROM r r1 JOIN r r2 ON r1.k = r2.k",
+                "hash join (inner) [r1: full scan on r_pkey; r2: full scan on r_pkey]");
+    /* 150 keys, each twice on both sides */
+    EXPECT("SELECT count(*) FROM r r1 JOIN r r2 ON r1.k = r2.k", "T count\nD 600\nC SELECT 1\n");
+}
+
 Test(join, hash_join_memory_is_budgeted)
 {
     q("CREATE TABLE wide (id int PRIMARY KEY, t text)");

@@ -15,8 +15,6 @@
 
 static int check_select_clauses(sql__pctx *c, const PgQuery__SelectStmt *s, int loc)
 {
-    if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
-        return sql__unsupported(c, loc, "UNION/INTERSECT/EXCEPT");
     if (s->with_clause && s->with_clause->recursive)
         return sql__unsupported(c, s->with_clause->location, "WITH RECURSIVE");
     if (s->n_values_lists)
@@ -158,12 +156,35 @@ static int group_clause(sql__pctx *c, const PgQuery__SelectStmt *s, sql_select *
     return 0;
 }
 
+/* larg UNION/INTERSECT/EXCEPT [ALL] rarg: the branches, each a SELECT
+ * (or a set operation) of its own; WITH, ORDER BY and LIMIT are the
+ * whole's. */
+static int set_operation(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_select *out)
+{
+    out->setop = s->op == PG_QUERY__SET_OPERATION__SETOP_UNION       ? SQL_SETOP_UNION
+                 : s->op == PG_QUERY__SET_OPERATION__SETOP_INTERSECT ? SQL_SETOP_INTERSECT
+                                                                     : SQL_SETOP_EXCEPT;
+    out->setop_all = s->all;
+    out->larg = sql__palloc(c, sizeof *out->larg);
+    out->rarg = sql__palloc(c, sizeof *out->rarg);
+    if (!out->larg || !out->rarg || sql__select_stmt(c, s->larg, loc, out->larg) < 0 ||
+        sql__select_stmt(c, s->rarg, loc, out->rarg) < 0)
+        return -1;
+    if (order_by(c, s->sort_clause, s->n_sort_clause, out) < 0 ||
+        limit_expr(c, s->limit_count, &out->limit) < 0 ||
+        limit_expr(c, s->limit_offset, &out->offset) < 0)
+        return -1;
+    return 0;
+}
+
 int sql__select_stmt(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_select *out)
 {
     if (check_select_clauses(c, s, loc) < 0)
         return -1;
     if (s->with_clause && with_clause(c, s->with_clause, loc, out) < 0)
         return -1;
+    if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
+        return set_operation(c, s, loc, out);
     const PgQuery__Node *f = s->n_from_clause == 1 ? s->from_clause[0] : NULL;
     if (f && (f->node_case == PG_QUERY__NODE__NODE_RANGE_VAR ||
               f->node_case == PG_QUERY__NODE__NODE_RANGE_SUBSELECT)) {

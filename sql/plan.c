@@ -1108,7 +1108,7 @@ static int explain(planner *pl, sql_error *err)
         return p->explain ? 0 : sql__oom(pl->arena, err);
     }
     if (p->table == NULL) {
-        p->explain = p->from ? "subquery scan" : "no table";
+        p->explain = p->setop ? "set operation" : p->from ? "subquery scan" : "no table";
         return 0;
     }
     const sql__path *path = &p->path;
@@ -1242,6 +1242,21 @@ static int select_where(planner *pl, const sql_select *s, sql_error *err)
     return bind_as(pl, scope, s->where, type_bool, NULL, "WHERE", &pl->p->filter, err);
 }
 
+/* UNION, INTERSECT, EXCEPT: each branch a nested plan that sees this
+ * query's WITH and enclosing scope; plan_setop.c joins them. */
+static int plan_setop(planner *pl, const sql_select *s, sql_error *err)
+{
+    sql_plan *left, *right;
+    bool lcorr, rcorr;
+    if (plan_nested(pl, pl, s->larg, pl->outer, NULL, 0, &left, &lcorr, err) != 0 ||
+        plan_nested(pl, pl, s->rarg, pl->outer, NULL, 0, &right, &rcorr, err) != 0)
+        return -1;
+    pl->outer_used |= lcorr || rcorr;
+    if (sql__setop_bind(pl->ctx, s, left, right, pl->p, pl->arena, err) != 0)
+        return -1;
+    return bind_limits(pl, s->limit, s->offset, err);
+}
+
 static int plan_select(planner *pl, const sql_select *s, sql_error *err)
 {
     pl->p->returns_rows = true;
@@ -1251,6 +1266,8 @@ static int plan_select(planner *pl, const sql_select *s, sql_error *err)
     if (pl->cte_plans == NULL)
         return sql__oom(pl->arena, err);
     memset(pl->cte_plans, 0, ((size_t)s->nctes + 1) * sizeof(*pl->cte_plans));
+    if (s->setop != SQL_SETOP_NONE)
+        return plan_setop(pl, s, err);
     if (s->has_from && open_from(pl, s, err) != 0)
         return -1;
     if (s->nfrom > 0 && join_from(pl, s->from_items, s->nfrom, err) != 0)

@@ -7,7 +7,7 @@
  * OFFSET (pushed into the scan when rows arrive in order), and the
  * hand-off of writes to exec_write.c.
  *
- *   source (scan | FROM subquery | set operation | one row without FROM)
+ *   source (scan | FROM subquery | set operation | VALUES | one row without FROM)
  *     -> [aggregation]
  *     -> result rows
  *     -> [DISTINCT set] -> (send | keep, sort, [DISTINCT ON], send)
@@ -225,11 +225,14 @@ static int send_sorted(select_run *r, sql_error *err)
     return 0;
 }
 
-/* The source of SELECT without FROM: one row when WHERE holds. */
+/* The source of SELECT without FROM: one row when WHERE holds; of
+ * VALUES: its rows. */
 static int values_source(void *src, sql__row_cb cb, void *cb_arg, sql_error *err)
 {
     select_run *r = src;
     const sql_plan *p = r->p;
+    if (p->nvalues > 0)
+        return sql__values_run(p, r->ctx, cb, cb_arg, r->arena, err);
     if (p->filter != NULL) {
         sql_eval_ctx ec;
         sql_tribool ok;

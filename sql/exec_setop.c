@@ -1,6 +1,7 @@
 /*
  * exec_setop.c - running UNION, INTERSECT and EXCEPT [ALL]
- * (sql__setop_run; docs/sql.md, "Set operations").
+ * (sql__setop_run) and VALUES lists (sql__values_run; docs/sql.md, "Set
+ * operations and VALUES").
  *
  * Each branch runs as a SELECT of its own (sql__run_select, at this
  * query's level, so that a correlated branch sees the same enclosing
@@ -187,4 +188,31 @@ int sql__setop_run(const sql__setop *s, sql_run_ctx *ctx, sql__row_cb cb, void *
     if (!r.stopped && run_branch(&r, 1, err) != 0)
         return -1;
     return s->op == SQL_SETOP_UNION ? 0 : emit_members(&r, err);
+}
+
+int sql__values_run(const sql_plan *p, sql_run_ctx *ctx, sql__row_cb cb, void *cb_arg,
+                    kv_arena *arena, sql_error *err)
+{
+    sql_datum *row = kv_arena_alloc(arena, ((size_t)p->ntargets + 1) * sizeof(*row));
+    if (row == NULL)
+        return sql__oom(arena, err);
+    kv_arena *scratch = NULL;
+    int rc = 0;
+    for (int r = 0; r < p->nvalues && rc == 0; r++) {
+        if (r % EMIT_BATCH == 0) {
+            kv_arena_destroy(scratch);
+            if (kv_arena_create(&scratch) != 0)
+                return sql__oom(arena, err);
+        }
+        sql_eval_ctx ec;
+        sql__eval_init(&ec, ctx, NULL, scratch, err);
+        for (int c = 0; c < p->ntargets && rc == 0; c++)
+            rc = sql_expr_eval(&ec, p->values[r][c], &row[c]) != 0 ? -1 : 0;
+        if (rc == 0)
+            rc = cb(cb_arg, row, scratch, err);
+    }
+    if (rc < 0)
+        sql_error_move(err, arena);
+    kv_arena_destroy(scratch);
+    return rc < 0 ? -1 : 0;
 }

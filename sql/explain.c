@@ -16,7 +16,7 @@
  * `Nested Loop` over an `Index Scan` of the inner table's primary key
  * (PostgreSQL's parameterised nested loop), with `Left`/`Right`/`Full`
  * for outer joins, outer side first; a FROM subquery is `Subquery Scan`
- * over its own plan. A set operation is an `Append` of its branches
+ * over its own plan, VALUES a `Values Scan`. A set operation is an `Append` of its branches
  * (a chain of UNIONs flattened into one, as PostgreSQL pulls them up),
  * under `HashAggregate` for UNION and `HashSetOp Intersect/Except [All]`
  * (over each branch's `Subquery Scan`) for the others; the executor
@@ -225,9 +225,12 @@ static xnode *scan_node(explainer *e, const sql_plan *p)
     if (p->setop)
         return setop_node(e, p->setop);
     if (p->from) {
+        /* PostgreSQL pulls a VALUES list up into the query reading it */
         xnode *sub = select_tree(e, p->from);
-        return sub ? node(e, sub, "Subquery Scan") : NULL;
+        return sub && !p->from->nvalues ? node(e, sub, "Subquery Scan") : sub;
     }
+    if (p->nvalues)
+        return node(e, NULL, "Values Scan on \"*VALUES*\"");
     if (!p->table)
         return node(e, NULL, "Result");
     xnode *n = path_node(e, p, NULL);

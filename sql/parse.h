@@ -336,6 +336,11 @@ struct sql_select {
     sql_setop setop;
     bool setop_all;
     sql_select *larg, *rarg;
+    /* VALUES (...), ... as a query (nvalues > 0): values[i][j], every row
+     * values_width items long; of the fields below only ctes, order,
+     * limit and offset are set */
+    sql_expr ***values;
+    int nvalues, values_width;
     sql_target *targets;
     int ntargets;
     bool has_from; /* FROM table or subquery; else SELECT without FROM */

@@ -17,8 +17,6 @@ static int check_select_clauses(sql__pctx *c, const PgQuery__SelectStmt *s, int 
 {
     if (s->with_clause && s->with_clause->recursive)
         return sql__unsupported(c, s->with_clause->location, "WITH RECURSIVE");
-    if (s->n_values_lists)
-        return sql__unsupported(c, loc, "VALUES as a query");
     if (s->into_clause)
         return sql__unsupported(c, loc, "SELECT INTO");
     if (s->group_distinct)
@@ -177,6 +175,20 @@ static int set_operation(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sq
     return 0;
 }
 
+static int values_lists(sql__pctx *c, const PgQuery__SelectStmt *s, sql_expr ****rows, int *nrows,
+                        int *rowlen);
+
+/* VALUES (...), ... [ORDER BY] [LIMIT] as a query. */
+static int values_query(sql__pctx *c, const PgQuery__SelectStmt *s, sql_select *out)
+{
+    if (values_lists(c, s, &out->values, &out->nvalues, &out->values_width) < 0 ||
+        order_by(c, s->sort_clause, s->n_sort_clause, out) < 0 ||
+        limit_expr(c, s->limit_count, &out->limit) < 0 ||
+        limit_expr(c, s->limit_offset, &out->offset) < 0)
+        return -1;
+    return 0;
+}
+
 int sql__select_stmt(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_select *out)
 {
     if (check_select_clauses(c, s, loc) < 0)
@@ -185,6 +197,8 @@ int sql__select_stmt(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_se
         return -1;
     if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
         return set_operation(c, s, loc, out);
+    if (s->n_values_lists)
+        return values_query(c, s, out);
     const PgQuery__Node *f = s->n_from_clause == 1 ? s->from_clause[0] : NULL;
     if (f && (f->node_case == PG_QUERY__NODE__NODE_RANGE_VAR ||
               f->node_case == PG_QUERY__NODE__NODE_RANGE_SUBSELECT)) {
@@ -208,6 +222,28 @@ int sql__select_stmt(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_se
 
 /* ---- INSERT, UPDATE, DELETE ----------------------------------------- */
 
+/* VALUES rows: *rows[i][j], every row *rowlen items long. */
+static int values_lists(sql__pctx *c, const PgQuery__SelectStmt *s, sql_expr ****rows, int *nrows,
+                        int *rowlen)
+{
+    *rows = sql__palloc(c, s->n_values_lists * sizeof **rows);
+    if (!*rows)
+        return -1;
+    for (size_t i = 0; i < s->n_values_lists; i++) {
+        const PgQuery__List *l = s->values_lists[i]->list;
+
+        assert(s->values_lists[i]->node_case == PG_QUERY__NODE__NODE_LIST);
+        if (i > 0 && l->n_items != (size_t)*rowlen)
+            return sql__error_at(c, sql__node_location(l->items[0]), SQL_STATE_SYNTAX_ERROR,
+                                 "VALUES lists must all be the same length");
+        *rowlen = (int)l->n_items;
+        if (sql__expr_list(c, l->items, l->n_items, &(*rows)[i]) < 0)
+            return -1;
+    }
+    *nrows = (int)s->n_values_lists;
+    return 0;
+}
+
 /* VALUES rows, or the query of INSERT ... SELECT. */
 static int insert_rows(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_insert *out)
 {
@@ -218,22 +254,7 @@ static int insert_rows(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_
     if (s->n_sort_clause || s->limit_count || s->limit_offset || s->with_clause ||
         s->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
         return sql__unsupported(c, loc, "VALUES with ORDER BY, LIMIT or WITH");
-    out->rows = sql__palloc(c, s->n_values_lists * sizeof *out->rows);
-    if (!out->rows)
-        return -1;
-    for (size_t i = 0; i < s->n_values_lists; i++) {
-        const PgQuery__List *l = s->values_lists[i]->list;
-
-        assert(s->values_lists[i]->node_case == PG_QUERY__NODE__NODE_LIST);
-        if (i > 0 && l->n_items != (size_t)out->rowlen)
-            return sql__error_at(c, sql__node_location(l->items[0]), SQL_STATE_SYNTAX_ERROR,
-                                 "VALUES lists must all be the same length");
-        out->rowlen = (int)l->n_items;
-        if (sql__expr_list(c, l->items, l->n_items, &out->rows[i]) < 0)
-            return -1;
-    }
-    out->nrows = (int)s->n_values_lists;
-    return 0;
+    return values_lists(c, s, &out->rows, &out->nrows, &out->rowlen);
 }
 
 /* A bare column name of an INSERT column list or UPDATE SET. */

@@ -1108,7 +1108,10 @@ static int explain(planner *pl, sql_error *err)
         return p->explain ? 0 : sql__oom(pl->arena, err);
     }
     if (p->table == NULL) {
-        p->explain = p->setop ? "set operation" : p->from ? "subquery scan" : "no table";
+        p->explain = p->setop     ? "set operation"
+                     : p->nvalues ? "values"
+                     : p->from    ? "subquery scan"
+                                  : "no table";
         return 0;
     }
     const sql__path *path = &p->path;
@@ -1257,6 +1260,41 @@ static int plan_setop(planner *pl, const sql_select *s, sql_error *err)
     return bind_limits(pl, s->limit, s->offset, err);
 }
 
+/* VALUES as a query: its items bound over no columns (names resolve
+ * outwards), typed in plan_setop.c; ORDER BY over its columns. */
+static int plan_values(planner *pl, const sql_select *s, sql_error *err)
+{
+    sql_bexpr ***rows = kv_arena_alloc(pl->arena, (size_t)s->nvalues * sizeof(*rows));
+    if (rows == NULL)
+        return sql__oom(pl->arena, err);
+    for (int r = 0; r < s->nvalues; r++) {
+        rows[r] = kv_arena_alloc(pl->arena, ((size_t)s->values_width + 1) * sizeof(**rows));
+        if (rows[r] == NULL)
+            return sql__oom(pl->arena, err);
+        for (int c = 0; c < s->values_width; c++)
+            if (bind(pl, &pl->empty, s->values[r][c], type_unknown, (const sql_bexpr **)&rows[r][c],
+                     err) != 0)
+                return -1;
+    }
+    sql_plan *p = pl->p;
+    if (sql__values_bind(pl->ctx, s, rows, p, pl->arena, err) != 0)
+        return -1;
+    sql_scope_col *cols = kv_arena_alloc(pl->arena, ((size_t)p->ntargets + 1) * sizeof(*cols));
+    if (cols == NULL)
+        return sql__oom(pl->arena, err);
+    for (int i = 0; i < p->ntargets; i++)
+        cols[i] = (sql_scope_col){.name = p->cols[i].name, .type = p->cols[i].type};
+    pl->scope = (sql_scope){.table = "*VALUES*",
+                            .cols = cols,
+                            .ncols = p->ntargets,
+                            .outer = pl->outer,
+                            .outer_used = &pl->outer_used};
+    pl->has_from = true;
+    if (plan_order(pl, s, err) != 0)
+        return -1;
+    return bind_limits(pl, s->limit, s->offset, err);
+}
+
 static int plan_select(planner *pl, const sql_select *s, sql_error *err)
 {
     pl->p->returns_rows = true;
@@ -1268,6 +1306,8 @@ static int plan_select(planner *pl, const sql_select *s, sql_error *err)
     memset(pl->cte_plans, 0, ((size_t)s->nctes + 1) * sizeof(*pl->cte_plans));
     if (s->setop != SQL_SETOP_NONE)
         return plan_setop(pl, s, err);
+    if (s->nvalues > 0)
+        return plan_values(pl, s, err);
     if (s->has_from && open_from(pl, s, err) != 0)
         return -1;
     if (s->nfrom > 0 && join_from(pl, s->from_items, s->nfrom, err) != 0)

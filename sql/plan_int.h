@@ -161,6 +161,11 @@ struct sql_plan {
     /* SELECT over a set operation (table NULL): its rows are the input
      * rows, the targets their columns; NULL: none */
     const sql__setop *setop;
+    /* VALUES as a query (table NULL): values[r][c] over no row (an
+     * enclosing query's columns at most) gives the input rows, the
+     * targets their columns; nvalues 0: none */
+    const sql_bexpr *const *const *values;
+    int nvalues;
 };
 
 /* Called with each row that passes the filter: row[0..ncols) in table
@@ -331,7 +336,7 @@ void sql__eval_init(sql_eval_ctx *ec, const sql_run_ctx *ctx, const sql_datum *r
 int sql__run_select(const sql_plan *p, sql_run_ctx *ctx, kv_arena *arena, uint64_t *affected,
                     sql_error *err);
 
-/* ---- plan_setop.c, exec_setop.c: UNION, INTERSECT, EXCEPT ---- */
+/* ---- plan_setop.c, exec_setop.c: UNION, INTERSECT, EXCEPT, VALUES ---- */
 
 /* Completes p, the plan of set operation `s` whose branches are planned
  * (left, right; subplans of p): the common column types (42601 when the
@@ -340,6 +345,19 @@ int sql__run_select(const sql_plan *p, sql_run_ctx *ctx, kv_arena *arena, uint64
  * (0A000 for other expressions). Everything in `arena`. */
 int sql__setop_bind(const sql_plan_ctx *ctx, const sql_select *s, sql_plan *left, sql_plan *right,
                     sql_plan *p, kv_arena *arena, sql_error *err);
+
+/* Completes p, the plan of VALUES query `s` whose items are bound,
+ * rows[r][c] (typed unknown for string and NULL literals): each column
+ * takes the common type of its items (42804 "VALUES types ... cannot be
+ * matched"), named column1, column2, ...; targets pass the row through.
+ * The items are coerced in place; everything in `arena`. */
+int sql__values_bind(const sql_plan_ctx *ctx, const sql_select *s, sql_bexpr ***rows, sql_plan *p,
+                     kv_arena *arena, sql_error *err);
+
+/* The rows of VALUES plan p to cb (as sql__row_cb, 1 stops); scratch
+ * memory per batch of rows, errors' strings in `arena`. 0 or -1. */
+int sql__values_run(const sql_plan *p, sql_run_ctx *ctx, sql__row_cb cb, void *cb_arg,
+                    kv_arena *arena, sql_error *err);
 
 /* Runs set operation `s`: its rows (as sql__row_cb) to cb, which may
  * return 1 to stop. Rows held for UNION, INTERSECT and EXCEPT live in

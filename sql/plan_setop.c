@@ -1,6 +1,7 @@
 /*
  * plan_setop.c - binding UNION, INTERSECT and EXCEPT [ALL] over their
- * planned branches (sql__setop_bind; docs/sql.md, "Set operations").
+ * planned branches (sql__setop_bind), and VALUES as a query
+ * (sql__values_bind; docs/sql.md, "Set operations and VALUES").
  *
  * plan.c plans each branch as a nested SELECT plan (a chain nests, as
  * PostgreSQL's grammar does); here the branches meet, as in PostgreSQL's
@@ -17,7 +18,12 @@
  * The plan's input rows are the set operation's (common types), its
  * targets and sort keys plain columns over them, so exec_select.c sorts
  * and limits them as any other rows.
+ *
+ * VALUES types each column as transformValuesClause does: the common
+ * type of all its rows' items at once (so VALUES ('1'), (2) is integer),
+ * columns named column1, column2, ...
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -246,6 +252,44 @@ int sql__setop_bind(const sql_plan_ctx *ctx, const sql_select *s, sql_plan *left
         bind_order(ctx, s, p, arena, err) != 0)
         return -1;
     p->setop = so;
+    p->returns_rows = true;
+    return 0;
+}
+
+int sql__values_bind(const sql_plan_ctx *ctx, const sql_select *s, sql_bexpr ***rows, sql_plan *p,
+                     kv_arena *arena, sql_error *err)
+{
+    int n = s->values_width;
+    sql_bexpr **col = kv_arena_alloc(arena, (size_t)s->nvalues * sizeof(*col));
+    sql_column_info *cols = kv_arena_alloc(arena, ((size_t)n + 1) * sizeof(*cols));
+    sql_bexpr *targets = kv_arena_alloc(arena, ((size_t)n + 1) * sizeof(*targets));
+    const sql_bexpr **tp = kv_arena_alloc(arena, ((size_t)n + 1) * sizeof(*tp));
+    if (!col || !cols || !targets || !tp)
+        return sql__oom(arena, err);
+    sql_bind_ctx bc = {.arena = arena, .query = ctx->query, .params = ctx->params};
+    for (int c = 0; c < n; c++) {
+        sql_type t;
+        for (int r = 0; r < s->nvalues; r++)
+            col[r] = rows[r][c];
+        if (sql_expr_unify(&bc, col, s->nvalues, "VALUES", &t, err) != 0)
+            return -1;
+        for (int r = 0; r < s->nvalues; r++)
+            rows[r][c] = col[r];
+        char buf[32];
+        snprintf(buf, sizeof buf, "column%d", c + 1);
+        const char *name = kv_arena_strdup(arena, buf);
+        if (name == NULL)
+            return sql__oom(arena, err);
+        cols[c] = (sql_column_info){.name = name, .type = t};
+        /* PostgreSQL gives a VALUES column no location of its own */
+        targets[c] = (sql_bexpr){.kind = SQL_BEXPR_COLUMN, .type = t, .location = -1, .column = c};
+        tp[c] = &targets[c];
+    }
+    p->values = (const sql_bexpr *const *const *)rows;
+    p->nvalues = s->nvalues;
+    p->targets = tp;
+    p->cols = cols;
+    p->ntargets = n;
     p->returns_rows = true;
     return 0;
 }

@@ -1373,6 +1373,8 @@ static int insert_value_location(const sql_insert *ins, int i)
     if (ins->select == NULL)
         return ins->rows[0][i]->location;
     const sql_select *s = ins->select;
+    while (s->setop != SQL_SETOP_NONE) /* PostgreSQL points into the first branch */
+        s = s->larg;
     return i < s->ntargets && s->targets[i].expr->kind != SQL_EXPR_STAR
                ? s->targets[i].expr->location
                : -1;

@@ -154,6 +154,38 @@ static int group_clause(sql__pctx *c, const PgQuery__SelectStmt *s, sql_select *
     return 0;
 }
 
+/* ORDER BY, LIMIT and OFFSET. */
+static int order_limit(sql__pctx *c, const PgQuery__SelectStmt *s, sql_select *out)
+{
+    if (order_by(c, s->sort_clause, s->n_sort_clause, out) < 0 ||
+        limit_expr(c, s->limit_count, &out->limit) < 0 ||
+        limit_expr(c, s->limit_offset, &out->offset) < 0)
+        return -1;
+    return 0;
+}
+
+/* VALUES rows: *rows[i][j], every row *rowlen items long. */
+static int values_lists(sql__pctx *c, const PgQuery__SelectStmt *s, sql_expr ****rows, int *nrows,
+                        int *rowlen)
+{
+    *rows = sql__palloc(c, s->n_values_lists * sizeof **rows);
+    if (!*rows)
+        return -1;
+    for (size_t i = 0; i < s->n_values_lists; i++) {
+        const PgQuery__List *l = s->values_lists[i]->list;
+
+        assert(s->values_lists[i]->node_case == PG_QUERY__NODE__NODE_LIST);
+        if (i > 0 && l->n_items != (size_t)*rowlen)
+            return sql__error_at(c, sql__node_location(l->items[0]), SQL_STATE_SYNTAX_ERROR,
+                                 "VALUES lists must all be the same length");
+        *rowlen = (int)l->n_items;
+        if (sql__expr_list(c, l->items, l->n_items, &(*rows)[i]) < 0)
+            return -1;
+    }
+    *nrows = (int)s->n_values_lists;
+    return 0;
+}
+
 /* larg UNION/INTERSECT/EXCEPT [ALL] rarg: the branches, each a SELECT
  * (or a set operation) of its own; WITH, ORDER BY and LIMIT are the
  * whole's. */
@@ -168,25 +200,15 @@ static int set_operation(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sq
     if (!out->larg || !out->rarg || sql__select_stmt(c, s->larg, loc, out->larg) < 0 ||
         sql__select_stmt(c, s->rarg, loc, out->rarg) < 0)
         return -1;
-    if (order_by(c, s->sort_clause, s->n_sort_clause, out) < 0 ||
-        limit_expr(c, s->limit_count, &out->limit) < 0 ||
-        limit_expr(c, s->limit_offset, &out->offset) < 0)
-        return -1;
-    return 0;
+    return order_limit(c, s, out);
 }
-
-static int values_lists(sql__pctx *c, const PgQuery__SelectStmt *s, sql_expr ****rows, int *nrows,
-                        int *rowlen);
 
 /* VALUES (...), ... [ORDER BY] [LIMIT] as a query. */
 static int values_query(sql__pctx *c, const PgQuery__SelectStmt *s, sql_select *out)
 {
-    if (values_lists(c, s, &out->values, &out->nvalues, &out->values_width) < 0 ||
-        order_by(c, s->sort_clause, s->n_sort_clause, out) < 0 ||
-        limit_expr(c, s->limit_count, &out->limit) < 0 ||
-        limit_expr(c, s->limit_offset, &out->offset) < 0)
+    if (values_lists(c, s, &out->values, &out->nvalues, &out->values_width) < 0)
         return -1;
-    return 0;
+    return order_limit(c, s, out);
 }
 
 int sql__select_stmt(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_select *out)
@@ -213,36 +235,12 @@ int sql__select_stmt(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_se
     }
     if (sql__targets(c, s->target_list, s->n_target_list, &out->targets, &out->ntargets) < 0 ||
         sql__expr_opt(c, s->where_clause, &out->where) < 0 || group_clause(c, s, out) < 0 ||
-        distinct_clause(c, s, out) < 0 || order_by(c, s->sort_clause, s->n_sort_clause, out) < 0 ||
-        limit_expr(c, s->limit_count, &out->limit) < 0 ||
-        limit_expr(c, s->limit_offset, &out->offset) < 0)
+        distinct_clause(c, s, out) < 0 || order_limit(c, s, out) < 0)
         return -1;
     return 0;
 }
 
 /* ---- INSERT, UPDATE, DELETE ----------------------------------------- */
-
-/* VALUES rows: *rows[i][j], every row *rowlen items long. */
-static int values_lists(sql__pctx *c, const PgQuery__SelectStmt *s, sql_expr ****rows, int *nrows,
-                        int *rowlen)
-{
-    *rows = sql__palloc(c, s->n_values_lists * sizeof **rows);
-    if (!*rows)
-        return -1;
-    for (size_t i = 0; i < s->n_values_lists; i++) {
-        const PgQuery__List *l = s->values_lists[i]->list;
-
-        assert(s->values_lists[i]->node_case == PG_QUERY__NODE__NODE_LIST);
-        if (i > 0 && l->n_items != (size_t)*rowlen)
-            return sql__error_at(c, sql__node_location(l->items[0]), SQL_STATE_SYNTAX_ERROR,
-                                 "VALUES lists must all be the same length");
-        *rowlen = (int)l->n_items;
-        if (sql__expr_list(c, l->items, l->n_items, &(*rows)[i]) < 0)
-            return -1;
-    }
-    *nrows = (int)s->n_values_lists;
-    return 0;
-}
 
 /* VALUES rows, or the query of INSERT ... SELECT. */
 static int insert_rows(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_insert *out)

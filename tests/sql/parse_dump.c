@@ -378,7 +378,12 @@ static void select_stmt(FILE *f, const sql_select *s)
         select_stmt(f, s->rarg);
         fputc(')', f);
     } else {
-        fputs("select", f);
+        fputs(s->nvalues ? "values" : "select", f);
+    }
+    for (int i = 0; i < s->nvalues; i++) {
+        fputs(" row=(", f);
+        exprs(f, s->values[i], s->values_width);
+        fputc(')', f);
     }
     targets(f, "targets", s->targets, s->ntargets);
     if (s->has_from && !s->from_sub) {

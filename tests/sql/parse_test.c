@@ -135,6 +135,10 @@ Test(sql_parse, statement_shapes)
         {"WITH w AS (SELECT 1) (SELECT a FROM t ORDER BY a LIMIT 1) UNION ALL SELECT b FROM w",
          "union all (select targets=[a] from=t order=a asc nulls_last limit=i:1) (select "
          "targets=[b] from=w) with w as (select targets=[i:1])"},
+        {"VALUES (1, 'a'), ($1, NULL) ORDER BY 2 LIMIT 1",
+         "values row=(i:1 s:'a') row=($1 null) order=i:2 asc nulls_last limit=i:1"},
+        {"SELECT * FROM (VALUES (1)) v (a) UNION VALUES (2)",
+         "union (select targets=[*] alias=v sub=(values row=(i:1)) cols=(a)) (values row=(i:2))"},
         {"WITH x (a) AS (SELECT 1) SELECT * FROM (SELECT a FROM x) AS s (b)",
          "select targets=[*] alias=s sub=(select targets=[a] from=x) cols=(b) with x cols=(a) "
          "as (select targets=[i:1])"},

@@ -906,26 +906,35 @@ static int bind_order(planner *pl, const sql_select *s, sql__sortkey **out, sql_
     return 0;
 }
 
+/* Whether the scan of p->table delivers rows in the order of `keys`:
+ * at most one row, or along the index it reads (set to run backwards
+ * when that fits), or along a secondary index it is switched to. */
+static bool scan_sorts(planner *pl, const sql__sortkey *keys, int n)
+{
+    sql_plan *p = pl->p;
+    if (p->path.kind == SQL__PATH_POINT || p->path.kind == SQL__PATH_UNIQUE)
+        return true;
+    bool reverse = false;
+    bool ix = p->path.kind == SQL__PATH_INDEX;
+    const sql_index_desc *index = ix ? &p->table->indexes[p->path.ix] : &p->table->primary;
+    const int *cols = ix ? p->rc.ix_cols[p->path.ix] : p->rc.pk_cols;
+    if (follows(p, index, cols, p->path.neq, keys, n, &reverse)) {
+        p->path.reverse = reverse;
+        return true;
+    }
+    return order_by_index(pl, keys, n);
+}
+
 /* Sorts in memory unless the rows arrive in the wanted order: from the
  * pk (forward or backward) or as at most one row. Aggregation output and
- * DISTINCT ON always sort. */
+ * DISTINCT ON always sort, as do rows without a table scan. */
 static void place_sort(planner *pl, const sql__sortkey *keys, int n)
 {
     sql_plan *p = pl->p;
     if (n == 0)
         return;
     bool scan_order = p->table != NULL && pl->group == NULL && p->ndistinct_on == 0;
-    if (scan_order && (p->path.kind == SQL__PATH_POINT || p->path.kind == SQL__PATH_UNIQUE))
-        return;
-    bool reverse = false;
-    bool ix = p->path.kind == SQL__PATH_INDEX;
-    const sql_index_desc *index = ix ? &p->table->indexes[p->path.ix] : &p->table->primary;
-    const int *cols = ix ? p->rc.ix_cols[p->path.ix] : p->rc.pk_cols;
-    if (scan_order && follows(p, index, cols, p->path.neq, keys, n, &reverse)) {
-        p->path.reverse = reverse;
-        return;
-    }
-    if (scan_order && order_by_index(pl, keys, n))
+    if (scan_order && scan_sorts(pl, keys, n))
         return;
     p->sort = keys;
     p->nsort = n;

@@ -48,7 +48,8 @@ typedef struct setop_run {
     size_t n, cap;
 } setop_run;
 
-/* Passes r->row on; 1 (and r->stopped) when cb wants no more. */
+/* Passes `row` (payloads in `arena`) on; 1 (and r->stopped) when cb
+ * wants no more. */
 static int pass_on(setop_run *r, const sql_datum *row, kv_arena *arena, sql_error *err)
 {
     int rc = r->cb(r->cb_arg, row, arena, err);
@@ -57,6 +58,8 @@ static int pass_on(setop_run *r, const sql_datum *row, kv_arena *arena, sql_erro
     return rc;
 }
 
+/* Lists new member m with a copy of r->row, kept in r->arena and
+ * charged to the budget. */
 static int add_member(setop_run *r, member *m, sql_error *err)
 {
     if (r->n == r->cap) {

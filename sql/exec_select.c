@@ -7,7 +7,8 @@
  * OFFSET (pushed into the scan when rows arrive in order), and the
  * hand-off of writes to exec_write.c.
  *
- *   source (scan | FROM subquery | one row without FROM) -> [aggregation]
+ *   source (scan | FROM subquery | set operation | VALUES | one row without FROM)
+ *     -> [aggregation]
  *     -> result rows
  *     -> [DISTINCT set] -> (send | keep, sort, [DISTINCT ON], send)
  *
@@ -238,10 +239,13 @@ static int passes(const select_run *r, const sql_datum *row, kv_arena *arena, sq
     return ok == SQL_TRUE;
 }
 
-/* The source of SELECT without FROM: one row when WHERE holds. */
+/* The source of SELECT without FROM: one row when WHERE holds; of
+ * VALUES: its rows. */
 static int values_source(void *src, sql__row_cb cb, void *cb_arg, sql_error *err)
 {
     select_run *r = src;
+    if (r->p->nvalues > 0)
+        return sql__values_run(r->p, r->ctx, cb, cb_arg, r->arena, err);
     int ok = passes(r, NULL, r->arena, err);
     if (ok <= 0)
         return ok;
@@ -347,6 +351,13 @@ static int join_source(void *src, sql__row_cb cb, void *cb_arg, sql_error *err)
     return sql__join_run(r->p->join, r->ctx, filter_joined, &f, &r->mem, r->arena, err);
 }
 
+/* The source of a set operation: its rows (exec_setop.c). */
+static int setop_source(void *src, sql__row_cb cb, void *cb_arg, sql_error *err)
+{
+    select_run *r = src;
+    return sql__setop_run(r->p->setop, r->ctx, cb, cb_arg, &r->mem, r->arena, err);
+}
+
 int sql__run_select(const sql_plan *p, sql_run_ctx *ctx, kv_arena *arena, uint64_t *affected,
                     sql_error *err)
 {
@@ -362,7 +373,8 @@ int sql__run_select(const sql_plan *p, sql_run_ctx *ctx, kv_arena *arena, uint64
         return -1;
     bool in_order = p->agg == NULL && !p->distinct && p->sort == NULL;
     r.want = in_order && r.limit != UINT64_MAX ? r.offset + r.limit : 0;
-    sql__source_fn source = p->join    ? join_source
+    sql__source_fn source = p->setop   ? setop_source
+                            : p->join  ? join_source
                             : p->table ? scan_source
                             : p->from  ? sub_source
                                        : values_source;

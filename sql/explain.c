@@ -5,7 +5,7 @@
  * a small tree of plan nodes, root first, printed the way PostgreSQL
  * prints plans (without costs): the root at the margin, each child on a
  * line "->  " indented under its parent. A node has at most
- * EXPLAIN_KIDS children so that a join node fits the same printer.
+ * EXPLAIN_KIDS children: a join's two, an Append's branches.
  *
  * The scan node names the path the executor takes (plan_int.h
  * sql__path): `Seq Scan on t` for a full scan of the primary index,
@@ -16,7 +16,11 @@
  * `Nested Loop` over an `Index Scan` of the inner table's primary key
  * (PostgreSQL's parameterised nested loop), with `Left`/`Right`/`Full`
  * for outer joins, outer side first; a FROM subquery is `Subquery Scan`
- * over its own plan. Above them come Aggregate, Unique (DISTINCT), Sort
+ * over its own plan, VALUES a `Values Scan`. A set operation is an `Append` of its branches
+ * (a chain of UNIONs flattened into one, as PostgreSQL pulls them up),
+ * under `HashAggregate` for UNION and `HashSetOp Intersect/Except [All]`
+ * (over each branch's `Subquery Scan`) for the others; the executor
+ * keeps no figures per branch. Above them come Aggregate, Unique (DISTINCT), Sort
  * and Limit as the plan has them, or Insert/Update/Delete for writes.
  *
  * ANALYZE runs the statement in the session's transaction (its result
@@ -38,7 +42,7 @@
 #include "sql/plan_join_int.h"
 #include "sql/session_int.h"
 
-#define EXPLAIN_KIDS 2
+#define EXPLAIN_KIDS 8
 
 const sql_column_info sql__explain_column = {.name = "QUERY PLAN", .type = {SQL_T_TEXT, -1}};
 
@@ -155,16 +159,78 @@ static xnode *join_node(explainer *e, const sql__jnode *j)
 
 static xnode *select_tree(explainer *e, const sql_plan *p);
 
+/* Drops the ANALYZE figures of a subtree the executor counts no rows
+ * for on their own. */
+static void uncount(xnode *n)
+{
+    n->counted = false;
+    for (int i = 0; i < n->nkids; i++)
+        uncount(n->kids[i]);
+}
+
+/* Whether branch p of UNION [ALL] `parent` merges into its Append: a
+ * UNION without ORDER BY or LIMIT that keeps at least the duplicates the
+ * parent keeps, as PostgreSQL's recurse_union_children decides. */
+static bool merges(const sql__setop *parent, const sql_plan *p)
+{
+    const sql__setop *s = p->setop;
+    return s && s->op == SQL_SETOP_UNION && (s->all || !parent->all) && !p->sort && !p->limit &&
+           !p->offset;
+}
+
+/* Adds branch p of UNION `s` (or its own branches, merged) to Append `n`. */
+static int append_branch(explainer *e, const sql__setop *s, const sql_plan *p, xnode *n)
+{
+    if (merges(s, p) && n->nkids + 2 <= EXPLAIN_KIDS)
+        return append_branch(e, s, p->setop->left, n) == 0 &&
+                       append_branch(e, s, p->setop->right, n) == 0
+                   ? 0
+                   : -1;
+    xnode *kid = select_tree(e, p);
+    if (!kid)
+        return -1;
+    uncount(kid);
+    n->kids[n->nkids++] = kid;
+    return 0;
+}
+
+static xnode *setop_node(explainer *e, const sql__setop *s)
+{
+    static const char *const ops[] = {
+        [SQL_SETOP_INTERSECT] = "Intersect", [SQL_SETOP_EXCEPT] = "Except"};
+    xnode *n = node(e, NULL, "Append");
+    if (!n)
+        return NULL;
+    if (s->op == SQL_SETOP_UNION) {
+        if (append_branch(e, s, s->left, n) != 0 || append_branch(e, s, s->right, n) != 0)
+            return NULL;
+        return s->all ? n : node(e, n, "HashAggregate");
+    }
+    for (int i = 0; i < 2; i++) {
+        xnode *kid = select_tree(e, i == 0 ? s->left : s->right);
+        if (!kid || !(kid = node(e, kid, "Subquery Scan on \"*SELECT* %d\"", i + 1)))
+            return NULL;
+        uncount(kid);
+        n->kids[n->nkids++] = kid;
+    }
+    return node(e, n, "HashSetOp %s%s", ops[s->op], s->all ? " All" : "");
+}
+
 /* What a statement reads: its table's access path (with the scan's
  * ANALYZE figures), its joins, a FROM subquery, or nothing. */
 static xnode *scan_node(explainer *e, const sql_plan *p)
 {
     if (p->join)
         return join_node(e, p->join->root);
+    if (p->setop)
+        return setop_node(e, p->setop);
     if (p->from) {
+        /* PostgreSQL pulls a VALUES list up into the query reading it */
         xnode *sub = select_tree(e, p->from);
-        return sub ? node(e, sub, "Subquery Scan") : NULL;
+        return sub && !p->from->nvalues ? node(e, sub, "Subquery Scan") : sub;
     }
+    if (p->nvalues)
+        return node(e, NULL, "Values Scan on \"*VALUES*\"");
     if (!p->table)
         return node(e, NULL, "Result");
     xnode *n = path_node(e, p, NULL);

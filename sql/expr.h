@@ -212,6 +212,13 @@ int sql_expr_bind(sql_bind_ctx *ctx, const sql_expr *e, sql_type want, sql_bexpr
  * no cast is needed. 42804 when no assignment cast exists. */
 int sql_expr_coerce(sql_bind_ctx *ctx, sql_bexpr *e, sql_type to, sql_bexpr **out, sql_error *err);
 
+/* PostgreSQL's select_common_type over v[0..n) (an unknown literal
+ * counts for none; all unknown: text), then each v[i] coerced to it
+ * implicitly: 42804 "<construct> types x and y cannot be matched" at the
+ * first node that does not fit. *out the type; new nodes in ctx->arena. */
+int sql_expr_unify(sql_bind_ctx *ctx, sql_bexpr **v, int n, const char *construct, sql_type *out,
+                   sql_error *err);
+
 /* Services the evaluator needs from the statement that runs it. */
 typedef struct sql_eval_env {
     /* nextval('name'); NULL: not allowed here (0A000) */

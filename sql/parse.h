@@ -320,7 +320,27 @@ typedef struct sql_cte {
     int location;
 } sql_cte;
 
+/* What a set operation computes (SELECT ... UNION SELECT ...). */
+typedef enum sql_setop {
+    SQL_SETOP_NONE, /* a plain SELECT */
+    SQL_SETOP_UNION,
+    SQL_SETOP_INTERSECT,
+    SQL_SETOP_EXCEPT,
+} sql_setop;
+
 struct sql_select {
+    /* A set operation (setop != NONE): larg setop [ALL] rarg, nested for
+     * chains as PostgreSQL's grammar nests them (INTERSECT binds tighter);
+     * of the fields below only ctes, order, limit and offset are set, and
+     * they apply to the whole */
+    sql_setop setop;
+    bool setop_all;
+    sql_select *larg, *rarg;
+    /* VALUES (...), ... as a query (nvalues > 0): values[i][j], every row
+     * values_width items long; of the fields below only ctes, order,
+     * limit and offset are set */
+    sql_expr ***values;
+    int nvalues, values_width;
     sql_target *targets;
     int ntargets;
     bool has_from; /* FROM table or subquery; else SELECT without FROM */

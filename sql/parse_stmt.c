@@ -15,12 +15,8 @@
 
 static int check_select_clauses(sql__pctx *c, const PgQuery__SelectStmt *s, int loc)
 {
-    if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
-        return sql__unsupported(c, loc, "UNION/INTERSECT/EXCEPT");
     if (s->with_clause && s->with_clause->recursive)
         return sql__unsupported(c, s->with_clause->location, "WITH RECURSIVE");
-    if (s->n_values_lists)
-        return sql__unsupported(c, loc, "VALUES as a query");
     if (s->into_clause)
         return sql__unsupported(c, loc, "SELECT INTO");
     if (s->group_distinct)
@@ -158,12 +154,73 @@ static int group_clause(sql__pctx *c, const PgQuery__SelectStmt *s, sql_select *
     return 0;
 }
 
+/* ORDER BY, LIMIT and OFFSET. */
+static int order_limit(sql__pctx *c, const PgQuery__SelectStmt *s, sql_select *out)
+{
+    if (order_by(c, s->sort_clause, s->n_sort_clause, out) < 0 ||
+        limit_expr(c, s->limit_count, &out->limit) < 0 ||
+        limit_expr(c, s->limit_offset, &out->offset) < 0)
+        return -1;
+    return 0;
+}
+
+/* VALUES rows: *rows[i][j], every row *rowlen items long. */
+static int values_lists(sql__pctx *c, const PgQuery__SelectStmt *s, sql_expr ****rows, int *nrows,
+                        int *rowlen)
+{
+    *rows = sql__palloc(c, s->n_values_lists * sizeof **rows);
+    if (!*rows)
+        return -1;
+    for (size_t i = 0; i < s->n_values_lists; i++) {
+        const PgQuery__List *l = s->values_lists[i]->list;
+
+        assert(s->values_lists[i]->node_case == PG_QUERY__NODE__NODE_LIST);
+        if (i > 0 && l->n_items != (size_t)*rowlen)
+            return sql__error_at(c, sql__node_location(l->items[0]), SQL_STATE_SYNTAX_ERROR,
+                                 "VALUES lists must all be the same length");
+        *rowlen = (int)l->n_items;
+        if (sql__expr_list(c, l->items, l->n_items, &(*rows)[i]) < 0)
+            return -1;
+    }
+    *nrows = (int)s->n_values_lists;
+    return 0;
+}
+
+/* larg UNION/INTERSECT/EXCEPT [ALL] rarg: the branches, each a SELECT
+ * (or a set operation) of its own; WITH, ORDER BY and LIMIT are the
+ * whole's. */
+static int set_operation(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_select *out)
+{
+    out->setop = s->op == PG_QUERY__SET_OPERATION__SETOP_UNION       ? SQL_SETOP_UNION
+                 : s->op == PG_QUERY__SET_OPERATION__SETOP_INTERSECT ? SQL_SETOP_INTERSECT
+                                                                     : SQL_SETOP_EXCEPT;
+    out->setop_all = s->all;
+    out->larg = sql__palloc(c, sizeof *out->larg);
+    out->rarg = sql__palloc(c, sizeof *out->rarg);
+    if (!out->larg || !out->rarg || sql__select_stmt(c, s->larg, loc, out->larg) < 0 ||
+        sql__select_stmt(c, s->rarg, loc, out->rarg) < 0)
+        return -1;
+    return order_limit(c, s, out);
+}
+
+/* VALUES (...), ... [ORDER BY] [LIMIT] as a query. */
+static int values_query(sql__pctx *c, const PgQuery__SelectStmt *s, sql_select *out)
+{
+    if (values_lists(c, s, &out->values, &out->nvalues, &out->values_width) < 0)
+        return -1;
+    return order_limit(c, s, out);
+}
+
 int sql__select_stmt(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_select *out)
 {
     if (check_select_clauses(c, s, loc) < 0)
         return -1;
     if (s->with_clause && with_clause(c, s->with_clause, loc, out) < 0)
         return -1;
+    if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
+        return set_operation(c, s, loc, out);
+    if (s->n_values_lists)
+        return values_query(c, s, out);
     const PgQuery__Node *f = s->n_from_clause == 1 ? s->from_clause[0] : NULL;
     if (f && (f->node_case == PG_QUERY__NODE__NODE_RANGE_VAR ||
               f->node_case == PG_QUERY__NODE__NODE_RANGE_SUBSELECT)) {
@@ -178,9 +235,7 @@ int sql__select_stmt(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_se
     }
     if (sql__targets(c, s->target_list, s->n_target_list, &out->targets, &out->ntargets) < 0 ||
         sql__expr_opt(c, s->where_clause, &out->where) < 0 || group_clause(c, s, out) < 0 ||
-        distinct_clause(c, s, out) < 0 || order_by(c, s->sort_clause, s->n_sort_clause, out) < 0 ||
-        limit_expr(c, s->limit_count, &out->limit) < 0 ||
-        limit_expr(c, s->limit_offset, &out->offset) < 0)
+        distinct_clause(c, s, out) < 0 || order_limit(c, s, out) < 0)
         return -1;
     return 0;
 }
@@ -197,22 +252,7 @@ static int insert_rows(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_
     if (s->n_sort_clause || s->limit_count || s->limit_offset || s->with_clause ||
         s->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
         return sql__unsupported(c, loc, "VALUES with ORDER BY, LIMIT or WITH");
-    out->rows = sql__palloc(c, s->n_values_lists * sizeof *out->rows);
-    if (!out->rows)
-        return -1;
-    for (size_t i = 0; i < s->n_values_lists; i++) {
-        const PgQuery__List *l = s->values_lists[i]->list;
-
-        assert(s->values_lists[i]->node_case == PG_QUERY__NODE__NODE_LIST);
-        if (i > 0 && l->n_items != (size_t)out->rowlen)
-            return sql__error_at(c, sql__node_location(l->items[0]), SQL_STATE_SYNTAX_ERROR,
-                                 "VALUES lists must all be the same length");
-        out->rowlen = (int)l->n_items;
-        if (sql__expr_list(c, l->items, l->n_items, &out->rows[i]) < 0)
-            return -1;
-    }
-    out->nrows = (int)s->n_values_lists;
-    return 0;
+    return values_lists(c, s, &out->rows, &out->nrows, &out->rowlen);
 }
 
 /* A bare column name of an INSERT column list or UPDATE SET. */

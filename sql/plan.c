@@ -906,26 +906,35 @@ static int bind_order(planner *pl, const sql_select *s, sql__sortkey **out, sql_
     return 0;
 }
 
+/* Whether the scan of p->table delivers rows in the order of `keys`:
+ * at most one row, or along the index it reads (set to run backwards
+ * when that fits), or along a secondary index it is switched to. */
+static bool scan_sorts(planner *pl, const sql__sortkey *keys, int n)
+{
+    sql_plan *p = pl->p;
+    if (p->path.kind == SQL__PATH_POINT || p->path.kind == SQL__PATH_UNIQUE)
+        return true;
+    bool reverse = false;
+    bool ix = p->path.kind == SQL__PATH_INDEX;
+    const sql_index_desc *index = ix ? &p->table->indexes[p->path.ix] : &p->table->primary;
+    const int *cols = ix ? p->rc.ix_cols[p->path.ix] : p->rc.pk_cols;
+    if (follows(p, index, cols, p->path.neq, keys, n, &reverse)) {
+        p->path.reverse = reverse;
+        return true;
+    }
+    return order_by_index(pl, keys, n);
+}
+
 /* Sorts in memory unless the rows arrive in the wanted order: from the
  * pk (forward or backward) or as at most one row. Aggregation output and
- * DISTINCT ON always sort. */
+ * DISTINCT ON always sort, as do rows without a table scan. */
 static void place_sort(planner *pl, const sql__sortkey *keys, int n)
 {
     sql_plan *p = pl->p;
     if (n == 0)
         return;
     bool scan_order = p->table != NULL && pl->group == NULL && p->ndistinct_on == 0;
-    if (scan_order && (p->path.kind == SQL__PATH_POINT || p->path.kind == SQL__PATH_UNIQUE))
-        return;
-    bool reverse = false;
-    bool ix = p->path.kind == SQL__PATH_INDEX;
-    const sql_index_desc *index = ix ? &p->table->indexes[p->path.ix] : &p->table->primary;
-    const int *cols = ix ? p->rc.ix_cols[p->path.ix] : p->rc.pk_cols;
-    if (scan_order && follows(p, index, cols, p->path.neq, keys, n, &reverse)) {
-        p->path.reverse = reverse;
-        return;
-    }
-    if (scan_order && order_by_index(pl, keys, n))
+    if (scan_order && scan_sorts(pl, keys, n))
         return;
     p->sort = keys;
     p->nsort = n;
@@ -1108,7 +1117,10 @@ static int explain(planner *pl, sql_error *err)
         return p->explain ? 0 : sql__oom(pl->arena, err);
     }
     if (p->table == NULL) {
-        p->explain = p->from ? "subquery scan" : "no table";
+        p->explain = p->setop     ? "set operation"
+                     : p->nvalues ? "values"
+                     : p->from    ? "subquery scan"
+                                  : "no table";
         return 0;
     }
     const sql__path *path = &p->path;
@@ -1290,6 +1302,56 @@ static int join_where(planner *pl, const sql_expr *where, sql_error *err)
                : bind_as(pl, row_scope(pl), with, type_bool, NULL, "WHERE", &pl->p->filter, err);
 }
 
+/* UNION, INTERSECT, EXCEPT: each branch a nested plan that sees this
+ * query's WITH and enclosing scope; plan_setop.c joins them. */
+static int plan_setop(planner *pl, const sql_select *s, sql_error *err)
+{
+    sql_plan *left, *right;
+    bool lcorr, rcorr;
+    if (plan_nested(pl, pl, s->larg, pl->outer, NULL, 0, &left, &lcorr, err) != 0 ||
+        plan_nested(pl, pl, s->rarg, pl->outer, NULL, 0, &right, &rcorr, err) != 0)
+        return -1;
+    pl->outer_used |= lcorr || rcorr;
+    if (sql__setop_bind(pl->ctx, s, left, right, pl->p, pl->arena, err) != 0)
+        return -1;
+    return bind_limits(pl, s->limit, s->offset, err);
+}
+
+/* VALUES as a query: its items bound over no columns (names resolve
+ * outwards), typed in plan_setop.c; ORDER BY over its columns. */
+static int plan_values(planner *pl, const sql_select *s, sql_error *err)
+{
+    sql_bexpr ***rows = kv_arena_alloc(pl->arena, (size_t)s->nvalues * sizeof(*rows));
+    if (rows == NULL)
+        return sql__oom(pl->arena, err);
+    for (int r = 0; r < s->nvalues; r++) {
+        rows[r] = kv_arena_alloc(pl->arena, ((size_t)s->values_width + 1) * sizeof(**rows));
+        if (rows[r] == NULL)
+            return sql__oom(pl->arena, err);
+        for (int c = 0; c < s->values_width; c++)
+            if (bind(pl, &pl->empty, s->values[r][c], type_unknown, (const sql_bexpr **)&rows[r][c],
+                     err) != 0)
+                return -1;
+    }
+    sql_plan *p = pl->p;
+    if (sql__values_bind(pl->ctx, s, rows, p, pl->arena, err) != 0)
+        return -1;
+    sql_scope_col *cols = kv_arena_alloc(pl->arena, ((size_t)p->ntargets + 1) * sizeof(*cols));
+    if (cols == NULL)
+        return sql__oom(pl->arena, err);
+    for (int i = 0; i < p->ntargets; i++)
+        cols[i] = (sql_scope_col){.name = p->cols[i].name, .type = p->cols[i].type};
+    pl->scope = (sql_scope){.table = "*VALUES*",
+                            .cols = cols,
+                            .ncols = p->ntargets,
+                            .outer = pl->outer,
+                            .outer_used = &pl->outer_used};
+    pl->has_from = true;
+    if (plan_order(pl, s, err) != 0)
+        return -1;
+    return bind_limits(pl, s->limit, s->offset, err);
+}
+
 static int plan_select(planner *pl, const sql_select *s, sql_error *err)
 {
     pl->p->returns_rows = true;
@@ -1299,6 +1361,10 @@ static int plan_select(planner *pl, const sql_select *s, sql_error *err)
     if (pl->cte_plans == NULL)
         return sql__oom(pl->arena, err);
     memset(pl->cte_plans, 0, ((size_t)s->nctes + 1) * sizeof(*pl->cte_plans));
+    if (s->setop != SQL_SETOP_NONE)
+        return plan_setop(pl, s, err);
+    if (s->nvalues > 0)
+        return plan_values(pl, s, err);
     if (s->has_from && open_from(pl, s, err) != 0)
         return -1;
     if (s->nfrom > 0 && join_from(pl, s->from_items, s->nfrom, err) != 0)
@@ -1362,6 +1428,8 @@ static int insert_value_location(const sql_insert *ins, int i)
     if (ins->select == NULL)
         return ins->rows[0][i]->location;
     const sql_select *s = ins->select;
+    while (s->setop != SQL_SETOP_NONE) /* PostgreSQL points into the first branch */
+        s = s->larg;
     return i < s->ntargets && s->targets[i].expr->kind != SQL_EXPR_STAR
                ? s->targets[i].expr->location
                : -1;

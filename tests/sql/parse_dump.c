@@ -369,7 +369,22 @@ static void modify(FILE *f, const char *kind, const sql_modify *s)
 
 static void select_stmt(FILE *f, const sql_select *s)
 {
-    fputs("select", f);
+    static const char *const setops[] = {"", "union", "intersect", "except"};
+
+    if (s->setop != SQL_SETOP_NONE) {
+        fprintf(f, "%s%s (", setops[s->setop], s->setop_all ? " all" : "");
+        select_stmt(f, s->larg);
+        fputs(") (", f);
+        select_stmt(f, s->rarg);
+        fputc(')', f);
+    } else {
+        fputs(s->nvalues ? "values" : "select", f);
+    }
+    for (int i = 0; i < s->nvalues; i++) {
+        fputs(" row=(", f);
+        exprs(f, s->values[i], s->values_width);
+        fputc(')', f);
+    }
     targets(f, "targets", s->targets, s->ntargets);
     if (s->has_from && !s->from_sub) {
         fputs(" from=", f);

@@ -121,6 +121,8 @@ static int push_ptr(kv_arena *a, sql_datum ***arr, size_t *n, size_t *cap, sql_d
 
 /* ---- errors ---------------------------------------------------------- */
 
+static bool upsert_lost_race(const writer *w, const kv_span *key);
+
 /* 23505 for the CPut that found its key taken. */
 static int unique_violation(writer *w, const kv_request *req, size_t index)
 {
@@ -137,6 +139,11 @@ static int unique_violation(writer *w, const kv_request *req, size_t index)
     if (ix == NULL)
         return sql_error_set(w->err, w->arena, SQL_STATE_INTERNAL_ERROR,
                              "condition failed on a key of no index of \"%s\"", t->name);
+    /* ON CONFLICT read this key as absent in this transaction: another
+     * one wrote it since, and retrying sees that row */
+    if (w->up != NULL && upsert_lost_race(w, k))
+        return sql_error_set(w->err, w->arena, SQL_STATE_SERIALIZATION_FAILURE,
+                             "could not serialize access due to concurrent update");
     const char *desc =
         sql__key_describe(&w->p->rc, ix, k->key, k->key_len, &w->ctx->io, w->arena, w->err);
     if (desc == NULL)
@@ -569,6 +576,21 @@ typedef struct upsert {
 
 static const sql_column_info bytea_key = {.type = {SQL_T_BYTEA, -1}};
 
+/* Whether `key`, whose CPut failed, is the arbiter key of a row of the
+ * chunk that its read found absent. */
+static bool upsert_lost_race(const writer *w, const kv_span *key)
+{
+    const upsert *u = w->up;
+    for (size_t i = 0; i < u->n; i++) {
+        for (size_t k = 0; k < u->nkeys[i] && !u->found[i]; k++) {
+            const sql_keybuf *b = &u->keys[i][k];
+            if (b->len == key->key_len && memcmp(b->p, key->key, b->len) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
 /* Adds key `k` to `set`; *added false when it was there. */
 static int key_add(sql__rowset *set, const sql_keybuf *k, kv_arena *scratch, bool *added,
                    sql_error *err)
@@ -618,8 +640,23 @@ static int affect(writer *w, upsert *u, const sql_datum *row, bool check)
     return -1;
 }
 
-/* DO UPDATE of `old` by proposed row `row`: SET and WHERE see both. */
-static int upsert_update(writer *w, upsert *u, const sql_datum *old, const sql_datum *row)
+/* Whether rows `a` and `b` have different arbiter keys. */
+static int arbiter_moved(writer *w, upsert *u, const sql_datum *a, const sql_datum *b, bool *moved)
+{
+    sql_keybuf *ka, *kb;
+    size_t na, nb;
+    if (sql__arbiter_keys(w->p, a, u->chunk, &ka, &na, w->err) != 0 ||
+        sql__arbiter_keys(w->p, b, u->chunk, &kb, &nb, w->err) != 0)
+        return -1;
+    *moved = na != nb || (na > 0 && !same_key(&ka[0], &kb[0]));
+    return 0;
+}
+
+/* DO UPDATE of `old` by proposed row `row`: SET and WHERE see both.
+ * *moved tells that the row left its arbiter key, which the chunk's
+ * later rows must then read again. */
+static int upsert_update(writer *w, upsert *u, const sql_datum *old, const sql_datum *row,
+                         bool *moved)
 {
     uint32_t ncols = w->p->table->ncols;
     sql_datum *both = kv_arena_alloc(u->chunk, (2 * ncols + 1) * sizeof(*both));
@@ -640,23 +677,26 @@ static int upsert_update(writer *w, upsert *u, const sql_datum *old, const sql_d
             return 0;
     }
     sql_datum *nrow;
-    if (new_row(w, both, u->chunk, &nrow) != 0 || apply_update(w, old, nrow, u->chunk) != 0)
+    if (new_row(w, both, u->chunk, &nrow) != 0 || apply_update(w, old, nrow, u->chunk) != 0 ||
+        arbiter_moved(w, u, old, nrow, moved) != 0)
         return -1;
     return affect(w, u, nrow, false);
 }
 
-/* Reads the chunk's arbiter keys (after sending the writes so far, which
- * the read must see), then inserts, updates or skips each row. */
-static int upsert_chunk(writer *w, upsert *u)
+/* Reads the arbiter keys of the chunk's rows from `first` on (after
+ * sending the writes so far, which the read must see), then inserts,
+ * updates or skips each row; *next is the row after the last one
+ * resolved (before u->n when an update moved a key). */
+static int upsert_rows(writer *w, upsert *u, size_t first, size_t *next)
 {
-    if (u->n == 0)
-        return 0;
     if (w->req.n > 0 && send_pending(w, false) != 0)
         return -1;
-    if (sql__conflict_read(w->p, w->ctx, u->keys, u->nkeys, u->n, u->chunk, u->found, u->existing,
-                           w->err) != 0)
+    if (sql__conflict_read(w->p, w->ctx, u->keys + first, u->nkeys + first, u->n - first, u->chunk,
+                           u->found + first, u->existing + first, w->err) != 0)
         return -1;
-    for (size_t i = 0; i < u->n; i++) {
+    bool moved = false;
+    size_t i = first;
+    for (; i < u->n && !moved; i++) {
         const sql_datum *row = u->rows[i];
         int rc = 0;
         if (!u->found[i]) {
@@ -664,11 +704,21 @@ static int upsert_chunk(writer *w, upsert *u)
             if (rc == 0 && u->affected != NULL)
                 rc = affect(w, u, row, false);
         } else if (w->p->conflict->update) {
-            rc = upsert_update(w, u, u->existing[i], row);
+            rc = upsert_update(w, u, u->existing[i], row, &moved);
         }
         if (rc != 0)
             return -1;
     }
+    *next = i;
+    return 0;
+}
+
+/* Resolves the chunk's rows, reading again after a moved key. */
+static int upsert_chunk(writer *w, upsert *u)
+{
+    for (size_t i = 0; i < u->n;)
+        if (upsert_rows(w, u, i, &i) != 0)
+            return -1;
     return 0;
 }
 

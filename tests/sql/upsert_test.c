@@ -171,3 +171,29 @@ Test(upsert, in_a_transaction)
     q("ROLLBACK");
     EXPECT("SELECT count(*) FROM t WHERE k = 50", "T count\nD 0\nC SELECT 1\n");
 }
+
+Test(upsert, explain)
+{
+    EXPECT("EXPLAIN INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING",
+           "T QUERY PLAN\nD Insert on t\nD   Conflict Resolution: NOTHING\nD   ->  Result\n"
+           "C EXPLAIN\n");
+    EXPECT("EXPLAIN INSERT INTO t VALUES (1) ON CONFLICT (v) DO UPDATE SET n = 1",
+           "T QUERY PLAN\nD Insert on t\nD   Conflict Resolution: UPDATE\nD   Conflict Arbiter "
+           "Indexes: t_v\nD   ->  Result\nC EXPLAIN\n");
+}
+
+Test(upsert, moved_key_is_read_again)
+{
+    q("CREATE TABLE mv (k int PRIMARY KEY, n int)");
+    q("INSERT INTO mv VALUES (1, 0)");
+    /* row 2 meets the row row 1 moved onto key 2, in the same chunk */
+    EXPECT("INSERT INTO mv VALUES (1, 5), (2, 6) ON CONFLICT (k) DO UPDATE SET k = excluded.k + 1",
+           "E 21000 ON CONFLICT DO UPDATE command cannot affect row a second time\n");
+    EXPECT("INSERT INTO mv VALUES (1, 5), (3, 6) ON CONFLICT (k) DO UPDATE SET k = excluded.k + 10 "
+           "RETURNING *",
+           "T k,n\nD 11|0\nD 3|6\nC INSERT 0 2\n");
+    EXPECT("SELECT * FROM mv ORDER BY k", "T k,n\nD 3|6\nD 11|0\nC SELECT 2\n");
+    /* onto a taken key: a unique violation, not a lost race (40001) */
+    EXPECT("INSERT INTO mv VALUES (3) ON CONFLICT (k) DO UPDATE SET k = 11",
+           "E 23505 duplicate key value violates unique constraint \"mv_pkey\"\n");
+}

@@ -242,6 +242,29 @@ static int insert_columns(sql__pctx *c, const PgQuery__InsertStmt *s, sql_insert
     return 0;
 }
 
+/* ON CONFLICT (below, with the SET items of UPDATE it shares). */
+static int on_conflict(sql__pctx *c, const PgQuery__OnConflictClause *oc, sql_on_conflict **out);
+
+static int insert_stmt(sql__pctx *c, const PgQuery__InsertStmt *s, int loc, sql_insert *out)
+{
+    if (s->with_clause)
+        return sql__unsupported(c, s->with_clause->location, "WITH");
+    if (s->override != PG_QUERY__OVERRIDING_KIND__OVERRIDING_NOT_SET)
+        return sql__unsupported(c, loc, "OVERRIDING");
+    if (sql__range_var(c, s->relation, &out->table, &out->alias) < 0)
+        return -1;
+    if (insert_columns(c, s, out) < 0)
+        return -1;
+    out->default_values = !s->select_stmt;
+    if (s->select_stmt && insert_rows(c, s->select_stmt->select_stmt, loc, out) < 0)
+        return -1;
+    if (s->on_conflict_clause && on_conflict(c, s->on_conflict_clause, &out->on_conflict) < 0)
+        return -1;
+    return sql__targets(c, s->returning_list, s->n_returning_list, &out->returning,
+                        &out->nreturning);
+}
+
+/* SET items `column = expr` of UPDATE and ON CONFLICT DO UPDATE. */
 static int assignments(sql__pctx *c, PgQuery__Node **items, size_t n, sql_assign **assigns,
                        int *nassigns)
 {
@@ -290,7 +313,7 @@ static int on_conflict(sql__pctx *c, const PgQuery__OnConflictClause *oc, sql_on
     o->location = oc->location;
     o->update = oc->action == PG_QUERY__ON_CONFLICT_ACTION__ONCONFLICT_UPDATE;
     if (inf && inf->where_clause)
-        return sql__unsupported(c, inf->location, "ON CONFLICT ... WHERE");
+        return sql__unsupported(c, inf->location, "an index predicate in ON CONFLICT");
     if (inf && inf->conname && *inf->conname && !(o->constraint = sql__pstrdup(c, inf->conname)))
         return -1;
     if ((inf && conflict_columns(c, inf, o) < 0) ||
@@ -299,25 +322,6 @@ static int on_conflict(sql__pctx *c, const PgQuery__OnConflictClause *oc, sql_on
         return -1;
     *out = o;
     return 0;
-}
-
-static int insert_stmt(sql__pctx *c, const PgQuery__InsertStmt *s, int loc, sql_insert *out)
-{
-    if (s->with_clause)
-        return sql__unsupported(c, s->with_clause->location, "WITH");
-    if (s->override != PG_QUERY__OVERRIDING_KIND__OVERRIDING_NOT_SET)
-        return sql__unsupported(c, loc, "OVERRIDING");
-    if (sql__range_var(c, s->relation, &out->table, &out->alias) < 0)
-        return -1;
-    if (insert_columns(c, s, out) < 0)
-        return -1;
-    out->default_values = !s->select_stmt;
-    if (s->select_stmt && insert_rows(c, s->select_stmt->select_stmt, loc, out) < 0)
-        return -1;
-    if (s->on_conflict_clause && on_conflict(c, s->on_conflict_clause, &out->on_conflict) < 0)
-        return -1;
-    return sql__targets(c, s->returning_list, s->n_returning_list, &out->returning,
-                        &out->nreturning);
 }
 
 static int update_stmt(sql__pctx *c, const PgQuery__UpdateStmt *s, int loc, sql_modify *out)

@@ -1415,6 +1415,41 @@ static int bind_insert_rows(planner *pl, const sql_insert *ins, const int *cols,
     return 0;
 }
 
+/* ON CONFLICT of `ins` (below, after UPDATE's SET binding it uses). */
+static int plan_conflict(planner *pl, const sql_on_conflict *oc, sql_error *err);
+
+static int plan_insert(planner *pl, const sql_insert *ins, sql_error *err)
+{
+    sql_plan *p = pl->p;
+    if (open_table(pl, &ins->table, ins->alias, err) != 0)
+        return -1;
+    int *cols = NULL, ncols = 0;
+    if (insert_columns(pl, ins, &cols, &ncols, err) != 0)
+        return -1;
+    if (ins->select != NULL) {
+        sql_type *types = kv_arena_alloc(pl->arena, ((size_t)ncols + 1) * sizeof(*types));
+        if (types == NULL)
+            return sql__oom(pl->arena, err);
+        for (int j = 0; j < ncols; j++)
+            types[j] = p->table->cols[cols[j]].type;
+        sql_plan *src;
+        bool correlated;
+        if (plan_nested(pl, pl, ins->select, NULL, types, ncols, &src, &correlated, err) != 0)
+            return -1;
+        p->source = src;
+    }
+    int width = ins->default_values ? ncols : p->source ? p->source->ntargets : ins->rowlen;
+    if (check_insert_width(pl, ins, width, ncols, err) != 0 ||
+        bind_insert_rows(pl, ins, cols, width, err) != 0)
+        return -1;
+    if (ins->on_conflict != NULL && plan_conflict(pl, ins->on_conflict, err) != 0)
+        return -1;
+    p->returns_rows = ins->nreturning > 0;
+    if (bind_checks(pl, err) != 0 || bind_targets(pl, ins->returning, ins->nreturning, err) != 0)
+        return -1;
+    return sql__rowproj_init(&p->rc, NULL, pl->arena, &p->proj, err);
+}
+
 /* UPDATE's SET (or ON CONFLICT DO UPDATE's) bound over `scope` into
  * p->set. */
 static int bind_sets(planner *pl, const sql_scope *scope, const sql_assign *assigns, int nassigns,
@@ -1579,38 +1614,6 @@ static int plan_conflict(planner *pl, const sql_on_conflict *oc, sql_error *err)
         return -1;
     pl->p->conflict = c;
     return 0;
-}
-
-static int plan_insert(planner *pl, const sql_insert *ins, sql_error *err)
-{
-    sql_plan *p = pl->p;
-    if (open_table(pl, &ins->table, ins->alias, err) != 0)
-        return -1;
-    int *cols = NULL, ncols = 0;
-    if (insert_columns(pl, ins, &cols, &ncols, err) != 0)
-        return -1;
-    if (ins->select != NULL) {
-        sql_type *types = kv_arena_alloc(pl->arena, ((size_t)ncols + 1) * sizeof(*types));
-        if (types == NULL)
-            return sql__oom(pl->arena, err);
-        for (int j = 0; j < ncols; j++)
-            types[j] = p->table->cols[cols[j]].type;
-        sql_plan *src;
-        bool correlated;
-        if (plan_nested(pl, pl, ins->select, NULL, types, ncols, &src, &correlated, err) != 0)
-            return -1;
-        p->source = src;
-    }
-    int width = ins->default_values ? ncols : p->source ? p->source->ntargets : ins->rowlen;
-    if (check_insert_width(pl, ins, width, ncols, err) != 0 ||
-        bind_insert_rows(pl, ins, cols, width, err) != 0)
-        return -1;
-    if (ins->on_conflict != NULL && plan_conflict(pl, ins->on_conflict, err) != 0)
-        return -1;
-    p->returns_rows = ins->nreturning > 0;
-    if (bind_checks(pl, err) != 0 || bind_targets(pl, ins->returning, ins->nreturning, err) != 0)
-        return -1;
-    return sql__rowproj_init(&p->rc, NULL, pl->arena, &p->proj, err);
 }
 
 /* Whether UPDATE assigns a column of the secondary index its path

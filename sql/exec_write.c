@@ -88,10 +88,14 @@ static int writer_init(writer *w)
     return 0;
 }
 
+static void upsert_free(struct upsert *u);
+
 static void writer_free(writer *w)
 {
     kv_request_free(&w->req);
     kv_arena_destroy(w->pend);
+    if (w->up != NULL)
+        upsert_free(w->up);
 }
 
 /* An empty buffer that keeps its storage. */
@@ -576,6 +580,12 @@ typedef struct upsert {
 
 static const sql_column_info bytea_key = {.type = {SQL_T_BYTEA, -1}};
 
+/* Frees the last chunk (the rest lives in the statement arena). */
+static void upsert_free(upsert *u)
+{
+    kv_arena_destroy(u->chunk);
+}
+
 /* Whether `key`, whose CPut failed, is the arbiter key of a row of the
  * chunk that its read found absent. */
 static bool upsert_lost_race(const writer *w, const kv_span *key)
@@ -752,7 +762,9 @@ static int upsert_one(writer *w, const sql_bexpr *const *vals, const sql_datum *
     return 0;
 }
 
-/* INSERT ... ON CONFLICT: the rows in chunks. */
+/* INSERT ... ON CONFLICT: the rows in chunks. The last chunk stays
+ * until writer_free: the last batch, sent after this returns, may fail
+ * on one of its keys (upsert_lost_race). */
 static int run_upsert(writer *w)
 {
     upsert *u = kv_arena_alloc(w->arena, sizeof(*u));
@@ -760,16 +772,14 @@ static int run_upsert(writer *w)
         return sql__oom(w->arena, w->err);
     memset(u, 0, sizeof(*u));
     w->up = u;
-    int rc = -1;
     if (chunk_reset(w, u, NULL) != 0)
-        goto out_free_chunk;
+        return -1;
     if (w->p->conflict->update &&
         (u->affected = sql__rowset_new(&u->mem, w->arena, w->err)) == NULL)
-        goto out_free_chunk;
-    rc = run_insert(w) != 0 ? -1 : upsert_chunk(w, u);
-out_free_chunk:
-    kv_arena_destroy(u->chunk);
-    return rc;
+        return -1;
+    if (run_insert(w) != 0)
+        return -1;
+    return upsert_chunk(w, u);
 }
 
 /* Keeps copies of `old` and (UPDATE) `row` until the scan is over. */

@@ -21,7 +21,8 @@
  * under `HashAggregate` for UNION and `HashSetOp Intersect/Except [All]`
  * (over each branch's `Subquery Scan`) for the others; the executor
  * keeps no figures per branch. Above them come Aggregate, Unique (DISTINCT), Sort
- * and Limit as the plan has them, or Insert/Update/Delete for writes.
+ * and Limit as the plan has them, or Insert/Update/Delete for writes
+ * (Insert with ON CONFLICT's Conflict Resolution and Arbiter lines).
  *
  * ANALYZE runs the statement in the session's transaction (its result
  * rows are dropped; its writes stay, as in PostgreSQL) and adds
@@ -42,7 +43,8 @@
 #include "sql/plan_join_int.h"
 #include "sql/session_int.h"
 
-#define EXPLAIN_KIDS 8
+#define EXPLAIN_KIDS  8
+#define EXPLAIN_PROPS 2
 
 const sql_column_info sql__explain_column = {.name = "QUERY PLAN", .type = {SQL_T_TEXT, -1}};
 
@@ -50,6 +52,9 @@ typedef struct xnode {
     const char *label;
     struct xnode *kids[EXPLAIN_KIDS];
     int nkids;
+    /* property lines under the label ("Conflict Resolution: UPDATE") */
+    const char *props[EXPLAIN_PROPS];
+    int nprops;
     bool counted; /* ANALYZE figures known */
     uint64_t rows;
     uint64_t ns;
@@ -275,6 +280,25 @@ static xnode *select_tree(explainer *e, const sql_plan *p)
     return n && !n->counted ? top(e, n) : n;
 }
 
+/* ON CONFLICT's lines under Insert, as PostgreSQL prints them (its
+ * DO UPDATE WHERE, a filter, is not printed, like other filters). */
+static xnode *conflict_props(explainer *e, xnode *n, const sql__conflict *c, const sql_plan *p)
+{
+    const char *arbiter = c->arbiter == SQL__ARBITER_PK ? p->table->primary.name
+                          : c->arbiter >= 0             ? p->table->indexes[c->arbiter].name
+                                                        : NULL;
+    char buf[320];
+
+    n->props[n->nprops++] =
+        c->update ? "Conflict Resolution: UPDATE" : "Conflict Resolution: NOTHING";
+    if (arbiter == NULL)
+        return n;
+    snprintf(buf, sizeof buf, "Conflict Arbiter Indexes: %s", arbiter);
+    if ((n->props[n->nprops++] = kv_arena_strdup(e->x->arena, buf)) == NULL)
+        return NULL;
+    return n;
+}
+
 static xnode *plan_tree(explainer *e, const sql_plan *p)
 {
     static const char *const verb[] = {
@@ -287,7 +311,10 @@ static xnode *plan_tree(explainer *e, const sql_plan *p)
         kid->counted = e->analyze;
         kid->rows = (uint64_t)p->nrows;
     }
-    return kid ? top(e, node(e, kid, "%s on %s", verb[p->kind], p->table->name)) : NULL;
+    xnode *n = kid ? node(e, kid, "%s on %s", verb[p->kind], p->table->name) : NULL;
+    if (n && p->conflict)
+        n = conflict_props(e, n, p->conflict, p);
+    return n ? top(e, n) : NULL;
 }
 
 static int emit_line(explainer *e, const char *line)
@@ -309,6 +336,11 @@ static int print(explainer *e, const xnode *n, int depth)
                  (unsigned long long)n->rows, (double)n->ns / 1e6);
     if (emit_line(e, buf) < 0)
         return -1;
+    for (int i = 0; i < n->nprops; i++) {
+        snprintf(buf, sizeof buf, "%*s%s", depth ? indent + 6 : 2, "", n->props[i]);
+        if (emit_line(e, buf) < 0)
+            return -1;
+    }
     for (int i = 0; i < n->nkids; i++)
         if (print(e, n->kids[i], depth + 1) < 0)
             return -1;

@@ -282,12 +282,13 @@ static int insert_columns(sql__pctx *c, const PgQuery__InsertStmt *s, sql_insert
     return 0;
 }
 
+/* ON CONFLICT (below, with the SET items of UPDATE it shares). */
+static int on_conflict(sql__pctx *c, const PgQuery__OnConflictClause *oc, sql_on_conflict **out);
+
 static int insert_stmt(sql__pctx *c, const PgQuery__InsertStmt *s, int loc, sql_insert *out)
 {
     if (s->with_clause)
         return sql__unsupported(c, s->with_clause->location, "WITH");
-    if (s->on_conflict_clause)
-        return sql__unsupported(c, s->on_conflict_clause->location, "ON CONFLICT");
     if (s->override != PG_QUERY__OVERRIDING_KIND__OVERRIDING_NOT_SET)
         return sql__unsupported(c, loc, "OVERRIDING");
     if (sql__range_var(c, s->relation, &out->table, &out->alias) < 0)
@@ -297,24 +298,69 @@ static int insert_stmt(sql__pctx *c, const PgQuery__InsertStmt *s, int loc, sql_
     out->default_values = !s->select_stmt;
     if (s->select_stmt && insert_rows(c, s->select_stmt->select_stmt, loc, out) < 0)
         return -1;
+    if (s->on_conflict_clause && on_conflict(c, s->on_conflict_clause, &out->on_conflict) < 0)
+        return -1;
     return sql__targets(c, s->returning_list, s->n_returning_list, &out->returning,
                         &out->nreturning);
 }
 
-static int assignments(sql__pctx *c, PgQuery__Node **items, size_t n, sql_modify *out)
+/* SET items `column = expr` of UPDATE and ON CONFLICT DO UPDATE. */
+static int assignments(sql__pctx *c, PgQuery__Node **items, size_t n, sql_assign **assigns,
+                       int *nassigns)
 {
-    out->assigns = sql__palloc(c, (n ? n : 1) * sizeof *out->assigns);
-    if (!out->assigns)
+    sql_assign *out = sql__palloc(c, (n ? n : 1) * sizeof *out);
+
+    if (!out)
         return -1;
     for (size_t i = 0; i < n; i++) {
         const PgQuery__ResTarget *r = items[i]->res_target;
 
-        out->assigns[i].location = r->location;
-        if (target_column(c, r, &out->assigns[i].column) < 0 ||
-            sql__expr(c, r->val, &out->assigns[i].value) < 0)
+        out[i].location = r->location;
+        if (target_column(c, r, &out[i].column) < 0 || sql__expr(c, r->val, &out[i].value) < 0)
             return -1;
     }
-    out->nassigns = (int)n;
+    *assigns = out;
+    *nassigns = (int)n;
+    return 0;
+}
+
+/* ON CONFLICT's arbiter columns: plain column names only. */
+static int conflict_columns(sql__pctx *c, const PgQuery__InferClause *inf, sql_on_conflict *out)
+{
+    out->cols = sql__palloc(c, (inf->n_index_elems ? inf->n_index_elems : 1) * sizeof *out->cols);
+    if (!out->cols)
+        return -1;
+    for (size_t i = 0; i < inf->n_index_elems; i++) {
+        const PgQuery__IndexElem *e = inf->index_elems[i]->index_elem;
+
+        if (!e->name || !*e->name || e->n_collation || e->n_opclass)
+            return sql__unsupported(c, inf->location, "an ON CONFLICT target other than columns");
+        if (!(out->cols[i] = sql__pstrdup(c, e->name)))
+            return -1;
+    }
+    out->ncols = (int)inf->n_index_elems;
+    out->cols_location = inf->location;
+    return 0;
+}
+
+static int on_conflict(sql__pctx *c, const PgQuery__OnConflictClause *oc, sql_on_conflict **out)
+{
+    const PgQuery__InferClause *inf = oc->infer;
+    sql_on_conflict *o = sql__palloc(c, sizeof *o);
+
+    if (!o)
+        return -1;
+    o->location = oc->location;
+    o->update = oc->action == PG_QUERY__ON_CONFLICT_ACTION__ONCONFLICT_UPDATE;
+    if (inf && inf->where_clause)
+        return sql__unsupported(c, inf->location, "an index predicate in ON CONFLICT");
+    if (inf && inf->conname && *inf->conname && !(o->constraint = sql__pstrdup(c, inf->conname)))
+        return -1;
+    if ((inf && conflict_columns(c, inf, o) < 0) ||
+        assignments(c, oc->target_list, oc->n_target_list, &o->assigns, &o->nassigns) < 0 ||
+        sql__expr_opt(c, oc->where_clause, &o->where) < 0)
+        return -1;
+    *out = o;
     return 0;
 }
 
@@ -325,7 +371,7 @@ static int update_stmt(sql__pctx *c, const PgQuery__UpdateStmt *s, int loc, sql_
     if (sql__from_items(c, s->from_clause, s->n_from_clause, loc, &out->from_items, &out->nfrom) <
             0 ||
         sql__range_var(c, s->relation, &out->table, &out->alias) < 0 ||
-        assignments(c, s->target_list, s->n_target_list, out) < 0 ||
+        assignments(c, s->target_list, s->n_target_list, &out->assigns, &out->nassigns) < 0 ||
         sql__expr_opt(c, s->where_clause, &out->where) < 0)
         return -1;
     return sql__targets(c, s->returning_list, s->n_returning_list, &out->returning,

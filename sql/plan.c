@@ -1529,6 +1529,9 @@ static int bind_insert_rows(planner *pl, const sql_insert *ins, const int *cols,
     return 0;
 }
 
+/* ON CONFLICT of `ins` (below, after UPDATE's SET binding it uses). */
+static int plan_conflict(planner *pl, const sql_on_conflict *oc, sql_error *err);
+
 static int plan_insert(planner *pl, const sql_insert *ins, sql_error *err)
 {
     sql_plan *p = pl->p;
@@ -1553,13 +1556,18 @@ static int plan_insert(planner *pl, const sql_insert *ins, sql_error *err)
     if (check_insert_width(pl, ins, width, ncols, err) != 0 ||
         bind_insert_rows(pl, ins, cols, width, err) != 0)
         return -1;
+    if (ins->on_conflict != NULL && plan_conflict(pl, ins->on_conflict, err) != 0)
+        return -1;
     p->returns_rows = ins->nreturning > 0;
     if (bind_checks(pl, err) != 0 || bind_targets(pl, ins->returning, ins->nreturning, err) != 0)
         return -1;
     return sql__rowproj_init(&p->rc, NULL, pl->arena, &p->proj, err);
 }
 
-static int bind_sets(planner *pl, const sql_modify *m, sql_error *err)
+/* UPDATE's SET (or ON CONFLICT DO UPDATE's) bound over `scope` into
+ * p->set. */
+static int bind_sets(planner *pl, const sql_scope *scope, const sql_assign *assigns, int nassigns,
+                     sql_error *err)
 {
     sql_plan *p = pl->p;
     const sql_table_desc *t = p->table;
@@ -1569,8 +1577,8 @@ static int bind_sets(planner *pl, const sql_modify *m, sql_error *err)
         return sql__oom(pl->arena, err);
     memset(set, 0, (t->ncols + 1) * sizeof(*set));
     memset(done, 0, t->ncols + 1);
-    for (int i = 0; i < m->nassigns; i++) {
-        const sql_assign *a = &m->assigns[i];
+    for (int i = 0; i < nassigns; i++) {
+        const sql_assign *a = &assigns[i];
         int pos;
         if (target_col(pl, a->column, a->location, &pos, err) != 0)
             return -1;
@@ -1579,7 +1587,7 @@ static int bind_sets(planner *pl, const sql_modify *m, sql_error *err)
                                  "multiple assignments to same column \"%s\"", a->column);
         done[pos] = true;
         const sql_bexpr *v;
-        if (bind_assign(pl, &pl->scope, pos, a->value, &v, err) != 0)
+        if (bind_assign(pl, scope, pos, a->value, &v, err) != 0)
             return -1;
         /* DEFAULT NULL is an assignment too: a NULL constant */
         if (v == NULL) {
@@ -1595,6 +1603,130 @@ static int bind_sets(planner *pl, const sql_modify *m, sql_error *err)
             p->set_pk |= p->rc.pk_cols[k] == pos;
     }
     p->set = set;
+    return 0;
+}
+
+/* Whether the columns of index `ix` (SQL__ARBITER_PK: the primary key)
+ * are exactly the set cols[0..n) (repeats allowed, as PostgreSQL does). */
+static bool index_is(const sql_plan *p, int ix, const int *cols, int n)
+{
+    bool pk = ix == SQL__ARBITER_PK;
+    uint32_t nix = pk ? p->table->primary.ncols : p->table->indexes[ix].ncols;
+    const int *ixcols = pk ? p->rc.pk_cols : p->rc.ix_cols[ix];
+    for (int i = 0; i < n; i++) {
+        bool in = false;
+        for (uint32_t k = 0; k < nix; k++)
+            in |= ixcols[k] == cols[i];
+        if (!in)
+            return false;
+    }
+    for (uint32_t k = 0; k < nix; k++) {
+        bool in = false;
+        for (int i = 0; i < n; i++)
+            in |= ixcols[k] == cols[i];
+        if (!in)
+            return false;
+    }
+    return true;
+}
+
+/* ON CONFLICT (cols): the primary key or a unique index over exactly
+ * those columns, else 42P10 as PostgreSQL words it. */
+static int arbiter_by_columns(planner *pl, const sql_on_conflict *oc, int *out, sql_error *err)
+{
+    const sql_table_desc *t = pl->p->table;
+    int *cols = kv_arena_alloc(pl->arena, ((size_t)oc->ncols + 1) * sizeof(*cols));
+    if (cols == NULL)
+        return sql__oom(pl->arena, err);
+    for (int i = 0; i < oc->ncols; i++) {
+        for (cols[i] = 0; cols[i] < (int)t->ncols; cols[i]++)
+            if (strcmp(t->cols[cols[i]].name, oc->cols[i]) == 0)
+                break;
+        if (cols[i] == (int)t->ncols) {
+            sql_error_set(err, pl->arena, SQL_STATE_UNDEFINED_COLUMN,
+                          "column \"%s\" does not exist", oc->cols[i]);
+            return error_at(pl, err, oc->cols_location);
+        }
+    }
+    *out = SQL__ARBITER_PK;
+    if (index_is(pl->p, SQL__ARBITER_PK, cols, oc->ncols))
+        return 0;
+    for (uint32_t i = 0; i < t->nindexes; i++) {
+        *out = (int)i;
+        if (t->indexes[i].unique && index_is(pl->p, (int)i, cols, oc->ncols))
+            return 0;
+    }
+    return sql_error_set(err, pl->arena, SQL_STATE_INVALID_COLUMN_REFERENCE,
+                         "there is no unique or exclusion constraint matching the ON CONFLICT "
+                         "specification");
+}
+
+/* ON CONFLICT ON CONSTRAINT name: the primary key or a UNIQUE
+ * constraint (an index made by CREATE UNIQUE INDEX is no constraint). */
+static int arbiter_by_name(planner *pl, const char *name, int *out, sql_error *err)
+{
+    const sql_table_desc *t = pl->p->table;
+    *out = SQL__ARBITER_PK;
+    if (strcmp(t->primary.name, name) == 0)
+        return 0;
+    for (uint32_t i = 0; i < t->nindexes; i++) {
+        *out = (int)i;
+        if (t->indexes[i].unique && !t->indexes[i].standalone &&
+            strcmp(t->indexes[i].name, name) == 0)
+            return 0;
+    }
+    return sql_error_set(err, pl->arena, SQL_STATE_UNDEFINED_OBJECT,
+                         "constraint \"%s\" for table \"%s\" does not exist", name, t->name);
+}
+
+/* DO UPDATE's SET and WHERE see the existing row by the table's name
+ * (or alias) and the proposed row as `excluded`: the two rows side by
+ * side, as a join's scope. */
+static int conflict_scope(planner *pl, sql_scope *out, sql_error *err)
+{
+    const sql_scope *one = &pl->scope;
+    sql_scope_col *cols = kv_arena_alloc(pl->arena, (2 * (size_t)one->ncols + 1) * sizeof(*cols));
+    sql_scope_rel *rels = kv_arena_alloc(pl->arena, 2 * sizeof(*rels));
+    if (cols == NULL || rels == NULL)
+        return sql__oom(pl->arena, err);
+    memcpy(cols, one->cols, (size_t)one->ncols * sizeof(*cols));
+    memcpy(cols + one->ncols, one->cols, (size_t)one->ncols * sizeof(*cols));
+    rels[0] = (sql_scope_rel){.name = one->table, .alias = one->alias, .ncols = one->ncols};
+    rels[1] = (sql_scope_rel){.name = "excluded", .first = one->ncols, .ncols = one->ncols};
+    *out = *one;
+    out->cols = cols;
+    out->ncols = 2 * one->ncols;
+    out->rels = rels;
+    out->nrels = 2;
+    return 0;
+}
+
+static int plan_conflict(planner *pl, const sql_on_conflict *oc, sql_error *err)
+{
+    sql__conflict *c = kv_arena_alloc(pl->arena, sizeof(*c));
+    if (c == NULL)
+        return sql__oom(pl->arena, err);
+    *c = (sql__conflict){.update = oc->update, .arbiter = SQL__ARBITER_ANY};
+    int rc = 0;
+    if (oc->constraint != NULL)
+        rc = arbiter_by_name(pl, oc->constraint, &c->arbiter, err);
+    else if (oc->ncols > 0)
+        rc = arbiter_by_columns(pl, oc, &c->arbiter, err);
+    if (rc != 0)
+        return -1;
+    if (oc->update && c->arbiter == SQL__ARBITER_ANY) {
+        sql_error_set(err, pl->arena, SQL_STATE_SYNTAX_ERROR,
+                      "ON CONFLICT DO UPDATE requires inference specification or constraint name");
+        sql_error_hint(err, pl->arena, "For example, ON CONFLICT (column_name).");
+        return error_at(pl, err, oc->location);
+    }
+    sql_scope scope;
+    if (oc->update && (conflict_scope(pl, &scope, err) != 0 ||
+                       bind_sets(pl, &scope, oc->assigns, oc->nassigns, err) != 0 ||
+                       (oc->where != NULL && bind_as(pl, &scope, oc->where, type_bool, NULL,
+                                                     "WHERE", &c->where, err) != 0)))
+        return -1;
+    pl->p->conflict = c;
     return 0;
 }
 
@@ -1635,7 +1767,7 @@ static int plan_modify_join(planner *pl, const sql_modify *m, sql_error *err)
     if ((p->kind == SQL_STMT_UPDATE && bind_checks(pl, err) != 0) ||
         join_from(pl, items, m->nfrom + 1, err) != 0)
         return -1;
-    if (p->kind == SQL_STMT_UPDATE && bind_sets(pl, m, err) != 0)
+    if (p->kind == SQL_STMT_UPDATE && bind_sets(pl, &pl->scope, m->assigns, m->nassigns, err) != 0)
         return -1;
     if (sql__join_plan(pl->join, m->where, &pl->jplan, err) != 0)
         return -1;
@@ -1650,7 +1782,8 @@ static int plan_modify(planner *pl, const sql_modify *m, sql_error *err)
         return -1;
     if (m->nfrom > 0)
         return plan_modify_join(pl, m, err);
-    if (p->kind == SQL_STMT_UPDATE && (bind_sets(pl, m, err) != 0 || bind_checks(pl, err) != 0))
+    if (p->kind == SQL_STMT_UPDATE &&
+        (bind_sets(pl, &pl->scope, m->assigns, m->nassigns, err) != 0 || bind_checks(pl, err) != 0))
         return -1;
     if (plan_where(pl, m->where, err) != 0)
         return -1;

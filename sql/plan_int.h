@@ -107,6 +107,22 @@ typedef struct sql__setop {
     int ncols;
 } sql__setop;
 
+/* sql__conflict.arbiter: every unique index and the primary key. */
+#define SQL__ARBITER_ANY (-2)
+/* sql__conflict.arbiter: the primary key. */
+#define SQL__ARBITER_PK (-1)
+
+/* INSERT ... ON CONFLICT: what decides that a proposed row conflicts
+ * (an existing row holds its arbiter key) and what happens then. DO
+ * UPDATE's assignments are the plan's `set` and, like `where`, are bound
+ * over the existing row's columns followed by the proposed row's
+ * (`excluded`), 2 * ncols values. */
+typedef struct sql__conflict {
+    bool update;            /* DO UPDATE; else DO NOTHING */
+    int arbiter;            /* an index into table->indexes, or SQL__ARBITER_* */
+    const sql_bexpr *where; /* DO UPDATE ... WHERE; NULL: none */
+} sql__conflict;
+
 struct sql_plan {
     sql_stmt_kind kind;
     sql_catalog *catalog;
@@ -155,6 +171,7 @@ struct sql_plan {
     /* INSERT ... SELECT: the query whose rows are inserted; rows[0]
      * then gives every table column's value over one of its result rows */
     const sql_plan *source;
+    const sql__conflict *conflict; /* INSERT ... ON CONFLICT; NULL: none */
     /* SELECT over joined tables (plan_join_int.h; table NULL): the
      * scanned rows are the joined rows */
     const struct sql__join *join;
@@ -390,6 +407,23 @@ int sql__subq_rows(const sql_run_ctx *ctx, const sql_plan *p, sql_datum *const *
 /* The sql_subquery_fn of every evaluation context of a run
  * (sql__eval_init); ctx->subquery_arg is the run's sql_run_ctx. */
 int sql__subquery_eval(sql_eval_ctx *ctx, const sql_bexpr *e, sql_datum *out);
+
+/* ---- exec_upsert.c ---- */
+
+/* The keys of p->conflict's arbiter for proposed row `row` (none for an
+ * index key with a NULL, which conflicts with nothing): *keys[0..*n),
+ * in `arena`. -1 with `err` set. */
+int sql__arbiter_keys(const sql_plan *p, const sql_datum *row, kv_arena *arena, sql_keybuf **keys,
+                      size_t *n, sql_error *err);
+
+/* Reads the arbiter keys keys[r][0..nkeys[r]) of proposed rows
+ * r < nrows in one KV batch (then, for DO UPDATE with an index arbiter,
+ * the rows the entries name in a second): found[r] tells whether row r
+ * conflicts and, for DO UPDATE, existing[r] is the row it conflicts with
+ * (table order; payloads in `arena`). -1 with `err` set. */
+int sql__conflict_read(const sql_plan *p, sql_run_ctx *ctx, sql_keybuf *const *keys,
+                       const size_t *nkeys, size_t nrows, kv_arena *arena, bool *found,
+                       sql_datum **existing, sql_error *err);
 
 /* INSERT, UPDATE, DELETE (exec_write.c), as sql__run. */
 int sql__run_write(const sql_plan *p, sql_run_ctx *ctx, bool may_commit, kv_arena *arena,

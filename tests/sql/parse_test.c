@@ -144,6 +144,14 @@ Test(sql_parse, statement_shapes)
          "as (select targets=[i:1])"},
         {"INSERT INTO t (a) SELECT b FROM u WHERE c",
          "insert t cols=(a) query=(select targets=[b] from=u where=c)"},
+        {"INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING",
+         "insert t row=(i:1) on_conflict do_nothing"},
+        {"INSERT INTO t VALUES (1) ON CONFLICT (a, b) DO UPDATE SET b = excluded.b + t.b, c = "
+         "DEFAULT WHERE t.a > 0 RETURNING a",
+         "insert t row=(i:1) on_conflict cols=(a b) do_update set b=(excluded.b + t.b) set "
+         "c=default where=(t.a > i:0) returning=[a]"},
+        {"INSERT INTO t VALUES (1) ON CONFLICT ON CONSTRAINT t_pkey DO NOTHING",
+         "insert t row=(i:1) on_conflict constraint=t_pkey do_nothing"},
         {"SELECT a IS TRUE, a IS NOT TRUE, a IS FALSE, a IS NOT FALSE, a IS UNKNOWN, a IS NOT "
          "UNKNOWN",
          "select targets=[(a is not distinct b:true), (a is distinct b:true), (a is not distinct "
@@ -304,7 +312,10 @@ Test(sql_parse, unsupported_features_name_themselves)
         {"DROP TABLE t CASCADE", "CASCADE is not supported yet", 1},
         {"INSERT INTO t VALUES (1) ORDER BY 1",
          "VALUES with ORDER BY, LIMIT or WITH is not supported yet", 1},
-        {"INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING", "ON CONFLICT is not supported yet", 26},
+        {"INSERT INTO t VALUES (1) ON CONFLICT (a) WHERE a > 0 DO NOTHING",
+         "an index predicate in ON CONFLICT is not supported yet", 38},
+        {"INSERT INTO t VALUES (1) ON CONFLICT (lower(a)) DO NOTHING",
+         "an ON CONFLICT target other than columns is not supported yet", 38},
         {"CREATE TABLE t (a int REFERENCES u)", "FOREIGN KEY is not supported yet", 23},
         {"CREATE TABLE t (a int[])", "array type is not supported yet", 19},
         {"CREATE TEMP TABLE t (a int)", "TEMPORARY or UNLOGGED table is not supported yet", 19},

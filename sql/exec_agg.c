@@ -289,18 +289,24 @@ static int table_grow(table *t, sql_error *err)
     return 0;
 }
 
+/* The entry of key[0..len) (hash h), NULL when absent. */
+static entry *table_find(const table *t, const uint8_t *key, size_t len, uint64_t h)
+{
+    for (entry *e = t->buckets[h & (t->nbuckets - 1)]; e != NULL; e = e->next)
+        if (e->hash == h && e->keylen == len && memcmp(e->key, key, len) == 0)
+            return e;
+    return NULL;
+}
+
 /* The entry of key[0..len); a new one (payload of `size` bytes, zeroed)
  * when absent, with *added set. */
 static int table_get(table *t, const uint8_t *key, size_t len, size_t size, entry **out,
                      bool *added, sql_error *err)
 {
     uint64_t h = hash_bytes(key, len);
-    for (entry *e = t->buckets[h & (t->nbuckets - 1)]; e != NULL; e = e->next) {
-        if (e->hash == h && e->keylen == len && memcmp(e->key, key, len) == 0) {
-            *out = e;
-            *added = false;
-            return 0;
-        }
+    if ((*out = table_find(t, key, len, h)) != NULL) {
+        *added = false;
+        return 0;
     }
     if (t->n >= t->nbuckets && table_grow(t, err) != 0)
         return -1;
@@ -335,16 +341,30 @@ sql__rowset *sql__rowset_new(sql__membudget *mem, kv_arena *arena, sql_error *er
     return s;
 }
 
-int sql__rowset_add(sql__rowset *s, const sql_column_info *types, const sql_datum *vals, int n,
-                    kv_arena *scratch, bool *added, sql_error *err)
+int sql__rowset_member(sql__rowset *s, const sql_column_info *types, const sql_datum *vals, int n,
+                       size_t size, bool add, kv_arena *scratch, void **payload, bool *added,
+                       sql_error *err)
 {
     sql_keybuf kb;
     sql_keybuf_init(&kb, scratch);
     for (int i = 0; i < n; i++)
         if (sql_key_put(&kb, types[i].type, SQL_KEY_ASC, false, &vals[i], err) != 0)
             return -1;
-    entry *e;
-    return table_get(&s->t, kb.p, kb.len, 0, &e, added, err);
+    entry *e = NULL;
+    *added = false;
+    if (add && table_get(&s->t, kb.p, kb.len, size, &e, added, err) != 0)
+        return -1;
+    if (!add)
+        e = table_find(&s->t, kb.p, kb.len, hash_bytes(kb.p, kb.len));
+    *payload = e ? e->payload : NULL;
+    return 0;
+}
+
+int sql__rowset_add(sql__rowset *s, const sql_column_info *types, const sql_datum *vals, int n,
+                    kv_arena *scratch, bool *added, sql_error *err)
+{
+    void *payload;
+    return sql__rowset_member(s, types, vals, n, 0, true, scratch, &payload, added, err);
 }
 
 /* ---- aggregate states ---------------------------------------------------- */

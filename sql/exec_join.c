@@ -199,12 +199,14 @@ static int build_row(void *arg, const sql_datum *row, kv_arena *arena, sql_error
     held *h;
     if (hold(nr, &kb, rc == 1, &h) != 0)
         return -1;
+    /* grow before h joins `all`: growing rehashes all, and h must enter
+     * its bucket once (twice would make the chain a cycle) */
+    if (h->key != NULL && nr->count >= nr->nbuckets && grow_buckets(nr) != 0)
+        return -1;
     *nr->last = h;
     nr->last = &h->after;
     if (h->key == NULL)
         return 0;
-    if (nr->count >= nr->nbuckets && grow_buckets(nr) != 0)
-        return -1;
     h->next = nr->buckets[h->hash & (nr->nbuckets - 1)];
     nr->buckets[h->hash & (nr->nbuckets - 1)] = h;
     nr->count++;

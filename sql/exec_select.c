@@ -7,7 +7,8 @@
  * OFFSET (pushed into the scan when rows arrive in order), and the
  * hand-off of writes to exec_write.c.
  *
- *   source (scan | FROM subquery | one row without FROM) -> [aggregation]
+ *   source (scan | FROM subquery | set operation | VALUES | one row without FROM)
+ *     -> [aggregation]
  *     -> result rows
  *     -> [DISTINCT set] -> (send | keep, sort, [DISTINCT ON], send)
  *
@@ -224,20 +225,30 @@ static int send_sorted(select_run *r, sql_error *err)
     return 0;
 }
 
-/* The source of SELECT without FROM: one row when WHERE holds. */
+/* Whether `row` passes r->p->filter (NULL: every row): 1 it does, 0 it
+ * does not, -1 with `err` set. */
+static int passes(const select_run *r, const sql_datum *row, kv_arena *arena, sql_error *err)
+{
+    if (r->p->filter == NULL)
+        return 1;
+    sql_eval_ctx ec;
+    sql_tribool ok;
+    sql__eval_init(&ec, r->ctx, row, arena, err);
+    if (sql_expr_eval_bool(&ec, r->p->filter, &ok) != 0)
+        return -1;
+    return ok == SQL_TRUE;
+}
+
+/* The source of SELECT without FROM: one row when WHERE holds; of
+ * VALUES: its rows. */
 static int values_source(void *src, sql__row_cb cb, void *cb_arg, sql_error *err)
 {
     select_run *r = src;
-    const sql_plan *p = r->p;
-    if (p->filter != NULL) {
-        sql_eval_ctx ec;
-        sql_tribool ok;
-        sql__eval_init(&ec, r->ctx, NULL, r->arena, err);
-        if (sql_expr_eval_bool(&ec, p->filter, &ok) != 0)
-            return -1;
-        if (ok != SQL_TRUE)
-            return 0;
-    }
+    if (r->p->nvalues > 0)
+        return sql__values_run(r->p, r->ctx, cb, cb_arg, r->arena, err);
+    int ok = passes(r, NULL, r->arena, err);
+    if (ok <= 0)
+        return ok;
     return cb(cb_arg, NULL, r->arena, err) < 0 ? -1 : 0;
 }
 
@@ -267,18 +278,9 @@ typedef struct sub_feed {
 static int feed_row(void *arg, const sql_datum *vals, size_t n, sql_error *err)
 {
     sub_feed *f = arg;
-    const sql_plan *p = f->r->p;
     (void)n;
-    if (p->filter != NULL) {
-        sql_eval_ctx ec;
-        sql_tribool ok;
-        sql__eval_init(&ec, f->r->ctx, vals, f->scratch, err);
-        if (sql_expr_eval_bool(&ec, p->filter, &ok) != 0)
-            return -1;
-        if (ok != SQL_TRUE)
-            return 0;
-    }
-    return f->cb(f->cb_arg, vals, f->scratch, err);
+    int ok = passes(f->r, vals, f->scratch, err);
+    return ok <= 0 ? ok : f->cb(f->cb_arg, vals, f->scratch, err);
 }
 
 /* Runs the subquery, its rows to feed_row. */
@@ -324,11 +326,36 @@ static int sub_source(void *src, sql__row_cb cb, void *cb_arg, sql_error *err)
     return rc;
 }
 
+/* Joined rows on their way to the callback, through WHERE's conjuncts
+ * with subqueries (p->filter; the join placed the others). */
+typedef struct join_feed {
+    select_run *r;
+    sql__row_cb cb;
+    void *cb_arg;
+} join_feed;
+
+static int filter_joined(void *arg, const sql_datum *row, kv_arena *arena, sql_error *err)
+{
+    join_feed *f = arg;
+    int ok = passes(f->r, row, arena, err);
+    return ok <= 0 ? ok : f->cb(f->cb_arg, row, arena, err);
+}
+
 /* The source of SELECT over joined tables: the joined rows. */
 static int join_source(void *src, sql__row_cb cb, void *cb_arg, sql_error *err)
 {
     select_run *r = src;
-    return sql__join_run(r->p->join, r->ctx, cb, cb_arg, &r->mem, r->arena, err);
+    join_feed f = {.r = r, .cb = cb, .cb_arg = cb_arg};
+    if (r->p->filter == NULL)
+        return sql__join_run(r->p->join, r->ctx, cb, cb_arg, &r->mem, r->arena, err);
+    return sql__join_run(r->p->join, r->ctx, filter_joined, &f, &r->mem, r->arena, err);
+}
+
+/* The source of a set operation: its rows (exec_setop.c). */
+static int setop_source(void *src, sql__row_cb cb, void *cb_arg, sql_error *err)
+{
+    select_run *r = src;
+    return sql__setop_run(r->p->setop, r->ctx, cb, cb_arg, &r->mem, r->arena, err);
 }
 
 int sql__run_select(const sql_plan *p, sql_run_ctx *ctx, kv_arena *arena, uint64_t *affected,
@@ -346,7 +373,8 @@ int sql__run_select(const sql_plan *p, sql_run_ctx *ctx, kv_arena *arena, uint64
         return -1;
     bool in_order = p->agg == NULL && !p->distinct && p->sort == NULL;
     r.want = in_order && r.limit != UINT64_MAX ? r.offset + r.limit : 0;
-    sql__source_fn source = p->join    ? join_source
+    sql__source_fn source = p->setop   ? setop_source
+                            : p->join  ? join_source
                             : p->table ? scan_source
                             : p->from  ? sub_source
                                        : values_source;

@@ -65,6 +65,7 @@ typedef struct writer {
     sql_datum **moves;
     size_t nmoves, capmoves;
     uint32_t backfill_ix; /* sql__run_backfill: the index being built */
+    struct upsert *up;    /* INSERT ... ON CONFLICT; NULL: none */
     /* joined UPDATE and DELETE: the target rows met (by pk) */
     sql__rowset *seen;
     const sql_column_info *pk_types;
@@ -87,10 +88,14 @@ static int writer_init(writer *w)
     return 0;
 }
 
+static void upsert_free(struct upsert *u);
+
 static void writer_free(writer *w)
 {
     kv_request_free(&w->req);
     kv_arena_destroy(w->pend);
+    if (w->up != NULL)
+        upsert_free(w->up);
 }
 
 /* An empty buffer that keeps its storage. */
@@ -120,6 +125,8 @@ static int push_ptr(kv_arena *a, sql_datum ***arr, size_t *n, size_t *cap, sql_d
 
 /* ---- errors ---------------------------------------------------------- */
 
+static bool upsert_lost_race(const writer *w, const kv_span *key);
+
 /* 23505 for the CPut that found its key taken. */
 static int unique_violation(writer *w, const kv_request *req, size_t index)
 {
@@ -136,6 +143,11 @@ static int unique_violation(writer *w, const kv_request *req, size_t index)
     if (ix == NULL)
         return sql_error_set(w->err, w->arena, SQL_STATE_INTERNAL_ERROR,
                              "condition failed on a key of no index of \"%s\"", t->name);
+    /* ON CONFLICT read this key as absent in this transaction: another
+     * one wrote it since, and retrying sees that row */
+    if (w->up != NULL && upsert_lost_race(w, k))
+        return sql_error_set(w->err, w->arena, SQL_STATE_SERIALIZATION_FAILURE,
+                             "could not serialize access due to concurrent update");
     const char *desc =
         sql__key_describe(&w->p->rc, ix, k->key, k->key_len, &w->ctx->io, w->arena, w->err);
     if (desc == NULL)
@@ -423,25 +435,39 @@ static int wrote(writer *w)
 
 /* ---- statements ------------------------------------------------------ */
 
-/* Inserts the row whose columns `vals` give, evaluated over `src` (a
- * source query's row; NULL for VALUES). */
-static int insert_one(writer *w, const sql_bexpr *const *vals, const sql_datum *src)
+/* The proposed row whose columns `vals` give, evaluated over `src` (a
+ * source query's row; NULL for VALUES) into `arena` and checked. */
+static int proposed_row(writer *w, const sql_bexpr *const *vals, const sql_datum *src,
+                        kv_arena *arena, sql_datum **out)
 {
     uint32_t ncols = w->p->table->ncols;
-    sql_datum *row = kv_arena_alloc(w->pend, (ncols + 1) * sizeof(*row));
+    sql_datum *row = kv_arena_alloc(arena, (ncols + 1) * sizeof(*row));
     if (row == NULL)
         return sql__oom(w->arena, w->err);
     sql_eval_ctx ec;
-    sql__eval_init(&ec, w->ctx, src, w->pend, w->err);
+    sql__eval_init(&ec, w->ctx, src, arena, w->err);
     for (uint32_t c = 0; c < ncols; c++) {
         row[c].isnull = true;
         if (vals[c] != NULL && sql_expr_eval(&ec, vals[c], &row[c]) != 0)
             return -1;
     }
-    if (check_row(w, row, w->pend) != 0 || insert_row(w, row) != 0 ||
-        keep_returning(w, row, w->pend) != 0)
+    *out = row;
+    return check_row(w, row, arena);
+}
+
+static int apply_insert(writer *w, const sql_datum *row, kv_arena *arena)
+{
+    if (insert_row(w, row) != 0 || keep_returning(w, row, arena) != 0)
         return -1;
     return wrote(w);
+}
+
+static int insert_one(writer *w, const sql_bexpr *const *vals, const sql_datum *src)
+{
+    sql_datum *row;
+    if (proposed_row(w, vals, src, w->pend, &row) != 0)
+        return -1;
+    return apply_insert(w, row, w->pend);
 }
 
 /* INSERT ... SELECT's source rows, all read before the first write. */
@@ -470,14 +496,19 @@ static int keep_source_row(void *arg, const sql_datum *vals, size_t n, sql_error
     return push_ptr(a, &s->rows, &s->n, &s->cap, row, err);
 }
 
+/* INSERT ... ON CONFLICT's insert_one (below). */
+static int upsert_one(writer *w, const sql_bexpr *const *vals, const sql_datum *src);
+
 /* Reading every source row first gives PostgreSQL's snapshot semantics
  * without a snapshot: INSERT INTO t SELECT * FROM t doubles t once. */
 static int run_insert(writer *w)
 {
     const sql_plan *p = w->p;
+    int (*add)(writer *, const sql_bexpr *const *, const sql_datum *) =
+        p->conflict ? upsert_one : insert_one;
     if (p->source == NULL) {
         for (int r = 0; r < p->nrows; r++)
-            if (insert_one(w, p->rows[r], NULL) != 0)
+            if (add(w, p->rows[r], NULL) != 0)
                 return -1;
         return 0;
     }
@@ -489,7 +520,7 @@ static int run_insert(writer *w)
     if (sql__run_select(p->source, &in, w->arena, &n, w->err) != 0)
         return -1;
     for (size_t i = 0; i < s.n; i++)
-        if (insert_one(w, p->rows[0], s.rows[i]) != 0)
+        if (add(w, p->rows[0], s.rows[i]) != 0)
             return -1;
     return 0;
 }
@@ -519,6 +550,236 @@ static int apply_update(writer *w, const sql_datum *old, const sql_datum *row, k
         keep_returning(w, row, arena) != 0)
         return -1;
     return wrote(w);
+}
+
+/* ---- INSERT ... ON CONFLICT ------------------------------------------ */
+
+/* Proposed rows per read of their arbiter keys (exec_upsert.c). */
+#define CONFLICT_CHUNK 256
+
+/* The rows of one chunk: their arbiter keys are distinct, so a row never
+ * conflicts with one inserted or updated by an earlier row of its chunk,
+ * which the chunk's read cannot see; a repeated key starts a new chunk.
+ * Everything of a chunk lives in its arena. */
+typedef struct upsert {
+    kv_arena *chunk;
+    sql__membudget chunk_mem;
+    sql__rowset *chunk_keys;
+    sql_datum *rows[CONFLICT_CHUNK];
+    sql_keybuf *keys[CONFLICT_CHUNK];
+    size_t nkeys[CONFLICT_CHUNK];
+    bool found[CONFLICT_CHUNK];
+    sql_datum *existing[CONFLICT_CHUNK];
+    size_t n;
+    /* DO UPDATE: the pk keys of the rows this statement inserted or
+     * updated (21000 when one is to be updated again), in the statement
+     * arena */
+    sql__membudget mem;
+    sql__rowset *affected;
+} upsert;
+
+static const sql_column_info bytea_key = {.type = {SQL_T_BYTEA, -1}};
+
+/* Frees the last chunk (the rest lives in the statement arena). */
+static void upsert_free(upsert *u)
+{
+    kv_arena_destroy(u->chunk);
+}
+
+/* Whether `key`, whose CPut failed, is the arbiter key of a row of the
+ * chunk that its read found absent. */
+static bool upsert_lost_race(const writer *w, const kv_span *key)
+{
+    const upsert *u = w->up;
+    for (size_t i = 0; i < u->n; i++) {
+        for (size_t k = 0; k < u->nkeys[i] && !u->found[i]; k++) {
+            const sql_keybuf *b = &u->keys[i][k];
+            if (b->len == key->key_len && memcmp(b->p, key->key, b->len) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* Adds key `k` to `set`; *added false when it was there. */
+static int key_add(sql__rowset *set, const sql_keybuf *k, kv_arena *scratch, bool *added,
+                   sql_error *err)
+{
+    sql_datum d = {.v.s = {k->p, k->len}};
+    return sql__rowset_add(set, &bytea_key, &d, 1, scratch, added, err);
+}
+
+/* A fresh chunk, the previous one's memory freed; *carry (NULL: none),
+ * a row of the previous chunk, is copied into it. */
+static int chunk_reset(writer *w, upsert *u, sql_datum **carry)
+{
+    const sql_table_desc *t = w->p->table;
+    kv_arena *old = u->chunk;
+    if (kv_arena_create(&u->chunk) != 0) {
+        u->chunk = old;
+        return sql__oom(w->arena, w->err);
+    }
+    u->n = 0;
+    u->chunk_mem = (sql__membudget){0};
+    int rc = (u->chunk_keys = sql__rowset_new(&u->chunk_mem, u->chunk, w->err)) ? 0 : -1;
+    sql_datum *row = carry ? kv_arena_alloc(u->chunk, (t->ncols + 1) * sizeof(*row)) : NULL;
+    if (rc == 0 && carry != NULL && row == NULL)
+        rc = sql__oom(w->arena, w->err);
+    for (uint32_t c = 0; carry != NULL && c < t->ncols && rc == 0; c++)
+        rc = sql_datum_copy(t->cols[c].type.oid, &(*carry)[c], u->chunk, &row[c], w->err);
+    if (carry != NULL)
+        *carry = row;
+    kv_arena_destroy(old);
+    return rc;
+}
+
+/* DO UPDATE: records the pk of `row`, written by this statement; 21000
+ * as PostgreSQL words it when it was written already. */
+static int affect(writer *w, upsert *u, const sql_datum *row, bool check)
+{
+    bool added;
+    if (pk_key(w, row, &w->okey) != 0 || key_add(u->affected, &w->okey, u->chunk, &added, w->err))
+        return -1;
+    if (added || !check)
+        return 0;
+    sql_error_set(w->err, w->arena, SQL_STATE_CARDINALITY_VIOLATION,
+                  "ON CONFLICT DO UPDATE command cannot affect row a second time");
+    sql_error_hint(w->err, w->arena,
+                   "Ensure that no rows proposed for insertion within the same command have "
+                   "duplicate constrained values.");
+    return -1;
+}
+
+/* Whether rows `a` and `b` have different arbiter keys. */
+static int arbiter_moved(writer *w, upsert *u, const sql_datum *a, const sql_datum *b, bool *moved)
+{
+    sql_keybuf *ka, *kb;
+    size_t na, nb;
+    if (sql__arbiter_keys(w->p, a, u->chunk, &ka, &na, w->err) != 0 ||
+        sql__arbiter_keys(w->p, b, u->chunk, &kb, &nb, w->err) != 0)
+        return -1;
+    *moved = na != nb || (na > 0 && !same_key(&ka[0], &kb[0]));
+    return 0;
+}
+
+/* DO UPDATE of `old` by proposed row `row`: SET and WHERE see both.
+ * *moved tells that the row left its arbiter key, which the chunk's
+ * later rows must then read again. */
+static int upsert_update(writer *w, upsert *u, const sql_datum *old, const sql_datum *row,
+                         bool *moved)
+{
+    uint32_t ncols = w->p->table->ncols;
+    sql_datum *both = kv_arena_alloc(u->chunk, (2 * ncols + 1) * sizeof(*both));
+    if (both == NULL)
+        return sql__oom(w->arena, w->err);
+    memcpy(both, old, ncols * sizeof(*both));
+    memcpy(both + ncols, row, ncols * sizeof(*both));
+    if (affect(w, u, old, true) != 0)
+        return -1;
+    const sql_bexpr *where = w->p->conflict->where;
+    if (where != NULL) {
+        sql_eval_ctx ec;
+        sql_tribool ok;
+        sql__eval_init(&ec, w->ctx, both, u->chunk, w->err);
+        if (sql_expr_eval_bool(&ec, where, &ok) != 0)
+            return -1;
+        if (ok != SQL_TRUE)
+            return 0;
+    }
+    sql_datum *nrow;
+    if (new_row(w, both, u->chunk, &nrow) != 0 || apply_update(w, old, nrow, u->chunk) != 0 ||
+        arbiter_moved(w, u, old, nrow, moved) != 0)
+        return -1;
+    return affect(w, u, nrow, false);
+}
+
+/* Reads the arbiter keys of the chunk's rows from `first` on (after
+ * sending the writes so far, which the read must see), then inserts,
+ * updates or skips each row; *next is the row after the last one
+ * resolved (before u->n when an update moved a key). */
+static int upsert_rows(writer *w, upsert *u, size_t first, size_t *next)
+{
+    if (w->req.n > 0 && send_pending(w, false) != 0)
+        return -1;
+    if (sql__conflict_read(w->p, w->ctx, u->keys + first, u->nkeys + first, u->n - first, u->chunk,
+                           u->found + first, u->existing + first, w->err) != 0)
+        return -1;
+    bool moved = false;
+    size_t i = first;
+    for (; i < u->n && !moved; i++) {
+        const sql_datum *row = u->rows[i];
+        int rc = 0;
+        if (!u->found[i]) {
+            rc = apply_insert(w, row, u->chunk);
+            if (rc == 0 && u->affected != NULL)
+                rc = affect(w, u, row, false);
+        } else if (w->p->conflict->update) {
+            rc = upsert_update(w, u, u->existing[i], row, &moved);
+        }
+        if (rc != 0)
+            return -1;
+    }
+    *next = i;
+    return 0;
+}
+
+/* Resolves the chunk's rows, reading again after a moved key. */
+static int upsert_chunk(writer *w, upsert *u)
+{
+    for (size_t i = 0; i < u->n;)
+        if (upsert_rows(w, u, i, &i) != 0)
+            return -1;
+    return 0;
+}
+
+/* Adds a proposed row to the chunk, resolving the chunk first when it
+ * is full or holds one of the row's arbiter keys. */
+static int upsert_one(writer *w, const sql_bexpr *const *vals, const sql_datum *src)
+{
+    upsert *u = w->up;
+    sql_datum *row;
+    sql_keybuf *keys;
+    size_t n;
+    bool fresh = u->n < CONFLICT_CHUNK;
+    if (proposed_row(w, vals, src, u->chunk, &row) != 0 ||
+        sql__arbiter_keys(w->p, row, u->chunk, &keys, &n, w->err) != 0)
+        return -1;
+    for (size_t k = 0; k < n && fresh; k++)
+        if (key_add(u->chunk_keys, &keys[k], u->chunk, &fresh, w->err) != 0)
+            return -1;
+    if (!fresh) {
+        /* the row moves to the next chunk, whose keys it starts */
+        if (upsert_chunk(w, u) != 0 || chunk_reset(w, u, &row) != 0 ||
+            sql__arbiter_keys(w->p, row, u->chunk, &keys, &n, w->err) != 0)
+            return -1;
+        for (size_t k = 0; k < n; k++)
+            if (key_add(u->chunk_keys, &keys[k], u->chunk, &fresh, w->err) != 0)
+                return -1;
+    }
+    u->rows[u->n] = row;
+    u->keys[u->n] = keys;
+    u->nkeys[u->n++] = n;
+    return 0;
+}
+
+/* INSERT ... ON CONFLICT: the rows in chunks. The last chunk stays
+ * until writer_free: the last batch, sent after this returns, may fail
+ * on one of its keys (upsert_lost_race). */
+static int run_upsert(writer *w)
+{
+    upsert *u = kv_arena_alloc(w->arena, sizeof(*u));
+    if (u == NULL)
+        return sql__oom(w->arena, w->err);
+    memset(u, 0, sizeof(*u));
+    w->up = u;
+    if (chunk_reset(w, u, NULL) != 0)
+        return -1;
+    if (w->p->conflict->update &&
+        (u->affected = sql__rowset_new(&u->mem, w->arena, w->err)) == NULL)
+        return -1;
+    if (run_insert(w) != 0)
+        return -1;
+    return upsert_chunk(w, u);
 }
 
 /* Keeps copies of `old` and (UPDATE) `row` until the scan is over. */
@@ -668,7 +929,11 @@ int sql__run_write(const sql_plan *p, sql_run_ctx *ctx, bool may_commit, kv_aren
     writer w = {.p = p, .ctx = ctx, .arena = arena, .err = err, .may_commit = may_commit};
     if (writer_init(&w) != 0)
         return -1;
-    int rc = p->kind == SQL_STMT_INSERT ? run_insert(&w) : run_modify(&w);
+    int rc;
+    if (p->kind != SQL_STMT_INSERT)
+        rc = run_modify(&w);
+    else
+        rc = p->conflict ? run_upsert(&w) : run_insert(&w);
     if (rc == 0)
         rc = send_pending(&w, true);
     *affected = w.affected;

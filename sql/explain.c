@@ -5,14 +5,24 @@
  * a small tree of plan nodes, root first, printed the way PostgreSQL
  * prints plans (without costs): the root at the margin, each child on a
  * line "->  " indented under its parent. A node has at most
- * EXPLAIN_KIDS children so that a join node fits the same printer.
+ * EXPLAIN_KIDS children: a join's two, an Append's branches.
  *
  * The scan node names the path the executor takes (plan_int.h
  * sql__path): `Seq Scan on t` for a full scan of the primary index,
  * `Index Scan [Backward] using t_pkey on t` for primary-key lookups and
  * ranges, `Index Scan using i on t` / `Index Only Scan using i on t` for
- * a secondary index. Above it come Aggregate, Unique (DISTINCT), Sort
- * and Limit as the plan has them, or Insert/Update/Delete for writes.
+ * a secondary index. Joins print as PostgreSQL prints them: `Hash Join`
+ * (its held side under `Hash`), `Nested Loop`, and a lookup join as a
+ * `Nested Loop` over an `Index Scan` of the inner table's primary key
+ * (PostgreSQL's parameterised nested loop), with `Left`/`Right`/`Full`
+ * for outer joins, outer side first; a FROM subquery is `Subquery Scan`
+ * over its own plan, VALUES a `Values Scan`. A set operation is an `Append` of its branches
+ * (a chain of UNIONs flattened into one, as PostgreSQL pulls them up),
+ * under `HashAggregate` for UNION and `HashSetOp Intersect/Except [All]`
+ * (over each branch's `Subquery Scan`) for the others; the executor
+ * keeps no figures per branch. Above them come Aggregate, Unique (DISTINCT), Sort
+ * and Limit as the plan has them, or Insert/Update/Delete for writes
+ * (Insert with ON CONFLICT's Conflict Resolution and Arbiter lines).
  *
  * ANALYZE runs the statement in the session's transaction (its result
  * rows are dropped; its writes stay, as in PostgreSQL) and adds
@@ -30,9 +40,11 @@
 #include <time.h>
 
 #include "sql/plan_int.h"
+#include "sql/plan_join_int.h"
 #include "sql/session_int.h"
 
-#define EXPLAIN_KIDS 2
+#define EXPLAIN_KIDS  8
+#define EXPLAIN_PROPS 2
 
 const sql_column_info sql__explain_column = {.name = "QUERY PLAN", .type = {SQL_T_TEXT, -1}};
 
@@ -40,6 +52,9 @@ typedef struct xnode {
     const char *label;
     struct xnode *kids[EXPLAIN_KIDS];
     int nkids;
+    /* property lines under the label ("Conflict Resolution: UPDATE") */
+    const char *props[EXPLAIN_PROPS];
+    int nprops;
     bool counted; /* ANALYZE figures known */
     uint64_t rows;
     uint64_t ns;
@@ -83,26 +98,148 @@ static xnode *node(explainer *e, xnode *kid, const char *fmt, ...)
     return n;
 }
 
-/* The access path as PostgreSQL names its scan nodes. */
-static xnode *scan_node(explainer *e, const sql_plan *p)
+/* The access path as PostgreSQL names its scan nodes; `alias` (NULL:
+ * none) follows the table's name when it differs. */
+static xnode *path_node(explainer *e, const sql_plan *p, const char *alias)
 {
     const sql_table_desc *t = p->table;
     const sql__path *path = &p->path;
     const char *dir = path->reverse ? " Backward" : "";
-    xnode *n;
+    const char *as = alias && strcmp(alias, t->name) != 0 ? alias : NULL;
 
-    if (!t)
-        n = node(e, NULL, "Result");
-    else if (path->kind == SQL__PATH_INDEX)
-        n = node(e, NULL, "Index%s Scan%s using %s on %s", path->index_only ? " Only" : "", dir,
-                 t->indexes[path->ix].name, t->name);
-    else if (path->kind == SQL__PATH_UNIQUE)
-        n = node(e, NULL, "Index Scan using %s on %s", t->indexes[path->ix].name, t->name);
-    else if (path->kind == SQL__PATH_SPAN && !path->neq && !path->lo && !path->hi)
-        n = node(e, NULL, "Seq Scan%s on %s", dir, t->name);
-    else
-        n = node(e, NULL, "Index Scan%s using %s on %s", dir, t->primary.name, t->name);
-    if (n && t) {
+    if (path->kind == SQL__PATH_INDEX)
+        return node(e, NULL, "Index%s Scan%s using %s on %s%s%s", path->index_only ? " Only" : "",
+                    dir, t->indexes[path->ix].name, t->name, as ? " " : "", as ? as : "");
+    if (path->kind == SQL__PATH_UNIQUE)
+        return node(e, NULL, "Index Scan using %s on %s%s%s", t->indexes[path->ix].name, t->name,
+                    as ? " " : "", as ? as : "");
+    if (path->kind == SQL__PATH_SPAN && !path->neq && !path->lo && !path->hi)
+        return node(e, NULL, "Seq Scan%s on %s%s%s", dir, t->name, as ? " " : "", as ? as : "");
+    return node(e, NULL, "Index Scan%s using %s on %s%s%s", dir, t->primary.name, t->name,
+                as ? " " : "", as ? as : "");
+}
+
+/* A join (sub)tree, the streaming (outer) side first. When the held
+ * side is the join's left operand the roles print swapped, as
+ * PostgreSQL prints them: a LEFT join becomes a Right one. The executor
+ * keeps no figures per join node, so ANALYZE shows them only above the
+ * joins. */
+static xnode *join_node(explainer *e, const sql__jnode *j)
+{
+    static const char *const kinds[] = {[SQL_JOIN_INNER] = "",
+                                        [SQL_JOIN_LEFT] = " Left",
+                                        [SQL_JOIN_RIGHT] = " Right",
+                                        [SQL_JOIN_FULL] = " Full"};
+    static const char *const swapped[] = {[SQL_JOIN_INNER] = "",
+                                          [SQL_JOIN_LEFT] = " Right",
+                                          [SQL_JOIN_RIGHT] = " Left",
+                                          [SQL_JOIN_FULL] = " Full"};
+    const char *const *kind = j->inner_left ? swapped : kinds;
+
+    if (j->method == SQL__JOIN_SCAN)
+        return path_node(e, j->scan, j->name);
+    xnode *outer = join_node(e, j->outer), *inner, *n;
+    if (j->method == SQL__JOIN_LOOKUP) {
+        const sql_table_desc *t = j->inner->scan->table;
+        const char *as = strcmp(j->inner->name, t->name) != 0 ? j->inner->name : NULL;
+        inner = node(e, NULL, "Index Scan using %s on %s%s%s", t->primary.name, t->name,
+                     as ? " " : "", as ? as : "");
+    } else {
+        inner = join_node(e, j->inner);
+    }
+    if (!outer || !inner)
+        return NULL;
+    if (j->method == SQL__JOIN_HASH) {
+        n = node(e, outer, "Hash%s Join", kind[j->kind]);
+        inner = node(e, inner, "Hash");
+    } else {
+        n = node(e, outer, j->kind == SQL_JOIN_INNER ? "Nested Loop" : "Nested Loop%s Join",
+                 kind[j->kind]);
+    }
+    if (!n || !inner)
+        return NULL;
+    n->kids[n->nkids++] = inner;
+    return n;
+}
+
+static xnode *select_tree(explainer *e, const sql_plan *p);
+
+/* Drops the ANALYZE figures of a subtree the executor counts no rows
+ * for on their own. */
+static void uncount(xnode *n)
+{
+    n->counted = false;
+    for (int i = 0; i < n->nkids; i++)
+        uncount(n->kids[i]);
+}
+
+/* Whether branch p of UNION [ALL] `parent` merges into its Append: a
+ * UNION without ORDER BY or LIMIT that keeps at least the duplicates the
+ * parent keeps, as PostgreSQL's recurse_union_children decides. */
+static bool merges(const sql__setop *parent, const sql_plan *p)
+{
+    const sql__setop *s = p->setop;
+    return s && s->op == SQL_SETOP_UNION && (s->all || !parent->all) && !p->sort && !p->limit &&
+           !p->offset;
+}
+
+/* Adds branch p of UNION `s` (or its own branches, merged) to Append `n`. */
+static int append_branch(explainer *e, const sql__setop *s, const sql_plan *p, xnode *n)
+{
+    if (merges(s, p) && n->nkids + 2 <= EXPLAIN_KIDS)
+        return append_branch(e, s, p->setop->left, n) == 0 &&
+                       append_branch(e, s, p->setop->right, n) == 0
+                   ? 0
+                   : -1;
+    xnode *kid = select_tree(e, p);
+    if (!kid)
+        return -1;
+    uncount(kid);
+    n->kids[n->nkids++] = kid;
+    return 0;
+}
+
+static xnode *setop_node(explainer *e, const sql__setop *s)
+{
+    static const char *const ops[] = {
+        [SQL_SETOP_INTERSECT] = "Intersect", [SQL_SETOP_EXCEPT] = "Except"};
+    xnode *n = node(e, NULL, "Append");
+    if (!n)
+        return NULL;
+    if (s->op == SQL_SETOP_UNION) {
+        if (append_branch(e, s, s->left, n) != 0 || append_branch(e, s, s->right, n) != 0)
+            return NULL;
+        return s->all ? n : node(e, n, "HashAggregate");
+    }
+    for (int i = 0; i < 2; i++) {
+        xnode *kid = select_tree(e, i == 0 ? s->left : s->right);
+        if (!kid || !(kid = node(e, kid, "Subquery Scan on \"*SELECT* %d\"", i + 1)))
+            return NULL;
+        uncount(kid);
+        n->kids[n->nkids++] = kid;
+    }
+    return node(e, n, "HashSetOp %s%s", ops[s->op], s->all ? " All" : "");
+}
+
+/* What a statement reads: its table's access path (with the scan's
+ * ANALYZE figures), its joins, a FROM subquery, or nothing. */
+static xnode *scan_node(explainer *e, const sql_plan *p)
+{
+    if (p->join)
+        return join_node(e, p->join->root);
+    if (p->setop)
+        return setop_node(e, p->setop);
+    if (p->from) {
+        /* PostgreSQL pulls a VALUES list up into the query reading it */
+        xnode *sub = select_tree(e, p->from);
+        return sub && !p->from->nvalues ? node(e, sub, "Subquery Scan") : sub;
+    }
+    if (p->nvalues)
+        return node(e, NULL, "Values Scan on \"*VALUES*\"");
+    if (!p->table)
+        return node(e, NULL, "Result");
+    xnode *n = path_node(e, p, NULL);
+    if (n) {
         n->counted = e->analyze;
         n->rows = e->stats.scan_rows;
         n->ns = e->stats.scan_ns;
@@ -143,6 +280,25 @@ static xnode *select_tree(explainer *e, const sql_plan *p)
     return n && !n->counted ? top(e, n) : n;
 }
 
+/* ON CONFLICT's lines under Insert, as PostgreSQL prints them (its
+ * DO UPDATE WHERE, a filter, is not printed, like other filters). */
+static xnode *conflict_props(explainer *e, xnode *n, const sql__conflict *c, const sql_plan *p)
+{
+    const char *arbiter = c->arbiter == SQL__ARBITER_PK ? p->table->primary.name
+                          : c->arbiter >= 0             ? p->table->indexes[c->arbiter].name
+                                                        : NULL;
+    char buf[320];
+
+    n->props[n->nprops++] =
+        c->update ? "Conflict Resolution: UPDATE" : "Conflict Resolution: NOTHING";
+    if (arbiter == NULL)
+        return n;
+    snprintf(buf, sizeof buf, "Conflict Arbiter Indexes: %s", arbiter);
+    if ((n->props[n->nprops++] = kv_arena_strdup(e->x->arena, buf)) == NULL)
+        return NULL;
+    return n;
+}
+
 static xnode *plan_tree(explainer *e, const sql_plan *p)
 {
     static const char *const verb[] = {
@@ -155,7 +311,10 @@ static xnode *plan_tree(explainer *e, const sql_plan *p)
         kid->counted = e->analyze;
         kid->rows = (uint64_t)p->nrows;
     }
-    return kid ? top(e, node(e, kid, "%s on %s", verb[p->kind], p->table->name)) : NULL;
+    xnode *n = kid ? node(e, kid, "%s on %s", verb[p->kind], p->table->name) : NULL;
+    if (n && p->conflict)
+        n = conflict_props(e, n, p->conflict, p);
+    return n ? top(e, n) : NULL;
 }
 
 static int emit_line(explainer *e, const char *line)
@@ -177,6 +336,11 @@ static int print(explainer *e, const xnode *n, int depth)
                  (unsigned long long)n->rows, (double)n->ns / 1e6);
     if (emit_line(e, buf) < 0)
         return -1;
+    for (int i = 0; i < n->nprops; i++) {
+        snprintf(buf, sizeof buf, "%*s%s", depth ? indent + 6 : 2, "", n->props[i]);
+        if (emit_line(e, buf) < 0)
+            return -1;
+    }
     for (int i = 0; i < n->nkids; i++)
         if (print(e, n->kids[i], depth + 1) < 0)
             return -1;

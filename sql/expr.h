@@ -212,6 +212,13 @@ int sql_expr_bind(sql_bind_ctx *ctx, const sql_expr *e, sql_type want, sql_bexpr
  * no cast is needed. 42804 when no assignment cast exists. */
 int sql_expr_coerce(sql_bind_ctx *ctx, sql_bexpr *e, sql_type to, sql_bexpr **out, sql_error *err);
 
+/* PostgreSQL's select_common_type over v[0..n) (an unknown literal
+ * counts for none; all unknown: text), then each v[i] coerced to it
+ * implicitly: 42804 "<construct> types x and y cannot be matched" at the
+ * first node that does not fit. *out the type; new nodes in ctx->arena. */
+int sql_expr_unify(sql_bind_ctx *ctx, sql_bexpr **v, int n, const char *construct, sql_type *out,
+                   sql_error *err);
+
 /* Services the evaluator needs from the statement that runs it. */
 typedef struct sql_eval_env {
     /* nextval('name'); NULL: not allowed here (0A000) */
@@ -262,6 +269,10 @@ bool sql_expr_is_stable(const sql_bexpr *e);
  * we implement (count, sum, avg, min, max, bool_and, bool_or, every,
  * string_agg). */
 bool sql_expr_is_aggregate(const sql_expr *call);
+
+/* Whether parse tree `e` (NULL: none) has a node for which pred holds,
+ * at any depth, not looking into subqueries' own SELECTs. */
+bool sql_expr_contains(const sql_expr *e, bool (*pred)(const sql_expr *));
 
 /* Whether parse tree `e` contains an aggregate call (at any depth). */
 bool sql_expr_has_aggregate(const sql_expr *e);

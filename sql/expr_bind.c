@@ -306,6 +306,12 @@ static int unify(sql_bind_ctx *ctx, sql_bexpr **v, int n, const char *construct,
     return coerce_all(ctx, v, n, *out, construct, err);
 }
 
+int sql_expr_unify(sql_bind_ctx *ctx, sql_bexpr **v, int n, const char *construct, sql_type *out,
+                   sql_error *err)
+{
+    return unify(ctx, v, n, construct, out, err);
+}
+
 /* ---- comparisons ------------------------------------------------------ */
 
 static int op_error(sql_bind_ctx *ctx, const char *op, const sql_bexpr *l, const sql_bexpr *r,
@@ -1283,6 +1289,7 @@ int sql_expr_bind(sql_bind_ctx *ctx, const sql_expr *e, sql_type want, sql_bexpr
  * and CASE, 0 for anything else ("?column?"). */
 static int colname(const sql_expr *e, const char **name)
 {
+    const sql_select *q = e->subselect;
     int s;
 
     switch (e->kind) {
@@ -1300,13 +1307,16 @@ static int colname(const sql_expr *e, const char **name)
         }
         return s;
     case SQL_EXPR_SUBLINK:
-        /* PostgreSQL: "exists", or a scalar subquery's own column name */
+        /* PostgreSQL: "exists", or a scalar subquery's own column name
+         * (a set operation's: its first branch's) */
+        while (q->setop != SQL_SETOP_NONE)
+            q = q->larg;
         if (e->sublink == SQL_SUBLINK_EXISTS)
             *name = "exists";
-        else if (e->sublink != SQL_SUBLINK_EXPR || e->subselect->ntargets < 1)
+        else if (e->sublink != SQL_SUBLINK_EXPR || q->ntargets < 1)
             return 0;
-        else if (!(*name = e->subselect->targets[0].alias))
-            *name = sql_expr_colname(e->subselect->targets[0].expr);
+        else if (!(*name = q->targets[0].alias))
+            *name = sql_expr_colname(q->targets[0].expr);
         return 2;
     case SQL_EXPR_CASE:
         s = e->els ? colname(e->els, name) : 0;

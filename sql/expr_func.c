@@ -2079,25 +2079,30 @@ bool sql_expr_is_aggregate(const sql_expr *call)
     return false;
 }
 
-static bool any_aggregate(sql_expr *const *v, int n)
+static bool any_match(sql_expr *const *v, int n, bool (*pred)(const sql_expr *))
 {
     for (int i = 0; v && i < n; i++)
-        if (sql_expr_has_aggregate(v[i]))
+        if (sql_expr_contains(v[i], pred))
             return true;
     return false;
 }
 
-bool sql_expr_has_aggregate(const sql_expr *e)
+bool sql_expr_contains(const sql_expr *e, bool (*pred)(const sql_expr *))
 {
     if (e == NULL)
         return false;
-    if (sql_expr_is_aggregate(e))
+    if (pred(e))
         return true;
     int nwhen = e->kind == SQL_EXPR_CASE ? e->nargs : 0;
-    return sql_expr_has_aggregate(e->left) || sql_expr_has_aggregate(e->right) ||
-           sql_expr_has_aggregate(e->arg) || sql_expr_has_aggregate(e->els) ||
-           any_aggregate(e->kind == SQL_EXPR_CASE ? NULL : e->args, e->nargs) ||
-           any_aggregate(e->whens, nwhen) || any_aggregate(e->thens, nwhen);
+    return sql_expr_contains(e->left, pred) || sql_expr_contains(e->right, pred) ||
+           sql_expr_contains(e->arg, pred) || sql_expr_contains(e->els, pred) ||
+           any_match(e->kind == SQL_EXPR_CASE ? NULL : e->args, e->nargs, pred) ||
+           any_match(e->whens, nwhen, pred) || any_match(e->thens, nwhen, pred);
+}
+
+bool sql_expr_has_aggregate(const sql_expr *e)
+{
+    return sql_expr_contains(e, sql_expr_is_aggregate);
 }
 
 static const sql__fn_set base_set = {op_table, sizeof op_table / sizeof *op_table, fn_table,

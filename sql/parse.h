@@ -242,6 +242,28 @@ typedef struct sql_role {
     int noptions;
 } sql_role;
 
+typedef struct sql_assign {
+    const char *column;
+    sql_expr *value; /* SQL_EXPR_DEFAULT for DEFAULT */
+    int location;
+} sql_assign;
+
+/* INSERT ... ON CONFLICT: the arbiter is given by columns (ncols > 0),
+ * by constraint name, or not at all (DO NOTHING only: any unique
+ * index); DO UPDATE's SET and WHERE see the existing row by the table's
+ * name or alias and the proposed one as `excluded`. */
+typedef struct sql_on_conflict {
+    bool update; /* DO UPDATE; else DO NOTHING */
+    const char **cols;
+    int ncols;
+    int cols_location;      /* where the column list was written */
+    const char *constraint; /* ON CONSTRAINT name; NULL: none */
+    sql_assign *assigns;
+    int nassigns;
+    sql_expr *where; /* DO UPDATE ... WHERE; NULL: none */
+    int location;
+} sql_on_conflict;
+
 typedef struct sql_insert {
     sql_name table;
     const char *alias;
@@ -251,8 +273,9 @@ typedef struct sql_insert {
     bool default_values; /* DEFAULT VALUES; else rows */
     sql_expr ***rows;    /* rows[i][j], SQL_EXPR_DEFAULT for DEFAULT */
     int nrows;
-    int rowlen;         /* every row has rowlen items */
-    sql_select *select; /* INSERT ... SELECT: the query (nrows 0); NULL: rows */
+    int rowlen;                   /* every row has rowlen items */
+    sql_select *select;           /* INSERT ... SELECT: the query (nrows 0); NULL: rows */
+    sql_on_conflict *on_conflict; /* NULL: none */
     sql_target *returning;
     int nreturning;
 } sql_insert;
@@ -284,12 +307,6 @@ struct sql_from {
     int location; /* the join's left item (PostgreSQL records none) */
 };
 
-typedef struct sql_assign {
-    const char *column;
-    sql_expr *value; /* SQL_EXPR_DEFAULT for DEFAULT */
-    int location;
-} sql_assign;
-
 /* UPDATE (assigns set) and DELETE (nassigns 0). */
 typedef struct sql_modify {
     sql_name table;
@@ -320,7 +337,27 @@ typedef struct sql_cte {
     int location;
 } sql_cte;
 
+/* What a set operation computes (SELECT ... UNION SELECT ...). */
+typedef enum sql_setop {
+    SQL_SETOP_NONE, /* a plain SELECT */
+    SQL_SETOP_UNION,
+    SQL_SETOP_INTERSECT,
+    SQL_SETOP_EXCEPT,
+} sql_setop;
+
 struct sql_select {
+    /* A set operation (setop != NONE): larg setop [ALL] rarg, nested for
+     * chains as PostgreSQL's grammar nests them (INTERSECT binds tighter);
+     * of the fields below only ctes, order, limit and offset are set, and
+     * they apply to the whole */
+    sql_setop setop;
+    bool setop_all;
+    sql_select *larg, *rarg;
+    /* VALUES (...), ... as a query (nvalues > 0): values[i][j], every row
+     * values_width items long; of the fields below only ctes, order,
+     * limit and offset are set */
+    sql_expr ***values;
+    int nvalues, values_width;
     sql_target *targets;
     int ntargets;
     bool has_from; /* FROM table or subquery; else SELECT without FROM */

@@ -15,12 +15,8 @@
 
 static int check_select_clauses(sql__pctx *c, const PgQuery__SelectStmt *s, int loc)
 {
-    if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
-        return sql__unsupported(c, loc, "UNION/INTERSECT/EXCEPT");
     if (s->with_clause && s->with_clause->recursive)
         return sql__unsupported(c, s->with_clause->location, "WITH RECURSIVE");
-    if (s->n_values_lists)
-        return sql__unsupported(c, loc, "VALUES as a query");
     if (s->into_clause)
         return sql__unsupported(c, loc, "SELECT INTO");
     if (s->group_distinct)
@@ -158,12 +154,73 @@ static int group_clause(sql__pctx *c, const PgQuery__SelectStmt *s, sql_select *
     return 0;
 }
 
+/* ORDER BY, LIMIT and OFFSET. */
+static int order_limit(sql__pctx *c, const PgQuery__SelectStmt *s, sql_select *out)
+{
+    if (order_by(c, s->sort_clause, s->n_sort_clause, out) < 0 ||
+        limit_expr(c, s->limit_count, &out->limit) < 0 ||
+        limit_expr(c, s->limit_offset, &out->offset) < 0)
+        return -1;
+    return 0;
+}
+
+/* VALUES rows: *rows[i][j], every row *rowlen items long. */
+static int values_lists(sql__pctx *c, const PgQuery__SelectStmt *s, sql_expr ****rows, int *nrows,
+                        int *rowlen)
+{
+    *rows = sql__palloc(c, s->n_values_lists * sizeof **rows);
+    if (!*rows)
+        return -1;
+    for (size_t i = 0; i < s->n_values_lists; i++) {
+        const PgQuery__List *l = s->values_lists[i]->list;
+
+        assert(s->values_lists[i]->node_case == PG_QUERY__NODE__NODE_LIST);
+        if (i > 0 && l->n_items != (size_t)*rowlen)
+            return sql__error_at(c, sql__node_location(l->items[0]), SQL_STATE_SYNTAX_ERROR,
+                                 "VALUES lists must all be the same length");
+        *rowlen = (int)l->n_items;
+        if (sql__expr_list(c, l->items, l->n_items, &(*rows)[i]) < 0)
+            return -1;
+    }
+    *nrows = (int)s->n_values_lists;
+    return 0;
+}
+
+/* larg UNION/INTERSECT/EXCEPT [ALL] rarg: the branches, each a SELECT
+ * (or a set operation) of its own; WITH, ORDER BY and LIMIT are the
+ * whole's. */
+static int set_operation(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_select *out)
+{
+    out->setop = s->op == PG_QUERY__SET_OPERATION__SETOP_UNION       ? SQL_SETOP_UNION
+                 : s->op == PG_QUERY__SET_OPERATION__SETOP_INTERSECT ? SQL_SETOP_INTERSECT
+                                                                     : SQL_SETOP_EXCEPT;
+    out->setop_all = s->all;
+    out->larg = sql__palloc(c, sizeof *out->larg);
+    out->rarg = sql__palloc(c, sizeof *out->rarg);
+    if (!out->larg || !out->rarg || sql__select_stmt(c, s->larg, loc, out->larg) < 0 ||
+        sql__select_stmt(c, s->rarg, loc, out->rarg) < 0)
+        return -1;
+    return order_limit(c, s, out);
+}
+
+/* VALUES (...), ... [ORDER BY] [LIMIT] as a query. */
+static int values_query(sql__pctx *c, const PgQuery__SelectStmt *s, sql_select *out)
+{
+    if (values_lists(c, s, &out->values, &out->nvalues, &out->values_width) < 0)
+        return -1;
+    return order_limit(c, s, out);
+}
+
 int sql__select_stmt(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_select *out)
 {
     if (check_select_clauses(c, s, loc) < 0)
         return -1;
     if (s->with_clause && with_clause(c, s->with_clause, loc, out) < 0)
         return -1;
+    if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
+        return set_operation(c, s, loc, out);
+    if (s->n_values_lists)
+        return values_query(c, s, out);
     const PgQuery__Node *f = s->n_from_clause == 1 ? s->from_clause[0] : NULL;
     if (f && (f->node_case == PG_QUERY__NODE__NODE_RANGE_VAR ||
               f->node_case == PG_QUERY__NODE__NODE_RANGE_SUBSELECT)) {
@@ -178,9 +235,7 @@ int sql__select_stmt(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_se
     }
     if (sql__targets(c, s->target_list, s->n_target_list, &out->targets, &out->ntargets) < 0 ||
         sql__expr_opt(c, s->where_clause, &out->where) < 0 || group_clause(c, s, out) < 0 ||
-        distinct_clause(c, s, out) < 0 || order_by(c, s->sort_clause, s->n_sort_clause, out) < 0 ||
-        limit_expr(c, s->limit_count, &out->limit) < 0 ||
-        limit_expr(c, s->limit_offset, &out->offset) < 0)
+        distinct_clause(c, s, out) < 0 || order_limit(c, s, out) < 0)
         return -1;
     return 0;
 }
@@ -197,22 +252,7 @@ static int insert_rows(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_
     if (s->n_sort_clause || s->limit_count || s->limit_offset || s->with_clause ||
         s->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
         return sql__unsupported(c, loc, "VALUES with ORDER BY, LIMIT or WITH");
-    out->rows = sql__palloc(c, s->n_values_lists * sizeof *out->rows);
-    if (!out->rows)
-        return -1;
-    for (size_t i = 0; i < s->n_values_lists; i++) {
-        const PgQuery__List *l = s->values_lists[i]->list;
-
-        assert(s->values_lists[i]->node_case == PG_QUERY__NODE__NODE_LIST);
-        if (i > 0 && l->n_items != (size_t)out->rowlen)
-            return sql__error_at(c, sql__node_location(l->items[0]), SQL_STATE_SYNTAX_ERROR,
-                                 "VALUES lists must all be the same length");
-        out->rowlen = (int)l->n_items;
-        if (sql__expr_list(c, l->items, l->n_items, &out->rows[i]) < 0)
-            return -1;
-    }
-    out->nrows = (int)s->n_values_lists;
-    return 0;
+    return values_lists(c, s, &out->rows, &out->nrows, &out->rowlen);
 }
 
 /* A bare column name of an INSERT column list or UPDATE SET. */
@@ -242,12 +282,13 @@ static int insert_columns(sql__pctx *c, const PgQuery__InsertStmt *s, sql_insert
     return 0;
 }
 
+/* ON CONFLICT (below, with the SET items of UPDATE it shares). */
+static int on_conflict(sql__pctx *c, const PgQuery__OnConflictClause *oc, sql_on_conflict **out);
+
 static int insert_stmt(sql__pctx *c, const PgQuery__InsertStmt *s, int loc, sql_insert *out)
 {
     if (s->with_clause)
         return sql__unsupported(c, s->with_clause->location, "WITH");
-    if (s->on_conflict_clause)
-        return sql__unsupported(c, s->on_conflict_clause->location, "ON CONFLICT");
     if (s->override != PG_QUERY__OVERRIDING_KIND__OVERRIDING_NOT_SET)
         return sql__unsupported(c, loc, "OVERRIDING");
     if (sql__range_var(c, s->relation, &out->table, &out->alias) < 0)
@@ -257,24 +298,69 @@ static int insert_stmt(sql__pctx *c, const PgQuery__InsertStmt *s, int loc, sql_
     out->default_values = !s->select_stmt;
     if (s->select_stmt && insert_rows(c, s->select_stmt->select_stmt, loc, out) < 0)
         return -1;
+    if (s->on_conflict_clause && on_conflict(c, s->on_conflict_clause, &out->on_conflict) < 0)
+        return -1;
     return sql__targets(c, s->returning_list, s->n_returning_list, &out->returning,
                         &out->nreturning);
 }
 
-static int assignments(sql__pctx *c, PgQuery__Node **items, size_t n, sql_modify *out)
+/* SET items `column = expr` of UPDATE and ON CONFLICT DO UPDATE. */
+static int assignments(sql__pctx *c, PgQuery__Node **items, size_t n, sql_assign **assigns,
+                       int *nassigns)
 {
-    out->assigns = sql__palloc(c, (n ? n : 1) * sizeof *out->assigns);
-    if (!out->assigns)
+    sql_assign *out = sql__palloc(c, (n ? n : 1) * sizeof *out);
+
+    if (!out)
         return -1;
     for (size_t i = 0; i < n; i++) {
         const PgQuery__ResTarget *r = items[i]->res_target;
 
-        out->assigns[i].location = r->location;
-        if (target_column(c, r, &out->assigns[i].column) < 0 ||
-            sql__expr(c, r->val, &out->assigns[i].value) < 0)
+        out[i].location = r->location;
+        if (target_column(c, r, &out[i].column) < 0 || sql__expr(c, r->val, &out[i].value) < 0)
             return -1;
     }
-    out->nassigns = (int)n;
+    *assigns = out;
+    *nassigns = (int)n;
+    return 0;
+}
+
+/* ON CONFLICT's arbiter columns: plain column names only. */
+static int conflict_columns(sql__pctx *c, const PgQuery__InferClause *inf, sql_on_conflict *out)
+{
+    out->cols = sql__palloc(c, (inf->n_index_elems ? inf->n_index_elems : 1) * sizeof *out->cols);
+    if (!out->cols)
+        return -1;
+    for (size_t i = 0; i < inf->n_index_elems; i++) {
+        const PgQuery__IndexElem *e = inf->index_elems[i]->index_elem;
+
+        if (!e->name || !*e->name || e->n_collation || e->n_opclass)
+            return sql__unsupported(c, inf->location, "an ON CONFLICT target other than columns");
+        if (!(out->cols[i] = sql__pstrdup(c, e->name)))
+            return -1;
+    }
+    out->ncols = (int)inf->n_index_elems;
+    out->cols_location = inf->location;
+    return 0;
+}
+
+static int on_conflict(sql__pctx *c, const PgQuery__OnConflictClause *oc, sql_on_conflict **out)
+{
+    const PgQuery__InferClause *inf = oc->infer;
+    sql_on_conflict *o = sql__palloc(c, sizeof *o);
+
+    if (!o)
+        return -1;
+    o->location = oc->location;
+    o->update = oc->action == PG_QUERY__ON_CONFLICT_ACTION__ONCONFLICT_UPDATE;
+    if (inf && inf->where_clause)
+        return sql__unsupported(c, inf->location, "an index predicate in ON CONFLICT");
+    if (inf && inf->conname && *inf->conname && !(o->constraint = sql__pstrdup(c, inf->conname)))
+        return -1;
+    if ((inf && conflict_columns(c, inf, o) < 0) ||
+        assignments(c, oc->target_list, oc->n_target_list, &o->assigns, &o->nassigns) < 0 ||
+        sql__expr_opt(c, oc->where_clause, &o->where) < 0)
+        return -1;
+    *out = o;
     return 0;
 }
 
@@ -285,7 +371,7 @@ static int update_stmt(sql__pctx *c, const PgQuery__UpdateStmt *s, int loc, sql_
     if (sql__from_items(c, s->from_clause, s->n_from_clause, loc, &out->from_items, &out->nfrom) <
             0 ||
         sql__range_var(c, s->relation, &out->table, &out->alias) < 0 ||
-        assignments(c, s->target_list, s->n_target_list, out) < 0 ||
+        assignments(c, s->target_list, s->n_target_list, &out->assigns, &out->nassigns) < 0 ||
         sql__expr_opt(c, s->where_clause, &out->where) < 0)
         return -1;
     return sql__targets(c, s->returning_list, s->n_returning_list, &out->returning,

@@ -906,26 +906,35 @@ static int bind_order(planner *pl, const sql_select *s, sql__sortkey **out, sql_
     return 0;
 }
 
+/* Whether the scan of p->table delivers rows in the order of `keys`:
+ * at most one row, or along the index it reads (set to run backwards
+ * when that fits), or along a secondary index it is switched to. */
+static bool scan_sorts(planner *pl, const sql__sortkey *keys, int n)
+{
+    sql_plan *p = pl->p;
+    if (p->path.kind == SQL__PATH_POINT || p->path.kind == SQL__PATH_UNIQUE)
+        return true;
+    bool reverse = false;
+    bool ix = p->path.kind == SQL__PATH_INDEX;
+    const sql_index_desc *index = ix ? &p->table->indexes[p->path.ix] : &p->table->primary;
+    const int *cols = ix ? p->rc.ix_cols[p->path.ix] : p->rc.pk_cols;
+    if (follows(p, index, cols, p->path.neq, keys, n, &reverse)) {
+        p->path.reverse = reverse;
+        return true;
+    }
+    return order_by_index(pl, keys, n);
+}
+
 /* Sorts in memory unless the rows arrive in the wanted order: from the
  * pk (forward or backward) or as at most one row. Aggregation output and
- * DISTINCT ON always sort. */
+ * DISTINCT ON always sort, as do rows without a table scan. */
 static void place_sort(planner *pl, const sql__sortkey *keys, int n)
 {
     sql_plan *p = pl->p;
     if (n == 0)
         return;
     bool scan_order = p->table != NULL && pl->group == NULL && p->ndistinct_on == 0;
-    if (scan_order && (p->path.kind == SQL__PATH_POINT || p->path.kind == SQL__PATH_UNIQUE))
-        return;
-    bool reverse = false;
-    bool ix = p->path.kind == SQL__PATH_INDEX;
-    const sql_index_desc *index = ix ? &p->table->indexes[p->path.ix] : &p->table->primary;
-    const int *cols = ix ? p->rc.ix_cols[p->path.ix] : p->rc.pk_cols;
-    if (scan_order && follows(p, index, cols, p->path.neq, keys, n, &reverse)) {
-        p->path.reverse = reverse;
-        return;
-    }
-    if (scan_order && order_by_index(pl, keys, n))
+    if (scan_order && scan_sorts(pl, keys, n))
         return;
     p->sort = keys;
     p->nsort = n;
@@ -1108,7 +1117,10 @@ static int explain(planner *pl, sql_error *err)
         return p->explain ? 0 : sql__oom(pl->arena, err);
     }
     if (p->table == NULL) {
-        p->explain = p->from ? "subquery scan" : "no table";
+        p->explain = p->setop     ? "set operation"
+                     : p->nvalues ? "values"
+                     : p->from    ? "subquery scan"
+                                  : "no table";
         return 0;
     }
     const sql__path *path = &p->path;
@@ -1172,7 +1184,8 @@ int sql__scan_path(sql_plan_ctx *ctx, sql_plan *p, const sql_bexpr *const *conj,
 static int join_from(planner *pl, sql_from *const *items, int n, sql_error *err)
 {
     const sql_scope *scope;
-    if (sql__join_from(pl->ctx, pl->arena, items, n, &pl->join, &scope, err) != 0)
+    if (sql__join_from(pl->ctx, pl->arena, items, n, pl->outer, &pl->outer_used, &pl->join, &scope,
+                       err) != 0)
         return -1;
     pl->scope = *scope;
     return 0;
@@ -1242,6 +1255,103 @@ static int select_where(planner *pl, const sql_select *s, sql_error *err)
     return bind_as(pl, scope, s->where, type_bool, NULL, "WHERE", &pl->p->filter, err);
 }
 
+static bool is_sublink(const sql_expr *e)
+{
+    return e->kind == SQL_EXPR_SUBLINK;
+}
+
+/* Splits WHERE's conjuncts: those with a subquery into *with (evaluated
+ * over the joined rows), the rest into *without (placed on the tables by
+ * the join planner), each an AND in the arena or NULL for none. */
+static int split_sublinks(planner *pl, const sql_expr *where, sql_expr **with, sql_expr **without,
+                          sql_error *err)
+{
+    int n = where->kind == SQL_EXPR_AND ? where->nargs : 1;
+    sql_expr *const *conj = where->kind == SQL_EXPR_AND ? where->args : (sql_expr *const *)&where;
+    sql_expr *side[2];
+    for (int k = 0; k < 2; k++) {
+        side[k] = kv_arena_alloc(pl->arena, sizeof(*side[k]));
+        sql_expr **args = kv_arena_alloc(pl->arena, (size_t)(n + 1) * sizeof(*args));
+        if (side[k] == NULL || args == NULL)
+            return sql__oom(pl->arena, err);
+        *side[k] = (sql_expr){.kind = SQL_EXPR_AND, .location = where->location, .args = args};
+    }
+    for (int i = 0; i < n; i++) {
+        sql_expr *to = side[sql_expr_contains(conj[i], is_sublink) ? 0 : 1];
+        to->args[to->nargs++] = conj[i];
+    }
+    *with = side[0]->nargs ? side[0] : NULL;
+    *without = side[1]->nargs ? side[1] : NULL;
+    return 0;
+}
+
+/* WHERE over joins: conjuncts without subqueries go to the join planner;
+ * the join binding does not plan subqueries, so conjuncts with them are
+ * bound here over the joined row (row_scope) and filter the joined rows
+ * (p->filter). */
+static int join_where(planner *pl, const sql_expr *where, sql_error *err)
+{
+    sql_expr *with = NULL, *without = NULL;
+    if (where != NULL && split_sublinks(pl, where, &with, &without, err) != 0)
+        return -1;
+    if (sql__join_plan(pl->join, without, &pl->jplan, err) != 0)
+        return -1;
+    pl->p->join = pl->jplan; /* the plan owns the tables from here on */
+    return with == NULL
+               ? 0
+               : bind_as(pl, row_scope(pl), with, type_bool, NULL, "WHERE", &pl->p->filter, err);
+}
+
+/* UNION, INTERSECT, EXCEPT: each branch a nested plan that sees this
+ * query's WITH and enclosing scope; plan_setop.c joins them. */
+static int plan_setop(planner *pl, const sql_select *s, sql_error *err)
+{
+    sql_plan *left, *right;
+    bool lcorr, rcorr;
+    if (plan_nested(pl, pl, s->larg, pl->outer, NULL, 0, &left, &lcorr, err) != 0 ||
+        plan_nested(pl, pl, s->rarg, pl->outer, NULL, 0, &right, &rcorr, err) != 0)
+        return -1;
+    pl->outer_used |= lcorr || rcorr;
+    if (sql__setop_bind(pl->ctx, s, left, right, pl->p, pl->arena, err) != 0)
+        return -1;
+    return bind_limits(pl, s->limit, s->offset, err);
+}
+
+/* VALUES as a query: its items bound over no columns (names resolve
+ * outwards), typed in plan_setop.c; ORDER BY over its columns. */
+static int plan_values(planner *pl, const sql_select *s, sql_error *err)
+{
+    sql_bexpr ***rows = kv_arena_alloc(pl->arena, (size_t)s->nvalues * sizeof(*rows));
+    if (rows == NULL)
+        return sql__oom(pl->arena, err);
+    for (int r = 0; r < s->nvalues; r++) {
+        rows[r] = kv_arena_alloc(pl->arena, ((size_t)s->values_width + 1) * sizeof(**rows));
+        if (rows[r] == NULL)
+            return sql__oom(pl->arena, err);
+        for (int c = 0; c < s->values_width; c++)
+            if (bind(pl, &pl->empty, s->values[r][c], type_unknown, (const sql_bexpr **)&rows[r][c],
+                     err) != 0)
+                return -1;
+    }
+    sql_plan *p = pl->p;
+    if (sql__values_bind(pl->ctx, s, rows, p, pl->arena, err) != 0)
+        return -1;
+    sql_scope_col *cols = kv_arena_alloc(pl->arena, ((size_t)p->ntargets + 1) * sizeof(*cols));
+    if (cols == NULL)
+        return sql__oom(pl->arena, err);
+    for (int i = 0; i < p->ntargets; i++)
+        cols[i] = (sql_scope_col){.name = p->cols[i].name, .type = p->cols[i].type};
+    pl->scope = (sql_scope){.table = "*VALUES*",
+                            .cols = cols,
+                            .ncols = p->ntargets,
+                            .outer = pl->outer,
+                            .outer_used = &pl->outer_used};
+    pl->has_from = true;
+    if (plan_order(pl, s, err) != 0)
+        return -1;
+    return bind_limits(pl, s->limit, s->offset, err);
+}
+
 static int plan_select(planner *pl, const sql_select *s, sql_error *err)
 {
     pl->p->returns_rows = true;
@@ -1251,6 +1361,10 @@ static int plan_select(planner *pl, const sql_select *s, sql_error *err)
     if (pl->cte_plans == NULL)
         return sql__oom(pl->arena, err);
     memset(pl->cte_plans, 0, ((size_t)s->nctes + 1) * sizeof(*pl->cte_plans));
+    if (s->setop != SQL_SETOP_NONE)
+        return plan_setop(pl, s, err);
+    if (s->nvalues > 0)
+        return plan_values(pl, s, err);
     if (s->has_from && open_from(pl, s, err) != 0)
         return -1;
     if (s->nfrom > 0 && join_from(pl, s->from_items, s->nfrom, err) != 0)
@@ -1259,10 +1373,8 @@ static int plan_select(planner *pl, const sql_select *s, sql_error *err)
         return -1;
     if (bind_targets(pl, s->targets, s->ntargets, err) != 0)
         return -1;
-    if (pl->join ? sql__join_plan(pl->join, s->where, &pl->jplan, err) != 0
-                 : select_where(pl, s, err) != 0)
+    if ((pl->join ? join_where(pl, s->where, err) : select_where(pl, s, err)) != 0)
         return -1;
-    pl->p->join = pl->jplan; /* the plan owns the tables from here on */
     pl->limited = s->limit != NULL;
     if (plan_order(pl, s, err) != 0 || bind_limits(pl, s->limit, s->offset, err) != 0)
         return -1;
@@ -1316,6 +1428,8 @@ static int insert_value_location(const sql_insert *ins, int i)
     if (ins->select == NULL)
         return ins->rows[0][i]->location;
     const sql_select *s = ins->select;
+    while (s->setop != SQL_SETOP_NONE) /* PostgreSQL points into the first branch */
+        s = s->larg;
     return i < s->ntargets && s->targets[i].expr->kind != SQL_EXPR_STAR
                ? s->targets[i].expr->location
                : -1;
@@ -1415,6 +1529,9 @@ static int bind_insert_rows(planner *pl, const sql_insert *ins, const int *cols,
     return 0;
 }
 
+/* ON CONFLICT of `ins` (below, after UPDATE's SET binding it uses). */
+static int plan_conflict(planner *pl, const sql_on_conflict *oc, sql_error *err);
+
 static int plan_insert(planner *pl, const sql_insert *ins, sql_error *err)
 {
     sql_plan *p = pl->p;
@@ -1439,13 +1556,18 @@ static int plan_insert(planner *pl, const sql_insert *ins, sql_error *err)
     if (check_insert_width(pl, ins, width, ncols, err) != 0 ||
         bind_insert_rows(pl, ins, cols, width, err) != 0)
         return -1;
+    if (ins->on_conflict != NULL && plan_conflict(pl, ins->on_conflict, err) != 0)
+        return -1;
     p->returns_rows = ins->nreturning > 0;
     if (bind_checks(pl, err) != 0 || bind_targets(pl, ins->returning, ins->nreturning, err) != 0)
         return -1;
     return sql__rowproj_init(&p->rc, NULL, pl->arena, &p->proj, err);
 }
 
-static int bind_sets(planner *pl, const sql_modify *m, sql_error *err)
+/* UPDATE's SET (or ON CONFLICT DO UPDATE's) bound over `scope` into
+ * p->set. */
+static int bind_sets(planner *pl, const sql_scope *scope, const sql_assign *assigns, int nassigns,
+                     sql_error *err)
 {
     sql_plan *p = pl->p;
     const sql_table_desc *t = p->table;
@@ -1455,8 +1577,8 @@ static int bind_sets(planner *pl, const sql_modify *m, sql_error *err)
         return sql__oom(pl->arena, err);
     memset(set, 0, (t->ncols + 1) * sizeof(*set));
     memset(done, 0, t->ncols + 1);
-    for (int i = 0; i < m->nassigns; i++) {
-        const sql_assign *a = &m->assigns[i];
+    for (int i = 0; i < nassigns; i++) {
+        const sql_assign *a = &assigns[i];
         int pos;
         if (target_col(pl, a->column, a->location, &pos, err) != 0)
             return -1;
@@ -1465,7 +1587,7 @@ static int bind_sets(planner *pl, const sql_modify *m, sql_error *err)
                                  "multiple assignments to same column \"%s\"", a->column);
         done[pos] = true;
         const sql_bexpr *v;
-        if (bind_assign(pl, &pl->scope, pos, a->value, &v, err) != 0)
+        if (bind_assign(pl, scope, pos, a->value, &v, err) != 0)
             return -1;
         /* DEFAULT NULL is an assignment too: a NULL constant */
         if (v == NULL) {
@@ -1481,6 +1603,130 @@ static int bind_sets(planner *pl, const sql_modify *m, sql_error *err)
             p->set_pk |= p->rc.pk_cols[k] == pos;
     }
     p->set = set;
+    return 0;
+}
+
+/* Whether the columns of index `ix` (SQL__ARBITER_PK: the primary key)
+ * are exactly the set cols[0..n) (repeats allowed, as PostgreSQL does). */
+static bool index_is(const sql_plan *p, int ix, const int *cols, int n)
+{
+    bool pk = ix == SQL__ARBITER_PK;
+    uint32_t nix = pk ? p->table->primary.ncols : p->table->indexes[ix].ncols;
+    const int *ixcols = pk ? p->rc.pk_cols : p->rc.ix_cols[ix];
+    for (int i = 0; i < n; i++) {
+        bool in = false;
+        for (uint32_t k = 0; k < nix; k++)
+            in |= ixcols[k] == cols[i];
+        if (!in)
+            return false;
+    }
+    for (uint32_t k = 0; k < nix; k++) {
+        bool in = false;
+        for (int i = 0; i < n; i++)
+            in |= ixcols[k] == cols[i];
+        if (!in)
+            return false;
+    }
+    return true;
+}
+
+/* ON CONFLICT (cols): the primary key or a unique index over exactly
+ * those columns, else 42P10 as PostgreSQL words it. */
+static int arbiter_by_columns(planner *pl, const sql_on_conflict *oc, int *out, sql_error *err)
+{
+    const sql_table_desc *t = pl->p->table;
+    int *cols = kv_arena_alloc(pl->arena, ((size_t)oc->ncols + 1) * sizeof(*cols));
+    if (cols == NULL)
+        return sql__oom(pl->arena, err);
+    for (int i = 0; i < oc->ncols; i++) {
+        for (cols[i] = 0; cols[i] < (int)t->ncols; cols[i]++)
+            if (strcmp(t->cols[cols[i]].name, oc->cols[i]) == 0)
+                break;
+        if (cols[i] == (int)t->ncols) {
+            sql_error_set(err, pl->arena, SQL_STATE_UNDEFINED_COLUMN,
+                          "column \"%s\" does not exist", oc->cols[i]);
+            return error_at(pl, err, oc->cols_location);
+        }
+    }
+    *out = SQL__ARBITER_PK;
+    if (index_is(pl->p, SQL__ARBITER_PK, cols, oc->ncols))
+        return 0;
+    for (uint32_t i = 0; i < t->nindexes; i++) {
+        *out = (int)i;
+        if (t->indexes[i].unique && index_is(pl->p, (int)i, cols, oc->ncols))
+            return 0;
+    }
+    return sql_error_set(err, pl->arena, SQL_STATE_INVALID_COLUMN_REFERENCE,
+                         "there is no unique or exclusion constraint matching the ON CONFLICT "
+                         "specification");
+}
+
+/* ON CONFLICT ON CONSTRAINT name: the primary key or a UNIQUE
+ * constraint (an index made by CREATE UNIQUE INDEX is no constraint). */
+static int arbiter_by_name(planner *pl, const char *name, int *out, sql_error *err)
+{
+    const sql_table_desc *t = pl->p->table;
+    *out = SQL__ARBITER_PK;
+    if (strcmp(t->primary.name, name) == 0)
+        return 0;
+    for (uint32_t i = 0; i < t->nindexes; i++) {
+        *out = (int)i;
+        if (t->indexes[i].unique && !t->indexes[i].standalone &&
+            strcmp(t->indexes[i].name, name) == 0)
+            return 0;
+    }
+    return sql_error_set(err, pl->arena, SQL_STATE_UNDEFINED_OBJECT,
+                         "constraint \"%s\" for table \"%s\" does not exist", name, t->name);
+}
+
+/* DO UPDATE's SET and WHERE see the existing row by the table's name
+ * (or alias) and the proposed row as `excluded`: the two rows side by
+ * side, as a join's scope. */
+static int conflict_scope(planner *pl, sql_scope *out, sql_error *err)
+{
+    const sql_scope *one = &pl->scope;
+    sql_scope_col *cols = kv_arena_alloc(pl->arena, (2 * (size_t)one->ncols + 1) * sizeof(*cols));
+    sql_scope_rel *rels = kv_arena_alloc(pl->arena, 2 * sizeof(*rels));
+    if (cols == NULL || rels == NULL)
+        return sql__oom(pl->arena, err);
+    memcpy(cols, one->cols, (size_t)one->ncols * sizeof(*cols));
+    memcpy(cols + one->ncols, one->cols, (size_t)one->ncols * sizeof(*cols));
+    rels[0] = (sql_scope_rel){.name = one->table, .alias = one->alias, .ncols = one->ncols};
+    rels[1] = (sql_scope_rel){.name = "excluded", .first = one->ncols, .ncols = one->ncols};
+    *out = *one;
+    out->cols = cols;
+    out->ncols = 2 * one->ncols;
+    out->rels = rels;
+    out->nrels = 2;
+    return 0;
+}
+
+static int plan_conflict(planner *pl, const sql_on_conflict *oc, sql_error *err)
+{
+    sql__conflict *c = kv_arena_alloc(pl->arena, sizeof(*c));
+    if (c == NULL)
+        return sql__oom(pl->arena, err);
+    *c = (sql__conflict){.update = oc->update, .arbiter = SQL__ARBITER_ANY};
+    int rc = 0;
+    if (oc->constraint != NULL)
+        rc = arbiter_by_name(pl, oc->constraint, &c->arbiter, err);
+    else if (oc->ncols > 0)
+        rc = arbiter_by_columns(pl, oc, &c->arbiter, err);
+    if (rc != 0)
+        return -1;
+    if (oc->update && c->arbiter == SQL__ARBITER_ANY) {
+        sql_error_set(err, pl->arena, SQL_STATE_SYNTAX_ERROR,
+                      "ON CONFLICT DO UPDATE requires inference specification or constraint name");
+        sql_error_hint(err, pl->arena, "For example, ON CONFLICT (column_name).");
+        return error_at(pl, err, oc->location);
+    }
+    sql_scope scope;
+    if (oc->update && (conflict_scope(pl, &scope, err) != 0 ||
+                       bind_sets(pl, &scope, oc->assigns, oc->nassigns, err) != 0 ||
+                       (oc->where != NULL && bind_as(pl, &scope, oc->where, type_bool, NULL,
+                                                     "WHERE", &c->where, err) != 0)))
+        return -1;
+    pl->p->conflict = c;
     return 0;
 }
 
@@ -1521,7 +1767,7 @@ static int plan_modify_join(planner *pl, const sql_modify *m, sql_error *err)
     if ((p->kind == SQL_STMT_UPDATE && bind_checks(pl, err) != 0) ||
         join_from(pl, items, m->nfrom + 1, err) != 0)
         return -1;
-    if (p->kind == SQL_STMT_UPDATE && bind_sets(pl, m, err) != 0)
+    if (p->kind == SQL_STMT_UPDATE && bind_sets(pl, &pl->scope, m->assigns, m->nassigns, err) != 0)
         return -1;
     if (sql__join_plan(pl->join, m->where, &pl->jplan, err) != 0)
         return -1;
@@ -1536,7 +1782,8 @@ static int plan_modify(planner *pl, const sql_modify *m, sql_error *err)
         return -1;
     if (m->nfrom > 0)
         return plan_modify_join(pl, m, err);
-    if (p->kind == SQL_STMT_UPDATE && (bind_sets(pl, m, err) != 0 || bind_checks(pl, err) != 0))
+    if (p->kind == SQL_STMT_UPDATE &&
+        (bind_sets(pl, &pl->scope, m->assigns, m->nassigns, err) != 0 || bind_checks(pl, err) != 0))
         return -1;
     if (plan_where(pl, m->where, err) != 0)
         return -1;

@@ -95,6 +95,34 @@ typedef struct sql__agg {
     const int *outer_cols;
 } sql__agg;
 
+/* A set operation's input (plan_setop.c, exec_setop.c): the result rows
+ * of `left`, then of `right`, each converted to the common column types
+ * by conv[0] (over a left row) and conv[1] (over a right row). */
+typedef struct sql__setop {
+    sql_setop op;
+    bool all;
+    const sql_plan *left, *right;
+    const sql_bexpr *const *conv[2]; /* [ncols] each */
+    const sql_column_info *cols;     /* the common types */
+    int ncols;
+} sql__setop;
+
+/* sql__conflict.arbiter: every unique index and the primary key. */
+#define SQL__ARBITER_ANY (-2)
+/* sql__conflict.arbiter: the primary key. */
+#define SQL__ARBITER_PK (-1)
+
+/* INSERT ... ON CONFLICT: what decides that a proposed row conflicts
+ * (an existing row holds its arbiter key) and what happens then. DO
+ * UPDATE's assignments are the plan's `set` and, like `where`, are bound
+ * over the existing row's columns followed by the proposed row's
+ * (`excluded`), 2 * ncols values. */
+typedef struct sql__conflict {
+    bool update;            /* DO UPDATE; else DO NOTHING */
+    int arbiter;            /* an index into table->indexes, or SQL__ARBITER_* */
+    const sql_bexpr *where; /* DO UPDATE ... WHERE; NULL: none */
+} sql__conflict;
+
 struct sql_plan {
     sql_stmt_kind kind;
     sql_catalog *catalog;
@@ -143,9 +171,18 @@ struct sql_plan {
     /* INSERT ... SELECT: the query whose rows are inserted; rows[0]
      * then gives every table column's value over one of its result rows */
     const sql_plan *source;
+    const sql__conflict *conflict; /* INSERT ... ON CONFLICT; NULL: none */
     /* SELECT over joined tables (plan_join_int.h; table NULL): the
      * scanned rows are the joined rows */
     const struct sql__join *join;
+    /* SELECT over a set operation (table NULL): its rows are the input
+     * rows, the targets their columns; NULL: none */
+    const sql__setop *setop;
+    /* VALUES as a query (table NULL): values[r][c] over no row (an
+     * enclosing query's columns at most) gives the input rows, the
+     * targets their columns; nvalues 0: none */
+    const sql_bexpr *const *const *values;
+    int nvalues;
 };
 
 /* Called with each row that passes the filter: row[0..ncols) in table
@@ -297,6 +334,15 @@ sql__rowset *sql__rowset_new(sql__membudget *mem, kv_arena *arena, sql_error *er
 int sql__rowset_add(sql__rowset *s, const sql_column_info *types, const sql_datum *vals, int n,
                     kv_arena *scratch, bool *added, sql_error *err);
 
+/* The member of set `s` equal to the row vals[0..n) (as sql__rowset_add)
+ * and its payload of `size` bytes (every call on one set passes one
+ * size): added, zeroed, with *added set, when absent and `add`; *payload
+ * NULL when absent otherwise. Valid as long as the set. 53200 past the
+ * budget. */
+int sql__rowset_member(sql__rowset *s, const sql_column_info *types, const sql_datum *vals, int n,
+                       size_t size, bool add, kv_arena *scratch, void **payload, bool *added,
+                       sql_error *err);
+
 /* An evaluation context over `row` with the run's parameters. */
 void sql__eval_init(sql_eval_ctx *ec, const sql_run_ctx *ctx, const sql_datum *row, kv_arena *arena,
                     sql_error *err);
@@ -306,6 +352,36 @@ void sql__eval_init(sql_eval_ctx *ec, const sql_run_ctx *ctx, const sql_datum *r
  * `arena`. 0 or -1 with `err` set. */
 int sql__run_select(const sql_plan *p, sql_run_ctx *ctx, kv_arena *arena, uint64_t *affected,
                     sql_error *err);
+
+/* ---- plan_setop.c, exec_setop.c: UNION, INTERSECT, EXCEPT, VALUES ---- */
+
+/* Completes p, the plan of set operation `s` whose branches are planned
+ * (left, right; subplans of p): the common column types (42601 when the
+ * widths differ, 42804 when the types cannot be matched), the targets
+ * named after the left branch's, and ORDER BY over the result columns
+ * (0A000 for other expressions). Everything in `arena`. */
+int sql__setop_bind(const sql_plan_ctx *ctx, const sql_select *s, sql_plan *left, sql_plan *right,
+                    sql_plan *p, kv_arena *arena, sql_error *err);
+
+/* Completes p, the plan of VALUES query `s` whose items are bound,
+ * rows[r][c] (typed unknown for string and NULL literals): each column
+ * takes the common type of its items (42804 "VALUES types ... cannot be
+ * matched"), named column1, column2, ...; targets pass the row through.
+ * The items are coerced in place; everything in `arena`. */
+int sql__values_bind(const sql_plan_ctx *ctx, const sql_select *s, sql_bexpr ***rows, sql_plan *p,
+                     kv_arena *arena, sql_error *err);
+
+/* The rows of VALUES plan p to cb (as sql__row_cb, 1 stops); scratch
+ * memory per batch of rows, errors' strings in `arena`. 0 or -1. */
+int sql__values_run(const sql_plan *p, sql_run_ctx *ctx, sql__row_cb cb, void *cb_arg,
+                    kv_arena *arena, sql_error *err);
+
+/* Runs set operation `s`: its rows (as sql__row_cb) to cb, which may
+ * return 1 to stop. Rows held for UNION, INTERSECT and EXCEPT live in
+ * `arena`, charged to `mem` (53200 past SQL__QUERY_MEM_BUDGET). 0 or -1
+ * with `err` set (strings in `arena`). */
+int sql__setop_run(const sql__setop *s, sql_run_ctx *ctx, sql__row_cb cb, void *cb_arg,
+                   sql__membudget *mem, kv_arena *arena, sql_error *err);
 
 /* ---- exec_subquery.c ---- */
 
@@ -331,6 +407,23 @@ int sql__subq_rows(const sql_run_ctx *ctx, const sql_plan *p, sql_datum *const *
 /* The sql_subquery_fn of every evaluation context of a run
  * (sql__eval_init); ctx->subquery_arg is the run's sql_run_ctx. */
 int sql__subquery_eval(sql_eval_ctx *ctx, const sql_bexpr *e, sql_datum *out);
+
+/* ---- exec_upsert.c ---- */
+
+/* The keys of p->conflict's arbiter for proposed row `row` (none for an
+ * index key with a NULL, which conflicts with nothing): *keys[0..*n),
+ * in `arena`. -1 with `err` set. */
+int sql__arbiter_keys(const sql_plan *p, const sql_datum *row, kv_arena *arena, sql_keybuf **keys,
+                      size_t *n, sql_error *err);
+
+/* Reads the arbiter keys keys[r][0..nkeys[r]) of proposed rows
+ * r < nrows in one KV batch (then, for DO UPDATE with an index arbiter,
+ * the rows the entries name in a second): found[r] tells whether row r
+ * conflicts and, for DO UPDATE, existing[r] is the row it conflicts with
+ * (table order; payloads in `arena`). -1 with `err` set. */
+int sql__conflict_read(const sql_plan *p, sql_run_ctx *ctx, sql_keybuf *const *keys,
+                       const size_t *nkeys, size_t nrows, kv_arena *arena, bool *found,
+                       sql_datum **existing, sql_error *err);
 
 /* INSERT, UPDATE, DELETE (exec_write.c), as sql__run. */
 int sql__run_write(const sql_plan *p, sql_run_ctx *ctx, bool may_commit, kv_arena *arena,

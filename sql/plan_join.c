@@ -82,6 +82,8 @@ struct sql__joinbind {
     int *scan_first; /* per scan: its first slot */
     int nscans, nbound;
     sql_scope scope;
+    const sql_scope *outer; /* an enclosing query's scope; NULL: none */
+    bool *outer_used;
 };
 
 static const sql_type type_bool = {SQL_T_BOOL, -1};
@@ -459,7 +461,9 @@ static int bind_on(sql__joinbind *jb, ftree *t, sql_error *err)
                       .ncols = jb->ncols,
                       .rels = jb->rels,
                       .nrels = jb->nrels,
-                      .first_rel = t->left->rlo};
+                      .first_rel = t->left->rlo,
+                      .outer = jb->outer,
+                      .outer_used = jb->outer_used};
     sql_bind_ctx bc = {.arena = jb->arena,
                        .query = jb->ctx->query,
                        .scope = &view,
@@ -515,18 +519,25 @@ static int bind_from(sql__joinbind *jb, sql_from *const *items, sql_error *err)
     for (int i = 0; i < jb->nitems; i++)
         if (bind_tree(jb, jb->items[i], err) != 0)
             return -1;
-    jb->scope = (sql_scope){
-        .table = "", .cols = jb->cols, .ncols = jb->ncols, .rels = jb->rels, .nrels = jb->nrels};
+    jb->scope = (sql_scope){.table = "",
+                            .cols = jb->cols,
+                            .ncols = jb->ncols,
+                            .rels = jb->rels,
+                            .nrels = jb->nrels,
+                            .outer = jb->outer,
+                            .outer_used = jb->outer_used};
     return 0;
 }
 
 int sql__join_from(sql_plan_ctx *ctx, kv_arena *arena, sql_from *const *items, int n,
-                   sql__joinbind **out, const sql_scope **scope, sql_error *err)
+                   const sql_scope *outer, bool *outer_used, sql__joinbind **out,
+                   const sql_scope **scope, sql_error *err)
 {
     sql__joinbind *jb = kv_arena_alloc(arena, sizeof(*jb));
     if (jb == NULL)
         return sql__oom(arena, err);
-    *jb = (sql__joinbind){.ctx = ctx, .arena = arena, .nitems = n};
+    *jb = (sql__joinbind){
+        .ctx = ctx, .arena = arena, .nitems = n, .outer = outer, .outer_used = outer_used};
     int leaves = 0;
     for (int i = 0; i < n; i++)
         leaves += count_leaves(items[i]);

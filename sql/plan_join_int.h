@@ -73,12 +73,15 @@ typedef struct sql__joinbind sql__joinbind;
 
 /* Binds FROM items items[0..n) (borrowed for the call): opens the
  * tables, builds the scope of the joined row into *scope, binds ON and
- * USING. The first item's columns are the first slots. The binding and
- * scope live in `arena`; the tables are referenced until the plan is
- * freed (sql__join_free) or the binding abandoned. -1 with `err` set
- * (42P01, 42712, 42702, 42703, ...). */
+ * USING. The first item's columns are the first slots. In a subquery,
+ * `outer` (NULL: none) is the enclosing query's scope: names ON and WHERE
+ * find only there become OUTER references and set *outer_used (see
+ * sql_scope). The binding and scope live in `arena`; the tables are
+ * referenced until the plan is freed (sql__join_free) or the binding
+ * abandoned. -1 with `err` set (42P01, 42712, 42702, 42703, ...). */
 int sql__join_from(sql_plan_ctx *ctx, kv_arena *arena, sql_from *const *items, int n,
-                   sql__joinbind **out, const sql_scope **scope, sql_error *err);
+                   const sql_scope *outer, bool *outer_used, sql__joinbind **out,
+                   const sql_scope **scope, sql_error *err);
 
 /* Binds WHERE (NULL: none) over the joined row and plans the joins:
  * conjunct placement, join order and methods. The plan lives in the

@@ -12,6 +12,7 @@ afterwards.
   /usr/bin/python3 -m tests.tardigrade_smoke      (from jepsen/)
 """
 
+import fcntl
 import json
 import os
 import subprocess
@@ -50,9 +51,13 @@ class TardigradeSmoke(unittest.TestCase):
         for i in (1, 2, 3):
             self.assertTrue(os.path.getsize(os.path.join(run_dir, f"node{i}", "tardigrade.log")) > 0)
             self.assertFalse(os.path.exists(os.path.join(run_dir, f"node{i}", "store")))
-        namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-        self.assertNotIn(netns.namespace(1), namespaces.split())
-        self.assertFalse(os.path.exists(f"/sys/class/net/{netns.BRIDGE}"))
+        # Under the run lock: another run (make jepsen) may start its network
+        # the moment this one releases it.
+        with open(netns.LOCK_PATH, "w", encoding="utf-8") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+            self.assertNotIn(netns.namespace(1), namespaces.split())
+            self.assertFalse(os.path.exists(f"/sys/class/net/{netns.BRIDGE}"))
 
 
 def main():

@@ -44,6 +44,27 @@ class JoinTest(harness.ServerTestCase):
             [("cid", "ops")])
         self.assertEqual(self.rows("SELECT count(*) FROM emp CROSS JOIN dept"), [(12,)])
 
+    def test_subqueries_over_joins(self):
+        # WHERE conjuncts with subqueries filter the joined rows; names of
+        # an enclosing query reach into a join inside a subquery
+        self.assertEqual(
+            self.rows("SELECT e.name, d.name FROM emp e JOIN dept d ON e.dept_id = d.id "
+                      "WHERE EXISTS (SELECT 1 FROM emp x WHERE x.boss = e.id) ORDER BY e.id"),
+            [("ann", "eng"), ("bob", "eng")])
+        self.assertEqual(
+            self.rows("SELECT e.name FROM emp e LEFT JOIN dept d ON e.dept_id = d.id "
+                      "WHERE d.id IS NULL OR e.id IN (SELECT boss FROM emp) ORDER BY e.id"),
+            [("ann",), ("bob",), ("dan",)])
+        self.assertEqual(
+            self.rows("SELECT d.name FROM dept d WHERE EXISTS (SELECT 1 FROM emp e JOIN proj p "
+                      "ON p.dept_id = e.dept_id WHERE e.dept_id = d.id AND p.title > 'd') "
+                      "ORDER BY d.id"),
+            [("eng",)])
+        self.assertEqual(
+            self.rows("SELECT count(*) FROM emp e, dept d WHERE e.dept_id = d.id "
+                      "AND d.id = (SELECT max(dept_id) FROM proj WHERE dept_id < 9)"),
+            [(1,)])
+
     def test_outer_joins_extend_with_nulls(self):
         self.assertEqual(
             self.rows("SELECT e.name, d.name FROM emp e LEFT JOIN dept d ON e.dept_id = d.id "

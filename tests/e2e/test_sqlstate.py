@@ -37,7 +37,7 @@ CASES = [
      "value too long for type character varying(3)"),
     ("bad_date", "SELECT '2023-02-29'::date", "22008", 'date/time field value out of range: "2023-02-29"'),
     # FOR UPDATE with UNION is refused by PostgreSQL as a feature it lacks;
-    # Tardigrade has no UNION: both must say 0A000, whatever the words.
+    # Tardigrade has no FOR UPDATE: both must say 0A000, whatever the words.
     ("feature_not_supported", "SELECT 1 UNION SELECT 2 FOR UPDATE", "0A000", None),
     ("cross_database_reference", "SELECT * FROM otherdb.public.s", "0A000", None),
 ]

@@ -215,6 +215,30 @@ Test(join, methods_follow_the_condition)
                 "hash join (full) [a: full scan on a_pkey; b: full scan on b_pkey]");
 }
 
+/* EXPLAIN prints the choices as PostgreSQL names its nodes (the one row
+ * of a is held: PostgreSQL too prints that LEFT join as a Right one). */
+Test(join, explain_names_methods_and_order)
+{
+    EXPECT("EXPLAIN SELECT * FROM a JOIN b ON b.id = a.x", "T QUERY PLAN\n"
+                                                           "D Nested Loop\n"
+                                                           "D   ->  Seq Scan on a\n"
+                                                           "D   ->  Index Scan using b_pkey on b\n"
+                                                           "C EXPLAIN\n");
+    EXPECT("EXPLAIN SELECT * FROM a x LEFT JOIN b ON b.a_id = x.x WHERE x.id = 1",
+           "T QUERY PLAN\n"
+           "D Hash Right Join\n"
+           "D   ->  Seq Scan on b\n"
+           "D   ->  Hash\n"
+           "D         ->  Index Scan using a_pkey on a x\n"
+           "C EXPLAIN\n");
+    EXPECT("EXPLAIN SELECT count(*) FROM a JOIN b ON b.a_id < a.x", "T QUERY PLAN\n"
+                                                                    "D Aggregate\n"
+                                                                    "D   ->  Nested Loop\n"
+                                                                    "D         ->  Seq Scan on a\n"
+                                                                    "D         ->  Seq Scan on b\n"
+                                                                    "C EXPLAIN\n");
+}
+
 Test(join, join_order_avoids_cartesian_products)
 {
     q("CREATE TABLE c (k int PRIMARY KEY, v int)");
@@ -258,6 +282,23 @@ Test(join, twelve_tables_join_by_equalities)
     EXPECT(query, "T count,sum\nD 2|30\nC SELECT 1\n");
     const char *plan = plan_of(query);
     cr_expect_null(strstr(plan, "nested loop"), "%s", plan);
+}
+
+/* More held rows than the hash table's first 64 buckets: every row is
+ * found once (a row entered twice into its bucket made its chain a
+ * cycle, and the join ran until memory ran out). */
+Test(join, hash_join_grows_its_table)
+{
+    q("CREATE TABLE r (id int PRIMARY KEY, k int)");
+    for (int i = 0; i < 300; i++) {
+        char ins[96];
+        snprintf(ins, sizeof ins, "INSERT INTO r VALUES (%d, %d)", i, i % 150);
+        q(ins);
+    }
+    EXPECT_PLAN("SELECT count(*) FROM r r1 JOIN r r2 ON r1.k = r2.k",
+                "hash join (inner) [r1: full scan on r_pkey; r2: full scan on r_pkey]");
+    /* 150 keys, each twice on both sides */
+    EXPECT("SELECT count(*) FROM r r1 JOIN r r2 ON r1.k = r2.k", "T count\nD 600\nC SELECT 1\n");
 }
 
 Test(join, hash_join_memory_is_budgeted)

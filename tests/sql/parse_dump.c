@@ -304,6 +304,22 @@ static void role(FILE *f, const char *kind, const sql_role *r)
     options(f, r->options, r->noptions);
 }
 
+/* ON CONFLICT [target] DO NOTHING | DO UPDATE set ... [where] */
+static void on_conflict(FILE *f, const sql_on_conflict *o)
+{
+    fputs(" on_conflict", f);
+    if (o->ncols)
+        strings(f, "cols", o->cols, o->ncols);
+    if (o->constraint)
+        fprintf(f, " constraint=%s", o->constraint);
+    fputs(o->update ? " do_update" : " do_nothing", f);
+    for (int i = 0; i < o->nassigns; i++) {
+        fprintf(f, " set %s=", o->assigns[i].column);
+        expr(f, o->assigns[i].value);
+    }
+    opt_expr(f, "where", o->where);
+}
+
 static void insert(FILE *f, const sql_insert *s)
 {
     fputs("insert ", f);
@@ -324,6 +340,8 @@ static void insert(FILE *f, const sql_insert *s)
         select_stmt(f, s->select);
         fputc(')', f);
     }
+    if (s->on_conflict)
+        on_conflict(f, s->on_conflict);
     targets(f, "returning", s->returning, s->nreturning);
 }
 
@@ -369,7 +387,22 @@ static void modify(FILE *f, const char *kind, const sql_modify *s)
 
 static void select_stmt(FILE *f, const sql_select *s)
 {
-    fputs("select", f);
+    static const char *const setops[] = {"", "union", "intersect", "except"};
+
+    if (s->setop != SQL_SETOP_NONE) {
+        fprintf(f, "%s%s (", setops[s->setop], s->setop_all ? " all" : "");
+        select_stmt(f, s->larg);
+        fputs(") (", f);
+        select_stmt(f, s->rarg);
+        fputc(')', f);
+    } else {
+        fputs(s->nvalues ? "values" : "select", f);
+    }
+    for (int i = 0; i < s->nvalues; i++) {
+        fputs(" row=(", f);
+        exprs(f, s->values[i], s->values_width);
+        fputc(')', f);
+    }
     targets(f, "targets", s->targets, s->ntargets);
     if (s->has_from && !s->from_sub) {
         fputs(" from=", f);

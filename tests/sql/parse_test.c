@@ -129,11 +129,29 @@ Test(sql_parse, statement_shapes)
          "select targets=[(expr (select targets=[i:1])), (exists (select targets=[a] from=u)), "
          "(any a = (select targets=[b] from=u)), (not (any a = (select targets=[i:1]))), (all a < "
          "(select targets=[i:2])), (any a = (select targets=[i:3]))]"},
+        {"SELECT 1 UNION SELECT 2 INTERSECT ALL SELECT 3 EXCEPT SELECT a FROM t ORDER BY 1 LIMIT 2",
+         "except (union (select targets=[i:1]) (intersect all (select targets=[i:2]) (select "
+         "targets=[i:3]))) (select targets=[a] from=t) order=i:1 asc nulls_last limit=i:2"},
+        {"WITH w AS (SELECT 1) (SELECT a FROM t ORDER BY a LIMIT 1) UNION ALL SELECT b FROM w",
+         "union all (select targets=[a] from=t order=a asc nulls_last limit=i:1) (select "
+         "targets=[b] from=w) with w as (select targets=[i:1])"},
+        {"VALUES (1, 'a'), ($1, NULL) ORDER BY 2 LIMIT 1",
+         "values row=(i:1 s:'a') row=($1 null) order=i:2 asc nulls_last limit=i:1"},
+        {"SELECT * FROM (VALUES (1)) v (a) UNION VALUES (2)",
+         "union (select targets=[*] alias=v sub=(values row=(i:1)) cols=(a)) (values row=(i:2))"},
         {"WITH x (a) AS (SELECT 1) SELECT * FROM (SELECT a FROM x) AS s (b)",
          "select targets=[*] alias=s sub=(select targets=[a] from=x) cols=(b) with x cols=(a) "
          "as (select targets=[i:1])"},
         {"INSERT INTO t (a) SELECT b FROM u WHERE c",
          "insert t cols=(a) query=(select targets=[b] from=u where=c)"},
+        {"INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING",
+         "insert t row=(i:1) on_conflict do_nothing"},
+        {"INSERT INTO t VALUES (1) ON CONFLICT (a, b) DO UPDATE SET b = excluded.b + t.b, c = "
+         "DEFAULT WHERE t.a > 0 RETURNING a",
+         "insert t row=(i:1) on_conflict cols=(a b) do_update set b=(excluded.b + t.b) set "
+         "c=default where=(t.a > i:0) returning=[a]"},
+        {"INSERT INTO t VALUES (1) ON CONFLICT ON CONSTRAINT t_pkey DO NOTHING",
+         "insert t row=(i:1) on_conflict constraint=t_pkey do_nothing"},
         {"SELECT a IS TRUE, a IS NOT TRUE, a IS FALSE, a IS NOT FALSE, a IS UNKNOWN, a IS NOT "
          "UNKNOWN",
          "select targets=[(a is not distinct b:true), (a is distinct b:true), (a is not distinct "
@@ -273,7 +291,7 @@ Test(sql_parse, unsupported_features_name_themselves)
         {"SELECT a FROM t GROUP BY ROLLUP (a)",
          "ROLLUP, CUBE and GROUPING SETS is not supported yet", 26},
         {"SELECT a FROM t GROUP BY DISTINCT a", "GROUP BY DISTINCT is not supported yet", 1},
-        {"SELECT 1 UNION SELECT 2", "UNION/INTERSECT/EXCEPT is not supported yet", 1},
+        {"SELECT 1 UNION SELECT 2 FOR UPDATE", "FOR UPDATE/SHARE is not supported yet", 1},
         {"WITH RECURSIVE x AS (SELECT 1) SELECT * FROM x", "WITH RECURSIVE is not supported yet",
          1},
         {"WITH x AS (DELETE FROM t) SELECT * FROM x",
@@ -294,7 +312,10 @@ Test(sql_parse, unsupported_features_name_themselves)
         {"DROP TABLE t CASCADE", "CASCADE is not supported yet", 1},
         {"INSERT INTO t VALUES (1) ORDER BY 1",
          "VALUES with ORDER BY, LIMIT or WITH is not supported yet", 1},
-        {"INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING", "ON CONFLICT is not supported yet", 26},
+        {"INSERT INTO t VALUES (1) ON CONFLICT (a) WHERE a > 0 DO NOTHING",
+         "an index predicate in ON CONFLICT is not supported yet", 38},
+        {"INSERT INTO t VALUES (1) ON CONFLICT (lower(a)) DO NOTHING",
+         "an ON CONFLICT target other than columns is not supported yet", 38},
         {"CREATE TABLE t (a int REFERENCES u)", "FOREIGN KEY is not supported yet", 23},
         {"CREATE TABLE t (a int[])", "array type is not supported yet", 19},
         {"CREATE TEMP TABLE t (a int)", "TEMPORARY or UNLOGGED table is not supported yet", 19},

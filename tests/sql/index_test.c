@@ -17,20 +17,16 @@
 #include "../kv/kv_test_util.h"
 #include "session_rec.h"
 
-static char dir[KV_TEST_PATH_MAX];
-static kv_store *store;
-static sql_engine *eng;
-static kv_arena *A;
+static sess_env E;
 
 static rec R, R2;
-static sql_session *S;
 
 static const char *q(const char *text)
 {
-    return q_on(S, &R, text);
+    return q_on(E.s, &R, text);
 }
 
-#define EXPECT(query, want) EXPECT_ON(S, &R, query, want)
+#define EXPECT(query, want) EXPECT_ON(E.s, &R, query, want)
 
 /* The plan's scan line: EXPLAIN's last "D " line, without "->  ". */
 static const char *scan_of(const char *query)
@@ -61,34 +57,19 @@ static const char *scan_of(const char *query)
 /* Query `indexed` and `full` must send the same rows. */
 static void same_rows(const char *indexed, const char *full)
 {
-    const char *a = q_on(S, &R, indexed);
-    const char *b = q_on(S, &R2, full);
+    const char *a = q_on(E.s, &R, indexed);
+    const char *b = q_on(E.s, &R2, full);
     cr_expect_str_eq(a, b, "%s\n--- vs %s", indexed, full);
 }
 
 static void setup(void)
 {
-    kv_store_options o = {.engine = {.create_if_missing = true}, .no_sync = true, .node_id = 1};
-    char msg[256] = "";
-    sql_error err = {0};
-    sql_engine_options eo = {.node_id = 1};
-
-    cr_assert_eq(kv_arena_create(&A), 0);
-    kv_test_mkdtemp(dir);
-    cr_assert_eq(kv_store_open(dir, &o, &store, msg, sizeof msg), 0, "%s", msg);
-    cr_assert_eq(kv_store_bootstrap(store, NULL, NULL, 0, msg, sizeof msg), 0, "%s", msg);
-    cr_assert_eq(sql_engine_open(store, &eo, &eng, &err, A), 0, "%s", err.message);
-    cr_assert_eq(sql_session_create(eng, "root", "defaultdb", 0, NULL, NULL, &S, &err, A), 0, "%s",
-                 err.message);
+    sess_open(&E);
 }
 
 static void teardown(void)
 {
-    sql_session_destroy(S);
-    sql_engine_close(eng);
-    kv_store_close(store);
-    kv_test_rmrf(dir);
-    kv_arena_destroy(A);
+    sess_close(&E);
 }
 
 TestSuite(index, .init = setup, .fini = teardown, .timeout = 120);

@@ -17,39 +17,19 @@
 #include "sql/plan_int.h"
 #include "sql/session_int.h"
 
-static char dir[KV_TEST_PATH_MAX];
-static kv_store *store;
-static sql_engine *eng;
-static kv_arena *A;
+static sess_env E;
 static rec R;
-static sql_session *S;
 
 static const char *q(const char *text)
 {
-    return q_on(S, &R, text);
+    return q_on(E.s, &R, text);
 }
 
-#define EXPECT(query, want) EXPECT_ON(S, &R, query, want)
-
-static char *fake_hash(const char *password)
-{
-    return strdup(password);
-}
+#define EXPECT(query, want) EXPECT_ON(E.s, &R, query, want)
 
 static void setup(void)
 {
-    kv_store_options o = {.engine = {.create_if_missing = true}, .no_sync = true, .node_id = 1};
-    char msg[256] = "";
-    sql_error err = {0};
-    sql_engine_options eo = {.hash_password = fake_hash, .node_id = 1};
-
-    cr_assert_eq(kv_arena_create(&A), 0);
-    kv_test_mkdtemp(dir);
-    cr_assert_eq(kv_store_open(dir, &o, &store, msg, sizeof msg), 0, "%s", msg);
-    cr_assert_eq(kv_store_bootstrap(store, NULL, NULL, 0, msg, sizeof msg), 0, "%s", msg);
-    cr_assert_eq(sql_engine_open(store, &eo, &eng, &err, A), 0, "%s", err.message);
-    cr_assert_eq(sql_session_create(eng, "root", "defaultdb", 0, NULL, NULL, &S, &err, A), 0, "%s",
-                 err.message);
+    sess_open(&E);
     q("CREATE TABLE a (id int PRIMARY KEY, x int, s text)");
     q("CREATE TABLE b (id int PRIMARY KEY, a_id int, y text)");
     q("INSERT INTO a VALUES (1, 10, 'one'), (2, 20, 'two'), (3, NULL, 'three')");
@@ -58,29 +38,16 @@ static void setup(void)
 
 static void teardown(void)
 {
-    sql_session_destroy(S);
-    sql_engine_close(eng);
-    kv_store_close(store);
-    kv_test_rmrf(dir);
-    kv_arena_destroy(A);
+    sess_close(&E);
 }
 
 TestSuite(join, .init = setup, .fini = teardown, .timeout = 120);
 
-/* The plan of `query` in words (in A). */
+/* The plan of `query` in words (in E.arena). */
 static const char *plan_of(const char *query)
 {
-    sql_error err = {0};
-    sql_database_desc d;
-    sql_stmt_list l;
-    uint32_t oids[4] = {0};
-    sql_params params = {.oids = oids, .cap = 4};
-    sql_plan *p;
-    cr_assert_eq(sql_catalog_database(eng->catalog, NULL, "defaultdb", &d, &err, A), 0);
-    cr_assert_eq(sql_parse(query, A, &l, &err), 0, "%s", err.message);
-    sql_plan_ctx pc = {.catalog = eng->catalog, .db_id = d.id, .query = query, .params = &params};
-    cr_assert_eq(sql__plan(&pc, &l.stmts[0], A, &p, &err), 0, "%s: %s", query, err.message);
-    char *text = kv_arena_alloc(A, strlen(sql__plan_explain(p)) + 1);
+    sql_plan *p = sess_plan(&E, query);
+    char *text = kv_arena_alloc(E.arena, strlen(sql__plan_explain(p)) + 1);
     strcpy(text, sql__plan_explain(p));
     sql__plan_free(p);
     return text;

@@ -17,6 +17,8 @@
 
 #include <stddef.h>
 
+#include "../kv/kv_test_util.h"
+#include "sql/plan_int.h"
 #include "sql/session.h"
 
 typedef struct rec {
@@ -38,5 +40,25 @@ const char *q_on(sql_session *s, rec *r, const char *q);
         const char *got_ = q_on(s, r, query);                                             \
         cr_expect_str_eq(got_, want, "%s\n--- got:\n%s--- want:\n%s", query, got_, want); \
     } while (0)
+
+/* What a session-driven suite runs on: a store in a temporary directory,
+ * an engine over it (passwords kept as given) and a session of root on
+ * defaultdb; `arena` is the suite's scratch. */
+typedef struct sess_env {
+    char dir[KV_TEST_PATH_MAX];
+    kv_store *store;
+    sql_engine *eng;
+    kv_arena *arena;
+    sql_session *s;
+} sess_env;
+
+/* Makes everything in *e; aborts the test on failure. */
+void sess_open(sess_env *e);
+/* Frees what sess_open made, the directory too. */
+void sess_close(sess_env *e);
+/* Plans `query` (one statement; parameters typed from context) in
+ * defaultdb; the plan is the caller's (sql__plan_free), its strings in
+ * e->arena. Aborts the test on failure. */
+sql_plan *sess_plan(sess_env *e, const char *query);
 
 #endif /* TESTS_SQL_SESSION_REC_H */

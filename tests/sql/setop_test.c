@@ -1,7 +1,7 @@
 /*
  * setop_test.c - UNION, INTERSECT, EXCEPT [ALL] and VALUES as a query
  * (sql/plan_setop.c, sql/exec_setop.c) through a session over a real
- * store: PostgreSQL's duplicate counts and NULL equality, result types
+ * E.store: PostgreSQL's duplicate counts and NULL equality, result types
  * (select_common_type, unknown literals), UNION ALL streaming that a
  * LIMIT stops before the next branch runs, correlated branches, the
  * memory budget, and the EXPLAIN trees. Expectations are PostgreSQL 15's.
@@ -16,39 +16,19 @@
 #include "sql/plan_int.h"
 #include "sql/session_int.h"
 
-static char dir[KV_TEST_PATH_MAX];
-static kv_store *store;
-static sql_engine *eng;
-static kv_arena *A;
+static sess_env E;
 static rec R;
-static sql_session *S;
 
 static const char *q(const char *text)
 {
-    return q_on(S, &R, text);
+    return q_on(E.s, &R, text);
 }
 
-#define EXPECT(query, want) EXPECT_ON(S, &R, query, want)
-
-static char *fake_hash(const char *password)
-{
-    return strdup(password);
-}
+#define EXPECT(query, want) EXPECT_ON(E.s, &R, query, want)
 
 static void setup(void)
 {
-    kv_store_options o = {.engine = {.create_if_missing = true}, .no_sync = true, .node_id = 1};
-    char msg[256] = "";
-    sql_error err = {0};
-    sql_engine_options eo = {.hash_password = fake_hash, .node_id = 1};
-
-    cr_assert_eq(kv_arena_create(&A), 0);
-    kv_test_mkdtemp(dir);
-    cr_assert_eq(kv_store_open(dir, &o, &store, msg, sizeof msg), 0, "%s", msg);
-    cr_assert_eq(kv_store_bootstrap(store, NULL, NULL, 0, msg, sizeof msg), 0, "%s", msg);
-    cr_assert_eq(sql_engine_open(store, &eo, &eng, &err, A), 0, "%s", err.message);
-    cr_assert_eq(sql_session_create(eng, "root", "defaultdb", 0, NULL, NULL, &S, &err, A), 0, "%s",
-                 err.message);
+    sess_open(&E);
     q("CREATE TABLE m (id int PRIMARY KEY, v int, s text)");
     q("CREATE TABLE n (id int PRIMARY KEY, v bigint, s varchar(5))");
     /* m holds v=1 five times, v=2 twice, NULL three times; n holds v=1
@@ -61,31 +41,18 @@ static void setup(void)
 
 static void teardown(void)
 {
-    sql_session_destroy(S);
-    sql_engine_close(eng);
-    kv_store_close(store);
-    kv_test_rmrf(dir);
-    kv_arena_destroy(A);
+    sess_close(&E);
 }
 
 TestSuite(setop, .init = setup, .fini = teardown, .timeout = 120);
 
-/* The result column types of `query` as "oid,oid,..." (in A). */
+/* The result column types of `query` as "oid,oid,..." (in E.arena). */
 static const char *types_of(const char *query)
 {
-    sql_error err = {0};
-    sql_database_desc d;
-    sql_stmt_list l;
-    uint32_t oids[4] = {0};
-    sql_params params = {.oids = oids, .cap = 4};
-    sql_plan *p;
-    cr_assert_eq(sql_catalog_database(eng->catalog, NULL, "defaultdb", &d, &err, A), 0);
-    cr_assert_eq(sql_parse(query, A, &l, &err), 0, "%s", err.message);
-    sql_plan_ctx pc = {.catalog = eng->catalog, .db_id = d.id, .query = query, .params = &params};
-    cr_assert_eq(sql__plan(&pc, &l.stmts[0], A, &p, &err), 0, "%s: %s", query, err.message);
+    sql_plan *p = sess_plan(&E, query);
     size_t n;
     const sql_column_info *cols = sql__plan_columns(p, &n);
-    char *text = kv_arena_alloc(A, 16 * n + 1);
+    char *text = kv_arena_alloc(E.arena, 16 * n + 1);
     text[0] = '\0';
     for (size_t i = 0; i < n; i++)
         sprintf(text + strlen(text), "%s%u", i ? "," : "", (unsigned)cols[i].type.oid);

@@ -16,39 +16,19 @@
 #include "session_rec.h"
 #include "sql/session_int.h"
 
-static char dir[KV_TEST_PATH_MAX];
-static kv_store *store;
-static sql_engine *eng;
-static kv_arena *A;
+static sess_env E;
 static rec R;
-static sql_session *S;
 
 static const char *q(const char *text)
 {
-    return q_on(S, &R, text);
+    return q_on(E.s, &R, text);
 }
 
-#define EXPECT(query, want) EXPECT_ON(S, &R, query, want)
-
-static char *fake_hash(const char *password)
-{
-    return strdup(password);
-}
+#define EXPECT(query, want) EXPECT_ON(E.s, &R, query, want)
 
 static void setup(void)
 {
-    kv_store_options o = {.engine = {.create_if_missing = true}, .no_sync = true, .node_id = 1};
-    char msg[256] = "";
-    sql_error err = {0};
-    sql_engine_options eo = {.hash_password = fake_hash, .node_id = 1};
-
-    cr_assert_eq(kv_arena_create(&A), 0);
-    kv_test_mkdtemp(dir);
-    cr_assert_eq(kv_store_open(dir, &o, &store, msg, sizeof msg), 0, "%s", msg);
-    cr_assert_eq(kv_store_bootstrap(store, NULL, NULL, 0, msg, sizeof msg), 0, "%s", msg);
-    cr_assert_eq(sql_engine_open(store, &eo, &eng, &err, A), 0, "%s", err.message);
-    cr_assert_eq(sql_session_create(eng, "root", "defaultdb", 0, NULL, NULL, &S, &err, A), 0, "%s",
-                 err.message);
+    sess_open(&E);
     q("CREATE TABLE t (k int PRIMARY KEY, v text, n int NOT NULL DEFAULT 0)");
     q("CREATE UNIQUE INDEX t_v ON t (v)");
     q("CREATE INDEX t_n ON t (n)");
@@ -62,11 +42,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    sql_session_destroy(S);
-    sql_engine_close(eng);
-    kv_store_close(store);
-    kv_test_rmrf(dir);
-    kv_arena_destroy(A);
+    sess_close(&E);
 }
 
 TestSuite(upsert, .init = setup, .fini = teardown, .timeout = 120);

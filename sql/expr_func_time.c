@@ -467,7 +467,6 @@ static bool oscillating(unit u, bool has_time)
 static int ts_field(sql_eval_ctx *ctx, unit u, const char *name, sql_type_id t, int64_t ts,
                     field_val *f)
 {
-    int64_t off = t == SQL_T_TIMESTAMPTZ ? sql__tz_off_utc(ctx, ts) : 0, local = ts + off;
     tm_fields tm;
 
     if (!sql__ts_finite(ts)) {
@@ -477,6 +476,8 @@ static int ts_field(sql_eval_ctx *ctx, unit u, const char *name, sql_type_id t, 
         f->inf = ts == INT64_MIN ? -1 : 1;
         return 0;
     }
+    /* only now: the sentinels of +-infinity overflow when shifted */
+    int64_t off = t == SQL_T_TIMESTAMPTZ ? sql__tz_off_utc(ctx, ts) : 0, local = ts + off;
     ts_to_tm(local, &tm);
     if (date_field(u, sql__floor_div(local, USECS_PER_DAY), &tm, f) || time_field(u, &tm, f))
         return 0;

@@ -51,3 +51,14 @@ compare_row() {
     printf '%-40s %12.0f %12.0f %8.2f  %s\n' "$1" "$td" "$pg" "$(awk -v a="$td" -v b="$pg" 'BEGIN { print a / b }')" \
         "$(paste "$2/$3.tardigrade" "$2/$3.postgres" | awk '{ printf "%.2f ", $1 / $2 }')"
 }
+
+# stop_servers: stops the servers tests/e2e/harness.py started under
+# $tmp/tardigrade and $tmp/postgres (those that got that far), then removes
+# $tmp. For `trap stop_servers EXIT` in the scripts that compare the two.
+stop_servers() {
+    local t
+    for t in tardigrade postgres; do
+        [ -f "$tmp/$t/harness.json" ] && /usr/bin/python3 "$here/../e2e/harness.py" stop --dir "$tmp/$t"
+    done
+    rm -rf "$tmp"
+}

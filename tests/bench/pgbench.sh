@@ -39,17 +39,11 @@ rows=100000
 [ -x "$build/tardigrade" ] || { echo "pgbench.sh: $build/tardigrade missing; build the tardigrade target" >&2; exit 1; }
 export TD_E2E_TARDIGRADE="$build/tardigrade"
 # shellcheck source=lib.bash
-. "$here/lib.bash" # compare_rounds, compare_row
+. "$here/lib.bash" # compare_rounds, compare_row, stop_servers
 
 tmp=$(mktemp -d "${PGBENCH_DIR:-$build}/td-pgbench.XXXXXX")
 chmod 755 "$tmp"
-cleanup() {
-    for t in tardigrade postgres; do
-        [ -f "$tmp/$t/harness.json" ] && /usr/bin/python3 "$harness" stop --dir "$tmp/$t"
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+trap stop_servers EXIT
 
 # start TARGET: starts a server in $tmp/TARGET; sets port[TARGET], pid[TARGET].
 declare -A port pid

@@ -51,6 +51,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -346,6 +347,25 @@ def make_server(durable=False, dir=None, detached=False):
     """A new, not yet started server of the current target. `detached`: it
     may outlive this process (PostgreSQL's always can: pg_ctl daemonizes)."""
     return (Postgres if target() == "postgres" else Tardigrade)(durable=durable, dir=dir, detached=detached)
+
+
+def run_threads(n, fn):
+    """Runs fn(i) in n threads; re-raises the first exception any raised."""
+    errors = []
+
+    def wrap(i):
+        try:
+            fn(i)
+        except BaseException as e:  # noqa: B902 - reported to the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=wrap, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
 
 
 class ServerTestCase(unittest.TestCase):

@@ -58,25 +58,6 @@ def node_threads(pid):
         return int(next(line.split()[1] for line in f if line.startswith("Threads:")))
 
 
-def run_threads(n, fn):
-    """Runs fn(i) in n threads; re-raises the first exception any raised."""
-    errors = []
-
-    def wrap(i):
-        try:
-            fn(i)
-        except BaseException as e:  # noqa: B902 - reported to the main thread
-            errors.append(e)
-
-    threads = [threading.Thread(target=wrap, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
-
-
 class ConcurrencyTest(harness.ServerTestCase):
     def test_conflicting_read_modify_write(self):
         self.exec("CREATE TABLE rmw (k int PRIMARY KEY, v int)")
@@ -100,7 +81,7 @@ class ConcurrencyTest(harness.ServerTestCase):
             finally:
                 conn.close()
 
-        run_threads(2, txn)
+        harness.run_threads(2, txn)
         self.assertEqual(sorted(outcome), [RETRYABLE, "commit"])
         self.assertEqual(self.exec("SELECT v FROM rmw WHERE k = 1"), [(101,)])
 
@@ -129,7 +110,7 @@ class ConcurrencyTest(harness.ServerTestCase):
             finally:
                 conn.close()
 
-        run_threads(2, txn)
+        harness.run_threads(2, txn)
         self.assertLessEqual(outcome.count("commit"), 1, outcome)
         self.assertTrue(all(o in ("commit", RETRYABLE) for o in outcome), outcome)
         self.assertNotEqual(self.exec("SELECT doctor FROM oncall WHERE on_call"), [])
@@ -152,7 +133,7 @@ class ConcurrencyTest(harness.ServerTestCase):
             finally:
                 conn.close()
 
-        run_threads(clients, client)
+        harness.run_threads(clients, client)
         self.assertEqual(self.exec("SELECT v FROM hits"), [(clients * per_client,)])
 
     def test_increments_with_retries_lose_nothing(self):
@@ -178,7 +159,7 @@ class ConcurrencyTest(harness.ServerTestCase):
             finally:
                 conn.close()
 
-        run_threads(clients, client)
+        harness.run_threads(clients, client)
         expected = [(k, sum(a[k] for a in acked)) for k in range(keys)]
         self.assertEqual(self.exec("SELECT k, v FROM counters ORDER BY k"), expected)
         self.assertEqual(sum(v for _, v in expected), clients * per_client)
@@ -218,7 +199,7 @@ class ConcurrencyTest(harness.ServerTestCase):
             finally:
                 conn.close()
 
-        run_threads(clients, client)
+        harness.run_threads(clients, client)
         self.assertEqual(set(seen_totals), {(accounts, total)})
         rows = self.exec("SELECT id, balance FROM bank ORDER BY id")
         self.assertEqual([r[0] for r in rows], list(range(accounts)))
@@ -261,7 +242,7 @@ class ConcurrencyTest(harness.ServerTestCase):
                     cur.execute("SELECT note FROM conns WHERE id = %s", (i,))
                     self.assertEqual(cur.fetchone(), (f"client {i}",))
 
-            run_threads(n, client)
+            harness.run_threads(n, client)
             with conns[0].cursor() as cur:
                 cur.execute("SELECT id FROM conns ORDER BY id")
                 self.assertEqual([r[0] for r in cur.fetchall()], list(range(n)))

@@ -24,25 +24,6 @@ RETRYABLE = "40001"
 COUNTERS = 4
 
 
-def run_threads(n, fn):
-    """Runs fn(i) in n threads; re-raises the first exception any raised."""
-    errors = []
-
-    def wrap(i):
-        try:
-            fn(i)
-        except BaseException as e:  # noqa: B902 - reported to the main thread
-            errors.append(e)
-
-    threads = [threading.Thread(target=wrap, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
-
-
 class UpsertTest(harness.ServerTestCase):
     def test_concurrent_counters(self):
         self.exec("CREATE TABLE cnt (k int PRIMARY KEY, n int NOT NULL)")
@@ -67,7 +48,7 @@ class UpsertTest(harness.ServerTestCase):
             finally:
                 conn.close()
 
-        run_threads(clients, client)
+        harness.run_threads(clients, client)
         want = [(k, sum(d[k] for d in done)) for k in range(COUNTERS)]
         self.assertEqual(self.exec("SELECT k, n FROM cnt ORDER BY k"), want)
 
@@ -91,7 +72,7 @@ class UpsertTest(harness.ServerTestCase):
             finally:
                 conn.close()
 
-        run_threads(2, txn)
+        harness.run_threads(2, txn)
         self.assertTrue(all(o in ("commit", RETRYABLE) for o in outcome), outcome)
         self.assertIn("commit", outcome)
         return outcome

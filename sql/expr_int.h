@@ -123,6 +123,7 @@ extern const sql__fn_set sql__fn_set_regex; /* expr_regex.c */
 extern const sql__fn_set sql__fn_set_math;  /* expr_func_math.c */
 extern const sql__fn_set sql__fn_set_time;  /* expr_func_time.c */
 extern const sql__fn_set sql__fn_set_fmt;   /* expr_func_fmt.c */
+extern const sql__fn_set sql__fn_set_catalog; /* expr_func_catalog.c */
 
 /* Called by the binder on every call node `b` it builds: precomputes
  * into b->aux what b's implementation can from constant arguments

@@ -36,6 +36,7 @@
 
 #include "sql/plan_join_int.h"
 #include "sql/types_int.h"
+#include "sql/vtable.h"
 
 /* What binding one statement needs. */
 typedef struct planner {
@@ -148,8 +149,12 @@ static int open_table(planner *pl, const sql_name *name, const char *alias, sql_
 {
     sql_plan_ctx *c = pl->ctx;
     pl->p->catalog_gen = sql_catalog_generation(c->catalog);
-    if (sql__open_table(c->catalog, c->txn, c->db_id, name, c->query, pl->arena, &pl->p->table,
-                        err) != 0)
+    int rc = sql__vtable_open(name, pl->p->kind != SQL_STMT_SELECT, c->query, pl->arena,
+                              &pl->p->table, err);
+    if (rc == 1)
+        rc = sql__open_table(c->catalog, c->txn, c->db_id, name, c->query, pl->arena,
+                             &pl->p->table, err);
+    if (rc != 0)
         return -1;
     const sql_table_desc *t = pl->p->table;
     sql_scope_col *cols = kv_arena_alloc(pl->arena, (t->ncols + 1) * sizeof(*cols));
@@ -749,6 +754,10 @@ static int ix_path(planner *pl, const conjuncts *cs, bool *used, uint32_t x, sql
 static int choose_path(planner *pl, conjuncts *cs, sql_error *err)
 {
     sql_plan *p = pl->p;
+    if (p->table->virtual_) { /* no keys: every conjunct filters */
+        p->path = (sql__path){.kind = SQL__PATH_SPAN};
+        return 0;
+    }
     bool *best = try_used(pl, cs, err);
     if (best == NULL || pk_path(pl, cs, best, &p->path, err) != 0)
         return -1;
@@ -1952,7 +1961,7 @@ bool sql__plan_stale(const sql_plan *p, sql_catalog *c)
             return true;
     if (p->join != NULL)
         return sql__join_stale(p->join, c);
-    if (p->table == NULL || sql_catalog_generation(c) == p->catalog_gen)
+    if (p->table == NULL || p->table->virtual_ || sql_catalog_generation(c) == p->catalog_gen)
         return false;
     kv_arena *arena;
     if (kv_arena_create(&arena) != 0)

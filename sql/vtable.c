@@ -1,0 +1,547 @@
+/*
+ * vtable.c - the virtual-table mechanism of the system catalogs
+ * (vtable.h): the registry of pg_catalog and information_schema tables
+ * and their static descriptors, the scan that builds a catalog snapshot
+ * and runs a table's generator, relation oids, and the text that
+ * pg_get_indexdef, pg_get_constraintdef and pg_get_expr return.
+ */
+#include <assert.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sql/types_int.h"
+#include "sql/vtable_int.h"
+
+/* ---- registry ---------------------------------------------------------- */
+
+static sql_table_desc *descs_pg, *descs_info;
+static pthread_once_t descs_once = PTHREAD_ONCE_INIT;
+
+/* A static descriptor per declaration: no key columns, no indexes. Made
+ * once per process and never freed (like the tables it declares). */
+static sql_table_desc *make_descs(const sql__vdecl *d, size_t n)
+{
+    sql_table_desc *out = calloc(n, sizeof(*out));
+    if (out == NULL)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        sql_col_desc *cols = calloc((size_t)d[i].ncols, sizeof(*cols));
+        if (cols == NULL)
+            abort();
+        for (int c = 0; c < d[i].ncols; c++)
+            cols[c] = (sql_col_desc){
+                .id = (uint32_t)c + 1, .name = d[i].cols[c].name, .type = {d[i].cols[c].type, -1}};
+        out[i] = (sql_table_desc){.virtual_ = true,
+                                  .name = d[i].name,
+                                  .ncols = (uint32_t)d[i].ncols,
+                                  .cols = cols,
+                                  .primary = {.id = SQL_PRIMARY_INDEX_ID, .name = d[i].name}};
+    }
+    return out;
+}
+
+static void init_descs(void)
+{
+    descs_pg = make_descs(sql__vtables_pg, sql__nvtables_pg);
+    descs_info = make_descs(sql__vtables_info, sql__nvtables_info);
+}
+
+int sql__vtable_open(const sql_name *name, bool write, const char *query, kv_arena *arena,
+                     const sql_table_desc **out, sql_error *err)
+{
+    const char *schema = name->schema;
+    const sql_table_desc *t = sql__vtable_find(schema, name->name);
+    bool system = schema != NULL &&
+                  (strcmp(schema, "pg_catalog") == 0 || strcmp(schema, "information_schema") == 0);
+    if (t == NULL && !system)
+        return 1;
+    if (t == NULL)
+        sql_error_set(err, arena, SQL_STATE_UNDEFINED_TABLE, "relation \"%s.%s\" does not exist",
+                      schema, name->name);
+    else if (write)
+        sql_error_set(err, arena, SQL_STATE_INSUFFICIENT_PRIVILEGE,
+                      "permission denied for table %s", name->name);
+    else {
+        *out = t;
+        return 0;
+    }
+    if (query != NULL)
+        sql_expr_error_position(err, query, name->location);
+    return -1;
+}
+
+const sql_table_desc *sql__vtable_find(const char *schema, const char *name)
+{
+    pthread_once(&descs_once, init_descs);
+    bool info = schema != NULL && strcmp(schema, "information_schema") == 0;
+    if (schema != NULL && !info && strcmp(schema, "pg_catalog") != 0)
+        return NULL;
+    const sql__vdecl *d = info ? sql__vtables_info : sql__vtables_pg;
+    size_t n = info ? sql__nvtables_info : sql__nvtables_pg;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(d[i].name, name) == 0)
+            return info ? &descs_info[i] : &descs_pg[i];
+    return NULL;
+}
+
+/* The declaration behind virtual descriptor t. */
+static const sql__vdecl *decl_of(const sql_table_desc *t)
+{
+    assert(t->virtual_);
+    pthread_once(&descs_once, init_descs);
+    if (t >= descs_pg && t < descs_pg + sql__nvtables_pg)
+        return &sql__vtables_pg[t - descs_pg];
+    assert(t >= descs_info && t < descs_info + sql__nvtables_info);
+    return &sql__vtables_info[t - descs_info];
+}
+
+/* ---- the scan ---------------------------------------------------------- */
+
+struct sql__vgen {
+    const sql_plan *p;
+    sql_run_ctx *ctx;
+    sql__row_cb cb;
+    void *arg;
+    kv_arena *arena;
+    sql_error *err;
+    sql_datum *row;
+    int ncols, at;
+};
+
+void sql__vput_null(sql__vgen *g)
+{
+    assert(g->at < g->ncols);
+    g->row[g->at++] = (sql_datum){.isnull = true};
+}
+
+void sql__vput_int(sql__vgen *g, int64_t v)
+{
+    assert(g->at < g->ncols);
+    g->row[g->at++] = (sql_datum){.v.i = v};
+}
+
+void sql__vput_bool(sql__vgen *g, bool v)
+{
+    assert(g->at < g->ncols);
+    g->row[g->at++] = (sql_datum){.v.b = v};
+}
+
+void sql__vput_float(sql__vgen *g, double v)
+{
+    assert(g->at < g->ncols);
+    g->row[g->at++] = (sql_datum){.v.f = v};
+}
+
+void sql__vput_text(sql__vgen *g, const char *s)
+{
+    if (s == NULL) {
+        sql__vput_null(g);
+        return;
+    }
+    assert(g->at < g->ncols);
+    g->row[g->at++] = (sql_datum){.v.s = {(const uint8_t *)s, strlen(s)}};
+}
+
+int sql__vemit(sql__vgen *g)
+{
+    assert(g->at == g->ncols);
+    g->at = 0;
+    if (g->p->filter != NULL) {
+        sql_eval_ctx ec;
+        sql_tribool ok;
+        sql__eval_init(&ec, g->ctx, g->row, g->arena, g->err);
+        if (sql_expr_eval_bool(&ec, g->p->filter, &ok) != 0)
+            return -1;
+        if (ok != SQL_TRUE)
+            return 0;
+    }
+    if (g->ctx->stats)
+        g->ctx->stats->scan_rows++;
+    return g->cb(g->arg, g->row, g->arena, g->err);
+}
+
+kv_arena *sql__vgen_arena(sql__vgen *g)
+{
+    return g->arena;
+}
+
+sql_error *sql__vgen_err(sql__vgen *g)
+{
+    return g->err;
+}
+
+static void release_tables(sql__vsnap *s)
+{
+    for (size_t i = 0; i < s->ntables; i++)
+        sql_table_release(s->tables[i]);
+}
+
+/* Reads the snapshot through ctx->txn; the caller releases its tables
+ * (release_tables) also after an error. */
+static int load_snapshot(sql_run_ctx *ctx, sql__vsnap *s, kv_arena *arena, sql_error *err)
+{
+    sql_catalog_entry *ents, *dbs;
+    sql_role_desc *roles;
+    size_t n;
+    *s = (sql__vsnap){.database = ctx->env ? ctx->env->database : NULL, .db_id = ctx->db_id};
+    if (sql_catalog_list(ctx->catalog, ctx->txn, 0, &dbs, &s->ndbs, err, arena) != 0 ||
+        sql_catalog_list_roles(ctx->catalog, ctx->txn, &roles, &s->nroles, err, arena) != 0 ||
+        sql_catalog_list(ctx->catalog, ctx->txn, ctx->db_id, &ents, &n, err, arena) != 0)
+        return -1;
+    s->dbs = dbs, s->roles = roles;
+    const sql_table_desc **tables = kv_arena_alloc(arena, (n + 1) * sizeof(*tables));
+    sql_catalog_entry *seqs = kv_arena_alloc(arena, (n + 1) * sizeof(*seqs));
+    if (tables == NULL || seqs == NULL)
+        return sql__oom(arena, err);
+    s->tables = tables, s->seqs = seqs;
+    for (size_t i = 0; i < n; i++) {
+        if (ents[i].kind == SQL_ENTRY_SEQUENCE) {
+            seqs[s->nseqs++] = ents[i];
+            continue;
+        }
+        int rc = sql_catalog_table_by_id(ctx->catalog, ctx->txn, ents[i].id, &tables[s->ntables],
+                                         err, arena);
+        if (rc < 0)
+            return -1;
+        s->ntables += rc == 0;
+    }
+    return 0;
+}
+
+int sql__vtable_scan(const sql_plan *p, sql_run_ctx *ctx, sql__row_cb cb, void *arg,
+                     kv_arena *arena, sql_error *err)
+{
+    const sql__vdecl *d = decl_of(p->table);
+    if (d->gen == NULL)
+        return 0;
+    sql__vgen g = {.p = p,
+                   .ctx = ctx,
+                   .cb = cb,
+                   .arg = arg,
+                   .arena = arena,
+                   .err = err,
+                   .ncols = d->ncols,
+                   .row = kv_arena_alloc(arena, (size_t)d->ncols * sizeof(sql_datum))};
+    if (g.row == NULL)
+        return sql__oom(arena, err);
+    sql__vsnap snap;
+    int rc = load_snapshot(ctx, &snap, arena, err);
+    if (rc == 0)
+        rc = d->gen(&g, &snap);
+    release_tables(&snap);
+    return rc < 0 ? -1 : 0;
+}
+
+/* ---- oids -------------------------------------------------------------- */
+
+int64_t sql__role_oid(const char *name)
+{
+    if (strcmp(name, "root") == 0)
+        return SQL__BOOTSTRAP_ROLE_OID;
+    if (strcmp(name, "pg_database_owner") == 0)
+        return SQL__DB_OWNER_ROLE_OID;
+    /* FNV-1a folded into [2^30, 2^31): clear of relation oids in practice
+     * and stable for as long as the role exists */
+    uint32_t h = 2166136261u;
+    for (const char *p = name; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    return ((int64_t)1 << 30) + (h & (((uint32_t)1 << 30) - 1));
+}
+
+int sql__rel_by_oid(sql_catalog *c, sql_txn *t, int64_t oid, const sql_table_desc **out,
+                    uint32_t *slot, sql_error *err, kv_arena *arena)
+{
+    if (oid < SQL__FIRST_OID || oid >= SQL__CON_BASE)
+        return 1;
+    int64_t rel = oid - SQL__FIRST_OID;
+    uint32_t id = (uint32_t)(rel / SQL__REL_SLOTS) + SQL_FIRST_USER_ID;
+    *slot = (uint32_t)(rel % SQL__REL_SLOTS);
+    return sql_catalog_table_by_id(c, t, id, out, err, arena);
+}
+
+/* ---- text of definitions ----------------------------------------------- */
+
+/* A growing string in an arena; `failed` after an allocation failure. */
+typedef struct strbuf {
+    kv_arena *arena;
+    char *p;
+    size_t len, cap;
+    bool failed;
+} strbuf;
+
+__attribute__((format(printf, 2, 3))) static void sb_printf(strbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (b->failed || n < 0)
+        return;
+    if (b->len + (size_t)n + 1 > b->cap) {
+        size_t cap = (b->cap + (size_t)n + 1) * 2;
+        char *p = kv_arena_alloc(b->arena, cap);
+        if (p == NULL) {
+            b->failed = true;
+            return;
+        }
+        if (b->len)
+            memcpy(p, b->p, b->len);
+        b->p = p, b->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+static const char *sb_done(strbuf *b)
+{
+    if (b->p == NULL && !b->failed)
+        sb_printf(b, "%s", "");
+    return b->failed ? NULL : b->p;
+}
+
+/* An identifier as PostgreSQL's quote_identifier prints it: quoted
+ * unless lower-case letters, digits and underscores not led by a digit. */
+static void sb_ident(strbuf *b, const char *id)
+{
+    bool plain = (*id >= 'a' && *id <= 'z') || *id == '_';
+    for (const char *p = id; *p && plain; p++)
+        plain = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
+    if (plain) {
+        sb_printf(b, "%s", id);
+        return;
+    }
+    sb_printf(b, "\"");
+    for (const char *p = id; *p; p++)
+        sb_printf(b, *p == '"' ? "\"\"" : "%c", *p);
+    sb_printf(b, "\"");
+}
+
+static void sb_literal(strbuf *b, const char *s)
+{
+    sb_printf(b, "'");
+    for (const char *p = s; *p; p++)
+        sb_printf(b, *p == '\'' ? "''" : "%c", *p);
+    sb_printf(b, "'");
+}
+
+static void deparse(strbuf *b, const sql_expr *e, bool top);
+
+/* An operand: operators and boolean forms below the top are
+ * parenthesized, as PostgreSQL's pretty deparser does. */
+static void operand(strbuf *b, const sql_expr *e)
+{
+    deparse(b, e, false);
+}
+
+static void deparse_list(strbuf *b, sql_expr *const *v, int n, const char *sep)
+{
+    for (int i = 0; i < n; i++) {
+        if (i)
+            sb_printf(b, "%s", sep);
+        operand(b, v[i]);
+    }
+}
+
+static void deparse_const(strbuf *b, const sql_expr *e)
+{
+    switch (e->const_kind) {
+    case SQL_CONST_NULL:
+        sb_printf(b, "NULL");
+        break;
+    case SQL_CONST_BOOL:
+        sb_printf(b, "%s", e->text);
+        break;
+    case SQL_CONST_INTEGER:
+    case SQL_CONST_NUMERIC:
+        if (e->text[0] == '-') { /* PostgreSQL quotes a negative constant */
+            sb_literal(b, e->text);
+            sb_printf(b, "::%s", e->const_kind == SQL_CONST_INTEGER ? "integer" : "numeric");
+        } else {
+            sb_printf(b, "%s", e->text);
+        }
+        break;
+    case SQL_CONST_STRING:
+        sb_literal(b, e->text);
+        sb_printf(b, "::text");
+        break;
+    }
+}
+
+static void deparse_func(strbuf *b, const sql_expr *e)
+{
+    /* a serial column's nextval('seq') names its sequence by regclass */
+    bool regclass_arg = strcmp(e->name, "nextval") == 0 && e->nargs == 1 &&
+                        e->args[0]->kind == SQL_EXPR_CONST &&
+                        e->args[0]->const_kind == SQL_CONST_STRING;
+    sb_printf(b, "%s(", e->name);
+    if (regclass_arg) {
+        sb_literal(b, e->args[0]->text);
+        sb_printf(b, "::regclass");
+    } else {
+        deparse_list(b, e->args, e->nargs, ", ");
+    }
+    sb_printf(b, ")");
+}
+
+static void deparse(strbuf *b, const sql_expr *e, bool top)
+{
+    const char *open = top ? "" : "(", *close = top ? "" : ")";
+    switch (e->kind) {
+    case SQL_EXPR_COLUMN:
+        sb_ident(b, e->column);
+        break;
+    case SQL_EXPR_CONST:
+        deparse_const(b, e);
+        break;
+    case SQL_EXPR_FUNC:
+        deparse_func(b, e);
+        break;
+    case SQL_EXPR_CAST:
+        operand(b, e->arg);
+        sb_printf(b, "::%s", sql__format_type(e->type, b->arena));
+        break;
+    case SQL_EXPR_OP:
+        sb_printf(b, "%s", open);
+        if (e->left) {
+            operand(b, e->left);
+            sb_printf(b, " ");
+        }
+        sb_printf(b, "%s ", e->name);
+        operand(b, e->right);
+        sb_printf(b, "%s", close);
+        break;
+    case SQL_EXPR_AND:
+    case SQL_EXPR_OR:
+        sb_printf(b, "%s", open);
+        deparse_list(b, e->args, e->nargs, e->kind == SQL_EXPR_AND ? " AND " : " OR ");
+        sb_printf(b, "%s", close);
+        break;
+    case SQL_EXPR_NOT:
+        sb_printf(b, "%sNOT ", open);
+        operand(b, e->args[0]);
+        sb_printf(b, "%s", close);
+        break;
+    case SQL_EXPR_NULLTEST:
+        sb_printf(b, "%s", open);
+        operand(b, e->arg);
+        sb_printf(b, " IS %sNULL%s", e->negated ? "NOT " : "", close);
+        break;
+    case SQL_EXPR_IN:
+        sb_printf(b, "%s", open);
+        operand(b, e->arg);
+        sb_printf(b, " %sIN (", e->negated ? "NOT " : "");
+        deparse_list(b, e->args, e->nargs, ", ");
+        sb_printf(b, ")%s", close);
+        break;
+    case SQL_EXPR_BETWEEN:
+        sb_printf(b, "%s", open);
+        operand(b, e->arg);
+        sb_printf(b, " %sBETWEEN ", e->negated ? "NOT " : "");
+        deparse_list(b, e->args, 2, " AND ");
+        sb_printf(b, "%s", close);
+        break;
+    default:
+        /* what DEFAULT and CHECK hold beyond these (CASE, IS DISTINCT
+         * FROM, subqueries are refused there) prints as PostgreSQL's
+         * generic form would not: say so rather than guess */
+        sb_printf(b, "<expression>");
+        break;
+    }
+}
+
+const char *sql__deparse(const sql_expr *e, kv_arena *arena)
+{
+    strbuf b = {.arena = arena};
+    deparse(&b, e, true);
+    return sb_done(&b);
+}
+
+/* The table column of id `id`. */
+static const sql_col_desc *col_by_id(const sql_table_desc *t, uint32_t id)
+{
+    int pos = sql__col_pos(t, id);
+    return pos < 0 ? NULL : &t->cols[pos];
+}
+
+static void key_columns(strbuf *b, const sql_table_desc *t, const sql_index_desc *ix, bool dirs)
+{
+    for (uint32_t k = 0; k < ix->ncols; k++) {
+        const sql_col_desc *c = col_by_id(t, ix->col_ids[k]);
+        sb_printf(b, k ? ", " : "");
+        sb_ident(b, c ? c->name : "?");
+        if (dirs && ix->dirs[k] == SQL_KEY_DESC)
+            sb_printf(b, " DESC");
+    }
+}
+
+const char *sql__indexdef(const sql_table_desc *t, const sql_index_desc *ix, int col,
+                          kv_arena *arena)
+{
+    strbuf b = {.arena = arena};
+    if (col > 0) {
+        const sql_col_desc *c =
+            (uint32_t)col <= ix->ncols ? col_by_id(t, ix->col_ids[col - 1]) : NULL;
+        if (c == NULL)
+            return NULL;
+        sb_ident(&b, c->name);
+        return sb_done(&b);
+    }
+    sb_printf(&b, "CREATE %sINDEX ", ix->unique ? "UNIQUE " : "");
+    sb_ident(&b, ix->name);
+    sb_printf(&b, " ON public.");
+    sb_ident(&b, t->name);
+    sb_printf(&b, " USING btree (");
+    key_columns(&b, t, ix, true);
+    sb_printf(&b, ")");
+    return sb_done(&b);
+}
+
+const char *sql__constraintdef(const sql_table_desc *t, int64_t oid, kv_arena *arena)
+{
+    int64_t slot = oid - SQL__CON_BASE - SQL__REL_OID(t->id, 0);
+    strbuf b = {.arena = arena};
+    if (slot >= SQL__CHECK_SLOT && slot - SQL__CHECK_SLOT < t->nchecks) {
+        sb_printf(&b, "CHECK (%s)", sql__deparse(t->checks[slot - SQL__CHECK_SLOT].expr, arena));
+        return sb_done(&b);
+    }
+    const sql_index_desc *ix = slot > 0 ? sql__index_by_id(t, (uint32_t)slot) : NULL;
+    if (ix == NULL || (ix != &t->primary && ix->standalone))
+        return NULL;
+    sb_printf(&b, "%s (", ix == &t->primary ? "PRIMARY KEY" : "UNIQUE");
+    key_columns(&b, t, ix, false);
+    sb_printf(&b, ")");
+    return sb_done(&b);
+}
+
+const char *sql__format_type(sql_type t, kv_arena *arena)
+{
+    const char *name = sql_type_name(t.oid);
+    char buf[96];
+    int32_t m = t.typmod;
+    if (name == NULL)
+        return "???";
+    if (m < 0)
+        return t.oid == SQL_T_BPCHAR ? "bpchar" : name;
+    switch (t.oid) {
+    case SQL_T_VARCHAR:
+    case SQL_T_BPCHAR:
+        snprintf(buf, sizeof buf, "%s(%d)", name, m - 4);
+        break;
+    case SQL_T_NUMERIC:
+        snprintf(buf, sizeof buf, "numeric(%d,%d)", ((m - 4) >> 16) & 0xffff, (m - 4) & 0xffff);
+        break;
+    case SQL_T_TIMESTAMP:
+    case SQL_T_TIMESTAMPTZ:
+        snprintf(buf, sizeof buf, "timestamp(%d) with%s time zone", m,
+                 t.oid == SQL_T_TIMESTAMP ? "out" : "");
+        break;
+    default:
+        return name;
+    }
+    return kv_arena_strndup(arena, buf, strlen(buf));
+}

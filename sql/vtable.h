@@ -1,0 +1,91 @@
+/*
+ * vtable.h - the system catalogs: pg_catalog and information_schema as
+ * read-only virtual tables (docs/sql.md, "System catalogs").
+ *
+ * A virtual table is a static sql_table_desc (virtual_ set, no primary
+ * key columns, no indexes) plus a generator. The planner opens it like
+ * a table (sql__open_table resolves pg_catalog.x, information_schema.x
+ * and an unqualified name of pg_catalog before the public schema, as
+ * PostgreSQL's search path does), always reads it by a full scan, and
+ * the executor's sql__scan hands it to sql__vtable_scan, which builds
+ * the rows from the catalog as the statement's transaction reads it and
+ * applies the plan's filter. Everything above the scan (joins,
+ * subqueries, aggregation, sorting) is the ordinary machinery.
+ *
+ * Oids (int8 columns here; PostgreSQL's oid type is not modelled): the
+ * schemas, types, access methods and bootstrap roles keep PostgreSQL's;
+ * a relation (table or sequence) of descriptor id `id` is
+ * SQL__REL_OID(id, 0), its index of index id `ix` SQL__REL_OID(id, ix),
+ * so one number names it in pg_class, pg_index, pg_attribute and
+ * regclass; constraints and column defaults add SQL__CON_BASE.
+ */
+#ifndef SQL_VTABLE_H
+#define SQL_VTABLE_H
+
+#include "sql/plan_int.h"
+
+/* PostgreSQL's first oid for user objects. */
+#define SQL__FIRST_OID 16384u
+/* Index ids of one table below this share its block of oids. */
+#define SQL__REL_SLOTS 1024u
+#define SQL__REL_OID(id, slot) \
+    ((int64_t)SQL__FIRST_OID + ((int64_t)(id)-SQL_FIRST_USER_ID) * SQL__REL_SLOTS + (int64_t)(slot))
+/* pg_constraint's oids: SQL__CON_BASE + the rel oid of the index (PRIMARY
+ * KEY, UNIQUE) or of slot SQL__CHECK_SLOT + i (CHECK i); pg_attrdef's:
+ * SQL__DEF_OID of the table's rel oid and the column's id. */
+#define SQL__CON_BASE                ((int64_t)1 << 32)
+#define SQL__CHECK_SLOT              512u
+#define SQL__DEF_OID(reloid, col_id) (((int64_t)2 << 32) + ((int64_t)(reloid) << 16) + (col_id))
+
+/* Role oids: the bootstrap superuser (the node's `root`) and
+ * pg_database_owner, PostgreSQL's; other roles a stable hash of their
+ * name (sql__role_oid). */
+#define SQL__BOOTSTRAP_ROLE_OID 10
+#define SQL__DB_OWNER_ROLE_OID  6171
+
+/* The virtual table `name` of schema `schema` (NULL: unqualified, which
+ * finds pg_catalog's); NULL when there is none. Static storage. */
+const sql_table_desc *sql__vtable_find(const char *schema, const char *name);
+
+/* Opens the virtual table `name` names (see above) into *out: 0; 1
+ * when the name is not one (the caller looks for a table); -1 with
+ * `err` set: 42P01 for another name in pg_catalog or
+ * information_schema, 42501 when the statement would write it
+ * (`write`), both at the name's position in `query`. */
+int sql__vtable_open(const sql_name *name, bool write, const char *query, kv_arena *arena,
+                     const sql_table_desc **out, sql_error *err);
+
+/* Runs the scan of virtual-table plan p: its rows (in table order,
+ * valid during the call) that pass p->filter go to cb (1 stops). The
+ * catalog is read through ctx->txn; everything lives in `arena`. 0 or -1
+ * with `err` set. */
+int sql__vtable_scan(const sql_plan *p, sql_run_ctx *ctx, sql__row_cb cb, void *arg,
+                     kv_arena *arena, sql_error *err);
+
+/* The oid of role `name`. */
+int64_t sql__role_oid(const char *name);
+
+/* What a relation oid names in database `db_id`, read through `t`: the
+ * table (a reference the caller releases) and *slot (0: the table, else
+ * the index id), or 1 when it names no table. */
+int sql__rel_by_oid(sql_catalog *c, sql_txn *t, int64_t oid, const sql_table_desc **out,
+                    uint32_t *slot, sql_error *err, kv_arena *arena);
+
+/* pg_get_indexdef's text for index `ix` of `t`: the CREATE INDEX
+ * statement, or with `col` > 0 that key column's name; in `arena`. */
+const char *sql__indexdef(const sql_table_desc *t, const sql_index_desc *ix, int col,
+                          kv_arena *arena);
+
+/* pg_get_constraintdef's text for the constraint of oid `oid` of `t`;
+ * NULL (not an error) when there is none. In `arena`. */
+const char *sql__constraintdef(const sql_table_desc *t, int64_t oid, kv_arena *arena);
+
+/* A default or CHECK expression as PostgreSQL deparses it; in `arena`. */
+const char *sql__deparse(const sql_expr *e, kv_arena *arena);
+
+/* PostgreSQL's format_type text of `t` (format_type, \d, casts in
+ * deparsed expressions, information_schema); static or in `arena`,
+ * NULL when out of memory. */
+const char *sql__format_type(sql_type t, kv_arena *arena);
+
+#endif /* SQL_VTABLE_H */

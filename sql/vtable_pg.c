@@ -1,0 +1,779 @@
+/*
+ * vtable_pg.c - pg_catalog's virtual tables (vtable_int.h): their
+ * columns, named as in PostgreSQL 15, and the generators that fill them
+ * from the catalog snapshot. Types: oid, regproc and xid columns are
+ * int8; name and "char" are text; int2vector, oidvector, arrays and
+ * pg_node_tree are text in PostgreSQL's output form (or NULL).
+ *
+ * Rows: the database's tables (relkind r), their primary keys and
+ * secondary indexes (i) and its sequences (S); the schemas pg_catalog,
+ * public, information_schema and pg_toast; the types of sql/types.h;
+ * the access methods heap and btree; every database and role. The
+ * catalogs whose objects Tardigrade does not have (triggers, policies,
+ * publications, inheritance, collations, ...) exist and are empty, so
+ * that psql's describe queries bind and run.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "sql/expr_int.h"
+#include "sql/types_int.h"
+#include "sql/vtable_int.h"
+
+#define I8   SQL_T_INT8
+#define I4   SQL_T_INT4
+#define I2   SQL_T_INT2
+#define B    SQL_T_BOOL
+#define TX   SQL_T_TEXT
+#define F4   SQL_T_FLOAT4
+#define TSTZ SQL_T_TIMESTAMPTZ
+
+/* PostgreSQL's fixed oids. */
+enum {
+    INFO_SCHEMA_OID = 13183, /* PostgreSQL 15's information_schema */
+    PG_TOAST_OID = 99,
+    HEAP_AM_OID = 2,
+    BTREE_AM_OID = 403,
+    DEFAULT_COLLATION_OID = 100,
+};
+
+/* ---- helpers ----------------------------------------------------------- */
+
+/* A table's primary key as PostgreSQL would show it: none when the key
+ * is the hidden rowid of a table created without one. */
+static const sql_index_desc *real_pkey(const sql_table_desc *t)
+{
+    for (uint32_t k = 0; k < t->primary.ncols; k++)
+        for (uint32_t i = 0; i < t->ncols; i++)
+            if (t->cols[i].id == t->primary.col_ids[k] && t->cols[i].hidden)
+                return NULL;
+    return t->primary.ncols > 0 ? &t->primary : NULL;
+}
+
+/* The attnum of column id `id`: its position among the visible
+ * columns, 0 when hidden or absent. */
+static int attnum_of(const sql_table_desc *t, uint32_t id)
+{
+    int n = 0;
+    for (uint32_t i = 0; i < t->ncols; i++) {
+        n += !t->cols[i].hidden;
+        if (t->cols[i].id == id)
+            return t->cols[i].hidden ? 0 : n;
+    }
+    return 0;
+}
+
+static int visible_cols(const sql_table_desc *t)
+{
+    int n = 0;
+    for (uint32_t i = 0; i < t->ncols; i++)
+        n += !t->cols[i].hidden;
+    return n;
+}
+
+/* Calls fn for every index PostgreSQL would list of t: the primary key
+ * first, then the secondary ones. */
+typedef int (*index_fn)(sql__vgen *g, const sql_table_desc *t, const sql_index_desc *ix);
+
+static int each_index(sql__vgen *g, const sql__vsnap *s, index_fn fn)
+{
+    for (size_t i = 0; i < s->ntables; i++) {
+        const sql_table_desc *t = s->tables[i];
+        const sql_index_desc *pk = real_pkey(t);
+        int rc = pk ? fn(g, t, pk) : 0;
+        for (uint32_t x = 0; rc == 0 && x < t->nindexes; x++)
+            rc = fn(g, t, &t->indexes[x]);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* int2vector's text: the key columns' attnums separated by spaces. */
+static const char *indkey_text(sql__vgen *g, const sql_table_desc *t, const sql_index_desc *ix)
+{
+    char *buf = kv_arena_alloc(sql__vgen_arena(g), (size_t)ix->ncols * 6 + 1);
+    if (buf == NULL)
+        return NULL;
+    size_t len = 0;
+    buf[0] = '\0';
+    for (uint32_t k = 0; k < ix->ncols; k++)
+        len += (size_t)sprintf(buf + len, k ? " %d" : "%d", attnum_of(t, ix->col_ids[k]));
+    return buf;
+}
+
+static int oom(sql__vgen *g)
+{
+    return sql__oom(sql__vgen_arena(g), sql__vgen_err(g));
+}
+
+/* ---- pg_namespace ------------------------------------------------------ */
+
+static const sql__vcol namespace_cols[] = {
+    {"oid", I8}, {"nspname", TX}, {"nspowner", I8}, {"nspacl", TX}};
+
+static int gen_namespace(sql__vgen *g, const sql__vsnap *s)
+{
+    static const struct {
+        int64_t oid;
+        const char *name;
+        int64_t owner;
+    } rows[] = {
+        {PG_TOAST_OID, "pg_toast", SQL__BOOTSTRAP_ROLE_OID},
+        {SQL_PG_CATALOG_OID, "pg_catalog", SQL__BOOTSTRAP_ROLE_OID},
+        {SQL_PUBLIC_SCHEMA_OID, "public", SQL__DB_OWNER_ROLE_OID},
+        {INFO_SCHEMA_OID, "information_schema", SQL__BOOTSTRAP_ROLE_OID},
+    };
+    (void)s;
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        sql__vput_int(g, rows[i].oid);
+        sql__vput_text(g, rows[i].name);
+        sql__vput_int(g, rows[i].owner);
+        sql__vput_null(g);
+        int rc = sql__vemit(g);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- pg_class ---------------------------------------------------------- */
+
+static const sql__vcol class_cols[] = {
+    {"oid", I8},           {"relname", TX},       {"relnamespace", I8},  {"reltype", I8},
+    {"reloftype", I8},     {"relowner", I8},      {"relam", I8},         {"relfilenode", I8},
+    {"reltablespace", I8}, {"relpages", I4},      {"reltuples", F4},     {"relallvisible", I4},
+    {"reltoastrelid", I8}, {"relhasindex", B},    {"relisshared", B},    {"relpersistence", TX},
+    {"relkind", TX},       {"relnatts", I2},      {"relchecks", I2},     {"relhasrules", B},
+    {"relhastriggers", B}, {"relhassubclass", B}, {"relrowsecurity", B}, {"relforcerowsecurity", B},
+    {"relispopulated", B}, {"relreplident", TX},  {"relispartition", B}, {"relrewrite", I8},
+    {"relacl", TX},        {"reloptions", TX},    {"relpartbound", TX},
+};
+
+/* One pg_class row; kind 'r', 'i' or 'S' (and 'v' for views, once the
+ * catalog has them). */
+static int class_row(sql__vgen *g, int64_t oid, const char *name, char kind, int natts, int nchecks,
+                     bool hasindex)
+{
+    char *k = kv_arena_alloc(sql__vgen_arena(g), 2);
+    if (k == NULL)
+        return oom(g);
+    k[0] = kind, k[1] = '\0';
+    sql__vput_int(g, oid);
+    sql__vput_text(g, name);
+    sql__vput_int(g, SQL_PUBLIC_SCHEMA_OID);
+    sql__vput_int(g, 0); /* reltype */
+    sql__vput_int(g, 0); /* reloftype */
+    sql__vput_int(g, SQL__BOOTSTRAP_ROLE_OID);
+    sql__vput_int(g, kind == 'r' ? HEAP_AM_OID : kind == 'i' ? BTREE_AM_OID : 0);
+    sql__vput_int(g, oid); /* relfilenode */
+    sql__vput_int(g, 0);   /* reltablespace: the database's default */
+    sql__vput_int(g, 0);
+    sql__vput_float(g, -1); /* reltuples: never analyzed */
+    sql__vput_int(g, 0);
+    sql__vput_int(g, 0); /* reltoastrelid */
+    sql__vput_bool(g, hasindex);
+    sql__vput_bool(g, false);
+    sql__vput_text(g, "p");
+    sql__vput_text(g, k);
+    sql__vput_int(g, natts);
+    sql__vput_int(g, nchecks);
+    sql__vput_bool(g, false); /* relhasrules */
+    sql__vput_bool(g, false); /* relhastriggers */
+    sql__vput_bool(g, false); /* relhassubclass */
+    sql__vput_bool(g, false); /* relrowsecurity */
+    sql__vput_bool(g, false); /* relforcerowsecurity */
+    sql__vput_bool(g, true);  /* relispopulated */
+    sql__vput_text(g, kind == 'r' ? "d" : "n");
+    sql__vput_bool(g, false); /* relispartition */
+    sql__vput_int(g, 0);      /* relrewrite */
+    sql__vput_null(g);        /* relacl */
+    sql__vput_null(g);        /* reloptions */
+    sql__vput_null(g);        /* relpartbound */
+    return sql__vemit(g);
+}
+
+static int class_index(sql__vgen *g, const sql_table_desc *t, const sql_index_desc *ix)
+{
+    return class_row(g, SQL__REL_OID(t->id, ix->id), ix->name, 'i', (int)ix->ncols, 0, false);
+}
+
+static int gen_class(sql__vgen *g, const sql__vsnap *s)
+{
+    for (size_t i = 0; i < s->ntables; i++) {
+        const sql_table_desc *t = s->tables[i];
+        bool hasindex = real_pkey(t) != NULL || t->nindexes > 0;
+        int rc = class_row(g, SQL__REL_OID(t->id, 0), t->name, 'r', visible_cols(t),
+                           (int)t->nchecks, hasindex);
+        if (rc != 0)
+            return rc;
+    }
+    /* views: relkind 'v' rows go here once the catalog has views */
+    for (size_t i = 0; i < s->nseqs; i++) {
+        int rc = class_row(g, SQL__REL_OID(s->seqs[i].id, 0), s->seqs[i].name, 'S', 3, 0, false);
+        if (rc != 0)
+            return rc;
+    }
+    return each_index(g, s, class_index);
+}
+
+/* ---- pg_am ------------------------------------------------------------- */
+
+static const sql__vcol am_cols[] = {{"oid", I8}, {"amname", TX}, {"amhandler", TX}, {"amtype", TX}};
+
+static int gen_am(sql__vgen *g, const sql__vsnap *s)
+{
+    (void)s;
+    sql__vput_int(g, HEAP_AM_OID);
+    sql__vput_text(g, "heap");
+    sql__vput_text(g, "heap_tableam_handler");
+    sql__vput_text(g, "t");
+    int rc = sql__vemit(g);
+    if (rc != 0)
+        return rc;
+    sql__vput_int(g, BTREE_AM_OID);
+    sql__vput_text(g, "btree");
+    sql__vput_text(g, "bthandler");
+    sql__vput_text(g, "i");
+    return sql__vemit(g);
+}
+
+/* ---- pg_index ---------------------------------------------------------- */
+
+static const sql__vcol index_cols[] = {
+    {"indexrelid", I8},   {"indrelid", I8},           {"indnatts", I2},      {"indnkeyatts", I2},
+    {"indisunique", B},   {"indnullsnotdistinct", B}, {"indisprimary", B},   {"indisexclusion", B},
+    {"indimmediate", B},  {"indisclustered", B},      {"indisvalid", B},     {"indcheckxmin", B},
+    {"indisready", B},    {"indislive", B},           {"indisreplident", B}, {"indkey", TX},
+    {"indcollation", TX}, {"indclass", TX},           {"indoption", TX},     {"indexprs", TX},
+    {"indpred", TX},
+};
+
+static int index_row(sql__vgen *g, const sql_table_desc *t, const sql_index_desc *ix)
+{
+    const char *key = indkey_text(g, t, ix);
+    if (key == NULL)
+        return oom(g);
+    sql__vput_int(g, SQL__REL_OID(t->id, ix->id));
+    sql__vput_int(g, SQL__REL_OID(t->id, 0));
+    sql__vput_int(g, ix->ncols);
+    sql__vput_int(g, ix->ncols);
+    sql__vput_bool(g, ix->unique || ix == &t->primary);
+    sql__vput_bool(g, false);
+    sql__vput_bool(g, ix == &t->primary);
+    sql__vput_bool(g, false);
+    sql__vput_bool(g, true); /* indimmediate: nothing is deferrable */
+    sql__vput_bool(g, false);
+    sql__vput_bool(g, true);
+    sql__vput_bool(g, false);
+    sql__vput_bool(g, true);
+    sql__vput_bool(g, true);
+    sql__vput_bool(g, false);
+    sql__vput_text(g, key);
+    sql__vput_null(g);
+    sql__vput_null(g);
+    sql__vput_null(g);
+    sql__vput_null(g); /* indexprs: no expression indexes */
+    sql__vput_null(g); /* indpred: no partial indexes */
+    return sql__vemit(g);
+}
+
+static int gen_index(sql__vgen *g, const sql__vsnap *s)
+{
+    return each_index(g, s, index_row);
+}
+
+/* ---- pg_attribute ------------------------------------------------------ */
+
+static const sql__vcol attribute_cols[] = {
+    {"attrelid", I8},       {"attname", TX},       {"atttypid", I8},    {"attstattarget", I4},
+    {"attlen", I2},         {"attnum", I2},        {"attndims", I4},    {"attcacheoff", I4},
+    {"atttypmod", I4},      {"attbyval", B},       {"attalign", TX},    {"attstorage", TX},
+    {"attcompression", TX}, {"attnotnull", B},     {"atthasdef", B},    {"atthasmissing", B},
+    {"attidentity", TX},    {"attgenerated", TX},  {"attisdropped", B}, {"attislocal", B},
+    {"attinhcount", I4},    {"attcollation", I8},  {"attacl", TX},      {"attoptions", TX},
+    {"attfdwoptions", TX},  {"attmissingval", TX},
+};
+
+static int attribute_row(sql__vgen *g, int64_t rel, const sql_col_desc *c, int attnum)
+{
+    int len = sql_type_len(c->type.oid);
+    sql__vput_int(g, rel);
+    sql__vput_text(g, c->name);
+    sql__vput_int(g, c->type.oid);
+    sql__vput_int(g, -1);
+    sql__vput_int(g, len);
+    sql__vput_int(g, attnum);
+    sql__vput_int(g, 0);
+    sql__vput_int(g, -1);
+    sql__vput_int(g, c->type.typmod);
+    sql__vput_bool(g, len > 0 && len <= 8);
+    sql__vput_text(g, len == 1 ? "c" : len == 2 ? "s" : len == 8 ? "d" : "i");
+    sql__vput_text(g, len > 0 ? "p" : "x");
+    sql__vput_text(g, "");
+    sql__vput_bool(g, c->not_null);
+    sql__vput_bool(g, c->default_expr != NULL);
+    sql__vput_bool(g, false);
+    sql__vput_text(g, "");
+    sql__vput_text(g, "");
+    sql__vput_bool(g, false);
+    sql__vput_bool(g, true);
+    sql__vput_int(g, 0);
+    sql__vput_int(g, sql__is_text_repr(c->type.oid) ? DEFAULT_COLLATION_OID : 0);
+    sql__vput_null(g);
+    sql__vput_null(g);
+    sql__vput_null(g);
+    sql__vput_null(g);
+    return sql__vemit(g);
+}
+
+static const sql_col_desc *col_by_id(const sql_table_desc *t, uint32_t id)
+{
+    int pos = sql__col_pos(t, id);
+    return pos < 0 ? NULL : &t->cols[pos];
+}
+
+/* An index's attributes: its key columns, numbered 1.., never NOT NULL
+ * nor with a default (as in PostgreSQL). */
+static int attribute_index(sql__vgen *g, const sql_table_desc *t, const sql_index_desc *ix)
+{
+    for (uint32_t k = 0; k < ix->ncols; k++) {
+        const sql_col_desc *c = col_by_id(t, ix->col_ids[k]);
+        if (c == NULL)
+            continue;
+        sql_col_desc plain = {.name = c->name, .type = c->type};
+        int rc = attribute_row(g, SQL__REL_OID(t->id, ix->id), &plain, (int)k + 1);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int gen_attribute(sql__vgen *g, const sql__vsnap *s)
+{
+    for (size_t i = 0; i < s->ntables; i++) {
+        const sql_table_desc *t = s->tables[i];
+        int attnum = 0;
+        for (uint32_t c = 0; c < t->ncols; c++) {
+            if (t->cols[c].hidden)
+                continue;
+            int rc = attribute_row(g, SQL__REL_OID(t->id, 0), &t->cols[c], ++attnum);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    return each_index(g, s, attribute_index);
+}
+
+/* ---- pg_attrdef -------------------------------------------------------- */
+
+static const sql__vcol attrdef_cols[] = {
+    {"oid", I8}, {"adrelid", I8}, {"adnum", I2}, {"adbin", TX}};
+
+static int gen_attrdef(sql__vgen *g, const sql__vsnap *s)
+{
+    for (size_t i = 0; i < s->ntables; i++) {
+        const sql_table_desc *t = s->tables[i];
+        int64_t rel = SQL__REL_OID(t->id, 0);
+        for (uint32_t c = 0; c < t->ncols; c++) {
+            const sql_col_desc *col = &t->cols[c];
+            if (col->hidden || col->default_expr == NULL)
+                continue;
+            /* adbin holds the deparsed text: pg_get_expr returns it */
+            const char *text = sql__deparse(col->default_expr, sql__vgen_arena(g));
+            if (text == NULL)
+                return oom(g);
+            sql__vput_int(g, SQL__DEF_OID(rel, col->id));
+            sql__vput_int(g, rel);
+            sql__vput_int(g, attnum_of(t, col->id));
+            sql__vput_text(g, text);
+            int rc = sql__vemit(g);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* ---- pg_constraint ----------------------------------------------------- */
+
+static const sql__vcol constraint_cols[] = {
+    {"oid", I8},          {"conname", TX},     {"connamespace", I8},  {"contype", TX},
+    {"condeferrable", B}, {"condeferred", B},  {"convalidated", B},   {"conrelid", I8},
+    {"contypid", I8},     {"conindid", I8},    {"conparentid", I8},   {"confrelid", I8},
+    {"confupdtype", TX},  {"confdeltype", TX}, {"confmatchtype", TX}, {"conislocal", B},
+    {"coninhcount", I4},  {"connoinherit", B}, {"conkey", TX},        {"confkey", TX},
+    {"conbin", TX},
+};
+
+/* conkey's text, PostgreSQL's int2[] form "{1,2}". */
+static const char *conkey_text(sql__vgen *g, const sql_table_desc *t, const sql_index_desc *ix)
+{
+    const char *key = indkey_text(g, t, ix);
+    char *out = key ? kv_arena_alloc(sql__vgen_arena(g), strlen(key) + 3) : NULL;
+    if (out == NULL)
+        return NULL;
+    size_t n = 0;
+    out[n++] = '{';
+    for (const char *p = key; *p; p++)
+        out[n++] = *p == ' ' ? ',' : *p;
+    out[n++] = '}';
+    out[n] = '\0';
+    return out;
+}
+
+static int constraint_row(sql__vgen *g, const sql_table_desc *t, int64_t slot, const char *name,
+                          const char *type, int64_t indid, const char *key, const char *bin)
+{
+    sql__vput_int(g, SQL__CON_BASE + SQL__REL_OID(t->id, slot));
+    sql__vput_text(g, name);
+    sql__vput_int(g, SQL_PUBLIC_SCHEMA_OID);
+    sql__vput_text(g, type);
+    sql__vput_bool(g, false);
+    sql__vput_bool(g, false);
+    sql__vput_bool(g, true);
+    sql__vput_int(g, SQL__REL_OID(t->id, 0));
+    sql__vput_int(g, 0);
+    sql__vput_int(g, indid);
+    sql__vput_int(g, 0); /* conparentid */
+    sql__vput_int(g, 0); /* confrelid: no foreign keys */
+    sql__vput_text(g, " ");
+    sql__vput_text(g, " ");
+    sql__vput_text(g, " ");
+    sql__vput_bool(g, true);
+    sql__vput_int(g, 0);
+    sql__vput_bool(g, false);
+    sql__vput_text(g, key);
+    sql__vput_null(g);
+    sql__vput_text(g, bin);
+    return sql__vemit(g);
+}
+
+/* PRIMARY KEY and UNIQUE constraints: the indexes not made by CREATE
+ * INDEX. */
+static int constraint_index(sql__vgen *g, const sql_table_desc *t, const sql_index_desc *ix)
+{
+    bool pk = ix == &t->primary;
+    if (!pk && ix->standalone)
+        return 0;
+    const char *key = conkey_text(g, t, ix);
+    if (key == NULL)
+        return oom(g);
+    return constraint_row(g, t, ix->id, ix->name, pk ? "p" : "u", SQL__REL_OID(t->id, ix->id), key,
+                          NULL);
+}
+
+static int gen_constraint(sql__vgen *g, const sql__vsnap *s)
+{
+    for (size_t i = 0; i < s->ntables; i++) {
+        const sql_table_desc *t = s->tables[i];
+        for (uint32_t c = 0; c < t->nchecks; c++) {
+            const char *bin = sql__deparse(t->checks[c].expr, sql__vgen_arena(g));
+            if (bin == NULL)
+                return oom(g);
+            int rc =
+                constraint_row(g, t, SQL__CHECK_SLOT + c, t->checks[c].name, "c", 0, NULL, bin);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    return each_index(g, s, constraint_index);
+}
+
+/* ---- pg_type ----------------------------------------------------------- */
+
+static const sql__vcol type_cols[] = {
+    {"oid", I8},           {"typname", TX},     {"typnamespace", I8}, {"typowner", I8},
+    {"typlen", I2},        {"typbyval", B},     {"typtype", TX},      {"typcategory", TX},
+    {"typispreferred", B}, {"typisdefined", B}, {"typdelim", TX},     {"typrelid", I8},
+    {"typelem", I8},       {"typarray", I8},    {"typalign", TX},     {"typstorage", TX},
+    {"typnotnull", B},     {"typbasetype", I8}, {"typtypmod", I4},    {"typndims", I4},
+    {"typcollation", I8},  {"typdefault", TX},  {"typacl", TX},
+};
+
+/* PostgreSQL's array type of each type (0: none). */
+static int64_t array_oid(sql_type_id t)
+{
+    static const struct {
+        sql_type_id t;
+        int64_t array;
+    } map[] = {
+        {SQL_T_BOOL, 1000},        {SQL_T_BYTEA, 1001},    {SQL_T_INT8, 1016},
+        {SQL_T_INT2, 1005},        {SQL_T_INT4, 1007},     {SQL_T_TEXT, 1009},
+        {SQL_T_FLOAT4, 1021},      {SQL_T_FLOAT8, 1022},   {SQL_T_BPCHAR, 1014},
+        {SQL_T_VARCHAR, 1015},     {SQL_T_DATE, 1182},     {SQL_T_TIMESTAMP, 1115},
+        {SQL_T_TIMESTAMPTZ, 1185}, {SQL_T_INTERVAL, 1187}, {SQL_T_NUMERIC, 1231},
+        {SQL_T_UUID, 2951},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+        if (map[i].t == t)
+            return map[i].array;
+    return 0;
+}
+
+/* pg_type.typcategory. */
+static const char *type_category(sql_type_id t)
+{
+    switch (sql__type_cat(t)) {
+    case SQL__CAT_BOOL:
+        return "B";
+    case SQL__CAT_NUMERIC:
+        return "N";
+    case SQL__CAT_STRING:
+        return "S";
+    case SQL__CAT_DATETIME:
+        return "D";
+    case SQL__CAT_TIMESPAN:
+        return "T";
+    case SQL__CAT_OTHER: /* void */
+        return "P";
+    default:
+        return "U";
+    }
+}
+
+static int gen_type(sql__vgen *g, const sql__vsnap *s)
+{
+    static const sql_type_id types[] = {
+#define SQL__X(name, oid, pg, typname, len) SQL_T_##name,
+        SQL_TYPE_MAP(SQL__X)
+#undef SQL__X
+    };
+    (void)s;
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
+        sql_type_id t = types[i];
+        int len = sql_type_len(t);
+        bool pseudo = t == SQL_T_VOID;
+        sql__vput_int(g, t);
+        sql__vput_text(g, sql_type_typname(t));
+        sql__vput_int(g, SQL_PG_CATALOG_OID);
+        sql__vput_int(g, SQL__BOOTSTRAP_ROLE_OID);
+        sql__vput_int(g, len);
+        sql__vput_bool(g, len > 0 && len <= 8);
+        sql__vput_text(g, pseudo ? "p" : "b");
+        sql__vput_text(g, type_category(t));
+        sql__vput_bool(g, sql__type_preferred(t));
+        sql__vput_bool(g, true);
+        sql__vput_text(g, ",");
+        sql__vput_int(g, 0);
+        sql__vput_int(g, 0);
+        sql__vput_int(g, array_oid(t));
+        sql__vput_text(g, len == 1 || t == SQL_T_UUID ? "c"
+                          : len == 2                  ? "s"
+                          : len == 8 || len == 16     ? "d"
+                                                      : "i");
+        sql__vput_text(g, len > 0 ? "p" : t == SQL_T_NUMERIC ? "m" : "x");
+        sql__vput_bool(g, false);
+        sql__vput_int(g, 0);
+        sql__vput_int(g, -1);
+        sql__vput_int(g, 0);
+        sql__vput_int(g, sql__is_text_repr(t) ? DEFAULT_COLLATION_OID : 0);
+        sql__vput_null(g);
+        sql__vput_null(g);
+        int rc = sql__vemit(g);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- roles ------------------------------------------------------------- */
+
+static const sql__vcol roles_cols[] = {
+    {"rolname", TX},     {"rolsuper", B},         {"rolinherit", B},     {"rolcreaterole", B},
+    {"rolcreatedb", B},  {"rolcanlogin", B},      {"rolreplication", B}, {"rolconnlimit", I4},
+    {"rolpassword", TX}, {"rolvaliduntil", TSTZ}, {"rolbypassrls", B},   {"rolconfig", TX},
+    {"oid", I8},
+};
+
+/* The bootstrap superuser has every attribute, as initdb's does; other
+ * roles only what CREATE ROLE gave them. */
+static int role_row(sql__vgen *g, const char *name, bool super, bool login)
+{
+    bool boot = strcmp(name, "root") == 0;
+    sql__vput_text(g, name);
+    sql__vput_bool(g, super);
+    sql__vput_bool(g, true);
+    sql__vput_bool(g, boot);
+    sql__vput_bool(g, boot);
+    sql__vput_bool(g, login);
+    sql__vput_bool(g, boot);
+    sql__vput_int(g, -1);
+    sql__vput_text(g, "********");
+    sql__vput_null(g);
+    sql__vput_bool(g, boot);
+    sql__vput_null(g);
+    sql__vput_int(g, sql__role_oid(name));
+    return sql__vemit(g);
+}
+
+static int gen_roles(sql__vgen *g, const sql__vsnap *s)
+{
+    int rc = role_row(g, "pg_database_owner", false, false);
+    for (size_t i = 0; rc == 0 && i < s->nroles; i++)
+        rc = role_row(g, s->roles[i].name, s->roles[i].superuser, s->roles[i].login);
+    return rc;
+}
+
+static const sql__vcol user_cols[] = {
+    {"usename", TX},     {"usesysid", I8}, {"usecreatedb", B}, {"usesuper", B},   {"userepl", B},
+    {"usebypassrls", B}, {"passwd", TX},   {"valuntil", TSTZ}, {"useconfig", TX},
+};
+
+static int gen_user(sql__vgen *g, const sql__vsnap *s)
+{
+    for (size_t i = 0; i < s->nroles; i++) {
+        const sql_role_desc *r = &s->roles[i];
+        bool boot = strcmp(r->name, "root") == 0;
+        if (!r->login)
+            continue;
+        sql__vput_text(g, r->name);
+        sql__vput_int(g, sql__role_oid(r->name));
+        sql__vput_bool(g, boot);
+        sql__vput_bool(g, r->superuser);
+        sql__vput_bool(g, boot);
+        sql__vput_bool(g, boot);
+        sql__vput_text(g, "********");
+        sql__vput_null(g);
+        sql__vput_null(g);
+        int rc = sql__vemit(g);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static const sql__vcol auth_members_cols[] = {
+    {"roleid", I8}, {"member", I8}, {"grantor", I8}, {"admin_option", B}};
+
+/* ---- pg_database, pg_tablespace ---------------------------------------- */
+
+static const sql__vcol database_cols[] = {
+    {"oid", I8},
+    {"datname", TX},
+    {"datdba", I8},
+    {"encoding", I4},
+    {"datlocprovider", TX},
+    {"datistemplate", B},
+    {"datallowconn", B},
+    {"datconnlimit", I4},
+    {"dattablespace", I8},
+    {"datcollate", TX},
+    {"datctype", TX},
+    {"daticulocale", TX},
+    {"datcollversion", TX},
+    {"datacl", TX},
+};
+
+enum { UTF8_ENCODING = 6, DEFAULT_TABLESPACE_OID = 1663, GLOBAL_TABLESPACE_OID = 1664 };
+
+static int database_row(sql__vgen *g, int64_t oid, const char *name, int64_t owner, bool templ)
+{
+    sql__vput_int(g, oid);
+    sql__vput_text(g, name);
+    sql__vput_int(g, owner);
+    sql__vput_int(g, UTF8_ENCODING);
+    sql__vput_text(g, "c");
+    sql__vput_bool(g, templ);
+    sql__vput_bool(g, strcmp(name, "template0") != 0);
+    sql__vput_int(g, -1);
+    sql__vput_int(g, DEFAULT_TABLESPACE_OID);
+    sql__vput_text(g, "C"); /* bytewise comparison, PostgreSQL's C locale */
+    sql__vput_text(g, "C");
+    sql__vput_null(g);
+    sql__vput_null(g);
+    sql__vput_null(g);
+    return sql__vemit(g);
+}
+
+/* Every database, and PostgreSQL's templates (which CREATE DATABASE
+ * copies there; here they stand for the empty database it makes). */
+static int gen_database(sql__vgen *g, const sql__vsnap *s)
+{
+    int rc = database_row(g, 1, "template1", SQL__BOOTSTRAP_ROLE_OID, true);
+    if (rc == 0)
+        rc = database_row(g, 4, "template0", SQL__BOOTSTRAP_ROLE_OID, true);
+    for (size_t i = 0; rc == 0 && i < s->ndbs; i++)
+        rc = database_row(g, SQL__REL_OID(s->dbs[i].id, 0), s->dbs[i].name, SQL__BOOTSTRAP_ROLE_OID,
+                          false);
+    return rc;
+}
+
+static const sql__vcol tablespace_cols[] = {
+    {"oid", I8}, {"spcname", TX}, {"spcowner", I8}, {"spcacl", TX}, {"spcoptions", TX}};
+
+static int gen_tablespace(sql__vgen *g, const sql__vsnap *s)
+{
+    (void)s;
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < 2; i++) {
+        sql__vput_int(g, i ? GLOBAL_TABLESPACE_OID : DEFAULT_TABLESPACE_OID);
+        sql__vput_text(g, i ? "pg_global" : "pg_default");
+        sql__vput_int(g, SQL__BOOTSTRAP_ROLE_OID);
+        sql__vput_null(g);
+        sql__vput_null(g);
+        rc = sql__vemit(g);
+    }
+    return rc;
+}
+
+/* ---- always empty ------------------------------------------------------ */
+
+static const sql__vcol description_cols[] = {
+    {"objoid", I8}, {"classoid", I8}, {"objsubid", I4}, {"description", TX}};
+static const sql__vcol policy_cols[] = {{"oid", I8},     {"polname", TX},      {"polrelid", I8},
+                                        {"polcmd", TX},  {"polpermissive", B}, {"polroles", TX},
+                                        {"polqual", TX}, {"polwithcheck", TX}};
+static const sql__vcol trigger_cols[] = {
+    {"oid", I8},           {"tgrelid", I8},       {"tgparentid", I8},   {"tgname", TX},
+    {"tgfoid", I8},        {"tgtype", I2},        {"tgenabled", TX},    {"tgisinternal", B},
+    {"tgconstrrelid", I8}, {"tgconstrindid", I8}, {"tgconstraint", I8}, {"tgdeferrable", B},
+    {"tginitdeferred", B}, {"tgnargs", I2},       {"tgattr", TX},       {"tgargs", SQL_T_BYTEA},
+    {"tgqual", TX},        {"tgoldtable", TX},    {"tgnewtable", TX}};
+static const sql__vcol publication_cols[] = {
+    {"oid", I8},      {"pubname", TX},  {"pubowner", I8},   {"puballtables", B}, {"pubinsert", B},
+    {"pubupdate", B}, {"pubdelete", B}, {"pubtruncate", B}, {"pubviaroot", B}};
+static const sql__vcol publication_rel_cols[] = {
+    {"oid", I8}, {"prpubid", I8}, {"prrelid", I8}, {"prqual", TX}, {"prattrs", TX}};
+static const sql__vcol publication_namespace_cols[] = {
+    {"oid", I8}, {"pnpubid", I8}, {"pnnspid", I8}};
+static const sql__vcol statistic_ext_cols[] = {
+    {"oid", I8},          {"stxrelid", I8}, {"stxname", TX},
+    {"stxnamespace", I8}, {"stxowner", I8}, {"stxstattarget", I4},
+    {"stxkeys", TX},      {"stxkind", TX},  {"stxexprs", TX}};
+static const sql__vcol inherits_cols[] = {
+    {"inhrelid", I8}, {"inhparent", I8}, {"inhseqno", I4}, {"inhdetachpending", B}};
+static const sql__vcol collation_cols[] = {
+    {"oid", I8},          {"collname", TX},           {"collnamespace", I8}, {"collowner", I8},
+    {"collprovider", TX}, {"collisdeterministic", B}, {"collencoding", I4},  {"collcollate", TX},
+    {"collctype", TX},    {"colliculocale", TX},      {"collversion", TX}};
+static const sql__vcol partitioned_table_cols[] = {
+    {"partrelid", I8}, {"partstrat", TX}, {"partnatts", I2},     {"partdefid", I8},
+    {"partattrs", TX}, {"partclass", TX}, {"partcollation", TX}, {"partexprs", TX}};
+
+const sql__vdecl sql__vtables_pg[] = {
+    {"pg_catalog", "pg_namespace", SQL__VCOLS(namespace_cols), gen_namespace},
+    {"pg_catalog", "pg_class", SQL__VCOLS(class_cols), gen_class},
+    {"pg_catalog", "pg_am", SQL__VCOLS(am_cols), gen_am},
+    {"pg_catalog", "pg_index", SQL__VCOLS(index_cols), gen_index},
+    {"pg_catalog", "pg_attribute", SQL__VCOLS(attribute_cols), gen_attribute},
+    {"pg_catalog", "pg_attrdef", SQL__VCOLS(attrdef_cols), gen_attrdef},
+    {"pg_catalog", "pg_constraint", SQL__VCOLS(constraint_cols), gen_constraint},
+    {"pg_catalog", "pg_type", SQL__VCOLS(type_cols), gen_type},
+    {"pg_catalog", "pg_roles", SQL__VCOLS(roles_cols), gen_roles},
+    {"pg_catalog", "pg_user", SQL__VCOLS(user_cols), gen_user},
+    {"pg_catalog", "pg_auth_members", SQL__VCOLS(auth_members_cols), NULL},
+    {"pg_catalog", "pg_database", SQL__VCOLS(database_cols), gen_database},
+    {"pg_catalog", "pg_tablespace", SQL__VCOLS(tablespace_cols), gen_tablespace},
+    {"pg_catalog", "pg_description", SQL__VCOLS(description_cols), NULL},
+    {"pg_catalog", "pg_policy", SQL__VCOLS(policy_cols), NULL},
+    {"pg_catalog", "pg_trigger", SQL__VCOLS(trigger_cols), NULL},
+    {"pg_catalog", "pg_publication", SQL__VCOLS(publication_cols), NULL},
+    {"pg_catalog", "pg_publication_rel", SQL__VCOLS(publication_rel_cols), NULL},
+    {"pg_catalog", "pg_publication_namespace", SQL__VCOLS(publication_namespace_cols), NULL},
+    {"pg_catalog", "pg_statistic_ext", SQL__VCOLS(statistic_ext_cols), NULL},
+    {"pg_catalog", "pg_inherits", SQL__VCOLS(inherits_cols), NULL},
+    {"pg_catalog", "pg_collation", SQL__VCOLS(collation_cols), NULL},
+    {"pg_catalog", "pg_partitioned_table", SQL__VCOLS(partitioned_table_cols), NULL},
+};
+const size_t sql__nvtables_pg = sizeof sql__vtables_pg / sizeof *sql__vtables_pg;

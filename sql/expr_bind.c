@@ -1297,12 +1297,21 @@ static int colname(const sql_expr *e, const char **name)
         *name = e->column;
         return 2;
     case SQL_EXPR_FUNC:
-        *name = e->name;
-        return 2;
+        if (e->alias_type == NULL) {
+            *name = e->name;
+            return 2;
+        }
+        /* a cast to an oid alias type, made a call */
+        s = colname(e->args[0], name);
+        if (s <= 1) {
+            *name = e->alias_type;
+            s = 1;
+        }
+        return s;
     case SQL_EXPR_CAST:
         s = colname(e->arg, name);
         if (s <= 1) {
-            *name = sql_type_typname(e->type.oid);
+            *name = e->alias_type ? e->alias_type : sql_type_typname(e->type.oid);
             s = 1;
         }
         return s;

@@ -55,6 +55,18 @@ static const char *cstr(sql_eval_ctx *ctx, const sql_datum *args, int i)
     return kv_arena_strndup(ctx->arena, (const char *)args[i].v.s.p, args[i].v.s.len);
 }
 
+/* A name that names nothing: `state` and message `fmt` (over `name`),
+ * at the literal's position when the argument is one (PostgreSQL reads
+ * a literal while parsing). */
+static int no_such(sql_eval_ctx *ctx, const sql_bexpr *e, sql_sqlstate state, const char *fmt,
+                   const char *name)
+{
+    sql_error_set(ctx->err, ctx->arena, state, fmt, name);
+    if (e->args[0]->kind == SQL_BEXPR_CONST)
+        sql_expr_error_position(ctx->err, ctx->query, e->args[0]->location);
+    return -1;
+}
+
 /* The oid number when `s` is all digits (the alias input functions
  * take an oid as well as a name); -1 otherwise. */
 static int64_t numeric_oid(const char *s)
@@ -137,11 +149,8 @@ static int regclass_in(FN_ARGS)
     int64_t oid = numeric_oid(name);
     if (oid < 0 && (need_catalog(ctx) != 0 || rel_oid(ctx, name, &oid) != 0))
         return -1;
-    if (oid < 0) {
-        sql_error_set(ctx->err, ctx->arena, SQL_STATE_UNDEFINED_TABLE,
-                      "relation \"%s\" does not exist", name);
-        return -1;
-    }
+    if (oid < 0)
+        return no_such(ctx, e, SQL_STATE_UNDEFINED_TABLE, "relation \"%s\" does not exist", name);
     *out = (sql_datum){.v.i = oid};
     return 0;
 }
@@ -174,11 +183,8 @@ static int regtype_in(FN_ARGS)
     int64_t oid = numeric_oid(name);
     if (strncmp(name, "pg_catalog.", 11) == 0)
         name += 11;
-    if (oid < 0 && (sql_type_from_name(name, ctx->arena, &t, &serial, ctx->err) != 0 || serial)) {
-        sql_error_set(ctx->err, ctx->arena, SQL_STATE_UNDEFINED_OBJECT,
-                      "type \"%s\" does not exist", name);
-        return -1;
-    }
+    if (oid < 0 && (sql_type_from_name(name, ctx->arena, &t, &serial, ctx->err) != 0 || serial))
+        return no_such(ctx, e, SQL_STATE_UNDEFINED_OBJECT, "type \"%s\" does not exist", name);
     *out = (sql_datum){.v.i = oid >= 0 ? oid : (int64_t)t};
     return 0;
 }
@@ -199,11 +205,8 @@ static int regnamespace_in(FN_ARGS)
     for (size_t i = 0; oid < 0 && i < sizeof schemas / sizeof *schemas; i++)
         if (strcmp(schemas[i].name, name) == 0)
             oid = schemas[i].oid;
-    if (oid < 0) {
-        sql_error_set(ctx->err, ctx->arena, SQL_STATE_INVALID_SCHEMA_NAME,
-                      "schema \"%s\" does not exist", name);
-        return -1;
-    }
+    if (oid < 0)
+        return no_such(ctx, e, SQL_STATE_INVALID_SCHEMA_NAME, "schema \"%s\" does not exist", name);
     *out = (sql_datum){.v.i = oid};
     return 0;
 }
@@ -248,11 +251,8 @@ static int regrole_in(FN_ARGS)
     int rc = sql_catalog_role(ctx->env->catalog, ctx->env->txn, name, &r, ctx->err, ctx->arena);
     if (rc < 0)
         return -1;
-    if (rc == 1) {
-        sql_error_set(ctx->err, ctx->arena, SQL_STATE_UNDEFINED_OBJECT,
-                      "role \"%s\" does not exist", name);
-        return -1;
-    }
+    if (rc == 1)
+        return no_such(ctx, e, SQL_STATE_UNDEFINED_OBJECT, "role \"%s\" does not exist", name);
     *out = (sql_datum){.v.i = sql__role_oid(name)};
     return 0;
 }
@@ -310,7 +310,8 @@ static int constraintdef(FN_ARGS)
         return -1;
     const char *def = NULL;
     if (rc == 0) {
-        def = sql__constraintdef(t, args[0].v.i, ctx->arena);
+        bool pretty = e->nargs > 1 && args[1].v.b;
+        def = sql__constraintdef(t, args[0].v.i, pretty, ctx->arena);
         sql_table_release(t);
     }
     return text_of(ctx, def, out);

@@ -314,12 +314,17 @@ static int type_cast(sql__pctx *c, const PgQuery__TypeCast *t, sql_expr **out)
     const char *alias = oid_alias(t->type_name);
     PgQuery__Node *arg = t->arg;
 
-    if (alias && strcmp(alias, "oid") != 0)
-        return make_call(c, alias, &arg, 1, t->location, out);
+    if (alias && strcmp(alias, "oid") != 0) {
+        if (make_call(c, alias, &arg, 1, t->location, out) < 0)
+            return -1;
+        (*out)->alias_type = alias;
+        return 0;
+    }
     if (simple_kind(c, SQL_EXPR_CAST, t->location, t->arg, false, out) < 0)
         return -1;
     if (alias) {
         (*out)->type = (sql_type){SQL_T_INT8, -1};
+        (*out)->alias_type = alias;
         return 0;
     }
     return sql__type(c, t->type_name, &(*out)->type, NULL);

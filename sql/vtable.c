@@ -329,26 +329,46 @@ static void sb_literal(strbuf *b, const char *s)
     sb_printf(b, "'");
 }
 
-static void deparse(strbuf *b, const sql_expr *e, bool top);
+/* How an expression is being deparsed: PostgreSQL's pretty mode drops
+ * the parentheses its plain mode puts around every operator, boolean
+ * and test node; a string literal takes the type it is assigned to. */
+typedef struct deparser {
+    strbuf *b;
+    bool pretty;
+    sql_type_id string_type;
+} deparser;
 
-/* An operand: operators and boolean forms below the top are
- * parenthesized, as PostgreSQL's pretty deparser does. */
-static void operand(strbuf *b, const sql_expr *e)
+/* Where a node stands: at the top, under AND/OR (or NOT), or as the
+ * operand of an operator, cast or test. */
+typedef enum place { TOP, UNDER_BOOL, UNDER_OP } place;
+
+static void deparse(deparser *d, const sql_expr *e, place at);
+
+static bool is_bool(const sql_expr *e)
 {
-    deparse(b, e, false);
+    return e->kind == SQL_EXPR_AND || e->kind == SQL_EXPR_OR || e->kind == SQL_EXPR_NOT;
 }
 
-static void deparse_list(strbuf *b, sql_expr *const *v, int n, const char *sep)
+/* Whether compound node e (an operator, boolean or test) is wrapped. */
+static bool wraps(const deparser *d, const sql_expr *e, place at)
+{
+    if (!d->pretty)
+        return true;
+    return at == UNDER_OP || (at == UNDER_BOOL && is_bool(e));
+}
+
+static void deparse_list(deparser *d, sql_expr *const *v, int n, const char *sep, place at)
 {
     for (int i = 0; i < n; i++) {
         if (i)
-            sb_printf(b, "%s", sep);
-        operand(b, v[i]);
+            sb_printf(d->b, "%s", sep);
+        deparse(d, v[i], at);
     }
 }
 
-static void deparse_const(strbuf *b, const sql_expr *e)
+static void deparse_const(deparser *d, const sql_expr *e)
 {
+    strbuf *b = d->b;
     switch (e->const_kind) {
     case SQL_CONST_NULL:
         sb_printf(b, "NULL");
@@ -367,97 +387,122 @@ static void deparse_const(strbuf *b, const sql_expr *e)
         break;
     case SQL_CONST_STRING:
         sb_literal(b, e->text);
-        sb_printf(b, "::text");
+        sb_printf(b, "::%s", sql_type_name(d->string_type));
         break;
     }
 }
 
-static void deparse_func(strbuf *b, const sql_expr *e)
+static void deparse_func(deparser *d, const sql_expr *e)
 {
     /* a serial column's nextval('seq') names its sequence by regclass */
     bool regclass_arg = strcmp(e->name, "nextval") == 0 && e->nargs == 1 &&
                         e->args[0]->kind == SQL_EXPR_CONST &&
                         e->args[0]->const_kind == SQL_CONST_STRING;
-    sb_printf(b, "%s(", e->name);
+    sb_printf(d->b, "%s(", e->name);
     if (regclass_arg) {
-        sb_literal(b, e->args[0]->text);
-        sb_printf(b, "::regclass");
+        sb_literal(d->b, e->args[0]->text);
+        sb_printf(d->b, "::regclass");
     } else {
-        deparse_list(b, e->args, e->nargs, ", ");
+        deparse_list(d, e->args, e->nargs, ", ", TOP);
     }
-    sb_printf(b, ")");
+    sb_printf(d->b, ")");
 }
 
-static void deparse(strbuf *b, const sql_expr *e, bool top)
+static void deparse_cast(deparser *d, const sql_expr *e)
 {
-    const char *open = top ? "" : "(", *close = top ? "" : ")";
+    /* a literal takes the type; anything else is wrapped in plain mode */
+    bool literal = e->arg->kind == SQL_EXPR_CONST;
+    sb_printf(d->b, literal || d->pretty ? "" : "(");
+    if (literal && e->arg->const_kind == SQL_CONST_STRING)
+        sb_literal(d->b, e->arg->text);
+    else
+        deparse(d, e->arg, UNDER_OP);
+    sb_printf(d->b, "%s::%s", literal || d->pretty ? "" : ")",
+              sql__format_type(e->type, d->b->arena));
+}
+
+/* Operators, booleans and tests: the parts between the parentheses. */
+static void deparse_compound(deparser *d, const sql_expr *e)
+{
+    strbuf *b = d->b;
     switch (e->kind) {
-    case SQL_EXPR_COLUMN:
-        sb_ident(b, e->column);
-        break;
-    case SQL_EXPR_CONST:
-        deparse_const(b, e);
-        break;
-    case SQL_EXPR_FUNC:
-        deparse_func(b, e);
-        break;
-    case SQL_EXPR_CAST:
-        operand(b, e->arg);
-        sb_printf(b, "::%s", sql__format_type(e->type, b->arena));
-        break;
     case SQL_EXPR_OP:
-        sb_printf(b, "%s", open);
         if (e->left) {
-            operand(b, e->left);
+            deparse(d, e->left, UNDER_OP);
             sb_printf(b, " ");
         }
         sb_printf(b, "%s ", e->name);
-        operand(b, e->right);
-        sb_printf(b, "%s", close);
+        deparse(d, e->right, UNDER_OP);
         break;
     case SQL_EXPR_AND:
     case SQL_EXPR_OR:
-        sb_printf(b, "%s", open);
-        deparse_list(b, e->args, e->nargs, e->kind == SQL_EXPR_AND ? " AND " : " OR ");
-        sb_printf(b, "%s", close);
+        deparse_list(d, e->args, e->nargs, e->kind == SQL_EXPR_AND ? " AND " : " OR ", UNDER_BOOL);
         break;
     case SQL_EXPR_NOT:
-        sb_printf(b, "%sNOT ", open);
-        operand(b, e->args[0]);
-        sb_printf(b, "%s", close);
+        sb_printf(b, "NOT ");
+        deparse(d, e->args[0], UNDER_BOOL);
         break;
     case SQL_EXPR_NULLTEST:
-        sb_printf(b, "%s", open);
-        operand(b, e->arg);
-        sb_printf(b, " IS %sNULL%s", e->negated ? "NOT " : "", close);
+        deparse(d, e->arg, UNDER_OP);
+        sb_printf(b, " IS %sNULL", e->negated ? "NOT " : "");
         break;
     case SQL_EXPR_IN:
-        sb_printf(b, "%s", open);
-        operand(b, e->arg);
+        deparse(d, e->arg, UNDER_OP);
         sb_printf(b, " %sIN (", e->negated ? "NOT " : "");
-        deparse_list(b, e->args, e->nargs, ", ");
-        sb_printf(b, ")%s", close);
+        deparse_list(d, e->args, e->nargs, ", ", TOP);
+        sb_printf(b, ")");
         break;
     case SQL_EXPR_BETWEEN:
-        sb_printf(b, "%s", open);
-        operand(b, e->arg);
+        deparse(d, e->arg, UNDER_OP);
         sb_printf(b, " %sBETWEEN ", e->negated ? "NOT " : "");
-        deparse_list(b, e->args, 2, " AND ");
-        sb_printf(b, "%s", close);
+        deparse_list(d, e->args, 2, " AND ", UNDER_OP);
         break;
     default:
-        /* what DEFAULT and CHECK hold beyond these (CASE, IS DISTINCT
-         * FROM, subqueries are refused there) prints as PostgreSQL's
-         * generic form would not: say so rather than guess */
-        sb_printf(b, "<expression>");
-        break;
+        assert(!"not a compound node");
     }
 }
 
-const char *sql__deparse(const sql_expr *e, kv_arena *arena)
+static void deparse(deparser *d, const sql_expr *e, place at)
+{
+    switch (e->kind) {
+    case SQL_EXPR_COLUMN:
+        sb_ident(d->b, e->column);
+        return;
+    case SQL_EXPR_CONST:
+        deparse_const(d, e);
+        return;
+    case SQL_EXPR_FUNC:
+        deparse_func(d, e);
+        return;
+    case SQL_EXPR_CAST:
+        deparse_cast(d, e);
+        return;
+    case SQL_EXPR_OP:
+    case SQL_EXPR_AND:
+    case SQL_EXPR_OR:
+    case SQL_EXPR_NOT:
+    case SQL_EXPR_NULLTEST:
+    case SQL_EXPR_IN:
+    case SQL_EXPR_BETWEEN: {
+        bool wrap = wraps(d, e, at);
+        sb_printf(d->b, wrap ? "(" : "");
+        deparse_compound(d, e);
+        sb_printf(d->b, wrap ? ")" : "");
+        return;
+    }
+    default:
+        /* CASE, COALESCE-like forms and the rest of what DEFAULT and
+         * CHECK may hold are not deparsed: say so rather than guess */
+        sb_printf(d->b, "<expression>");
+        return;
+    }
+}
+
+const char *sql__deparse(const sql_expr *e, sql_type_id string_type, bool pretty, kv_arena *arena)
 {
     strbuf b = {.arena = arena};
-    deparse(&b, e, true);
+    deparser d = {.b = &b, .pretty = pretty, .string_type = string_type};
+    deparse(&d, e, TOP);
     return sb_done(&b);
 }
 
@@ -501,12 +546,13 @@ const char *sql__indexdef(const sql_table_desc *t, const sql_index_desc *ix, int
     return sb_done(&b);
 }
 
-const char *sql__constraintdef(const sql_table_desc *t, int64_t oid, kv_arena *arena)
+const char *sql__constraintdef(const sql_table_desc *t, int64_t oid, bool pretty, kv_arena *arena)
 {
     int64_t slot = oid - SQL__CON_BASE - SQL__REL_OID(t->id, 0);
     strbuf b = {.arena = arena};
     if (slot >= SQL__CHECK_SLOT && slot - SQL__CHECK_SLOT < t->nchecks) {
-        sb_printf(&b, "CHECK (%s)", sql__deparse(t->checks[slot - SQL__CHECK_SLOT].expr, arena));
+        const sql_expr *e = t->checks[slot - SQL__CHECK_SLOT].expr;
+        sb_printf(&b, "CHECK (%s)", sql__deparse(e, SQL_T_TEXT, pretty, arena));
         return sb_done(&b);
     }
     const sql_index_desc *ix = slot > 0 ? sql__index_by_id(t, (uint32_t)slot) : NULL;

@@ -76,12 +76,16 @@ int sql__rel_by_oid(sql_catalog *c, sql_txn *t, int64_t oid, const sql_table_des
 const char *sql__indexdef(const sql_table_desc *t, const sql_index_desc *ix, int col,
                           kv_arena *arena);
 
-/* pg_get_constraintdef's text for the constraint of oid `oid` of `t`;
- * NULL (not an error) when there is none. In `arena`. */
-const char *sql__constraintdef(const sql_table_desc *t, int64_t oid, kv_arena *arena);
+/* pg_get_constraintdef's text for the constraint of oid `oid` of `t`
+ * (`pretty`: its pretty form); NULL (not an error) when there is none.
+ * In `arena`. */
+const char *sql__constraintdef(const sql_table_desc *t, int64_t oid, bool pretty, kv_arena *arena);
 
-/* A default or CHECK expression as PostgreSQL deparses it; in `arena`. */
-const char *sql__deparse(const sql_expr *e, kv_arena *arena);
+/* A default or CHECK expression as PostgreSQL deparses it, plainly or
+ * (`pretty`) with the parentheses precedence needs only; a string
+ * literal is typed `string_type` (a default's column type, else text).
+ * In `arena`; NULL when out of memory. */
+const char *sql__deparse(const sql_expr *e, sql_type_id string_type, bool pretty, kv_arena *arena);
 
 /* PostgreSQL's format_type text of `t` (format_type, \d, casts in
  * deparsed expressions, information_schema); static or in `arena`,

@@ -170,7 +170,8 @@ static int column_row(sql__vgen *g, const sql__vsnap *s, const sql_table_desc *t
 {
     kv_arena *arena = sql__vgen_arena(g);
     char *dtd = kv_arena_alloc(arena, 12);
-    const char *dfl = c->default_expr ? sql__deparse(c->default_expr, arena) : "";
+    const char *dfl =
+        c->default_expr ? sql__deparse(c->default_expr, c->type.oid, false, arena) : "";
     if (dtd == NULL || dfl == NULL)
         return sql__oom(arena, sql__vgen_err(g));
     snprintf(dtd, 12, "%d", pos);

@@ -380,7 +380,8 @@ static int gen_attrdef(sql__vgen *g, const sql__vsnap *s)
             if (col->hidden || col->default_expr == NULL)
                 continue;
             /* adbin holds the deparsed text: pg_get_expr returns it */
-            const char *text = sql__deparse(col->default_expr, sql__vgen_arena(g));
+            const char *text =
+                sql__deparse(col->default_expr, col->type.oid, false, sql__vgen_arena(g));
             if (text == NULL)
                 return oom(g);
             sql__vput_int(g, SQL__DEF_OID(rel, col->id));
@@ -468,7 +469,8 @@ static int gen_constraint(sql__vgen *g, const sql__vsnap *s)
     for (size_t i = 0; i < s->ntables; i++) {
         const sql_table_desc *t = s->tables[i];
         for (uint32_t c = 0; c < t->nchecks; c++) {
-            const char *bin = sql__deparse(t->checks[c].expr, sql__vgen_arena(g));
+            const char *bin =
+                sql__deparse(t->checks[c].expr, SQL_T_TEXT, false, sql__vgen_arena(g));
             if (bin == NULL)
                 return oom(g);
             int rc =

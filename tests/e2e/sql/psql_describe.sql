@@ -1,0 +1,87 @@
+-- System catalogs: psql's describe commands (\d, \dt, \di, \dn, \d INDEX)
+-- and the catalog queries drivers send, over a schema like the one in
+-- ../shared/pgclients (primary keys, unique and plain indexes, CHECK,
+-- defaults, a serial column and its sequence).
+\d
+CREATE TABLE accounts (
+    id int PRIMARY KEY,
+    name text NOT NULL,
+    balance numeric(12, 2) DEFAULT 0,
+    created timestamptz DEFAULT now()
+);
+CREATE UNIQUE INDEX accounts_name_idx ON accounts (name);
+CREATE TABLE orders (
+    oid bigserial PRIMARY KEY,
+    acct int,
+    amount int CHECK (amount > 0),
+    note varchar(40)
+);
+CREATE INDEX orders_acct_idx ON orders (acct);
+CREATE TABLE tags (
+    tag varchar(10) UNIQUE,
+    label text DEFAULT 'none',
+    weight smallint NOT NULL DEFAULT -1,
+    flag boolean DEFAULT true,
+    CONSTRAINT weight_small CHECK (weight < 100 AND weight > -100)
+);
+CREATE INDEX tags_weight_flag_idx ON tags (weight DESC, flag);
+\d
+\dt
+\di
+\dn
+\d accounts_name_idx
+\d orders_pkey
+\d tags_weight_flag_idx
+-- information_schema
+SELECT table_name, table_type FROM information_schema.tables
+ WHERE table_schema = 'public' ORDER BY 1;
+SELECT schema_name, schema_owner FROM information_schema.schemata ORDER BY 1;
+SELECT table_name, column_name, ordinal_position, data_type, is_nullable, column_default,
+       character_maximum_length, numeric_precision, numeric_scale, datetime_precision, udt_name
+  FROM information_schema.columns
+ WHERE table_schema = 'public' ORDER BY table_name, ordinal_position;
+SELECT constraint_name, table_name, constraint_type, is_deferrable
+  FROM information_schema.table_constraints
+ WHERE table_schema = 'public' AND constraint_name NOT LIKE '%not_null' ORDER BY 1;
+SELECT constraint_name, table_name, column_name, ordinal_position
+  FROM information_schema.key_column_usage
+ WHERE table_schema = 'public' ORDER BY 1, 4;
+-- pg_catalog lookups by oid and name
+SELECT oid, typname, typlen, typbyval, typtype, typcategory, typarray
+  FROM pg_catalog.pg_type WHERE oid IN (16, 20, 21, 23, 25, 1043, 1184, 1700) ORDER BY oid;
+SELECT typname FROM pg_type WHERE oid = 1184;
+SELECT format_type(23, -1), format_type(1043, 44), format_type(1700, 786438), format_type(1184, 7);
+SELECT 'orders'::regclass = (SELECT oid FROM pg_class WHERE relname = 'orders') AS same_oid;
+SELECT relname, relkind, relnatts, relchecks, relhasindex, am.amname
+  FROM pg_class c LEFT JOIN pg_am am ON am.oid = c.relam
+ WHERE relnamespace = 'public'::regnamespace ORDER BY relname;
+SELECT c.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atthasdef
+  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+ WHERE c.relname IN ('tags', 'tags_weight_flag_idx') AND a.attnum > 0 ORDER BY 1, 2;
+SELECT i.indexrelid::regclass::text AS index, i.indrelid::regclass::text AS table, i.indnatts,
+       i.indisunique, i.indisprimary, i.indkey, pg_get_indexdef(i.indexrelid)
+  FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+ WHERE c.relnamespace = 'public'::regnamespace ORDER BY 1;
+SELECT conname, contype, pg_get_constraintdef(oid), pg_get_constraintdef(oid, true)
+  FROM pg_constraint WHERE conrelid IN ('orders'::regclass, 'tags'::regclass) ORDER BY 1;
+SELECT a.attname, pg_get_expr(d.adbin, d.adrelid)
+  FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+ WHERE d.adrelid = 'tags'::regclass ORDER BY a.attnum;
+SELECT nspname, pg_get_userbyid(nspowner) FROM pg_namespace ORDER BY 1;
+SELECT count(*) FROM pg_trigger WHERE tgrelid = 'orders'::regclass;
+SELECT count(*) FROM pg_inherits, pg_policy, pg_publication;
+SELECT datname, pg_encoding_to_char(encoding), datcollate, datistemplate, datallowconn
+  FROM pg_database WHERE datname IN ('defaultdb', 'template0') ORDER BY 1;
+SELECT rolname, rolsuper, rolcanlogin FROM pg_roles WHERE rolname = current_user;
+SELECT pg_table_is_visible('orders'::regclass), obj_description('orders'::regclass, 'pg_class');
+-- unknown catalog relations and names are 42P01
+SELECT * FROM pg_catalog.no_such_catalog;
+SELECT 'no_such_table'::regclass;
+SELECT 'no_such_type'::regtype;
+SELECT 'no_such_schema'::regnamespace;
+SELECT 'no_such_role'::regrole;
+SELECT 'int4'::regtype::oid, 'public'::regnamespace::oid;
+DROP TABLE tags;
+DROP TABLE orders;
+DROP TABLE accounts;
+\dt

@@ -21,17 +21,6 @@
 #include "sql/expr_int.h"
 #include "sql/vtable.h"
 
-/* The schemas and their oids (pg_namespace's rows). */
-static const struct {
-    int64_t oid;
-    const char *name;
-} schemas[] = {
-    {99, "pg_toast"},
-    {SQL_PG_CATALOG_OID, "pg_catalog"},
-    {SQL_PUBLIC_SCHEMA_OID, "public"},
-    {13183, "information_schema"},
-};
-
 static int need_catalog(sql_eval_ctx *ctx)
 {
     if (ctx->env == NULL || ctx->env->catalog == NULL)
@@ -202,9 +191,9 @@ static int regnamespace_in(FN_ARGS)
     if (name == NULL)
         return sql__fn_oom(ctx);
     int64_t oid = numeric_oid(name);
-    for (size_t i = 0; oid < 0 && i < sizeof schemas / sizeof *schemas; i++)
-        if (strcmp(schemas[i].name, name) == 0)
-            oid = schemas[i].oid;
+    for (size_t i = 0; oid < 0 && i < sql__nschemas; i++)
+        if (strcmp(sql__schemas[i].name, name) == 0)
+            oid = sql__schemas[i].oid;
     if (oid < 0)
         return no_such(ctx, e, SQL_STATE_INVALID_SCHEMA_NAME, "schema \"%s\" does not exist", name);
     *out = (sql_datum){.v.i = oid};
@@ -214,24 +203,22 @@ static int regnamespace_in(FN_ARGS)
 static int regnamespace_out(FN_ARGS)
 {
     const char *name = NULL;
-    for (size_t i = 0; i < sizeof schemas / sizeof *schemas; i++)
-        if (schemas[i].oid == args[0].v.i)
-            name = schemas[i].name;
+    for (size_t i = 0; i < sql__nschemas; i++)
+        if (sql__schemas[i].oid == args[0].v.i)
+            name = sql__schemas[i].name;
     return oid_text(ctx, args[0].v.i, name, out);
 }
 
-/* The name of the role of oid `oid` into *name; NULL when none. */
+/* The name of the role of oid `oid` into *name (ctx->arena or static);
+ * NULL when none. */
 static int role_name(sql_eval_ctx *ctx, int64_t oid, const char **name)
 {
     sql_role_desc *roles;
     size_t n;
-    *name = oid == SQL__DB_OWNER_ROLE_OID ? "pg_database_owner" : NULL;
     if (need_catalog(ctx) != 0 || sql_catalog_list_roles(ctx->env->catalog, ctx->env->txn, &roles,
                                                          &n, ctx->err, ctx->arena) != 0)
         return -1;
-    for (size_t i = 0; i < n; i++)
-        if (sql__role_oid(roles[i].name) == oid)
-            *name = roles[i].name;
+    *name = sql__role_name(roles, n, oid);
     return 0;
 }
 

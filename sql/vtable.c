@@ -49,7 +49,40 @@ static void init_descs(void)
     descs_info = make_descs(sql__vtables_info, sql__nvtables_info);
 }
 
-int sql__vtable_open(const sql_name *name, bool write, const char *query, kv_arena *arena,
+const sql__schema sql__schemas[] = {
+    {99, "pg_toast", SQL__BOOTSTRAP_ROLE_OID},
+    {SQL_PG_CATALOG_OID, "pg_catalog", SQL__BOOTSTRAP_ROLE_OID},
+    {SQL_PUBLIC_SCHEMA_OID, "public", SQL__DB_OWNER_ROLE_OID},
+    {13207, "information_schema", SQL__BOOTSTRAP_ROLE_OID}, /* PostgreSQL 15.x's */
+};
+const size_t sql__nschemas = sizeof sql__schemas / sizeof *sql__schemas;
+
+static const sql__vdecl *decl_of(const sql_table_desc *t);
+
+/* What PostgreSQL says to a write into view `name`. */
+static int view_write(const char *name, sql_stmt_kind kind, kv_arena *arena, sql_error *err)
+{
+    const char *verb = kind == SQL_STMT_INSERT   ? "insert into"
+                       : kind == SQL_STMT_UPDATE ? "update"
+                                                 : "delete from";
+    const char *what = kind == SQL_STMT_INSERT   ? "inserting into"
+                       : kind == SQL_STMT_UPDATE ? "updating"
+                                                 : "deleting from";
+    const char *cmd = kind == SQL_STMT_INSERT   ? "INSERT"
+                      : kind == SQL_STMT_UPDATE ? "UPDATE"
+                                                : "DELETE";
+    sql_error_set(err, arena, SQL_STATE_FEATURE_NOT_SUPPORTED, "cannot %s view \"%s\"", verb, name);
+    sql_error_detail(err, arena,
+                     "Views that do not select from a single table or view are not automatically "
+                     "updatable.");
+    sql_error_hint(err, arena,
+                   "To enable %s the view, provide an INSTEAD OF %s trigger or an unconditional ON "
+                   "%s DO INSTEAD rule.",
+                   what, cmd, cmd);
+    return -1;
+}
+
+int sql__vtable_open(const sql_name *name, sql_stmt_kind kind, const char *query, kv_arena *arena,
                      const sql_table_desc **out, sql_error *err)
 {
     const char *schema = name->schema;
@@ -58,19 +91,29 @@ int sql__vtable_open(const sql_name *name, bool write, const char *query, kv_are
                   (strcmp(schema, "pg_catalog") == 0 || strcmp(schema, "information_schema") == 0);
     if (t == NULL && !system)
         return 1;
-    if (t == NULL)
+    if (t == NULL) {
         sql_error_set(err, arena, SQL_STATE_UNDEFINED_TABLE, "relation \"%s.%s\" does not exist",
                       schema, name->name);
-    else if (write)
-        sql_error_set(err, arena, SQL_STATE_INSUFFICIENT_PRIVILEGE,
-                      "permission denied for table %s", name->name);
-    else {
+        if (query != NULL)
+            sql_expr_error_position(err, query, name->location);
+        return -1;
+    }
+    if (kind == SQL_STMT_SELECT) {
         *out = t;
         return 0;
     }
-    if (query != NULL)
-        sql_expr_error_position(err, query, name->location);
-    return -1;
+    if (decl_of(t)->view)
+        return view_write(name->name, kind, arena, err);
+    return sql_error_set(err, arena, SQL_STATE_INSUFFICIENT_PRIVILEGE,
+                         "permission denied for table %s", name->name);
+}
+
+int sql__vtable_refuse(const sql_name *name, kv_arena *arena, sql_error *err)
+{
+    if (sql__vtable_find(name->schema, name->name) == NULL)
+        return 0;
+    return sql_error_set(err, arena, SQL_STATE_INSUFFICIENT_PRIVILEGE,
+                         "permission denied: \"%s\" is a system catalog", name->name);
 }
 
 const sql_table_desc *sql__vtable_find(const char *schema, const char *name)
@@ -249,6 +292,16 @@ int64_t sql__role_oid(const char *name)
     for (const char *p = name; *p; p++)
         h = (h ^ (uint8_t)*p) * 16777619u;
     return ((int64_t)1 << 30) + (h & (((uint32_t)1 << 30) - 1));
+}
+
+const char *sql__role_name(const sql_role_desc *roles, size_t n, int64_t oid)
+{
+    if (oid == SQL__DB_OWNER_ROLE_OID)
+        return "pg_database_owner";
+    for (size_t i = 0; i < n; i++)
+        if (sql__role_oid(roles[i].name) == oid)
+            return roles[i].name;
+    return NULL;
 }
 
 int sql__rel_by_oid(sql_catalog *c, sql_txn *t, int64_t oid, const sql_table_desc **out,

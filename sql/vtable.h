@@ -47,13 +47,30 @@
  * finds pg_catalog's); NULL when there is none. Static storage. */
 const sql_table_desc *sql__vtable_find(const char *schema, const char *name);
 
-/* Opens the virtual table `name` names (see above) into *out: 0; 1
- * when the name is not one (the caller looks for a table); -1 with
- * `err` set: 42P01 for another name in pg_catalog or
- * information_schema, 42501 when the statement would write it
- * (`write`), both at the name's position in `query`. */
-int sql__vtable_open(const sql_name *name, bool write, const char *query, kv_arena *arena,
+/* Opens the virtual table `name` names (see above) into *out for a
+ * statement of kind `kind`: 0; 1 when the name is not one (the caller
+ * looks for a table); -1 with `err` set: 42P01 for another name in
+ * pg_catalog or information_schema (at the name's position in `query`,
+ * NULL: none), and for INSERT, UPDATE and DELETE PostgreSQL's refusal
+ * without a position (0A000 "cannot insert into view" for the catalogs
+ * that are views there, else 42501 "permission denied for table"). */
+int sql__vtable_open(const sql_name *name, sql_stmt_kind kind, const char *query, kv_arena *arena,
                      const sql_table_desc **out, sql_error *err);
+
+/* DDL on a table (DROP, TRUNCATE, ALTER, CREATE INDEX): -1 with 42501
+ * `permission denied: "x" is a system catalog` set when `name` names a
+ * virtual table, else 0. */
+int sql__vtable_refuse(const sql_name *name, kv_arena *arena, sql_error *err);
+
+/* pg_namespace's rows: the schemas there are. */
+typedef struct sql__schema {
+    int64_t oid;
+    const char *name;
+    int64_t owner; /* a role oid */
+} sql__schema;
+
+extern const sql__schema sql__schemas[];
+extern const size_t sql__nschemas;
 
 /* Runs the scan of virtual-table plan p: its rows (in table order,
  * valid during the call) that pass p->filter go to cb (1 stops). The
@@ -64,6 +81,10 @@ int sql__vtable_scan(const sql_plan *p, sql_run_ctx *ctx, sql__row_cb cb, void *
 
 /* The oid of role `name`. */
 int64_t sql__role_oid(const char *name);
+
+/* The name of the role of oid `oid` among roles[0..n) (pg_database_owner
+ * is implicit); NULL when none has it. Borrowed from roles or static. */
+const char *sql__role_name(const sql_role_desc *roles, size_t n, int64_t oid);
 
 /* What a relation oid names in database `db_id`, read through `t`: the
  * table (a reference the caller releases) and *slot (0: the table, else

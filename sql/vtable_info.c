@@ -30,17 +30,11 @@ static const sql__vcol schemata_cols[] = {
 
 static int gen_schemata(sql__vgen *g, const sql__vsnap *s)
 {
-    static const char *const rows[][2] = {
-        {"pg_toast", "root"},
-        {"pg_catalog", "root"},
-        {"public", "pg_database_owner"},
-        {"information_schema", "root"},
-    };
     int rc = 0;
-    for (size_t i = 0; rc == 0 && i < sizeof rows / sizeof *rows; i++) {
+    for (size_t i = 0; rc == 0 && i < sql__nschemas; i++) {
         sql__vput_text(g, s->database);
-        sql__vput_text(g, rows[i][0]);
-        sql__vput_text(g, rows[i][1]);
+        sql__vput_text(g, sql__schemas[i].name);
+        sql__vput_text(g, sql__role_name(s->roles, s->nroles, sql__schemas[i].owner));
         for (int k = 0; k < 4; k++)
             sql__vput_null(g);
         rc = sql__vemit(g);
@@ -321,12 +315,12 @@ static int gen_key_column_usage(sql__vgen *g, const sql__vsnap *s)
 }
 
 const sql__vdecl sql__vtables_info[] = {
-    {"information_schema", "schemata", SQL__VCOLS(schemata_cols), gen_schemata},
-    {"information_schema", "tables", SQL__VCOLS(tables_cols), gen_tables},
-    {"information_schema", "columns", SQL__VCOLS(columns_cols), gen_columns},
-    {"information_schema", "table_constraints", SQL__VCOLS(table_constraints_cols),
+    {"information_schema", "schemata", true, SQL__VCOLS(schemata_cols), gen_schemata},
+    {"information_schema", "tables", true, SQL__VCOLS(tables_cols), gen_tables},
+    {"information_schema", "columns", true, SQL__VCOLS(columns_cols), gen_columns},
+    {"information_schema", "table_constraints", true, SQL__VCOLS(table_constraints_cols),
      gen_table_constraints},
-    {"information_schema", "key_column_usage", SQL__VCOLS(key_column_usage_cols),
+    {"information_schema", "key_column_usage", true, SQL__VCOLS(key_column_usage_cols),
      gen_key_column_usage},
 };
 const size_t sql__nvtables_info = sizeof sql__vtables_info / sizeof *sql__vtables_info;

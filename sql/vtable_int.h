@@ -43,6 +43,7 @@ typedef struct sql__vcol {
 typedef struct sql__vdecl {
     const char *schema;
     const char *name;
+    bool view; /* a view in PostgreSQL (pg_roles, information_schema) */
     const sql__vcol *cols;
     int ncols;
     int (*gen)(sql__vgen *g, const sql__vsnap *snap);

@@ -30,8 +30,6 @@
 
 /* PostgreSQL's fixed oids. */
 enum {
-    INFO_SCHEMA_OID = 13183, /* PostgreSQL 15's information_schema */
-    PG_TOAST_OID = 99,
     HEAP_AM_OID = 2,
     BTREE_AM_OID = 403,
     DEFAULT_COLLATION_OID = 100,
@@ -114,21 +112,11 @@ static const sql__vcol namespace_cols[] = {
 
 static int gen_namespace(sql__vgen *g, const sql__vsnap *s)
 {
-    static const struct {
-        int64_t oid;
-        const char *name;
-        int64_t owner;
-    } rows[] = {
-        {PG_TOAST_OID, "pg_toast", SQL__BOOTSTRAP_ROLE_OID},
-        {SQL_PG_CATALOG_OID, "pg_catalog", SQL__BOOTSTRAP_ROLE_OID},
-        {SQL_PUBLIC_SCHEMA_OID, "public", SQL__DB_OWNER_ROLE_OID},
-        {INFO_SCHEMA_OID, "information_schema", SQL__BOOTSTRAP_ROLE_OID},
-    };
     (void)s;
-    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
-        sql__vput_int(g, rows[i].oid);
-        sql__vput_text(g, rows[i].name);
-        sql__vput_int(g, rows[i].owner);
+    for (size_t i = 0; i < sql__nschemas; i++) {
+        sql__vput_int(g, sql__schemas[i].oid);
+        sql__vput_text(g, sql__schemas[i].name);
+        sql__vput_int(g, sql__schemas[i].owner);
         sql__vput_null(g);
         int rc = sql__vemit(g);
         if (rc != 0)
@@ -754,28 +742,28 @@ static const sql__vcol partitioned_table_cols[] = {
     {"partattrs", TX}, {"partclass", TX}, {"partcollation", TX}, {"partexprs", TX}};
 
 const sql__vdecl sql__vtables_pg[] = {
-    {"pg_catalog", "pg_namespace", SQL__VCOLS(namespace_cols), gen_namespace},
-    {"pg_catalog", "pg_class", SQL__VCOLS(class_cols), gen_class},
-    {"pg_catalog", "pg_am", SQL__VCOLS(am_cols), gen_am},
-    {"pg_catalog", "pg_index", SQL__VCOLS(index_cols), gen_index},
-    {"pg_catalog", "pg_attribute", SQL__VCOLS(attribute_cols), gen_attribute},
-    {"pg_catalog", "pg_attrdef", SQL__VCOLS(attrdef_cols), gen_attrdef},
-    {"pg_catalog", "pg_constraint", SQL__VCOLS(constraint_cols), gen_constraint},
-    {"pg_catalog", "pg_type", SQL__VCOLS(type_cols), gen_type},
-    {"pg_catalog", "pg_roles", SQL__VCOLS(roles_cols), gen_roles},
-    {"pg_catalog", "pg_user", SQL__VCOLS(user_cols), gen_user},
-    {"pg_catalog", "pg_auth_members", SQL__VCOLS(auth_members_cols), NULL},
-    {"pg_catalog", "pg_database", SQL__VCOLS(database_cols), gen_database},
-    {"pg_catalog", "pg_tablespace", SQL__VCOLS(tablespace_cols), gen_tablespace},
-    {"pg_catalog", "pg_description", SQL__VCOLS(description_cols), NULL},
-    {"pg_catalog", "pg_policy", SQL__VCOLS(policy_cols), NULL},
-    {"pg_catalog", "pg_trigger", SQL__VCOLS(trigger_cols), NULL},
-    {"pg_catalog", "pg_publication", SQL__VCOLS(publication_cols), NULL},
-    {"pg_catalog", "pg_publication_rel", SQL__VCOLS(publication_rel_cols), NULL},
-    {"pg_catalog", "pg_publication_namespace", SQL__VCOLS(publication_namespace_cols), NULL},
-    {"pg_catalog", "pg_statistic_ext", SQL__VCOLS(statistic_ext_cols), NULL},
-    {"pg_catalog", "pg_inherits", SQL__VCOLS(inherits_cols), NULL},
-    {"pg_catalog", "pg_collation", SQL__VCOLS(collation_cols), NULL},
-    {"pg_catalog", "pg_partitioned_table", SQL__VCOLS(partitioned_table_cols), NULL},
+    {"pg_catalog", "pg_namespace", false, SQL__VCOLS(namespace_cols), gen_namespace},
+    {"pg_catalog", "pg_class", false, SQL__VCOLS(class_cols), gen_class},
+    {"pg_catalog", "pg_am", false, SQL__VCOLS(am_cols), gen_am},
+    {"pg_catalog", "pg_index", false, SQL__VCOLS(index_cols), gen_index},
+    {"pg_catalog", "pg_attribute", false, SQL__VCOLS(attribute_cols), gen_attribute},
+    {"pg_catalog", "pg_attrdef", false, SQL__VCOLS(attrdef_cols), gen_attrdef},
+    {"pg_catalog", "pg_constraint", false, SQL__VCOLS(constraint_cols), gen_constraint},
+    {"pg_catalog", "pg_type", false, SQL__VCOLS(type_cols), gen_type},
+    {"pg_catalog", "pg_roles", true, SQL__VCOLS(roles_cols), gen_roles},
+    {"pg_catalog", "pg_user", true, SQL__VCOLS(user_cols), gen_user},
+    {"pg_catalog", "pg_auth_members", false, SQL__VCOLS(auth_members_cols), NULL},
+    {"pg_catalog", "pg_database", false, SQL__VCOLS(database_cols), gen_database},
+    {"pg_catalog", "pg_tablespace", false, SQL__VCOLS(tablespace_cols), gen_tablespace},
+    {"pg_catalog", "pg_description", false, SQL__VCOLS(description_cols), NULL},
+    {"pg_catalog", "pg_policy", false, SQL__VCOLS(policy_cols), NULL},
+    {"pg_catalog", "pg_trigger", false, SQL__VCOLS(trigger_cols), NULL},
+    {"pg_catalog", "pg_publication", false, SQL__VCOLS(publication_cols), NULL},
+    {"pg_catalog", "pg_publication_rel", false, SQL__VCOLS(publication_rel_cols), NULL},
+    {"pg_catalog", "pg_publication_namespace", false, SQL__VCOLS(publication_namespace_cols), NULL},
+    {"pg_catalog", "pg_statistic_ext", false, SQL__VCOLS(statistic_ext_cols), NULL},
+    {"pg_catalog", "pg_inherits", false, SQL__VCOLS(inherits_cols), NULL},
+    {"pg_catalog", "pg_collation", false, SQL__VCOLS(collation_cols), NULL},
+    {"pg_catalog", "pg_partitioned_table", false, SQL__VCOLS(partitioned_table_cols), NULL},
 };
 const size_t sql__nvtables_pg = sizeof sql__vtables_pg / sizeof *sql__vtables_pg;

@@ -304,20 +304,49 @@ static int constraintdef(FN_ARGS)
     return text_of(ctx, def, out);
 }
 
-/* pg_attrdef.adbin and pg_constraint.conbin hold the deparsed text. */
+/* pg_get_expr(tree, relid [, pretty]) over the references that
+ * pg_attrdef.adbin and pg_constraint.conbin hold (sql__expr_tree);
+ * NULL when relid names no table. */
 static int get_expr(FN_ARGS)
 {
-    *out = args[0];
-    return 0;
+    const sql_table_desc *t;
+    uint32_t slot;
+    const char *tree = cstr(ctx, args, 0), *text = NULL;
+    if (tree == NULL)
+        return sql__fn_oom(ctx);
+    if (need_catalog(ctx) != 0)
+        return -1;
+    int rc = sql__rel_by_oid(ctx->env->catalog, ctx->env->txn, args[1].v.i, &t, &slot, ctx->err,
+                             ctx->arena);
+    if (rc < 0)
+        return -1;
+    if (rc == 0) {
+        bool pretty = e->nargs > 2 && args[2].v.b;
+        rc = slot == 0 ? sql__expr_tree_text(t, tree, pretty, ctx->arena, &text) : 0;
+        sql_table_release(t);
+    }
+    if (rc < 0)
+        return sql__fn_oom(ctx);
+    if (rc == 1) {
+        sql_error_set(ctx->err, ctx->arena, SQL_STATE_INVALID_TEXT_REPRESENTATION,
+                      "invalid input syntax for type pg_node_tree");
+        return -1;
+    }
+    return text_of(ctx, text, out);
 }
 
+/* Not strict: a NULL typmod is none (-1), as in PostgreSQL. */
 static int format_type(FN_ARGS)
 {
     int64_t oid = args[0].v.i;
+    if (args[0].isnull) {
+        out->isnull = true;
+        return 0;
+    }
     if (oid < 0 || oid > UINT32_MAX || !sql_type_known((uint32_t)oid))
         return text_of(ctx, "???", out);
-    const char *s =
-        sql__format_type((sql_type){(sql_type_id)oid, (int32_t)args[1].v.i}, ctx->arena);
+    int32_t typmod = args[1].isnull ? -1 : (int32_t)args[1].v.i;
+    const char *s = sql__format_type((sql_type){(sql_type_id)oid, typmod}, ctx->arena);
     return s ? text_of(ctx, s, out) : sql__fn_oom(ctx);
 }
 
@@ -367,9 +396,9 @@ static const sql__fn fn_table[] = {
     {"pg_get_indexdef", 3, {T(INT8), T(INT4), T(BOOL)}, T(TEXT), indexdef, ST},
     {"pg_get_constraintdef", 1, {T(INT8)}, T(TEXT), constraintdef, ST},
     {"pg_get_constraintdef", 2, {T(INT8), T(BOOL)}, T(TEXT), constraintdef, ST},
-    {"pg_get_expr", 2, {T(TEXT), T(INT8)}, T(TEXT), get_expr, S},
-    {"pg_get_expr", 3, {T(TEXT), T(INT8), T(BOOL)}, T(TEXT), get_expr, S},
-    {"format_type", 2, {T(INT8), T(INT4)}, T(TEXT), format_type, S},
+    {"pg_get_expr", 2, {T(TEXT), T(INT8)}, T(TEXT), get_expr, ST},
+    {"pg_get_expr", 3, {T(TEXT), T(INT8), T(BOOL)}, T(TEXT), get_expr, ST},
+    {"format_type", 2, {T(INT8), T(INT4)}, T(TEXT), format_type, 0},
     {"pg_table_is_visible", 1, {T(INT8)}, T(BOOL), table_is_visible, ST},
     {"pg_relation_is_publishable", 1, {T(INT8)}, T(BOOL), relation_is_publishable, ST},
     {"pg_encoding_to_char", 1, {T(INT4)}, T(TEXT), encoding_to_char, S},

@@ -499,11 +499,11 @@ static void deparse_compound(deparser *d, const sql_expr *e)
         deparse(d, e->arg, UNDER_OP);
         sb_printf(b, " IS %sNULL", e->negated ? "NOT " : "");
         break;
-    case SQL_EXPR_IN:
+    case SQL_EXPR_IN: /* PostgreSQL keeps IN as an array comparison */
         deparse(d, e->arg, UNDER_OP);
-        sb_printf(b, " %sIN (", e->negated ? "NOT " : "");
+        sb_printf(b, " %s (ARRAY[", e->negated ? "<> ALL" : "= ANY");
         deparse_list(d, e->args, e->nargs, ", ", TOP);
-        sb_printf(b, ")");
+        sb_printf(b, "])");
         break;
     case SQL_EXPR_BETWEEN:
         deparse(d, e->arg, UNDER_OP);
@@ -557,6 +557,33 @@ const char *sql__deparse(const sql_expr *e, sql_type_id string_type, bool pretty
     deparser d = {.b = &b, .pretty = pretty, .string_type = string_type};
     deparse(&d, e, TOP);
     return sb_done(&b);
+}
+
+const char *sql__expr_tree(bool check, uint32_t n, kv_arena *arena)
+{
+    strbuf b = {.arena = arena};
+    sb_printf(&b, check ? "{CHECK :index %u}" : "{DEFAULT :column %u}", n);
+    return sb_done(&b);
+}
+
+int sql__expr_tree_text(const sql_table_desc *t, const char *tree, bool pretty, kv_arena *arena,
+                        const char **out)
+{
+    unsigned n;
+    char end;
+    const sql_expr *e = NULL;
+    sql_type_id string_type = SQL_T_TEXT;
+    if (sscanf(tree, "{CHECK :index %u%c", &n, &end) == 2 && end == '}') {
+        e = n < t->nchecks ? t->checks[n].expr : NULL;
+    } else if (sscanf(tree, "{DEFAULT :column %u%c", &n, &end) == 2 && end == '}') {
+        int pos = sql__col_pos(t, n);
+        e = pos >= 0 ? t->cols[pos].default_expr : NULL;
+        string_type = pos >= 0 ? t->cols[pos].type.oid : SQL_T_TEXT;
+    } else {
+        return 1;
+    }
+    *out = e ? sql__deparse(e, string_type, pretty, arena) : NULL;
+    return e && *out == NULL ? -1 : 0;
 }
 
 /* The table column of id `id`. */

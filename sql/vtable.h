@@ -102,6 +102,19 @@ const char *sql__indexdef(const sql_table_desc *t, const sql_index_desc *ix, int
  * In `arena`. */
 const char *sql__constraintdef(const sql_table_desc *t, int64_t oid, bool pretty, kv_arena *arena);
 
+/* pg_attrdef.adbin and pg_constraint.conbin: instead of PostgreSQL's
+ * node tree, a reference to the column default (`check` false) or
+ * CHECK constraint `n` of the table (column id, index into checks),
+ * which pg_get_expr deparses; in `arena`, NULL when out of memory. */
+const char *sql__expr_tree(bool check, uint32_t n, kv_arena *arena);
+
+/* pg_get_expr's text for `tree` (from sql__expr_tree) over table t,
+ * plain or `pretty`, into *out (`arena`; NULL when t has no such
+ * expression). 1 when `tree` is no such reference, -1 when out of
+ * memory. */
+int sql__expr_tree_text(const sql_table_desc *t, const char *tree, bool pretty, kv_arena *arena,
+                        const char **out);
+
 /* A default or CHECK expression as PostgreSQL deparses it, plainly or
  * (`pretty`) with the parentheses precedence needs only; a string
  * literal is typed `string_type` (a default's column type, else text).

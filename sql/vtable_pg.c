@@ -367,9 +367,7 @@ static int gen_attrdef(sql__vgen *g, const sql__vsnap *s)
             const sql_col_desc *col = &t->cols[c];
             if (col->hidden || col->default_expr == NULL)
                 continue;
-            /* adbin holds the deparsed text: pg_get_expr returns it */
-            const char *text =
-                sql__deparse(col->default_expr, col->type.oid, false, sql__vgen_arena(g));
+            const char *text = sql__expr_tree(false, col->id, sql__vgen_arena(g));
             if (text == NULL)
                 return oom(g);
             sql__vput_int(g, SQL__DEF_OID(rel, col->id));
@@ -457,8 +455,7 @@ static int gen_constraint(sql__vgen *g, const sql__vsnap *s)
     for (size_t i = 0; i < s->ntables; i++) {
         const sql_table_desc *t = s->tables[i];
         for (uint32_t c = 0; c < t->nchecks; c++) {
-            const char *bin =
-                sql__deparse(t->checks[c].expr, SQL_T_TEXT, false, sql__vgen_arena(g));
+            const char *bin = sql__expr_tree(true, c, sql__vgen_arena(g));
             if (bin == NULL)
                 return oom(g);
             int rc =

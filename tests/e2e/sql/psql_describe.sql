@@ -81,6 +81,25 @@ SELECT 'no_such_type'::regtype;
 SELECT 'no_such_schema'::regnamespace;
 SELECT 'no_such_role'::regrole;
 SELECT 'int4'::regtype::oid, 'public'::regnamespace::oid;
+-- defaults and CHECK constraints as PostgreSQL deparses them, plain and pretty
+CREATE TABLE exprs (a int, b int, c text DEFAULT 'x', e numeric DEFAULT 1.5,
+    f bool DEFAULT (NOT false), g int DEFAULT (1 + 2) * 3, h varchar(5) DEFAULT 'v',
+    CHECK (a + b > 0), CHECK (a IS NOT NULL OR b IS NULL), CHECK (a IN (1, 2, 3)),
+    CHECK (a NOT IN (7, 8)), CHECK (NOT (a = 5 AND b = 6)), CHECK (c <> 'q'));
+SELECT conname, pg_get_constraintdef(oid), pg_get_constraintdef(oid, true)
+  FROM pg_constraint WHERE conrelid = 'exprs'::regclass ORDER BY 1;
+SELECT a.attname, pg_get_expr(d.adbin, d.adrelid), pg_get_expr(d.adbin, d.adrelid, true)
+  FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+ WHERE d.adrelid = 'exprs'::regclass ORDER BY a.attnum;
+SELECT format_type(12345, -1), format_type(NULL, -1), format_type(23, NULL), pg_get_userbyid(5),
+       pg_get_indexdef(0), pg_get_constraintdef(0);
+-- a table without a primary key has no index (its hidden key is no column)
+CREATE TABLE nopk (x int, y text);
+SELECT relname, relhasindex, relnatts FROM pg_class WHERE relname = 'nopk';
+SELECT attname, attnum FROM pg_attribute
+ WHERE attrelid = 'nopk'::regclass AND attnum > 0 ORDER BY attnum;
+SELECT count(*) FROM pg_index WHERE indrelid = 'nopk'::regclass;
+DROP TABLE exprs, nopk;
 DROP TABLE tags;
 DROP TABLE orders;
 DROP TABLE accounts;

@@ -1,0 +1,181 @@
+/*
+ * vtable_test.c - the system catalogs (sql/vtable.c, sql/vtable_pg.c,
+ * sql/vtable_info.c, sql/expr_func_catalog.c) through a session over a
+ * real store: virtual tables joined, filtered, aggregated and used in
+ * subqueries by the ordinary executor; the catalog read through the
+ * statement's transaction (its own uncommitted DDL); prepared statements
+ * that see tables created after they were planned; one oid per relation
+ * across pg_class, pg_index, pg_attribute and regclass; writes and DDL
+ * refused as PostgreSQL refuses them; EXPLAIN. The e2e script
+ * tests/e2e/sql/psql_describe.sql checks psql's own queries against
+ * PostgreSQL 15.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "session_rec.h"
+#include "sql/vtable.h"
+
+static sess_env E;
+static rec R;
+
+static const char *q(const char *text)
+{
+    return q_on(E.s, &R, text);
+}
+
+#define EXPECT(query, want) EXPECT_ON(E.s, &R, query, want)
+
+static void setup(void)
+{
+    sess_open(&E);
+    q("CREATE TABLE acc (id int PRIMARY KEY, name text NOT NULL UNIQUE, bal int DEFAULT 0)");
+    q("CREATE TABLE ord (id bigserial PRIMARY KEY, acc int, amt int CHECK (amt > 0))");
+    q("CREATE INDEX ord_acc_idx ON ord (acc)");
+}
+
+static void teardown(void)
+{
+    sess_close(&E);
+}
+
+TestSuite(vtable, .init = setup, .fini = teardown, .timeout = 120);
+
+Test(vtable, relations_and_their_kinds)
+{
+    EXPECT("SELECT relname, relkind, relnatts FROM pg_class ORDER BY relname",
+           "T relname,relkind,relnatts\n"
+           "D acc|r|3\nD acc_name_key|i|1\nD acc_pkey|i|1\nD ord|r|3\nD ord_acc_idx|i|1\n"
+           "D ord_id_seq|S|3\nD ord_pkey|i|1\nC SELECT 7\n");
+    /* qualified and unqualified names reach the same table */
+    EXPECT("SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_class d ON c.oid = d.oid",
+           "T count\nD 7\nC SELECT 1\n");
+}
+
+Test(vtable, one_oid_per_relation)
+{
+    /* table oids: descriptor ids mapped into PostgreSQL's user range */
+    EXPECT("SELECT count(*) FROM pg_class WHERE oid < 16384", "T count\nD 0\nC SELECT 1\n");
+    EXPECT("SELECT 'ord'::regclass = oid, oid::regclass FROM pg_class WHERE relname = 'ord'",
+           "T ?column?,oid\nD t|ord\nC SELECT 1\n");
+    EXPECT("SELECT c.relname, t.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+           "JOIN pg_class t ON t.oid = i.indrelid ORDER BY 1",
+           "T relname,relname\nD acc_name_key|acc\nD acc_pkey|acc\nD ord_acc_idx|ord\n"
+           "D ord_pkey|ord\nC SELECT 4\n");
+    EXPECT("SELECT a.attname FROM pg_attribute a WHERE a.attrelid = 'ord_acc_idx'::regclass",
+           "T attname\nD acc\nC SELECT 1\n");
+    EXPECT("SELECT 'ord_id_seq'::regclass::oid = (SELECT oid FROM pg_class WHERE relkind = 'S')",
+           "T ?column?\nD t\nC SELECT 1\n");
+    /* an oid that names nothing prints as its number */
+    EXPECT("SELECT 12::regclass, 12::regtype, 23::regtype, 2200::regnamespace",
+           "T regclass,regtype,regtype,regnamespace\nD 12|12|integer|public\nC SELECT 1\n");
+}
+
+Test(vtable, ordinary_machinery_over_catalogs)
+{
+    /* correlated subqueries, EXISTS, aggregation, DISTINCT and LIMIT */
+    EXPECT("SELECT c.relname, (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid "
+           "AND a.attnum > 0) FROM pg_class c WHERE c.relkind = 'r' ORDER BY 1",
+           "T relname,count\nD acc|3\nD ord|3\nC SELECT 2\n");
+    EXPECT("SELECT relname FROM pg_class c WHERE EXISTS (SELECT 1 FROM pg_constraint "
+           "WHERE conrelid = c.oid AND contype = 'c')",
+           "T relname\nD ord\nC SELECT 1\n");
+    EXPECT("SELECT contype, count(*) FROM pg_constraint GROUP BY contype ORDER BY 1",
+           "T contype,count\nD c|1\nD p|2\nD u|1\nC SELECT 3\n");
+    EXPECT("SELECT DISTINCT table_name FROM information_schema.columns ORDER BY 1",
+           "T table_name\nD acc\nD ord\nC SELECT 2\n");
+    EXPECT("SELECT typname FROM pg_type ORDER BY oid LIMIT 2",
+           "T typname\nD bool\nD bytea\nC SELECT 2\n");
+    /* a catalog joined with a stored table */
+    q("INSERT INTO acc VALUES (1, 'x', 5)");
+    EXPECT("SELECT a.name, c.relname FROM acc a CROSS JOIN pg_class c WHERE c.relkind = 'S'",
+           "T name,relname\nD x|ord_id_seq\nC SELECT 1\n");
+}
+
+Test(vtable, explain_names_a_seq_scan)
+{
+    EXPECT("EXPLAIN SELECT c.relname FROM pg_class c JOIN pg_namespace n "
+           "ON n.oid = c.relnamespace",
+           "T QUERY PLAN\nD Hash Join\nD   ->  Seq Scan on pg_class c\nD   ->  Hash\n"
+           "D         ->  Seq Scan on pg_namespace n\nC EXPLAIN\n");
+}
+
+Test(vtable, the_transactions_own_ddl_is_seen)
+{
+    q("BEGIN");
+    q("CREATE TABLE fresh (a int)");
+    EXPECT("SELECT relname FROM pg_class WHERE relname = 'fresh'",
+           "T relname\nD fresh\nC SELECT 1\n");
+    q("ROLLBACK");
+    EXPECT("SELECT relname FROM pg_class WHERE relname = 'fresh'", "T relname\nC SELECT 0\n");
+}
+
+Test(vtable, a_prepared_statement_reads_the_catalog_each_time)
+{
+    sql_error err;
+    sql_sink k = sink_for(&R);
+    cr_assert_eq(sql_session_prepare(E.s, "p", "SELECT count(*) FROM pg_class WHERE relkind = 'r'",
+                                     0, NULL, &err, E.arena),
+                 0);
+    for (int round = 0; round < 2; round++) {
+        cr_assert_eq(sql_session_bind(E.s, "", "p", 0, NULL, 0, NULL, 0, NULL, &err, E.arena), 0);
+        R.len = 0;
+        R.buf[0] = '\0';
+        cr_assert_eq(sql_session_execute(E.s, "", 0, true, &k), 0);
+        cr_expect_str_eq(R.buf, round == 0 ? "D 2\nC SELECT 1\n" : "D 3\nC SELECT 1\n");
+        cr_assert_eq(sql_session_sync(E.s, &k), 0);
+        if (round == 0)
+            q("CREATE TABLE later (a int PRIMARY KEY)");
+    }
+}
+
+Test(vtable, roles_and_owners)
+{
+    q("CREATE USER alice");
+    EXPECT("SELECT rolname, rolsuper, rolcanlogin, pg_get_userbyid(oid) = rolname FROM pg_roles "
+           "ORDER BY 1",
+           "T rolname,rolsuper,rolcanlogin,?column?\nD alice|f|t|t\nD pg_database_owner|f|f|t\n"
+           "D root|t|t|t\nC SELECT 3\n");
+    EXPECT("SELECT 'alice'::regrole::regrole, 'root'::regrole::oid",
+           "T regrole,oid\nD alice|10\nC SELECT 1\n");
+    EXPECT("SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class",
+           "T pg_get_userbyid\nD root\nC SELECT 1\n");
+}
+
+Test(vtable, writes_and_ddl_are_refused)
+{
+    EXPECT("INSERT INTO pg_class (relname) VALUES ('x')",
+           "E 42501 permission denied for table pg_class\n");
+    EXPECT("UPDATE pg_catalog.pg_attribute SET attname = 'x'",
+           "E 42501 permission denied for table pg_attribute\n");
+    EXPECT("DELETE FROM pg_roles", "E 0A000 cannot delete from view \"pg_roles\"\n");
+    EXPECT("UPDATE information_schema.tables SET table_name = 'x'",
+           "E 0A000 cannot update view \"tables\"\n");
+    EXPECT("DROP TABLE pg_class", "E 42501 permission denied: \"pg_class\" is a system catalog\n");
+    EXPECT("TRUNCATE pg_index", "E 42501 permission denied: \"pg_index\" is a system catalog\n");
+    EXPECT("CREATE INDEX ON pg_type (typname)",
+           "E 42501 permission denied: \"pg_type\" is a system catalog\n");
+    EXPECT("SELECT * FROM information_schema.nope",
+           "E 42P01 relation \"information_schema.nope\" does not exist\n");
+    /* public.pg_class may exist beside it, as in PostgreSQL */
+    q("CREATE TABLE pg_class (a int)");
+    EXPECT("SELECT count(*) FROM public.pg_class", "T count\nD 0\nC SELECT 1\n");
+    EXPECT("SELECT count(*) > 0 FROM pg_class", "T ?column?\nD t\nC SELECT 1\n");
+}
+
+Test(vtable, definitions)
+{
+    EXPECT("SELECT pg_get_indexdef(indexrelid), pg_get_indexdef(indexrelid, 1, true) "
+           "FROM pg_index WHERE indrelid = 'ord'::regclass ORDER BY 1",
+           "T pg_get_indexdef,pg_get_indexdef\n"
+           "D CREATE INDEX ord_acc_idx ON public.ord USING btree (acc)|acc\n"
+           "D CREATE UNIQUE INDEX ord_pkey ON public.ord USING btree (id)|id\nC SELECT 2\n");
+    EXPECT("SELECT pg_get_constraintdef(oid), pg_get_constraintdef(oid, true) FROM pg_constraint "
+           "WHERE contype = 'c'",
+           "T pg_get_constraintdef,pg_get_constraintdef\n"
+           "D CHECK ((amt > 0))|CHECK (amt > 0)\nC SELECT 1\n");
+    EXPECT("SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef ORDER BY 1",
+           "T pg_get_expr\nD 0\nD nextval('ord_id_seq'::regclass)\nC SELECT 2\n");
+    EXPECT("SELECT pg_get_expr('x', 'acc'::regclass)",
+           "E 22P02 invalid input syntax for type pg_node_tree\n");
+}

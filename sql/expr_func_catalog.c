@@ -72,6 +72,17 @@ static int rel_name(sql_eval_ctx *ctx, int64_t oid, const char **name)
     const sql_eval_env *env = ctx->env;
     const sql_table_desc *t;
     uint32_t slot;
+    const sql_table_desc *v = sql__vtable_by_oid(oid);
+    if (v != NULL) { /* information_schema is not on the search path */
+        bool info = strcmp(sql__vtable_schema_of(v), "information_schema") == 0;
+        char *q = info ? kv_arena_alloc(ctx->arena, strlen(v->name) + 20) : NULL;
+        if (info && q == NULL)
+            return sql__fn_oom(ctx);
+        if (info)
+            sprintf(q, "information_schema.%s", v->name);
+        *name = info ? q : v->name;
+        return 0;
+    }
     *name = NULL;
     int rc = sql__rel_by_oid(env->catalog, env->txn, oid, &t, &slot, ctx->err, ctx->arena);
     if (rc < 0)
@@ -94,16 +105,25 @@ static int rel_name(sql_eval_ctx *ctx, int64_t oid, const char **name)
     return 0;
 }
 
-/* The oid of relation `name` (a table, sequence or index of the
- * database, optionally qualified by public); -1 when there is none. */
+/* The oid of relation `name` (a catalog, or a table, sequence or index
+ * of the database; qualified, or found in pg_catalog before public as
+ * the search path finds it); -1 when there is none. */
 static int rel_oid(sql_eval_ctx *ctx, const char *name, int64_t *oid)
 {
     const sql_eval_env *env = ctx->env;
     sql_catalog_entry *ents;
     size_t n;
-    if (strncmp(name, "public.", 7) == 0)
-        name += 7;
-    *oid = -1;
+    const char *dot = strchr(name, '.');
+    char *schema = dot ? kv_arena_strndup(ctx->arena, name, (size_t)(dot - name)) : NULL;
+    if (dot && schema == NULL)
+        return sql__fn_oom(ctx);
+    const sql_table_desc *v = schema && strcmp(schema, "public") == 0
+                                  ? NULL
+                                  : sql__vtable_find(schema, dot ? dot + 1 : name);
+    *oid = v ? (int64_t)v->id : -1;
+    if (v || (schema && strcmp(schema, "public") != 0))
+        return 0;
+    name = dot ? dot + 1 : name;
     if (sql_catalog_list(env->catalog, env->txn, env->db_id, &ents, &n, ctx->err, ctx->arena) != 0)
         return -1;
     for (size_t i = 0; i < n && *oid < 0; i++) {
@@ -350,10 +370,13 @@ static int format_type(FN_ARGS)
     return s ? text_of(ctx, s, out) : sql__fn_oom(ctx);
 }
 
-/* Every relation is in pg_catalog or public, both on the search path. */
+/* Every relation is in pg_catalog or public, both on the search path,
+ * but for information_schema's. */
 static int table_is_visible(FN_ARGS)
 {
-    *out = (sql_datum){.v.b = true};
+    const sql_table_desc *v = sql__vtable_by_oid(args[0].v.i);
+    bool info = v && strcmp(sql__vtable_schema_of(v), "information_schema") == 0;
+    *out = (sql_datum){.v.b = !info};
     return 0;
 }
 

@@ -35,6 +35,7 @@ static sql_table_desc *make_descs(const sql__vdecl *d, size_t n)
             cols[c] = (sql_col_desc){
                 .id = (uint32_t)c + 1, .name = d[i].cols[c].name, .type = {d[i].cols[c].type, -1}};
         out[i] = (sql_table_desc){.virtual_ = true,
+                                  .id = d[i].oid,
                                   .name = d[i].name,
                                   .ncols = (uint32_t)d[i].ncols,
                                   .cols = cols,
@@ -139,6 +140,53 @@ static const sql__vdecl *decl_of(const sql_table_desc *t)
         return &sql__vtables_pg[t - descs_pg];
     assert(t >= descs_info && t < descs_info + sql__nvtables_info);
     return &sql__vtables_info[t - descs_info];
+}
+
+size_t sql__nvtables(void)
+{
+    return sql__nvtables_pg + sql__nvtables_info;
+}
+
+const sql_table_desc *sql__vtable_at(size_t i, const sql__vdecl **decl)
+{
+    assert(i < sql__nvtables());
+    pthread_once(&descs_once, init_descs);
+    bool info = i >= sql__nvtables_pg;
+    size_t k = info ? i - sql__nvtables_pg : i;
+    *decl = info ? &sql__vtables_info[k] : &sql__vtables_pg[k];
+    return info ? &descs_info[k] : &descs_pg[k];
+}
+
+const sql_table_desc *sql__vtable_by_oid(int64_t oid)
+{
+    const sql__vdecl *d;
+    for (size_t i = 0; i < sql__nvtables(); i++) {
+        const sql_table_desc *t = sql__vtable_at(i, &d);
+        if (t->id == oid)
+            return t;
+    }
+    return NULL;
+}
+
+const char *sql__vtable_schema_of(const sql_table_desc *t)
+{
+    return decl_of(t)->schema;
+}
+
+int64_t sql__schema_oid(const char *name)
+{
+    for (size_t i = 0; i < sql__nschemas; i++)
+        if (strcmp(sql__schemas[i].name, name) == 0)
+            return sql__schemas[i].oid;
+    return 0;
+}
+
+const sql__schema *sql__schema_by_oid(int64_t oid)
+{
+    for (size_t i = 0; i < sql__nschemas; i++)
+        if (sql__schemas[i].oid == oid)
+            return &sql__schemas[i];
+    return NULL;
 }
 
 /* ---- the scan ---------------------------------------------------------- */

@@ -47,6 +47,13 @@
  * finds pg_catalog's); NULL when there is none. Static storage. */
 const sql_table_desc *sql__vtable_find(const char *schema, const char *name);
 
+/* The virtual table of oid `oid` (its descriptor id); NULL when none.
+ * Static storage. */
+const sql_table_desc *sql__vtable_by_oid(int64_t oid);
+
+/* The schema of virtual table t: "pg_catalog" or "information_schema". */
+const char *sql__vtable_schema_of(const sql_table_desc *t);
+
 /* Opens the virtual table `name` names (see above) into *out for a
  * statement of kind `kind`: 0; 1 when the name is not one (the caller
  * looks for a table); -1 with `err` set: 42P01 for another name in

@@ -59,22 +59,27 @@ static const sql__vcol tables_cols[] = {
     {"commit_action", TX},
 };
 
+static int table_row(sql__vgen *g, const sql__vsnap *s, const sql__vrel *r)
+{
+    const sql__schema *nsp = sql__schema_by_oid(r->nsp);
+    if (r->kind != 'r' && r->kind != 'v')
+        return 0;
+    sql__vput_text(g, s->database);
+    sql__vput_text(g, nsp->name);
+    sql__vput_text(g, r->name);
+    sql__vput_text(g, r->kind == 'r' ? "BASE TABLE" : "VIEW");
+    for (int k = 0; k < 5; k++)
+        sql__vput_null(g);
+    sql__vput_text(g, r->kind == 'r' ? "YES" : "NO");
+    sql__vput_text(g, "NO");
+    sql__vput_null(g);
+    return sql__vemit(g);
+}
+
+/* Every table and view, the catalogs' included, as in PostgreSQL. */
 static int gen_tables(sql__vgen *g, const sql__vsnap *s)
 {
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < s->ntables; i++) {
-        sql__vput_text(g, s->database);
-        sql__vput_text(g, "public");
-        sql__vput_text(g, s->tables[i]->name);
-        sql__vput_text(g, "BASE TABLE");
-        for (int k = 0; k < 5; k++)
-            sql__vput_null(g);
-        sql__vput_text(g, "YES");
-        sql__vput_text(g, "NO");
-        sql__vput_null(g);
-        rc = sql__vemit(g);
-    }
-    return rc;
+    return sql__each_relation(g, s, table_row);
 }
 
 /* ---- columns ----------------------------------------------------------- */
@@ -159,8 +164,8 @@ static void put_type_facts(sql__vgen *g, sql_type t)
     put_int_or_null(g, dt, t.oid == SQL_T_DATE ? 0 : m >= 0 ? m : 6);
 }
 
-static int column_row(sql__vgen *g, const sql__vsnap *s, const sql_table_desc *t,
-                      const sql_col_desc *c, int pos)
+static int column_row(sql__vgen *g, const sql__vsnap *s, const char *schema,
+                      const sql_table_desc *t, const sql_col_desc *c, int pos)
 {
     kv_arena *arena = sql__vgen_arena(g);
     char *dtd = kv_arena_alloc(arena, 12);
@@ -170,7 +175,7 @@ static int column_row(sql__vgen *g, const sql__vsnap *s, const sql_table_desc *t
         return sql__oom(arena, sql__vgen_err(g));
     snprintf(dtd, 12, "%d", pos);
     sql__vput_text(g, s->database);
-    sql__vput_text(g, "public");
+    sql__vput_text(g, schema);
     sql__vput_text(g, t->name);
     sql__vput_text(g, c->name);
     sql__vput_int(g, pos);
@@ -198,6 +203,7 @@ static int column_row(sql__vgen *g, const sql__vsnap *s, const sql_table_desc *t
     return sql__vemit(g);
 }
 
+/* The database's tables' columns, then the catalogs'. */
 static int gen_columns(sql__vgen *g, const sql__vsnap *s)
 {
     for (size_t i = 0; i < s->ntables; i++) {
@@ -206,7 +212,16 @@ static int gen_columns(sql__vgen *g, const sql__vsnap *s)
         for (uint32_t c = 0; c < t->ncols; c++) {
             if (t->cols[c].hidden)
                 continue;
-            int rc = column_row(g, s, t, &t->cols[c], ++pos);
+            int rc = column_row(g, s, "public", t, &t->cols[c], ++pos);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    const sql__vdecl *d;
+    for (size_t i = 0; i < sql__nvtables(); i++) {
+        const sql_table_desc *t = sql__vtable_at(i, &d);
+        for (uint32_t c = 0; c < t->ncols; c++) {
+            int rc = column_row(g, s, d->schema, t, &t->cols[c], (int)c + 1);
             if (rc != 0)
                 return rc;
         }
@@ -235,21 +250,12 @@ static const sql__vcol key_column_usage_cols[] = {
 typedef int (*constraint_fn)(sql__vgen *g, const sql__vsnap *s, const sql_table_desc *t,
                              const char *name, const char *type, const sql_index_desc *ix);
 
-static bool hidden_key(const sql_table_desc *t, const sql_index_desc *ix)
-{
-    for (uint32_t k = 0; k < ix->ncols; k++)
-        for (uint32_t i = 0; i < t->ncols; i++)
-            if (t->cols[i].id == ix->col_ids[k] && t->cols[i].hidden)
-                return true;
-    return false;
-}
-
 static int each_constraint(sql__vgen *g, const sql__vsnap *s, constraint_fn fn)
 {
     for (size_t i = 0; i < s->ntables; i++) {
         const sql_table_desc *t = s->tables[i];
         int rc = 0;
-        if (t->primary.ncols > 0 && !hidden_key(t, &t->primary))
+        if (sql__real_pkey(t) != NULL)
             rc = fn(g, s, t, t->primary.name, "PRIMARY KEY", &t->primary);
         for (uint32_t x = 0; rc == 0 && x < t->nindexes; x++)
             if (!t->indexes[x].standalone)
@@ -315,12 +321,12 @@ static int gen_key_column_usage(sql__vgen *g, const sql__vsnap *s)
 }
 
 const sql__vdecl sql__vtables_info[] = {
-    {"information_schema", "schemata", true, SQL__VCOLS(schemata_cols), gen_schemata},
-    {"information_schema", "tables", true, SQL__VCOLS(tables_cols), gen_tables},
-    {"information_schema", "columns", true, SQL__VCOLS(columns_cols), gen_columns},
-    {"information_schema", "table_constraints", true, SQL__VCOLS(table_constraints_cols),
+    {"information_schema", "schemata", true, 13382, SQL__VCOLS(schemata_cols), gen_schemata},
+    {"information_schema", "tables", true, 13425, SQL__VCOLS(tables_cols), gen_tables},
+    {"information_schema", "columns", true, 13295, SQL__VCOLS(columns_cols), gen_columns},
+    {"information_schema", "table_constraints", true, 13411, SQL__VCOLS(table_constraints_cols),
      gen_table_constraints},
-    {"information_schema", "key_column_usage", true, SQL__VCOLS(key_column_usage_cols),
+    {"information_schema", "key_column_usage", true, 13329, SQL__VCOLS(key_column_usage_cols),
      gen_key_column_usage},
 };
 const size_t sql__nvtables_info = sizeof sql__vtables_info / sizeof *sql__vtables_info;

@@ -43,7 +43,8 @@ typedef struct sql__vcol {
 typedef struct sql__vdecl {
     const char *schema;
     const char *name;
-    bool view; /* a view in PostgreSQL (pg_roles, information_schema) */
+    bool view;    /* a view in PostgreSQL (pg_roles, information_schema) */
+    uint32_t oid; /* PostgreSQL 15's (pg_class 1259), also the descriptor's id */
     const sql__vcol *cols;
     int ncols;
     int (*gen)(sql__vgen *g, const sql__vsnap *snap);
@@ -55,6 +56,40 @@ extern const sql__vdecl sql__vtables_pg[];
 extern const size_t sql__nvtables_pg;
 extern const sql__vdecl sql__vtables_info[];
 extern const size_t sql__nvtables_info;
+
+/* Every virtual table, i < sql__nvtables(), in declaration order
+ * (pg_catalog's, then information_schema's): its descriptor, and its
+ * declaration into *decl. */
+size_t sql__nvtables(void);
+const sql_table_desc *sql__vtable_at(size_t i, const sql__vdecl **decl);
+
+/* A relation as pg_class, pg_tables and information_schema.tables show
+ * it; strings borrowed from the snapshot or static. */
+typedef struct sql__vrel {
+    int64_t oid;
+    const char *name;
+    int64_t nsp;
+    char kind; /* r, i, S, v */
+    int natts, nchecks;
+    bool hasindex;
+    const sql_table_desc *table; /* r and i of stored tables: the table */
+} sql__vrel;
+
+/* Calls fn with every relation: the database's tables, sequences and
+ * indexes (of its tables, in name order, primary key first), then the
+ * catalogs themselves. Stops at fn's first non-zero result and returns
+ * it. */
+int sql__each_relation(sql__vgen *g, const sql__vsnap *s,
+                       int (*fn)(sql__vgen *g, const sql__vsnap *s, const sql__vrel *r));
+
+/* A table's primary key as PostgreSQL would show it: NULL when the key
+ * is the hidden rowid of a table created without one. */
+const sql_index_desc *sql__real_pkey(const sql_table_desc *t);
+
+/* The oid of schema `name` (sql__schemas), and the schema of an oid
+ * (NULL: none). */
+int64_t sql__schema_oid(const char *name);
+const sql__schema *sql__schema_by_oid(int64_t oid);
 
 /* Appending the next column's value of the row being built. */
 void sql__vput_null(sql__vgen *g);

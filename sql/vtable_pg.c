@@ -13,6 +13,7 @@
  * publications, inheritance, collations, ...) exist and are empty, so
  * that psql's describe queries bind and run.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,13 +34,14 @@ enum {
     HEAP_AM_OID = 2,
     BTREE_AM_OID = 403,
     DEFAULT_COLLATION_OID = 100,
+    PG_CLASS_OID = 1259,
 };
 
 /* ---- helpers ----------------------------------------------------------- */
 
 /* A table's primary key as PostgreSQL would show it: none when the key
  * is the hidden rowid of a table created without one. */
-static const sql_index_desc *real_pkey(const sql_table_desc *t)
+const sql_index_desc *sql__real_pkey(const sql_table_desc *t)
 {
     for (uint32_t k = 0; k < t->primary.ncols; k++)
         for (uint32_t i = 0; i < t->ncols; i++)
@@ -77,7 +79,7 @@ static int each_index(sql__vgen *g, const sql__vsnap *s, index_fn fn)
 {
     for (size_t i = 0; i < s->ntables; i++) {
         const sql_table_desc *t = s->tables[i];
-        const sql_index_desc *pk = real_pkey(t);
+        const sql_index_desc *pk = sql__real_pkey(t);
         int rc = pk ? fn(g, t, pk) : 0;
         for (uint32_t x = 0; rc == 0 && x < t->nindexes; x++)
             rc = fn(g, t, &t->indexes[x]);
@@ -85,6 +87,68 @@ static int each_index(sql__vgen *g, const sql__vsnap *s, index_fn fn)
             return rc;
     }
     return 0;
+}
+
+static int index_relations(sql__vgen *g, const sql__vsnap *s, const sql_table_desc *t,
+                           int (*fn)(sql__vgen *g, const sql__vsnap *s, const sql__vrel *r))
+{
+    const sql_index_desc *pk = sql__real_pkey(t);
+    int rc = 0;
+    for (int64_t x = pk ? -1 : 0; rc == 0 && x < (int64_t)t->nindexes; x++) {
+        const sql_index_desc *ix = x < 0 ? pk : &t->indexes[x];
+        sql__vrel r = {SQL__REL_OID(t->id, ix->id),
+                       ix->name,
+                       SQL_PUBLIC_SCHEMA_OID,
+                       'i',
+                       (int)ix->ncols,
+                       0,
+                       false,
+                       t};
+        rc = fn(g, s, &r);
+    }
+    return rc;
+}
+
+int sql__each_relation(sql__vgen *g, const sql__vsnap *s,
+                       int (*fn)(sql__vgen *g, const sql__vsnap *s, const sql__vrel *r))
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < s->ntables; i++) {
+        const sql_table_desc *t = s->tables[i];
+        bool hasindex = sql__real_pkey(t) != NULL || t->nindexes > 0;
+        sql__vrel r = {SQL__REL_OID(t->id, 0),
+                       t->name,
+                       SQL_PUBLIC_SCHEMA_OID,
+                       'r',
+                       visible_cols(t),
+                       (int)t->nchecks,
+                       hasindex,
+                       t};
+        rc = fn(g, s, &r);
+    }
+    /* views: relkind 'v' rows of the database go here once it has views */
+    for (size_t i = 0; rc == 0 && i < s->nseqs; i++) {
+        sql__vrel r = {SQL__REL_OID(s->seqs[i].id, 0),
+                       s->seqs[i].name,
+                       SQL_PUBLIC_SCHEMA_OID,
+                       'S',
+                       3,
+                       0,
+                       false,
+                       NULL};
+        rc = fn(g, s, &r);
+    }
+    for (size_t i = 0; rc == 0 && i < s->ntables; i++)
+        rc = index_relations(g, s, s->tables[i], fn);
+    const sql__vdecl *d;
+    for (size_t i = 0; rc == 0 && i < sql__nvtables(); i++) {
+        const sql_table_desc *t = sql__vtable_at(i, &d);
+        sql__vrel r = {
+            t->id, t->name, sql__schema_oid(d->schema), d->view ? 'v' : 'r', (int)t->ncols, 0,
+            false, NULL};
+        rc = fn(g, s, &r);
+    }
+    return rc;
 }
 
 /* int2vector's text: the key columns' attnums separated by spaces. */
@@ -139,40 +203,40 @@ static const sql__vcol class_cols[] = {
 };
 
 /* One pg_class row; kind 'r', 'i' or 'S' (and 'v' for views, once the
- * catalog has them). */
-static int class_row(sql__vgen *g, int64_t oid, const char *name, char kind, int natts, int nchecks,
-                     bool hasindex)
+ * catalog has them, and for the catalogs that are views in PostgreSQL). */
+static int class_row(sql__vgen *g, const sql__vsnap *s, const sql__vrel *r)
 {
     char *k = kv_arena_alloc(sql__vgen_arena(g), 2);
     if (k == NULL)
         return oom(g);
-    k[0] = kind, k[1] = '\0';
-    sql__vput_int(g, oid);
-    sql__vput_text(g, name);
-    sql__vput_int(g, SQL_PUBLIC_SCHEMA_OID);
+    (void)s;
+    k[0] = r->kind, k[1] = '\0';
+    sql__vput_int(g, r->oid);
+    sql__vput_text(g, r->name);
+    sql__vput_int(g, r->nsp);
     sql__vput_int(g, 0); /* reltype */
     sql__vput_int(g, 0); /* reloftype */
     sql__vput_int(g, SQL__BOOTSTRAP_ROLE_OID);
-    sql__vput_int(g, kind == 'r' ? HEAP_AM_OID : kind == 'i' ? BTREE_AM_OID : 0);
-    sql__vput_int(g, oid); /* relfilenode */
-    sql__vput_int(g, 0);   /* reltablespace: the database's default */
+    sql__vput_int(g, r->kind == 'r' ? HEAP_AM_OID : r->kind == 'i' ? BTREE_AM_OID : 0);
+    sql__vput_int(g, r->kind == 'v' ? 0 : r->oid); /* relfilenode */
+    sql__vput_int(g, 0);                           /* reltablespace: the database's default */
     sql__vput_int(g, 0);
     sql__vput_float(g, -1); /* reltuples: never analyzed */
     sql__vput_int(g, 0);
     sql__vput_int(g, 0); /* reltoastrelid */
-    sql__vput_bool(g, hasindex);
+    sql__vput_bool(g, r->hasindex);
     sql__vput_bool(g, false);
     sql__vput_text(g, "p");
     sql__vput_text(g, k);
-    sql__vput_int(g, natts);
-    sql__vput_int(g, nchecks);
-    sql__vput_bool(g, false); /* relhasrules */
-    sql__vput_bool(g, false); /* relhastriggers */
-    sql__vput_bool(g, false); /* relhassubclass */
-    sql__vput_bool(g, false); /* relrowsecurity */
-    sql__vput_bool(g, false); /* relforcerowsecurity */
-    sql__vput_bool(g, true);  /* relispopulated */
-    sql__vput_text(g, kind == 'r' ? "d" : "n");
+    sql__vput_int(g, r->natts);
+    sql__vput_int(g, r->nchecks);
+    sql__vput_bool(g, r->kind == 'v'); /* relhasrules: a view's _RETURN */
+    sql__vput_bool(g, false);          /* relhastriggers */
+    sql__vput_bool(g, false);          /* relhassubclass */
+    sql__vput_bool(g, false);          /* relrowsecurity */
+    sql__vput_bool(g, false);          /* relforcerowsecurity */
+    sql__vput_bool(g, true);           /* relispopulated */
+    sql__vput_text(g, r->kind == 'r' && r->nsp == SQL_PUBLIC_SCHEMA_OID ? "d" : "n");
     sql__vput_bool(g, false); /* relispartition */
     sql__vput_int(g, 0);      /* relrewrite */
     sql__vput_null(g);        /* relacl */
@@ -181,28 +245,9 @@ static int class_row(sql__vgen *g, int64_t oid, const char *name, char kind, int
     return sql__vemit(g);
 }
 
-static int class_index(sql__vgen *g, const sql_table_desc *t, const sql_index_desc *ix)
-{
-    return class_row(g, SQL__REL_OID(t->id, ix->id), ix->name, 'i', (int)ix->ncols, 0, false);
-}
-
 static int gen_class(sql__vgen *g, const sql__vsnap *s)
 {
-    for (size_t i = 0; i < s->ntables; i++) {
-        const sql_table_desc *t = s->tables[i];
-        bool hasindex = real_pkey(t) != NULL || t->nindexes > 0;
-        int rc = class_row(g, SQL__REL_OID(t->id, 0), t->name, 'r', visible_cols(t),
-                           (int)t->nchecks, hasindex);
-        if (rc != 0)
-            return rc;
-    }
-    /* views: relkind 'v' rows go here once the catalog has views */
-    for (size_t i = 0; i < s->nseqs; i++) {
-        int rc = class_row(g, SQL__REL_OID(s->seqs[i].id, 0), s->seqs[i].name, 'S', 3, 0, false);
-        if (rc != 0)
-            return rc;
-    }
-    return each_index(g, s, class_index);
+    return sql__each_relation(g, s, class_row);
 }
 
 /* ---- pg_am ------------------------------------------------------------- */
@@ -337,8 +382,26 @@ static int attribute_index(sql__vgen *g, const sql_table_desc *t, const sql_inde
     return 0;
 }
 
+/* The catalogs' own columns. */
+static int attribute_catalogs(sql__vgen *g)
+{
+    const sql__vdecl *d;
+    for (size_t i = 0; i < sql__nvtables(); i++) {
+        const sql_table_desc *t = sql__vtable_at(i, &d);
+        for (uint32_t c = 0; c < t->ncols; c++) {
+            int rc = attribute_row(g, t->id, &t->cols[c], (int)c + 1);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
 static int gen_attribute(sql__vgen *g, const sql__vsnap *s)
 {
+    int rc = attribute_catalogs(g);
+    if (rc != 0)
+        return rc;
     for (size_t i = 0; i < s->ntables; i++) {
         const sql_table_desc *t = s->tables[i];
         int attnum = 0;
@@ -704,6 +767,143 @@ static int gen_tablespace(sql__vgen *g, const sql__vsnap *s)
     return rc;
 }
 
+/* ---- sequences: pg_sequence, pg_depend ---------------------------------- */
+
+/* The serial column whose sequence is `seq` (its table into *table), or
+ * NULL for a sequence no table owns. */
+static const sql_col_desc *seq_owner(const sql__vsnap *s, const sql_catalog_entry *seq,
+                                     const sql_table_desc **table)
+{
+    for (size_t i = 0; i < s->ntables; i++) {
+        const sql_table_desc *t = s->tables[i];
+        bool owns = false;
+        for (uint32_t k = 0; k < t->nsequences; k++)
+            owns |= t->sequence_ids[k] == seq->id;
+        for (uint32_t c = 0; owns && c < t->ncols; c++) {
+            const sql_expr *e = t->cols[c].default_expr;
+            if (e && e->kind == SQL_EXPR_FUNC && strcmp(e->name, "nextval") == 0 && e->nargs == 1 &&
+                e->args[0]->kind == SQL_EXPR_CONST && e->args[0]->text &&
+                strcmp(e->args[0]->text, seq->name) == 0) {
+                *table = t;
+                return &t->cols[c];
+            }
+        }
+    }
+    return NULL;
+}
+
+static const sql__vcol sequence_cols[] = {
+    {"seqrelid", I8}, {"seqtypid", I8}, {"seqstart", I8}, {"seqincrement", I8},
+    {"seqmax", I8},   {"seqmin", I8},   {"seqcache", I8}, {"seqcycle", B},
+};
+
+/* A serial column's sequence has its column's type, as PostgreSQL
+ * creates it; others are bigint. */
+static int gen_sequence(sql__vgen *g, const sql__vsnap *s)
+{
+    for (size_t i = 0; i < s->nseqs; i++) {
+        const sql_table_desc *t;
+        const sql_col_desc *col = seq_owner(s, &s->seqs[i], &t);
+        sql_type_id type = col ? col->type.oid : SQL_T_INT8;
+        sql__vput_int(g, SQL__REL_OID(s->seqs[i].id, 0));
+        sql__vput_int(g, type);
+        sql__vput_int(g, 1);
+        sql__vput_int(g, 1);
+        sql__vput_int(g, type == SQL_T_INT2   ? INT16_MAX
+                         : type == SQL_T_INT4 ? INT32_MAX
+                                              : INT64_MAX);
+        sql__vput_int(g, 1);
+        sql__vput_int(g, 1);
+        sql__vput_bool(g, false);
+        int rc = sql__vemit(g);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static const sql__vcol depend_cols[] = {
+    {"classid", I8},  {"objid", I8},       {"objsubid", I4}, {"refclassid", I8},
+    {"refobjid", I8}, {"refobjsubid", I4}, {"deptype", TX},
+};
+
+/* Only what psql's \d of a sequence asks: a serial column's sequence
+ * depends automatically ('a') on its column. */
+static int gen_depend(sql__vgen *g, const sql__vsnap *s)
+{
+    for (size_t i = 0; i < s->nseqs; i++) {
+        const sql_table_desc *t;
+        const sql_col_desc *col = seq_owner(s, &s->seqs[i], &t);
+        if (col == NULL)
+            continue;
+        sql__vput_int(g, PG_CLASS_OID);
+        sql__vput_int(g, SQL__REL_OID(s->seqs[i].id, 0));
+        sql__vput_int(g, 0);
+        sql__vput_int(g, PG_CLASS_OID);
+        sql__vput_int(g, SQL__REL_OID(t->id, 0));
+        sql__vput_int(g, attnum_of(t, col->id));
+        sql__vput_text(g, "a");
+        int rc = sql__vemit(g);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- views over the others: pg_tables, pg_indexes, pg_views ------------ */
+
+static const sql__vcol tables_cols[] = {
+    {"schemaname", TX}, {"tablename", TX}, {"tableowner", TX}, {"tablespace", TX},
+    {"hasindexes", B},  {"hasrules", B},   {"hastriggers", B}, {"rowsecurity", B},
+};
+
+static int table_row(sql__vgen *g, const sql__vsnap *s, const sql__vrel *r)
+{
+    (void)s;
+    if (r->kind != 'r')
+        return 0;
+    sql__vput_text(g, sql__schema_by_oid(r->nsp)->name);
+    sql__vput_text(g, r->name);
+    sql__vput_text(g, "root"); /* the bootstrap superuser owns everything */
+    sql__vput_null(g);
+    sql__vput_bool(g, r->hasindex);
+    sql__vput_bool(g, false);
+    sql__vput_bool(g, false);
+    sql__vput_bool(g, false);
+    return sql__vemit(g);
+}
+
+static int gen_tables(sql__vgen *g, const sql__vsnap *s)
+{
+    return sql__each_relation(g, s, table_row);
+}
+
+static const sql__vcol indexes_cols[] = {
+    {"schemaname", TX}, {"tablename", TX}, {"indexname", TX}, {"tablespace", TX}, {"indexdef", TX},
+};
+
+static int indexes_row(sql__vgen *g, const sql_table_desc *t, const sql_index_desc *ix)
+{
+    const char *def = sql__indexdef(t, ix, 0, sql__vgen_arena(g));
+    if (def == NULL)
+        return oom(g);
+    sql__vput_text(g, "public");
+    sql__vput_text(g, t->name);
+    sql__vput_text(g, ix->name);
+    sql__vput_null(g);
+    sql__vput_text(g, def);
+    return sql__vemit(g);
+}
+
+static int gen_indexes(sql__vgen *g, const sql__vsnap *s)
+{
+    return each_index(g, s, indexes_row);
+}
+
+/* Empty until the catalog has views. */
+static const sql__vcol views_cols[] = {
+    {"schemaname", TX}, {"viewname", TX}, {"viewowner", TX}, {"definition", TX}};
+
 /* ---- always empty ------------------------------------------------------ */
 
 static const sql__vcol description_cols[] = {
@@ -739,28 +939,34 @@ static const sql__vcol partitioned_table_cols[] = {
     {"partattrs", TX}, {"partclass", TX}, {"partcollation", TX}, {"partexprs", TX}};
 
 const sql__vdecl sql__vtables_pg[] = {
-    {"pg_catalog", "pg_namespace", false, SQL__VCOLS(namespace_cols), gen_namespace},
-    {"pg_catalog", "pg_class", false, SQL__VCOLS(class_cols), gen_class},
-    {"pg_catalog", "pg_am", false, SQL__VCOLS(am_cols), gen_am},
-    {"pg_catalog", "pg_index", false, SQL__VCOLS(index_cols), gen_index},
-    {"pg_catalog", "pg_attribute", false, SQL__VCOLS(attribute_cols), gen_attribute},
-    {"pg_catalog", "pg_attrdef", false, SQL__VCOLS(attrdef_cols), gen_attrdef},
-    {"pg_catalog", "pg_constraint", false, SQL__VCOLS(constraint_cols), gen_constraint},
-    {"pg_catalog", "pg_type", false, SQL__VCOLS(type_cols), gen_type},
-    {"pg_catalog", "pg_roles", true, SQL__VCOLS(roles_cols), gen_roles},
-    {"pg_catalog", "pg_user", true, SQL__VCOLS(user_cols), gen_user},
-    {"pg_catalog", "pg_auth_members", false, SQL__VCOLS(auth_members_cols), NULL},
-    {"pg_catalog", "pg_database", false, SQL__VCOLS(database_cols), gen_database},
-    {"pg_catalog", "pg_tablespace", false, SQL__VCOLS(tablespace_cols), gen_tablespace},
-    {"pg_catalog", "pg_description", false, SQL__VCOLS(description_cols), NULL},
-    {"pg_catalog", "pg_policy", false, SQL__VCOLS(policy_cols), NULL},
-    {"pg_catalog", "pg_trigger", false, SQL__VCOLS(trigger_cols), NULL},
-    {"pg_catalog", "pg_publication", false, SQL__VCOLS(publication_cols), NULL},
-    {"pg_catalog", "pg_publication_rel", false, SQL__VCOLS(publication_rel_cols), NULL},
-    {"pg_catalog", "pg_publication_namespace", false, SQL__VCOLS(publication_namespace_cols), NULL},
-    {"pg_catalog", "pg_statistic_ext", false, SQL__VCOLS(statistic_ext_cols), NULL},
-    {"pg_catalog", "pg_inherits", false, SQL__VCOLS(inherits_cols), NULL},
-    {"pg_catalog", "pg_collation", false, SQL__VCOLS(collation_cols), NULL},
-    {"pg_catalog", "pg_partitioned_table", false, SQL__VCOLS(partitioned_table_cols), NULL},
+    {"pg_catalog", "pg_namespace", false, 2615, SQL__VCOLS(namespace_cols), gen_namespace},
+    {"pg_catalog", "pg_class", false, 1259, SQL__VCOLS(class_cols), gen_class},
+    {"pg_catalog", "pg_am", false, 2601, SQL__VCOLS(am_cols), gen_am},
+    {"pg_catalog", "pg_index", false, 2610, SQL__VCOLS(index_cols), gen_index},
+    {"pg_catalog", "pg_attribute", false, 1249, SQL__VCOLS(attribute_cols), gen_attribute},
+    {"pg_catalog", "pg_attrdef", false, 2604, SQL__VCOLS(attrdef_cols), gen_attrdef},
+    {"pg_catalog", "pg_constraint", false, 2606, SQL__VCOLS(constraint_cols), gen_constraint},
+    {"pg_catalog", "pg_type", false, 1247, SQL__VCOLS(type_cols), gen_type},
+    {"pg_catalog", "pg_roles", true, 12000, SQL__VCOLS(roles_cols), gen_roles},
+    {"pg_catalog", "pg_user", true, 12014, SQL__VCOLS(user_cols), gen_user},
+    {"pg_catalog", "pg_auth_members", false, 1261, SQL__VCOLS(auth_members_cols), NULL},
+    {"pg_catalog", "pg_database", false, 1262, SQL__VCOLS(database_cols), gen_database},
+    {"pg_catalog", "pg_tablespace", false, 1213, SQL__VCOLS(tablespace_cols), gen_tablespace},
+    {"pg_catalog", "pg_description", false, 2609, SQL__VCOLS(description_cols), NULL},
+    {"pg_catalog", "pg_policy", false, 3256, SQL__VCOLS(policy_cols), NULL},
+    {"pg_catalog", "pg_trigger", false, 2620, SQL__VCOLS(trigger_cols), NULL},
+    {"pg_catalog", "pg_publication", false, 6104, SQL__VCOLS(publication_cols), NULL},
+    {"pg_catalog", "pg_publication_rel", false, 6106, SQL__VCOLS(publication_rel_cols), NULL},
+    {"pg_catalog", "pg_publication_namespace", false, 6237, SQL__VCOLS(publication_namespace_cols),
+     NULL},
+    {"pg_catalog", "pg_statistic_ext", false, 3381, SQL__VCOLS(statistic_ext_cols), NULL},
+    {"pg_catalog", "pg_inherits", false, 2611, SQL__VCOLS(inherits_cols), NULL},
+    {"pg_catalog", "pg_collation", false, 3456, SQL__VCOLS(collation_cols), NULL},
+    {"pg_catalog", "pg_sequence", false, 2224, SQL__VCOLS(sequence_cols), gen_sequence},
+    {"pg_catalog", "pg_depend", false, 2608, SQL__VCOLS(depend_cols), gen_depend},
+    {"pg_catalog", "pg_tables", true, 12033, SQL__VCOLS(tables_cols), gen_tables},
+    {"pg_catalog", "pg_indexes", true, 12043, SQL__VCOLS(indexes_cols), gen_indexes},
+    {"pg_catalog", "pg_views", true, 12028, SQL__VCOLS(views_cols), NULL},
+    {"pg_catalog", "pg_partitioned_table", false, 3350, SQL__VCOLS(partitioned_table_cols), NULL},
 };
 const size_t sql__nvtables_pg = sizeof sql__vtables_pg / sizeof *sql__vtables_pg;

@@ -43,19 +43,22 @@ TestSuite(vtable, .init = setup, .fini = teardown, .timeout = 120);
 
 Test(vtable, relations_and_their_kinds)
 {
-    EXPECT("SELECT relname, relkind, relnatts FROM pg_class ORDER BY relname",
+    EXPECT("SELECT relname, relkind, relnatts FROM pg_class WHERE relnamespace = 2200 ORDER BY "
+           "relname",
            "T relname,relkind,relnatts\n"
            "D acc|r|3\nD acc_name_key|i|1\nD acc_pkey|i|1\nD ord|r|3\nD ord_acc_idx|i|1\n"
            "D ord_id_seq|S|3\nD ord_pkey|i|1\nC SELECT 7\n");
     /* qualified and unqualified names reach the same table */
-    EXPECT("SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_class d ON c.oid = d.oid",
+    EXPECT("SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_class d ON c.oid = d.oid "
+           "WHERE c.relnamespace = 'public'::regnamespace",
            "T count\nD 7\nC SELECT 1\n");
 }
 
 Test(vtable, one_oid_per_relation)
 {
     /* table oids: descriptor ids mapped into PostgreSQL's user range */
-    EXPECT("SELECT count(*) FROM pg_class WHERE oid < 16384", "T count\nD 0\nC SELECT 1\n");
+    EXPECT("SELECT count(*) FROM pg_class WHERE oid < 16384 AND relnamespace = 2200",
+           "T count\nD 0\nC SELECT 1\n");
     EXPECT("SELECT 'ord'::regclass = oid, oid::regclass FROM pg_class WHERE relname = 'ord'",
            "T ?column?,oid\nD t|ord\nC SELECT 1\n");
     EXPECT("SELECT c.relname, t.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
@@ -71,19 +74,59 @@ Test(vtable, one_oid_per_relation)
            "T regclass,regtype,regtype,regnamespace\nD 12|12|integer|public\nC SELECT 1\n");
 }
 
+/* The catalogs list themselves under PostgreSQL's oids. */
+Test(vtable, catalogs_describe_themselves)
+{
+    EXPECT("SELECT 'pg_class'::regclass::oid, 'pg_catalog.pg_type'::regclass::oid, "
+           "1259::regclass, 13425::regclass, pg_table_is_visible(13425)",
+           "T oid,oid,regclass,regclass,pg_table_is_visible\n"
+           "D 1259|1247|pg_class|information_schema.tables|f\nC SELECT 1\n");
+    EXPECT("SELECT relkind, relnatts FROM pg_class WHERE oid = 'pg_roles'::regclass",
+           "T relkind,relnatts\nD v|13\nC SELECT 1\n");
+    EXPECT("SELECT attname FROM pg_attribute WHERE attrelid = 'pg_am'::regclass ORDER BY attnum",
+           "T attname\nD oid\nD amname\nD amhandler\nD amtype\nC SELECT 4\n");
+    EXPECT("SELECT table_schema, table_type FROM information_schema.tables "
+           "WHERE table_name IN ('pg_class', 'columns') ORDER BY 1",
+           "T table_schema,table_type\nD information_schema|VIEW\nD pg_catalog|BASE TABLE\n"
+           "C SELECT 2\n");
+    EXPECT("SELECT 'public.pg_class'::regclass",
+           "E 42P01 relation \"public.pg_class\" does not exist\n");
+}
+
+Test(vtable, sequences_tables_and_indexes_views)
+{
+    EXPECT("SELECT seqrelid::regclass, format_type(seqtypid, NULL), seqmax FROM pg_sequence",
+           "T seqrelid,format_type,seqmax\nD ord_id_seq|bigint|9223372036854775807\nC SELECT 1\n");
+    EXPECT("SELECT objid::regclass, refobjid::regclass, refobjsubid, deptype FROM pg_depend",
+           "T objid,refobjid,refobjsubid,deptype\nD ord_id_seq|ord|1|a\nC SELECT 1\n");
+    EXPECT("SELECT tablename, hasindexes FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+           "T tablename,hasindexes\nD acc|t\nD ord|t\nC SELECT 2\n");
+    EXPECT("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'acc' ORDER BY 1",
+           "T indexname,indexdef\n"
+           "D acc_name_key|CREATE UNIQUE INDEX acc_name_key ON public.acc USING btree (name)\n"
+           "D acc_pkey|CREATE UNIQUE INDEX acc_pkey ON public.acc USING btree (id)\nC SELECT 2\n");
+    q("CREATE TABLE small (id serial PRIMARY KEY)");
+    EXPECT("SELECT format_type(seqtypid, NULL), seqmax FROM pg_sequence "
+           "WHERE seqrelid = 'small_id_seq'::regclass",
+           "T format_type,seqmax\nD integer|2147483647\nC SELECT 1\n");
+}
+
 Test(vtable, ordinary_machinery_over_catalogs)
 {
     /* correlated subqueries, EXISTS, aggregation, DISTINCT and LIMIT */
     EXPECT("SELECT c.relname, (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid "
-           "AND a.attnum > 0) FROM pg_class c WHERE c.relkind = 'r' ORDER BY 1",
+           "AND a.attnum > 0) FROM pg_class c WHERE c.relkind = 'r' AND c.relnamespace = 2200 "
+           "ORDER BY 1",
            "T relname,count\nD acc|3\nD ord|3\nC SELECT 2\n");
     EXPECT("SELECT relname FROM pg_class c WHERE EXISTS (SELECT 1 FROM pg_constraint "
            "WHERE conrelid = c.oid AND contype = 'c')",
            "T relname\nD ord\nC SELECT 1\n");
     EXPECT("SELECT contype, count(*) FROM pg_constraint GROUP BY contype ORDER BY 1",
            "T contype,count\nD c|1\nD p|2\nD u|1\nC SELECT 3\n");
-    EXPECT("SELECT DISTINCT table_name FROM information_schema.columns ORDER BY 1",
-           "T table_name\nD acc\nD ord\nC SELECT 2\n");
+    EXPECT(
+        "SELECT DISTINCT table_name FROM information_schema.columns WHERE table_schema = 'public' "
+        "ORDER BY 1",
+        "T table_name\nD acc\nD ord\nC SELECT 2\n");
     EXPECT("SELECT typname FROM pg_type ORDER BY oid LIMIT 2",
            "T typname\nD bool\nD bytea\nC SELECT 2\n");
     /* a catalog joined with a stored table */
@@ -114,8 +157,10 @@ Test(vtable, a_prepared_statement_reads_the_catalog_each_time)
 {
     sql_error err;
     sql_sink k = sink_for(&R);
-    cr_assert_eq(sql_session_prepare(E.s, "p", "SELECT count(*) FROM pg_class WHERE relkind = 'r'",
-                                     0, NULL, &err, E.arena),
+    cr_assert_eq(sql_session_prepare(
+                     E.s, "p",
+                     "SELECT count(*) FROM pg_class WHERE relkind = 'r' AND relnamespace = 2200", 0,
+                     NULL, &err, E.arena),
                  0);
     for (int round = 0; round < 2; round++) {
         cr_assert_eq(sql_session_bind(E.s, "", "p", 0, NULL, 0, NULL, 0, NULL, &err, E.arena), 0);

@@ -32,6 +32,11 @@ CREATE INDEX tags_weight_flag_idx ON tags (weight DESC, flag);
 \d accounts_name_idx
 \d orders_pkey
 \d tags_weight_flag_idx
+\d orders_oid_seq
+\ds
+\di orders*
+\dt pg_catalog.pg_am
+\dv pg_catalog.pg_roles
 -- information_schema
 SELECT table_name, table_type FROM information_schema.tables
  WHERE table_schema = 'public' ORDER BY 1;

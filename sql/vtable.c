@@ -437,25 +437,46 @@ typedef struct deparser {
     strbuf *b;
     bool pretty;
     sql_type_id string_type;
+    int indent; /* CASE's lines, as PostgreSQL always indents them */
 } deparser;
 
-/* Where a node stands: at the top, under AND/OR (or NOT), or as the
+/* Where a node stands: at the top, under AND, OR or NOT, or as the
  * operand of an operator, cast or test. */
-typedef enum place { TOP, UNDER_BOOL, UNDER_OP } place;
+typedef enum place { TOP, UNDER_AND, UNDER_OR, UNDER_NOT, UNDER_OP } place;
 
 static void deparse(deparser *d, const sql_expr *e, place at);
 
-static bool is_bool(const sql_expr *e)
+/* The boolean a node is: AND, OR (NOT BETWEEN is an OR, BETWEEN an
+ * AND of two comparisons), NOT; TOP for anything else. */
+static place bool_kind(const sql_expr *e)
 {
-    return e->kind == SQL_EXPR_AND || e->kind == SQL_EXPR_OR || e->kind == SQL_EXPR_NOT;
+    switch (e->kind) {
+    case SQL_EXPR_AND:
+        return UNDER_AND;
+    case SQL_EXPR_OR:
+        return UNDER_OR;
+    case SQL_EXPR_NOT:
+        return UNDER_NOT;
+    case SQL_EXPR_BETWEEN:
+        return e->negated ? UNDER_OR : UNDER_AND;
+    default:
+        return TOP;
+    }
 }
 
-/* Whether compound node e (an operator, boolean or test) is wrapped. */
+/* Whether compound node e (an operator, boolean or test) is wrapped:
+ * always in plain mode; in pretty mode as PostgreSQL's isSimpleNode
+ * decides (AND and NOT need none under AND or OR, OR none under OR). */
 static bool wraps(const deparser *d, const sql_expr *e, place at)
 {
-    if (!d->pretty)
+    if (!d->pretty || at == UNDER_OP)
         return true;
-    return at == UNDER_OP || (at == UNDER_BOOL && is_bool(e));
+    place kind = bool_kind(e);
+    if (at == TOP || kind == TOP)
+        return false;
+    if (at == UNDER_NOT)
+        return true;
+    return kind == UNDER_OR && at == UNDER_AND;
 }
 
 static void deparse_list(deparser *d, sql_expr *const *v, int n, const char *sep, place at)
@@ -493,13 +514,61 @@ static void deparse_const(deparser *d, const sql_expr *e)
     }
 }
 
+/* The forms PostgreSQL's grammar spells in capitals (COALESCE, ...),
+ * which the parser made calls. */
+static const char *func_name(const char *name)
+{
+    static const char *const forms[][2] = {{"coalesce", "COALESCE"},
+                                           {"greatest", "GREATEST"},
+                                           {"least", "LEAST"},
+                                           {"nullif", "NULLIF"}};
+    for (size_t i = 0; i < sizeof forms / sizeof *forms; i++)
+        if (strcmp(forms[i][0], name) == 0)
+            return forms[i][1];
+    return name;
+}
+
+/* PostgreSQL's appendContextKeyword: `word` on a new line, indented. */
+static void keyword(deparser *d, const char *word, int before, int after)
+{
+    strbuf *b = d->b;
+    d->indent += before;
+    while (!b->failed && b->len > 0 && b->p[b->len - 1] == ' ')
+        b->p[--b->len] = '\0';
+    sb_printf(b, "\n%*s%s", d->indent, "", word);
+    d->indent += after;
+}
+
+enum { INDENT_STEP = 4 };
+
+static void deparse_case(deparser *d, const sql_expr *e)
+{
+    keyword(d, "CASE", 0, INDENT_STEP);
+    if (e->arg) {
+        sb_printf(d->b, " ");
+        deparse(d, e->arg, TOP);
+    }
+    for (int i = 0; i < e->nargs; i++) {
+        keyword(d, "WHEN ", 0, 0);
+        deparse(d, e->whens[i], TOP);
+        sb_printf(d->b, " THEN ");
+        deparse(d, e->thens[i], TOP);
+    }
+    keyword(d, "ELSE ", 0, 0);
+    if (e->els)
+        deparse(d, e->els, TOP);
+    else
+        sb_printf(d->b, "NULL");
+    keyword(d, "END", -INDENT_STEP, 0);
+}
+
 static void deparse_func(deparser *d, const sql_expr *e)
 {
     /* a serial column's nextval('seq') names its sequence by regclass */
     bool regclass_arg = strcmp(e->name, "nextval") == 0 && e->nargs == 1 &&
                         e->args[0]->kind == SQL_EXPR_CONST &&
                         e->args[0]->const_kind == SQL_CONST_STRING;
-    sb_printf(d->b, "%s(", e->name);
+    sb_printf(d->b, "%s(", func_name(e->name));
     if (regclass_arg) {
         sb_literal(d->b, e->args[0]->text);
         sb_printf(d->b, "::regclass");
@@ -522,6 +591,28 @@ static void deparse_cast(deparser *d, const sql_expr *e)
               sql__format_type(e->type, d->b->arena));
 }
 
+/* Where operand `child` of binary operator `parent` stands: in pretty
+ * mode PostgreSQL leaves out the parentheses of an arithmetic operand
+ * that binds tighter than its parent, or as tightly on its left (a + b
+ * + c, a * b + c; not a - (b - c)). */
+static place operand_place(const deparser *d, const sql_expr *parent, const sql_expr *child,
+                           bool left)
+{
+    if (!d->pretty || child->kind != SQL_EXPR_OP || !child->left || !parent->left)
+        return UNDER_OP;
+    bool child_lo = strchr("+-", child->name[0]) != NULL;
+    bool child_hi = strchr("*/%", child->name[0]) != NULL;
+    bool parent_lo = strchr("+-", parent->name[0]) != NULL;
+    bool parent_hi = strchr("*/%", parent->name[0]) != NULL;
+    if (!(child_lo || child_hi) || !(parent_lo || parent_hi))
+        return UNDER_OP;
+    if (child_hi && parent_lo)
+        return TOP;
+    if (child_lo && parent_hi)
+        return UNDER_OP;
+    return left ? TOP : UNDER_OP;
+}
+
 /* Operators, booleans and tests: the parts between the parentheses. */
 static void deparse_compound(deparser *d, const sql_expr *e)
 {
@@ -529,19 +620,20 @@ static void deparse_compound(deparser *d, const sql_expr *e)
     switch (e->kind) {
     case SQL_EXPR_OP:
         if (e->left) {
-            deparse(d, e->left, UNDER_OP);
+            deparse(d, e->left, operand_place(d, e, e->left, true));
             sb_printf(b, " ");
         }
         sb_printf(b, "%s ", e->name);
-        deparse(d, e->right, UNDER_OP);
+        deparse(d, e->right, operand_place(d, e, e->right, false));
         break;
     case SQL_EXPR_AND:
     case SQL_EXPR_OR:
-        deparse_list(d, e->args, e->nargs, e->kind == SQL_EXPR_AND ? " AND " : " OR ", UNDER_BOOL);
+        deparse_list(d, e->args, e->nargs, e->kind == SQL_EXPR_AND ? " AND " : " OR ",
+                     bool_kind(e));
         break;
     case SQL_EXPR_NOT:
         sb_printf(b, "NOT ");
-        deparse(d, e->args[0], UNDER_BOOL);
+        deparse(d, e->args[0], UNDER_NOT);
         break;
     case SQL_EXPR_NULLTEST:
         deparse(d, e->arg, UNDER_OP);
@@ -553,10 +645,21 @@ static void deparse_compound(deparser *d, const sql_expr *e)
         deparse_list(d, e->args, e->nargs, ", ", TOP);
         sb_printf(b, "])");
         break;
-    case SQL_EXPR_BETWEEN:
-        deparse(d, e->arg, UNDER_OP);
-        sb_printf(b, " %sBETWEEN ", e->negated ? "NOT " : "");
-        deparse_list(d, e->args, 2, " AND ", UNDER_OP);
+    case SQL_EXPR_BETWEEN: /* PostgreSQL expands it into two comparisons */
+        for (int i = 0; i < 2; i++) {
+            const char *op = e->negated ? (i ? ">" : "<") : (i ? "<=" : ">=");
+            const char *open = d->pretty ? "" : "(", *close = d->pretty ? "" : ")";
+            sb_printf(b, "%s%s", i ? (e->negated ? " OR " : " AND ") : "", open);
+            deparse(d, e->arg, UNDER_OP);
+            sb_printf(b, " %s ", op);
+            deparse(d, e->args[i], UNDER_OP);
+            sb_printf(b, "%s", close);
+        }
+        break;
+    case SQL_EXPR_DISTINCT:
+        deparse(d, e->left, UNDER_OP);
+        sb_printf(b, " IS %sDISTINCT FROM ", e->negated ? "NOT " : "");
+        deparse(d, e->right, UNDER_OP);
         break;
     default:
         assert(!"not a compound node");
@@ -584,17 +687,22 @@ static void deparse(deparser *d, const sql_expr *e, place at)
     case SQL_EXPR_NOT:
     case SQL_EXPR_NULLTEST:
     case SQL_EXPR_IN:
-    case SQL_EXPR_BETWEEN: {
+    case SQL_EXPR_BETWEEN:
+    case SQL_EXPR_DISTINCT: {
         bool wrap = wraps(d, e, at);
         sb_printf(d->b, wrap ? "(" : "");
         deparse_compound(d, e);
         sb_printf(d->b, wrap ? ")" : "");
         return;
     }
+    case SQL_EXPR_CASE:
+        deparse_case(d, e);
+        return;
     default:
-        /* CASE, COALESCE-like forms and the rest of what DEFAULT and
-         * CHECK may hold are not deparsed: say so rather than guess */
-        sb_printf(d->b, "<expression>");
+        /* columns of another table, stars, parameters, DEFAULT and
+         * subqueries never reach a stored DEFAULT or CHECK */
+        assert(!"not a DEFAULT or CHECK expression");
+        sb_printf(d->b, "?");
         return;
     }
 }
@@ -634,8 +742,7 @@ int sql__expr_tree_text(const sql_table_desc *t, const char *tree, bool pretty, 
     return e && *out == NULL ? -1 : 0;
 }
 
-/* The table column of id `id`. */
-static const sql_col_desc *col_by_id(const sql_table_desc *t, uint32_t id)
+const sql_col_desc *sql__col_by_id(const sql_table_desc *t, uint32_t id)
 {
     int pos = sql__col_pos(t, id);
     return pos < 0 ? NULL : &t->cols[pos];
@@ -644,7 +751,7 @@ static const sql_col_desc *col_by_id(const sql_table_desc *t, uint32_t id)
 static void key_columns(strbuf *b, const sql_table_desc *t, const sql_index_desc *ix, bool dirs)
 {
     for (uint32_t k = 0; k < ix->ncols; k++) {
-        const sql_col_desc *c = col_by_id(t, ix->col_ids[k]);
+        const sql_col_desc *c = sql__col_by_id(t, ix->col_ids[k]);
         sb_printf(b, k ? ", " : "");
         sb_ident(b, c ? c->name : "?");
         if (dirs && ix->dirs[k] == SQL_KEY_DESC)
@@ -658,7 +765,7 @@ const char *sql__indexdef(const sql_table_desc *t, const sql_index_desc *ix, int
     strbuf b = {.arena = arena};
     if (col > 0) {
         const sql_col_desc *c =
-            (uint32_t)col <= ix->ncols ? col_by_id(t, ix->col_ids[col - 1]) : NULL;
+            (uint32_t)col <= ix->ncols ? sql__col_by_id(t, ix->col_ids[col - 1]) : NULL;
         if (c == NULL)
             return NULL;
         sb_ident(&b, c->name);

@@ -17,7 +17,9 @@
  * a relation (table or sequence) of descriptor id `id` is
  * SQL__REL_OID(id, 0), its index of index id `ix` SQL__REL_OID(id, ix),
  * so one number names it in pg_class, pg_index, pg_attribute and
- * regclass; constraints and column defaults add SQL__CON_BASE.
+ * regclass; constraints and column defaults lie above 2^32. The catalogs
+ * themselves have PostgreSQL 15's oids (pg_class 1259), which are also
+ * their descriptors' ids.
  */
 #ifndef SQL_VTABLE_H
 #define SQL_VTABLE_H
@@ -33,8 +35,13 @@
 /* pg_constraint's oids: SQL__CON_BASE + the rel oid of the index (PRIMARY
  * KEY, UNIQUE) or of slot SQL__CHECK_SLOT + i (CHECK i); pg_attrdef's:
  * SQL__DEF_OID of the table's rel oid and the column's id. */
-#define SQL__CON_BASE                ((int64_t)1 << 32)
-#define SQL__CHECK_SLOT              512u
+#define SQL__CON_BASE   ((int64_t)1 << 32)
+#define SQL__CHECK_SLOT 512u
+/* An index whose id reaches SQL__CHECK_SLOT (after some 500 CREATE INDEX
+ * on one table) and CHECK constraints past the SQL__MAX_CHECKS-th have no
+ * oid of their own: the catalogs do not list them. */
+#define SQL__INDEX_LISTED(ix)        ((ix)->id < SQL__CHECK_SLOT)
+#define SQL__MAX_CHECKS              (SQL__REL_SLOTS - SQL__CHECK_SLOT)
 #define SQL__DEF_OID(reloid, col_id) (((int64_t)2 << 32) + ((int64_t)(reloid) << 16) + (col_id))
 
 /* Role oids: the bootstrap superuser (the node's `root`) and
@@ -93,11 +100,15 @@ int64_t sql__role_oid(const char *name);
  * is implicit); NULL when none has it. Borrowed from roles or static. */
 const char *sql__role_name(const sql_role_desc *roles, size_t n, int64_t oid);
 
-/* What a relation oid names in database `db_id`, read through `t`: the
- * table (a reference the caller releases) and *slot (0: the table, else
- * the index id), or 1 when it names no table. */
+/* What relation oid `oid` names, read through `t`: the table (a
+ * reference the caller releases) and *slot (0: the table, else the
+ * index id), or 1 when it names no stored table (a catalog, a sequence,
+ * nothing). */
 int sql__rel_by_oid(sql_catalog *c, sql_txn *t, int64_t oid, const sql_table_desc **out,
                     uint32_t *slot, sql_error *err, kv_arena *arena);
+
+/* The column of t with id `id`; NULL when none. */
+const sql_col_desc *sql__col_by_id(const sql_table_desc *t, uint32_t id);
 
 /* pg_get_indexdef's text for index `ix` of `t`: the CREATE INDEX
  * statement, or with `col` > 0 that key column's name; in `arena`. */

@@ -258,9 +258,9 @@ static int each_constraint(sql__vgen *g, const sql__vsnap *s, constraint_fn fn)
         if (sql__real_pkey(t) != NULL)
             rc = fn(g, s, t, t->primary.name, "PRIMARY KEY", &t->primary);
         for (uint32_t x = 0; rc == 0 && x < t->nindexes; x++)
-            if (!t->indexes[x].standalone)
+            if (!t->indexes[x].standalone && SQL__INDEX_LISTED(&t->indexes[x]))
                 rc = fn(g, s, t, t->indexes[x].name, "UNIQUE", &t->indexes[x]);
-        for (uint32_t c = 0; rc == 0 && c < t->nchecks; c++)
+        for (uint32_t c = 0; rc == 0 && c < t->nchecks && c < SQL__MAX_CHECKS; c++)
             rc = fn(g, s, t, t->checks[c].name, "CHECK", NULL);
         if (rc != 0)
             return rc;

@@ -82,7 +82,8 @@ static int each_index(sql__vgen *g, const sql__vsnap *s, index_fn fn)
         const sql_index_desc *pk = sql__real_pkey(t);
         int rc = pk ? fn(g, t, pk) : 0;
         for (uint32_t x = 0; rc == 0 && x < t->nindexes; x++)
-            rc = fn(g, t, &t->indexes[x]);
+            if (SQL__INDEX_LISTED(&t->indexes[x]))
+                rc = fn(g, t, &t->indexes[x]);
         if (rc != 0)
             return rc;
     }
@@ -96,6 +97,8 @@ static int index_relations(sql__vgen *g, const sql__vsnap *s, const sql_table_de
     int rc = 0;
     for (int64_t x = pk ? -1 : 0; rc == 0 && x < (int64_t)t->nindexes; x++) {
         const sql_index_desc *ix = x < 0 ? pk : &t->indexes[x];
+        if (!SQL__INDEX_LISTED(ix))
+            continue;
         sql__vrel r = {SQL__REL_OID(t->id, ix->id),
                        ix->name,
                        SQL_PUBLIC_SCHEMA_OID,
@@ -360,18 +363,12 @@ static int attribute_row(sql__vgen *g, int64_t rel, const sql_col_desc *c, int a
     return sql__vemit(g);
 }
 
-static const sql_col_desc *col_by_id(const sql_table_desc *t, uint32_t id)
-{
-    int pos = sql__col_pos(t, id);
-    return pos < 0 ? NULL : &t->cols[pos];
-}
-
 /* An index's attributes: its key columns, numbered 1.., never NOT NULL
  * nor with a default (as in PostgreSQL). */
 static int attribute_index(sql__vgen *g, const sql_table_desc *t, const sql_index_desc *ix)
 {
     for (uint32_t k = 0; k < ix->ncols; k++) {
-        const sql_col_desc *c = col_by_id(t, ix->col_ids[k]);
+        const sql_col_desc *c = sql__col_by_id(t, ix->col_ids[k]);
         if (c == NULL)
             continue;
         sql_col_desc plain = {.name = c->name, .type = c->type};
@@ -517,7 +514,7 @@ static int gen_constraint(sql__vgen *g, const sql__vsnap *s)
 {
     for (size_t i = 0; i < s->ntables; i++) {
         const sql_table_desc *t = s->tables[i];
-        for (uint32_t c = 0; c < t->nchecks; c++) {
+        for (uint32_t c = 0; c < t->nchecks && c < SQL__MAX_CHECKS; c++) {
             const char *bin = sql__expr_tree(true, c, sql__vgen_arena(g));
             if (bin == NULL)
                 return oom(g);

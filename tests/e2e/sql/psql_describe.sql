@@ -93,6 +93,17 @@ CREATE TABLE exprs (a int, b int, c text DEFAULT 'x', e numeric DEFAULT 1.5,
     CHECK (a NOT IN (7, 8)), CHECK (NOT (a = 5 AND b = 6)), CHECK (c <> 'q'));
 SELECT conname, pg_get_constraintdef(oid), pg_get_constraintdef(oid, true)
   FROM pg_constraint WHERE conrelid = 'exprs'::regclass ORDER BY 1;
+CREATE TABLE nested (a int, b int, c int,
+    CHECK (CASE WHEN a > 0 THEN b ELSE 0 END >= 0), CHECK (COALESCE(a, 0) < 10),
+    CHECK (a IS DISTINCT FROM b), CHECK (a BETWEEN 1 AND 5), CHECK (CASE a WHEN 1 THEN true ELSE false END),
+    CHECK (-a < 3), CHECK (a::text <> 'z'), CHECK (a > 0 AND (b > 0 OR c > 0)),
+    CHECK ((a > 0 AND b > 0) OR c > 0), CHECK (a > 0 OR (b > 0 OR c > 0)),
+    CHECK (NOT (a > 0 OR b > 0) AND c > 0), CHECK (c > 0 AND a NOT BETWEEN 1 AND 5),
+    CHECK (NOT a > 5), CHECK (a + b + c > 0), CHECK (a * (b + c) > 0), CHECK (a - (b - c) > 0),
+    CHECK (a IS NULL OR NOT (b IS NULL)));
+SELECT conname, pg_get_constraintdef(oid), pg_get_constraintdef(oid, true)
+  FROM pg_constraint WHERE conrelid = 'nested'::regclass ORDER BY 1;
+DROP TABLE nested;
 SELECT a.attname, pg_get_expr(d.adbin, d.adrelid), pg_get_expr(d.adbin, d.adrelid, true)
   FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
  WHERE d.adrelid = 'exprs'::regclass ORDER BY a.attnum;

@@ -58,7 +58,30 @@ const sql__schema sql__schemas[] = {
 };
 const size_t sql__nschemas = sizeof sql__schemas / sizeof *sql__schemas;
 
-static const sql__vdecl *decl_of(const sql_table_desc *t);
+const sql_table_desc *sql__vtable_find(const char *schema, const char *name)
+{
+    pthread_once(&descs_once, init_descs);
+    bool info = schema != NULL && strcmp(schema, "information_schema") == 0;
+    if (schema != NULL && !info && strcmp(schema, "pg_catalog") != 0)
+        return NULL;
+    const sql__vdecl *d = info ? sql__vtables_info : sql__vtables_pg;
+    size_t n = info ? sql__nvtables_info : sql__nvtables_pg;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(d[i].name, name) == 0)
+            return info ? &descs_info[i] : &descs_pg[i];
+    return NULL;
+}
+
+/* The declaration behind virtual descriptor t. */
+static const sql__vdecl *decl_of(const sql_table_desc *t)
+{
+    assert(t->virtual_);
+    pthread_once(&descs_once, init_descs);
+    if (t >= descs_pg && t < descs_pg + sql__nvtables_pg)
+        return &sql__vtables_pg[t - descs_pg];
+    assert(t >= descs_info && t < descs_info + sql__nvtables_info);
+    return &sql__vtables_info[t - descs_info];
+}
 
 /* What PostgreSQL says to a write into view `name`. */
 static int view_write(const char *name, sql_stmt_kind kind, kv_arena *arena, sql_error *err)
@@ -115,31 +138,6 @@ int sql__vtable_refuse(const sql_name *name, kv_arena *arena, sql_error *err)
         return 0;
     return sql_error_set(err, arena, SQL_STATE_INSUFFICIENT_PRIVILEGE,
                          "permission denied: \"%s\" is a system catalog", name->name);
-}
-
-const sql_table_desc *sql__vtable_find(const char *schema, const char *name)
-{
-    pthread_once(&descs_once, init_descs);
-    bool info = schema != NULL && strcmp(schema, "information_schema") == 0;
-    if (schema != NULL && !info && strcmp(schema, "pg_catalog") != 0)
-        return NULL;
-    const sql__vdecl *d = info ? sql__vtables_info : sql__vtables_pg;
-    size_t n = info ? sql__nvtables_info : sql__nvtables_pg;
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(d[i].name, name) == 0)
-            return info ? &descs_info[i] : &descs_pg[i];
-    return NULL;
-}
-
-/* The declaration behind virtual descriptor t. */
-static const sql__vdecl *decl_of(const sql_table_desc *t)
-{
-    assert(t->virtual_);
-    pthread_once(&descs_once, init_descs);
-    if (t >= descs_pg && t < descs_pg + sql__nvtables_pg)
-        return &sql__vtables_pg[t - descs_pg];
-    assert(t >= descs_info && t < descs_info + sql__nvtables_info);
-    return &sql__vtables_info[t - descs_info];
 }
 
 size_t sql__nvtables(void)

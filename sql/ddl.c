@@ -489,8 +489,8 @@ static int drop_table(sql__exec *x)
     for (int i = 0; i < l->ntables; i++) {
         const sql_table_desc *d;
         int rc = sql__ddl_find_table(x, &l->tables[i], &d);
-        if (rc < 0 || (rc == 1 && missing(x, SQL_STATE_UNDEFINED_TABLE, "table",
-                                          l->tables[i].name, l->if_exists) < 0))
+        if (rc < 0 || (rc == 1 && missing(x, SQL_STATE_UNDEFINED_TABLE, "table", l->tables[i].name,
+                                          l->if_exists) < 0))
             return -1;
         if (rc != 0)
             continue;

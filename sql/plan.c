@@ -151,8 +151,8 @@ static int open_table(planner *pl, const sql_name *name, const char *alias, sql_
     pl->p->catalog_gen = sql_catalog_generation(c->catalog);
     int rc = sql__vtable_open(name, pl->p->kind, c->query, pl->arena, &pl->p->table, err);
     if (rc == 1)
-        rc = sql__open_table(c->catalog, c->txn, c->db_id, name, c->query, pl->arena,
-                             &pl->p->table, err);
+        rc = sql__open_table(c->catalog, c->txn, c->db_id, name, c->query, pl->arena, &pl->p->table,
+                             err);
     if (rc != 0)
         return -1;
     const sql_table_desc *t = pl->p->table;

@@ -230,6 +230,13 @@ size_t sql__datum_payload(sql_type_id t, const sql_datum *d)
         return (size_t)abs(d->v.num.size) * sizeof(mp_limb_t);
     if (t == SQL_T_TEXT || t == SQL_T_VARCHAR || t == SQL_T_BPCHAR || t == SQL_T_BYTEA)
         return d->v.s.len;
+    if (sql_type_array_elem(t)) {
+        const sql_array *a = d->v.arr;
+        size_t n = sizeof *a + (size_t)a->n * sizeof *a->elems;
+        for (int32_t i = 0; i < a->n; i++)
+            n += sql__datum_payload(a->elem, &a->elems[i]);
+        return n;
+    }
     return 0;
 }
 

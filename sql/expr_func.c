@@ -2085,7 +2085,6 @@ static const struct {
     const char *name;
     const char *message;
 } unsupported[] = {
-    {"array_agg", "aggregate function array_agg is not supported yet"},
     {"stddev", "aggregate function stddev is not supported yet"},
     {"variance", "aggregate function variance is not supported yet"},
     {"current_time", "type time with time zone is not supported yet"},
@@ -2097,7 +2096,7 @@ static const struct {
 /* The aggregates the planner's aggregation operator implements
  * (sql/exec_agg.c). */
 static const char *const aggregates[] = {
-    "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "string_agg",
+    "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "string_agg", "array_agg",
 };
 
 bool sql_expr_is_aggregate(const sql_expr *call)

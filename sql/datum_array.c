@@ -14,6 +14,7 @@
  */
 #include <assert.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -62,6 +63,7 @@ static bool is_space(char c)
 typedef struct in_state {
     const char *s;
     size_t len, i;
+    size_t body; /* where the braces start: errors inside name the rest */
     kv_arena *arena;
     sql_error *err;
 } in_state;
@@ -72,49 +74,100 @@ static void skip_space(in_state *st)
         st->i++;
 }
 
+/* PostgreSQL names the text from the opening brace in these. */
+static int body_error(in_state *st, const char *detail, char c)
+{
+    return malformed(st->s + st->body, st->len - st->body, st->arena, st->err, detail, c);
+}
+
 static int unexpected(in_state *st)
 {
     if (st->i >= st->len)
-        return malformed(st->s, st->len, st->arena, st->err, "Unexpected end of input.", 0);
-    return malformed(st->s, st->len, st->arena, st->err, "Unexpected \"%c\" character.",
-                     st->s[st->i]);
+        return body_error(st, "Unexpected end of input.", 0);
+    return body_error(st, "Unexpected \"%c\" character.", st->s[st->i]);
 }
 
-/* `[lo:hi]=` before the braces: *lbound and the element count it
- * promises (*count, -1 when there is no decoration). */
+/* One bound of `[lo:hi]`: an optionally signed integer at st->i. */
+static bool dim_bound(in_state *st, long *out)
+{
+    char buf[24];
+    size_t n = 0;
+    char *end;
+
+    while (st->i + n < st->len && n < sizeof buf - 1 &&
+           (strchr("+-", st->s[st->i + n]) ? n == 0
+                                           : st->s[st->i + n] >= '0' && st->s[st->i + n] <= '9'))
+        n++;
+    memcpy(buf, st->s + st->i, n);
+    buf[n] = 0;
+    *out = strtol(buf, &end, 10);
+    if (n == 0 || *end)
+        return false;
+    st->i += n;
+    return true;
+}
+
+/* `[lo:hi]=` (or `[hi]=`) before the braces, as PostgreSQL's array_in
+ * reads it: *lbound and the element count it promises (*count, -1 when
+ * there is no decoration). More than one dimension is 0A000. */
 static int dimensions(in_state *st, int32_t *lbound, int64_t *count)
 {
-    long lo, hi;
-    int used = 0;
-    char tail;
+    long lo = 1, hi;
 
     *lbound = 1;
     *count = -1;
     if (st->i >= st->len || st->s[st->i] != '[')
         return 0;
-    char buf[64];
-    size_t n = st->len - st->i < sizeof buf - 1 ? st->len - st->i : sizeof buf - 1;
-    memcpy(buf, st->s + st->i, n);
-    buf[n] = 0;
-    if (sscanf(buf, "[%ld:%ld%c%n", &lo, &hi, &tail, &used) != 3 || tail != ']')
+    st->i++;
+    if (!dim_bound(st, &hi))
+        return malformed(st->s, st->len, st->arena, st->err,
+                         "\"[\" must introduce explicitly-specified array dimensions.", 0);
+    if (st->i < st->len && st->s[st->i] == ':') {
+        lo = hi;
+        st->i++;
+        if (!dim_bound(st, &hi))
+            return malformed(st->s, st->len, st->arena, st->err, "Missing array dimension value.",
+                             0);
+    }
+    if (st->i >= st->len || st->s[st->i] != ']')
         return malformed(st->s, st->len, st->arena, st->err,
                          "Missing \"]\" after array dimensions.", 0);
-    st->i += (size_t)used;
+    st->i++;
+    if (hi < lo)
+        return sql_error_set(st->err, st->arena, SQL_STATE_ARRAY_SUBSCRIPT_ERROR,
+                             "upper bound cannot be less than lower bound");
+    skip_space(st);
     if (st->i < st->len && st->s[st->i] == '[')
         return sql_error_set(st->err, st->arena, SQL_STATE_FEATURE_NOT_SUPPORTED,
                              "multidimensional arrays are not supported yet");
-    skip_space(st);
     if (st->i >= st->len || st->s[st->i] != '=')
         return malformed(st->s, st->len, st->arena, st->err,
                          "Missing \"=\" after array dimensions.", 0);
     st->i++;
     skip_space(st);
-    if (hi < lo || lo < INT32_MIN || hi > INT32_MAX)
-        return sql_error_set(st->err, st->arena, SQL_STATE_INVALID_TEXT_REPRESENTATION,
-                             "upper bound cannot be less than lower bound");
+    if (lo < INT32_MIN || hi > INT32_MAX)
+        return sql_error_set(st->err, st->arena, SQL_STATE_PROGRAM_LIMIT_EXCEEDED,
+                             "array size exceeds the maximum allowed (134217727)");
     *lbound = (int32_t)lo;
     *count = hi - lo + 1;
     return 0;
+}
+
+/* A '{' where an element starts. PostgreSQL takes a well-formed nested
+ * literal as a multidimensional array, which this module refuses (0A000);
+ * '{{a},b}' and the like are malformed there too. */
+static int multidimensional(in_state *st)
+{
+    int depth = 1; /* inside the outer braces */
+
+    for (size_t i = st->i; i < st->len && depth > 0; i++) {
+        char c = st->s[i];
+        depth += c == '{' ? 1 : c == '}' ? -1 : 0;
+        if (depth == 1 && c != '}' && c != ',' && !is_space(c))
+            return body_error(st, "Unexpected array element.", 0);
+    }
+    return sql_error_set(st->err, st->arena, SQL_STATE_FEATURE_NOT_SUPPORTED,
+                         "multidimensional arrays are not supported yet");
 }
 
 /* One element's text, unquoted and unescaped, into a buffer in the
@@ -137,7 +190,7 @@ static int element(in_state *st, char **out, size_t *out_len, bool *is_null)
             escaped = true;
         } else if (c == '"') {
             if (!in_quotes && (quoted || n > 0))
-                return unexpected(st);
+                return body_error(st, "Unexpected array element.", 0);
             in_quotes = !in_quotes;
             quoted = true;
             keep = n;
@@ -146,8 +199,10 @@ static int element(in_state *st, char **out, size_t *out_len, bool *is_null)
             keep = n;
         } else if (c == ',' || c == '}') {
             break;
-        } else if (c == '{' || (quoted && !is_space(c))) {
+        } else if (c == '{') {
             return unexpected(st);
+        } else if (quoted && !is_space(c)) {
+            return body_error(st, "Unexpected array element.", 0);
         } else if (!is_space(c) || n > 0) {
             buf[n++] = c;
             if (!is_space(c))
@@ -175,8 +230,7 @@ static int elements(in_state *st, sql_type elem, const sql_io_ctx *ctx, sql_datu
     *n = 0;
     skip_space(st);
     if (st->i < st->len && st->s[st->i] == '{')
-        return sql_error_set(st->err, st->arena, SQL_STATE_FEATURE_NOT_SUPPORTED,
-                             "multidimensional arrays are not supported yet");
+        return multidimensional(st);
     if (st->i < st->len && st->s[st->i] == '}') {
         st->i++;
         *out = v;
@@ -228,12 +282,12 @@ int sql__array_parse(sql_type type, const char *s, size_t len, const sql_io_ctx 
                          count < 0 ? "Array value must start with \"{\" or dimension information."
                                    : "Array contents must start with \"{\".",
                          0);
-    st.i++;
+    st.body = st.i++;
     if (elements(&st, elem, ctx, &v, &n) < 0)
         return -1;
     skip_space(&st);
     if (st.i < st.len)
-        return malformed(s, len, arena, err, "Junk after closing right brace.", 0);
+        return body_error(&st, "Junk after closing right brace.", 0);
     if (count >= 0 && count != n)
         return malformed(s, len, arena, err,
                          "Specified array dimensions do not match array contents.", 0);

@@ -345,12 +345,13 @@ static sql_type_id cmp_type(sql_type_id a, sql_type_id b)
         return a == SQL_T_UNKNOWN && b == SQL_T_UNKNOWN ? SQL_T_TEXT : a == SQL_T_UNKNOWN ? b : a;
     if (a == b)
         return a;
-    if (sql__type_cat(a) != sql__type_cat(b))
+    /* arrays compare through anyarray = anyarray: one type on both sides */
+    if (sql__type_cat(a) != sql__type_cat(b) || sql__type_cat(a) == SQL__CAT_ARRAY)
         return SQL_T_UNKNOWN;
     bool ab = sql__cast_context(a, b) == SQL__CAST_IMPLICIT,
          ba = sql__cast_context(b, a) == SQL__CAST_IMPLICIT;
-    if (ab && ba) /* the string types (or arrays of them): compare as text */
-        return sql__type_cat(a) == SQL__CAT_ARRAY ? SQL_T_TEXT_ARRAY : SQL_T_TEXT;
+    if (ab && ba) /* the string types: compare as text */
+        return SQL_T_TEXT;
     return ab ? b : ba ? a : SQL_T_UNKNOWN;
 }
 

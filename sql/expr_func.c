@@ -1832,8 +1832,9 @@ static void truncate_chars(sql_type to, sql_datum *d)
 static int do_cast(sql_eval_ctx *ctx, sql_type from, sql_type to, const sql_datum *in,
                    bool explicit, sql_datum *out);
 
-/* Between array types: each element cast as its type casts (the
- * element typmod is the array's). */
+/* Between array types, or to a typmod of the same (explicitly, which
+ * truncates strings): each element cast as its type casts (the element
+ * typmod is the array's). */
 static int cast_array(sql_eval_ctx *ctx, sql_type from, sql_type to, const sql_datum *in,
                       bool explicit, sql_datum *out)
 {
@@ -1870,7 +1871,7 @@ static int do_cast(sql_eval_ctx *ctx, sql_type from, sql_type to, const sql_datu
         rc = cast_numeric(ctx, from.oid, to.oid, in, &tmp);
     } else if (from.oid != to.oid && cf == SQL__CAT_DATETIME && ct == SQL__CAT_DATETIME) {
         rc = cast_datetime(ctx, from.oid, to.oid, in, &tmp);
-    } else if (from.oid != to.oid && cf == SQL__CAT_ARRAY && ct == SQL__CAT_ARRAY) {
+    } else if ((from.oid != to.oid || explicit) && cf == SQL__CAT_ARRAY && ct == SQL__CAT_ARRAY) {
         return cast_array(ctx, from, to, in, explicit, out);
     } else if (to.oid == SQL_T_BOOL && from.oid == SQL_T_INT4) {
         tmp.v.b = in->v.i != 0;

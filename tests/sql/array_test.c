@@ -192,6 +192,16 @@ static int key_cmp(const sql_keybuf *a, const sql_keybuf *b)
     return c ? sign(c) : sign((int)(a->len > b->len) - (int)(a->len < b->len));
 }
 
+Test(sql_array, documented_key_bytes)
+{
+    static const uint8_t want[] = {0x01, 0x01, 0x80, 0, 0, 1, 0x02, 0x00, 0x80, 0, 0, 1};
+    sql_datum d = tu_in(int4s, "{1,NULL}");
+    sql_keybuf k = key_of(SQL_T_INT4_ARRAY, SQL_KEY_ASC, &d);
+
+    cr_assert_eq(k.len, sizeof want);
+    cr_expect_arr_eq(k.p, want, sizeof want);
+}
+
 Test(sql_array, key_order_and_round_trip_over_random_arrays)
 {
     sql_type_id types[TU_NTYPES];

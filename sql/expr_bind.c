@@ -1421,7 +1421,15 @@ static int bind_array_op(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **out, 
                           "op ANY/ALL (array) requires operator to yield boolean");
     b->aux = test;
     b->fn = any ? sql__array_any : sql__array_all;
-    b->name = any ? "ANY" : "ALL";
+    /* "= ANY": the operator in the name keeps `a = ANY (x)` and `a < ANY
+     * (x)` apart where nodes are compared by fn, name and arguments
+     * (GROUP BY matching) */
+    size_t len = strlen(e->name) + 5;
+    char *name = kv_arena_alloc(ctx->arena, len);
+    if (!name)
+        return oom(ctx, err);
+    snprintf(name, len, "%s %s", e->name, any ? "ANY" : "ALL");
+    b->name = name;
     *out = b;
     return fold(ctx, b, true, err);
 }

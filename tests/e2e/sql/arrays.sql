@@ -84,6 +84,8 @@ SELECT id, tags[1] AS first_tag, cardinality(tags) AS n FROM arr ORDER BY tags, 
 SELECT id FROM arr WHERE 'z' = ANY (tags) OR 3 = ANY (ids) ORDER BY id;
 SELECT id FROM arr WHERE id = ANY ('{2,3,4}') AND id <> ALL (ARRAY[4]) ORDER BY id;
 SELECT tags, count(*) FROM arr GROUP BY tags ORDER BY tags;
+SELECT 'x' = ANY (tags) AS has_x, count(*) FROM arr GROUP BY 'x' = ANY (tags) ORDER BY 1;
+SELECT 'x' < ANY (tags), count(*) FROM arr GROUP BY 'x' = ANY (tags);
 CREATE INDEX arr_tags ON arr (tags);
 SELECT id FROM arr WHERE tags = '{x,y,z}';
 SELECT id FROM arr WHERE tags > '{a}' ORDER BY tags DESC;
@@ -95,3 +97,13 @@ SELECT a.id, ARRAY(SELECT b.id FROM arr b WHERE b.id < a.id ORDER BY b.id) AS sm
   FROM arr a ORDER BY a.id;
 SELECT array_agg('a');
 DROP TABLE arr;
+-- COPY carries the text form (with COPY's own escaping on top)
+CREATE TABLE arr_copy (id int PRIMARY KEY, a text[], n int[]);
+INSERT INTO arr_copy VALUES (1, ARRAY['a b', 'x\y', NULL, 'q"t'], '{1,NULL}'), (2, '{}', NULL);
+COPY arr_copy TO STDOUT;
+COPY arr_copy TO STDOUT (FORMAT csv);
+COPY arr_copy FROM STDIN;
+3	{"z\\\\w",NULL}	{5}
+\.
+SELECT * FROM arr_copy ORDER BY id;
+DROP TABLE arr_copy;

@@ -94,10 +94,11 @@ static bool dim_bound(in_state *st, long *out)
     size_t n = 0;
     char *end;
 
-    while (st->i + n < st->len && n < sizeof buf - 1 &&
-           (strchr("+-", st->s[st->i + n]) ? n == 0
-                                           : st->s[st->i + n] >= '0' && st->s[st->i + n] <= '9'))
-        n++;
+    for (; st->i + n < st->len && n < sizeof buf - 1; n++) {
+        char c = st->s[st->i + n];
+        if (!(c == '+' || c == '-' ? n == 0 : c >= '0' && c <= '9'))
+            break;
+    }
     memcpy(buf, st->s + st->i, n);
     buf[n] = 0;
     *out = strtol(buf, &end, 10);
@@ -228,29 +229,28 @@ static int elements(in_state *st, sql_type elem, const sql_io_ctx *ctx, sql_datu
     sql_datum *v = kv_arena_alloc(st->arena, cap * sizeof *v);
 
     *n = 0;
+    if (!v)
+        return sql__oom(st->arena, st->err);
     skip_space(st);
     if (st->i < st->len && st->s[st->i] == '{')
         return multidimensional(st);
     if (st->i < st->len && st->s[st->i] == '}') {
         st->i++;
         *out = v;
-        return v ? 0 : sql__oom(st->arena, st->err);
+        return 0;
     }
     for (;;) {
         char *text = NULL;
         size_t len = 0;
         bool is_null = false;
-        if (!v)
-            return sql__oom(st->arena, st->err);
         if (element(st, &text, &len, &is_null) < 0)
             return -1;
         if ((size_t)*n == cap) {
             sql_datum *w = kv_arena_alloc(st->arena, 2 * cap * sizeof *w);
-            if (w)
-                memcpy(w, v, cap * sizeof *w);
-            v = w, cap *= 2;
-            if (!v)
+            if (!w)
                 return sql__oom(st->arena, st->err);
+            memcpy(w, v, cap * sizeof *w);
+            v = w, cap *= 2;
         }
         if (is_null)
             v[*n] = (sql_datum){.isnull = true};
@@ -269,8 +269,8 @@ int sql__array_parse(sql_type type, const char *s, size_t len, const sql_io_ctx 
 {
     in_state st = {.s = s, .len = len, .arena = arena, .err = err};
     sql_type elem = {sql_type_array_elem(type.oid), type.typmod};
-    sql_datum *v;
-    int32_t n, lbound;
+    sql_datum *v = NULL;
+    int32_t n = 0, lbound;
     int64_t count;
 
     assert(elem.oid != 0);
@@ -302,7 +302,8 @@ static bool needs_quotes(const char *s, size_t len)
     if (len == 0 || (len == 4 && strncasecmp(s, "NULL", 4) == 0))
         return true;
     for (size_t i = 0; i < len; i++)
-        if (strchr("{}\",\\", s[i]) || is_space(s[i]))
+        if (s[i] == '{' || s[i] == '}' || s[i] == '"' || s[i] == ',' || s[i] == '\\' ||
+            is_space(s[i]))
             return true;
     return false;
 }
@@ -330,7 +331,7 @@ int sql__array_format(sql_type type, const sql_datum *d, const sql_io_ctx *ctx, 
         return sql__oom(arena, err);
     p = buf;
     if (a->n && a->lbound != 1)
-        p += sprintf(p, "[%d:%d]=", (int)a->lbound, (int)(a->lbound + a->n - 1));
+        p += sprintf(p, "[%d:%lld]=", (int)a->lbound, (long long)a->lbound + a->n - 1);
     *p++ = '{';
     for (int32_t i = 0; i < a->n; i++) {
         bool q = !a->elems[i].isnull && needs_quotes(texts[i], lens[i]);

@@ -179,8 +179,6 @@ static int array_to_string_fn(FN_ARGS)
             continue;
         if (v->isnull)
             s = (const char *)args[2].v.s.p, len = args[2].v.s.len;
-        else if (elem.oid == SQL_T_BOOL) /* boolout, not booltext: t/f */
-            s = v->v.b ? "t" : "f", len = 1;
         else if (sql_datum_to_text(elem, v, &ctx->io, ctx->arena, &s, &len, ctx->err) < 0)
             return -1;
         if ((!first && sql__buf_put(&b, args[1].v.s.p, args[1].v.s.len) < 0) ||
@@ -318,12 +316,13 @@ int sql__array_cat(FN_ARGS)
  * subscript `start`; NULL when there is none or a is NULL. */
 static int array_position_fn(FN_ARGS)
 {
-    const sql_array *a = args[0].v.arr;
+    const sql_array *a;
     int64_t from = 0;
 
     *out = (sql_datum){.isnull = true};
     if (args[0].isnull)
         return 0;
+    a = args[0].v.arr;
     if (e->nargs > 2) {
         if (args[2].isnull)
             return sql__fn_fail(ctx, SQL_STATE_NULL_VALUE_NOT_ALLOWED,
@@ -341,7 +340,7 @@ static int array_position_fn(FN_ARGS)
 /* array_remove(a, x): a without the elements not distinct from x. */
 static int array_remove_fn(FN_ARGS)
 {
-    const sql_array *a = args[0].v.arr;
+    const sql_array *a;
     sql_datum *v;
     int32_t n = 0;
 
@@ -349,6 +348,7 @@ static int array_remove_fn(FN_ARGS)
         *out = args[0];
         return 0;
     }
+    a = args[0].v.arr;
     if (!(v = kv_arena_alloc(ctx->arena, (a->n ? (size_t)a->n : 1) * sizeof *v)))
         return sql__fn_oom(ctx);
     for (int32_t i = 0; i < a->n; i++)

@@ -72,7 +72,9 @@
 /* The one-dimensional array type of each element type above but void,
  * with PostgreSQL's oids: X(ELEMENT NAME, array oid, "name in messages",
  * "typname"). Its typlen is -1, its typmod the element's (varchar(3)[]:
- * 7). */
+ * 7). A type added to SQL_TYPE_MAP gets its array type with a row here
+ * (the oid is PostgreSQL's pg_type.typarray); every array function then
+ * takes it. */
 #define SQL_ARRAY_TYPE_MAP(X)                                          \
     X(BOOL, 1000, "boolean[]", "_bool")                                \
     X(BYTEA, 1001, "bytea[]", "_bytea")                                \

@@ -430,6 +430,8 @@ static bool poly_elem(const sql__fn *f, sql_bexpr **args, int nargs, sql_type *o
             t = t.oid == SQL_T_UNKNOWN || t.typmod == u.typmod ? u : (sql_type){u.oid, -1};
             continue;
         }
+        if (f->flags & SQL__FN_SAME_POLY)
+            return false;
         if (sql__cast_context(t.oid, u.oid) == SQL__CAST_IMPLICIT)
             t = (sql_type){u.oid, -1};
         else if (sql__cast_context(u.oid, t.oid) != SQL__CAST_IMPLICIT)

@@ -4,8 +4,9 @@
  * operators and PostgreSQL 15's array functions (array_length,
  * array_lower/upper, array_ndims, array_dims, cardinality,
  * array_to_string, string_to_array, array_append, array_prepend,
- * array_cat, array_position, array_remove); the || rows live with the
- * other || rows in expr_func.c.
+ * array_cat, array_position(s), array_remove, array_replace) and the
+ * containment operators @>, <@, &&; the || rows live with the other ||
+ * rows in expr_func.c.
  *
  * The polymorphic rows use SQL__T_ANYARRAY and SQL__T_ANYELEMENT, which
  * the binder resolves as PostgreSQL's anycompatiblearray/anycompatible
@@ -357,12 +358,96 @@ static int array_remove_fn(FN_ARGS)
     return sql_array_make(a->elem, v, n, ctx->arena, out, ctx->err);
 }
 
+/* Whether some element of `a` equals `x` (non-NULL; NULL elements never
+ * match, as in PostgreSQL's array_contain_compare). */
+static bool has_elem(const sql_array *a, const sql_datum *x)
+{
+    for (int32_t i = 0; i < a->n; i++)
+        if (!a->elems[i].isnull && sql_datum_cmp(a->elem, &a->elems[i], x) == 0)
+            return true;
+    return false;
+}
+
+/* Whether every element of `b` is in `a` (all: @> / <@) or some is (&&);
+ * a NULL element of b is never found. */
+static int contained(const sql_array *a, const sql_array *b, bool all, sql_datum *out)
+{
+    bool r = all;
+
+    for (int32_t i = 0; i < b->n && r == all; i++)
+        r = !b->elems[i].isnull && has_elem(a, &b->elems[i]);
+    *out = (sql_datum){.v.b = r};
+    return 0;
+}
+
+static int contains_fn(FN_ARGS)
+{
+    return contained(args[0].v.arr, args[1].v.arr, true, out);
+}
+
+static int contained_fn(FN_ARGS)
+{
+    return contained(args[1].v.arr, args[0].v.arr, true, out);
+}
+
+static int overlap_fn(FN_ARGS)
+{
+    return contained(args[0].v.arr, args[1].v.arr, false, out);
+}
+
+/* array_positions(a, x): the subscripts of every element not distinct
+ * from x (int4[], empty when none). */
+static int array_positions_fn(FN_ARGS)
+{
+    const sql_array *a;
+    sql_datum *v;
+    int32_t n = 0;
+
+    if (args[0].isnull) {
+        *out = args[0];
+        return 0;
+    }
+    a = args[0].v.arr;
+    if (!(v = kv_arena_alloc(ctx->arena, (a->n ? (size_t)a->n : 1) * sizeof *v)))
+        return sql__fn_oom(ctx);
+    for (int32_t i = 0; i < a->n; i++)
+        if (!sql_datum_distinct(a->elem, &a->elems[i], &args[1]))
+            v[n++] = (sql_datum){.v.i = (int64_t)a->lbound + i};
+    return sql_array_make(SQL_T_INT4, v, n, ctx->arena, out, ctx->err);
+}
+
+/* array_replace(a, from, to): every element not distinct from `from`
+ * replaced by `to`. */
+static int array_replace_fn(FN_ARGS)
+{
+    const sql_array *a;
+    sql_datum *v;
+
+    if (args[0].isnull) {
+        *out = args[0];
+        return 0;
+    }
+    a = args[0].v.arr;
+    if (!(v = kv_arena_alloc(ctx->arena, (a->n ? (size_t)a->n : 1) * sizeof *v)))
+        return sql__fn_oom(ctx);
+    for (int32_t i = 0; i < a->n; i++)
+        v[i] = sql_datum_distinct(a->elem, &a->elems[i], &args[1]) ? a->elems[i] : args[2];
+    return sql_array_make(a->elem, v, a->n, ctx->arena, out, ctx->err);
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 #define T(x) SQL_T_##x
 #define ARR  SQL__T_ANYARRAY
 #define ELEM SQL__T_ANYELEMENT
 #define S    SQL__FN_STRICT
+
+/* Containment and overlap (arraycontains, arraycontained, arrayoverlap). */
+static const sql__fn ops[] = {
+    {"@>", 2, {ARR, ARR}, T(BOOL), contains_fn, S | SQL__FN_SAME_POLY},
+    {"<@", 2, {ARR, ARR}, T(BOOL), contained_fn, S | SQL__FN_SAME_POLY},
+    {"&&", 2, {ARR, ARR}, T(BOOL), overlap_fn, S | SQL__FN_SAME_POLY},
+};
 
 static const sql__fn fns[] = {
     {"array_length", 2, {ARR, T(INT4)}, T(INT4), array_length_fn, S},
@@ -381,6 +466,8 @@ static const sql__fn fns[] = {
     {"array_position", 2, {ARR, ELEM}, T(INT4), array_position_fn, 0},
     {"array_position", 3, {ARR, ELEM, T(INT4)}, T(INT4), array_position_fn, 0},
     {"array_remove", 2, {ARR, ELEM}, ARR, array_remove_fn, 0},
+    {"array_positions", 2, {ARR, ELEM}, T(INT4_ARRAY), array_positions_fn, 0},
+    {"array_replace", 3, {ARR, ELEM, ELEM}, ARR, array_replace_fn, 0},
 };
 
 #undef T
@@ -388,4 +475,5 @@ static const sql__fn fns[] = {
 #undef ELEM
 #undef S
 
-const sql__fn_set sql__fn_set_array = {NULL, 0, fns, sizeof fns / sizeof *fns};
+const sql__fn_set sql__fn_set_array = {ops, sizeof ops / sizeof *ops, fns,
+                                       sizeof fns / sizeof *fns};

@@ -29,11 +29,13 @@
 
 /* Flags of a table entry. */
 enum {
-    SQL__FN_STRICT = 1,   /* NULL in, NULL out, no call */
-    SQL__FN_VOLATILE = 2, /* differs between calls: never folded */
-    SQL__FN_STABLE = 4,   /* fixed within a statement (now()): folded per
-                           * execution by the planner, not at bind time */
-    SQL__FN_VARIADIC = 8, /* nargs or more arguments, the rest of argt[last] */
+    SQL__FN_STRICT = 1,     /* NULL in, NULL out, no call */
+    SQL__FN_VOLATILE = 2,   /* differs between calls: never folded */
+    SQL__FN_STABLE = 4,     /* fixed within a statement (now()): folded per
+                             * execution by the planner, not at bind time */
+    SQL__FN_VARIADIC = 8,   /* nargs or more arguments, the rest of argt[last] */
+    SQL__FN_SAME_POLY = 16, /* polymorphic arguments of one type already
+                             * (PostgreSQL's anyarray, not anycompatible) */
 };
 
 /* One implementation of an operator or function: `name` over `nargs`

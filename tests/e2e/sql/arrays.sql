@@ -71,6 +71,14 @@ SELECT array_append(ARRAY[1, 2], 3), array_append(NULL, 1), array_prepend(0, ARR
        array_position(ARRAY['a', 'b', 'a'], 'a', 2), array_position(ARRAY[1, NULL], NULL),
        array_remove(ARRAY[1, 2, 1], 1);
 SELECT array_append(ARRAY[1], 'x');
+SELECT array_positions(ARRAY[1, 2, 1, NULL], 1), array_positions(ARRAY[1, NULL], NULL),
+       array_replace(ARRAY[1, 2, 1], 1, 9), array_replace(ARRAY[1, NULL], NULL, 0);
+-- containment and overlap: NULL elements never match
+SELECT ARRAY[1, 2, 3] @> ARRAY[2, 1] AS contains, ARRAY[1, 2] @> ARRAY[3] AS not_contains,
+       ARRAY[1, NULL] @> ARRAY[NULL::int] AS null_elem, ARRAY[1] @> '{}' AS empty,
+       ARRAY[1, 2] <@ ARRAY[1, 2, 3] AS contained, ARRAY[1, 2] && ARRAY[2, 5] AS overlap,
+       ARRAY[1] && ARRAY[3] AS disjoint, NULL::int[] @> ARRAY[1] AS null_array;
+SELECT ARRAY[1]::int8[] @> ARRAY[1];
 -- array columns
 CREATE TABLE arr (id int PRIMARY KEY, tags text[] NOT NULL DEFAULT '{}', nums numeric(5,2)[],
                   codes varchar(2)[], ids bigint ARRAY);
@@ -82,6 +90,7 @@ UPDATE arr SET tags = array_append(tags, 'w'), ids = ids || 3::bigint WHERE id =
 SELECT * FROM arr ORDER BY id;
 SELECT id, tags[1] AS first_tag, cardinality(tags) AS n FROM arr ORDER BY tags, id;
 SELECT id FROM arr WHERE 'z' = ANY (tags) OR 3 = ANY (ids) ORDER BY id;
+SELECT id FROM arr WHERE tags @> ARRAY['y'] OR tags && '{w}' ORDER BY id;
 SELECT id FROM arr WHERE id = ANY ('{2,3,4}') AND id <> ALL (ARRAY[4]) ORDER BY id;
 SELECT tags, count(*) FROM arr GROUP BY tags ORDER BY tags;
 SELECT 'x' = ANY (tags) AS has_x, count(*) FROM arr GROUP BY 'x' = ANY (tags) ORDER BY 1;

@@ -106,6 +106,17 @@ SELECT a.id, ARRAY(SELECT b.id FROM arr b WHERE b.id < a.id ORDER BY b.id) AS sm
   FROM arr a ORDER BY a.id;
 SELECT array_agg('a');
 DROP TABLE arr;
+-- array expressions in stored defaults and checks
+CREATE TABLE arr_ddl (id int PRIMARY KEY, a int[] DEFAULT ARRAY[1, 2],
+                      s text CHECK (s = ANY (ARRAY['x', 'y'])),
+                      b int[] CHECK (cardinality(b) < 3 AND b[1] > 0 AND b[2:] <> '{9}'));
+INSERT INTO arr_ddl (id, s) VALUES (1, 'x');
+INSERT INTO arr_ddl (id, s) VALUES (2, 'z');
+INSERT INTO arr_ddl (id, b) VALUES (3, '{1,2,3}');
+INSERT INTO arr_ddl (id, b) VALUES (4, '{1,9}');
+INSERT INTO arr_ddl (id, b) VALUES (5, '{5}');
+SELECT * FROM arr_ddl ORDER BY id;
+DROP TABLE arr_ddl;
 -- COPY carries the text form (with COPY's own escaping on top)
 CREATE TABLE arr_copy (id int PRIMARY KEY, a text[], n int[]);
 INSERT INTO arr_copy VALUES (1, ARRAY['a b', 'x\y', NULL, 'q"t'], '{1,NULL}'), (2, '{}', NULL);

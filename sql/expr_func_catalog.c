@@ -394,6 +394,18 @@ static int encoding_to_char(FN_ARGS)
     return text_of(ctx, args[0].v.i == 6 ? "UTF8" : args[0].v.i == 0 ? "SQL_ASCII" : "", out);
 }
 
+/* current_schemas(implicit): the search path, pg_catalog first when the
+ * implicitly searched schemas are wanted. */
+static int current_schemas(FN_ARGS)
+{
+    static const char *const names[] = {"pg_catalog", "public"};
+    sql_datum v[2];
+    for (int i = 0; i < 2; i++)
+        v[i] = (sql_datum){.v.s = {(const uint8_t *)names[i], strlen(names[i])}};
+    bool implicit = args[0].v.b;
+    return sql_array_make(SQL_T_TEXT, v + !implicit, 2 - !implicit, ctx->arena, out, ctx->err);
+}
+
 /* Comments, statistics objects and triggers do not exist here. */
 static int no_object(FN_ARGS)
 {
@@ -431,6 +443,7 @@ static const sql__fn fn_table[] = {
     {"shobj_description", 2, {T(INT8), T(TEXT)}, T(TEXT), no_object, ST},
     {"pg_get_statisticsobjdef_columns", 1, {T(INT8)}, T(TEXT), no_object, ST},
     {"pg_get_triggerdef", 2, {T(INT8), T(BOOL)}, T(TEXT), no_object, ST},
+    {"current_schemas", 1, {T(BOOL)}, T(TEXT_ARRAY), current_schemas, ST},
 };
 
 #undef T

@@ -224,6 +224,12 @@ void sql__vput_float(sql__vgen *g, double v)
     g->row[g->at++] = (sql_datum){.v.f = v};
 }
 
+int sql__vput_array(sql__vgen *g, sql_type_id elem, const sql_datum *elems, int n, int lbound)
+{
+    assert(g->at < g->ncols);
+    return sql__array_build(elem, elems, n, lbound, g->arena, &g->row[g->at++], g->err);
+}
+
 void sql__vput_text(sql__vgen *g, const char *s)
 {
     if (s == NULL) {
@@ -799,6 +805,14 @@ const char *sql__constraintdef(const sql_table_desc *t, int64_t oid, bool pretty
 
 const char *sql__format_type(sql_type t, kv_arena *arena)
 {
+    sql_type_id elem = sql_type_array_elem(t.oid);
+    if (elem) { /* varchar(3)[]: the element's text with its typmod */
+        const char *e = sql__format_type((sql_type){elem, t.typmod}, arena);
+        char *out = e ? kv_arena_alloc(arena, strlen(e) + 3) : NULL;
+        if (out)
+            sprintf(out, "%s[]", e);
+        return out;
+    }
     const char *name = sql_type_name(t.oid);
     char buf[96];
     int32_t m = t.typmod;

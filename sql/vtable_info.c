@@ -181,7 +181,7 @@ static int column_row(sql__vgen *g, const sql__vsnap *s, const char *schema,
     sql__vput_int(g, pos);
     sql__vput_text(g, c->default_expr ? dfl : NULL);
     sql__vput_text(g, c->not_null ? "NO" : "YES");
-    sql__vput_text(g, sql_type_name(c->type.oid));
+    sql__vput_text(g, sql_type_array_elem(c->type.oid) ? "ARRAY" : sql_type_name(c->type.oid));
     put_type_facts(g, c->type);
     sql__vput_null(g);          /* interval_type */
     sql__vput_null(g);          /* interval_precision */

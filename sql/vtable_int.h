@@ -96,6 +96,9 @@ void sql__vput_null(sql__vgen *g);
 void sql__vput_int(sql__vgen *g, int64_t v);
 void sql__vput_bool(sql__vgen *g, bool v);
 void sql__vput_float(sql__vgen *g, double v);
+/* An array of elems[0..n) of type `elem`, subscripts from `lbound`
+ * (elems copied into the scan's arena); -1 when out of memory. */
+int sql__vput_array(sql__vgen *g, sql_type_id elem, const sql_datum *elems, int n, int lbound);
 /* s borrowed until sql__vemit returns; NULL puts NULL */
 void sql__vput_text(sql__vgen *g, const char *s);
 /* The row is complete: filtered and passed on. 0 goes on, 1 stop, -1. */

@@ -28,6 +28,12 @@
 #define TX   SQL_T_TEXT
 #define F4   SQL_T_FLOAT4
 #define TSTZ SQL_T_TIMESTAMPTZ
+/* aclitem[], name[], text[], "char"[] */
+#define TXA SQL_T_TEXT_ARRAY
+/* int2vector (subscripts from 0, as PostgreSQL's) and int2[] */
+#define I2A SQL_T_INT2_ARRAY
+/* oidvector (from 0) and oid[] */
+#define I8A SQL_T_INT8_ARRAY
 
 /* PostgreSQL's fixed oids. */
 enum {
@@ -154,28 +160,40 @@ int sql__each_relation(sql__vgen *g, const sql__vsnap *s,
     return rc;
 }
 
-/* int2vector's text: the key columns' attnums separated by spaces. */
-static const char *indkey_text(sql__vgen *g, const sql_table_desc *t, const sql_index_desc *ix)
-{
-    char *buf = kv_arena_alloc(sql__vgen_arena(g), (size_t)ix->ncols * 6 + 1);
-    if (buf == NULL)
-        return NULL;
-    size_t len = 0;
-    buf[0] = '\0';
-    for (uint32_t k = 0; k < ix->ncols; k++)
-        len += (size_t)sprintf(buf + len, k ? " %d" : "%d", attnum_of(t, ix->col_ids[k]));
-    return buf;
-}
-
 static int oom(sql__vgen *g)
 {
     return sql__oom(sql__vgen_arena(g), sql__vgen_err(g));
 }
 
+/* What one of an index's per-key-column vectors holds. */
+typedef enum keyvec { KEY_ATTNUMS, KEY_OPTIONS, KEY_COLLATIONS } keyvec;
+
+/* Puts the vector `what` of index ix: the key columns' attnums
+ * (pg_index.indkey, from subscript 0 like PostgreSQL's int2vector, or
+ * from 1 for pg_constraint.conkey), their options (indoption: 3, DESC
+ * with NULLS FIRST, or 0) or collations (indcollation). */
+static int put_key_vector(sql__vgen *g, const sql_table_desc *t, const sql_index_desc *ix,
+                          keyvec what, int lbound)
+{
+    sql_datum *v = kv_arena_alloc(sql__vgen_arena(g), ((size_t)ix->ncols + 1) * sizeof(*v));
+    if (v == NULL)
+        return oom(g);
+    for (uint32_t k = 0; k < ix->ncols; k++) {
+        const sql_col_desc *c = sql__col_by_id(t, ix->col_ids[k]);
+        int64_t x = what == KEY_ATTNUMS                   ? attnum_of(t, ix->col_ids[k])
+                    : what == KEY_OPTIONS                 ? (ix->dirs[k] == SQL_KEY_DESC ? 3 : 0)
+                    : c && sql__is_text_repr(c->type.oid) ? DEFAULT_COLLATION_OID
+                                                          : 0;
+        v[k] = (sql_datum){.v.i = x};
+    }
+    sql_type_id elem = what == KEY_COLLATIONS ? SQL_T_INT8 : SQL_T_INT2;
+    return sql__vput_array(g, elem, v, (int)ix->ncols, lbound);
+}
+
 /* ---- pg_namespace ------------------------------------------------------ */
 
 static const sql__vcol namespace_cols[] = {
-    {"oid", I8}, {"nspname", TX}, {"nspowner", I8}, {"nspacl", TX}};
+    {"oid", I8}, {"nspname", TX}, {"nspowner", I8}, {"nspacl", TXA}};
 
 static int gen_namespace(sql__vgen *g, const sql__vsnap *s)
 {
@@ -202,7 +220,7 @@ static const sql__vcol class_cols[] = {
     {"relkind", TX},       {"relnatts", I2},      {"relchecks", I2},     {"relhasrules", B},
     {"relhastriggers", B}, {"relhassubclass", B}, {"relrowsecurity", B}, {"relforcerowsecurity", B},
     {"relispopulated", B}, {"relreplident", TX},  {"relispartition", B}, {"relrewrite", I8},
-    {"relacl", TX},        {"reloptions", TX},    {"relpartbound", TX},
+    {"relacl", TXA},       {"reloptions", TXA},   {"relpartbound", TX},
 };
 
 /* One pg_class row; kind 'r', 'i' or 'S' (and 'v' for views, once the
@@ -277,19 +295,16 @@ static int gen_am(sql__vgen *g, const sql__vsnap *s)
 /* ---- pg_index ---------------------------------------------------------- */
 
 static const sql__vcol index_cols[] = {
-    {"indexrelid", I8},   {"indrelid", I8},           {"indnatts", I2},      {"indnkeyatts", I2},
-    {"indisunique", B},   {"indnullsnotdistinct", B}, {"indisprimary", B},   {"indisexclusion", B},
-    {"indimmediate", B},  {"indisclustered", B},      {"indisvalid", B},     {"indcheckxmin", B},
-    {"indisready", B},    {"indislive", B},           {"indisreplident", B}, {"indkey", TX},
-    {"indcollation", TX}, {"indclass", TX},           {"indoption", TX},     {"indexprs", TX},
+    {"indexrelid", I8},    {"indrelid", I8},           {"indnatts", I2},      {"indnkeyatts", I2},
+    {"indisunique", B},    {"indnullsnotdistinct", B}, {"indisprimary", B},   {"indisexclusion", B},
+    {"indimmediate", B},   {"indisclustered", B},      {"indisvalid", B},     {"indcheckxmin", B},
+    {"indisready", B},     {"indislive", B},           {"indisreplident", B}, {"indkey", I2A},
+    {"indcollation", I8A}, {"indclass", I8A},          {"indoption", I2A},    {"indexprs", TX},
     {"indpred", TX},
 };
 
 static int index_row(sql__vgen *g, const sql_table_desc *t, const sql_index_desc *ix)
 {
-    const char *key = indkey_text(g, t, ix);
-    if (key == NULL)
-        return oom(g);
     sql__vput_int(g, SQL__REL_OID(t->id, ix->id));
     sql__vput_int(g, SQL__REL_OID(t->id, 0));
     sql__vput_int(g, ix->ncols);
@@ -305,10 +320,12 @@ static int index_row(sql__vgen *g, const sql_table_desc *t, const sql_index_desc
     sql__vput_bool(g, true);
     sql__vput_bool(g, true);
     sql__vput_bool(g, false);
-    sql__vput_text(g, key);
-    sql__vput_null(g);
-    sql__vput_null(g);
-    sql__vput_null(g);
+    if (put_key_vector(g, t, ix, KEY_ATTNUMS, 0) != 0 ||
+        put_key_vector(g, t, ix, KEY_COLLATIONS, 0) != 0)
+        return -1;
+    sql__vput_null(g); /* indclass: operator classes are not modelled */
+    if (put_key_vector(g, t, ix, KEY_OPTIONS, 0) != 0)
+        return -1;
     sql__vput_null(g); /* indexprs: no expression indexes */
     sql__vput_null(g); /* indpred: no partial indexes */
     return sql__vemit(g);
@@ -327,8 +344,8 @@ static const sql__vcol attribute_cols[] = {
     {"atttypmod", I4},      {"attbyval", B},       {"attalign", TX},    {"attstorage", TX},
     {"attcompression", TX}, {"attnotnull", B},     {"atthasdef", B},    {"atthasmissing", B},
     {"attidentity", TX},    {"attgenerated", TX},  {"attisdropped", B}, {"attislocal", B},
-    {"attinhcount", I4},    {"attcollation", I8},  {"attacl", TX},      {"attoptions", TX},
-    {"attfdwoptions", TX},  {"attmissingval", TX},
+    {"attinhcount", I4},    {"attcollation", I8},  {"attacl", TXA},     {"attoptions", TXA},
+    {"attfdwoptions", TXA}, {"attmissingval", TX},
 };
 
 static int attribute_row(sql__vgen *g, int64_t rel, const sql_col_desc *c, int attnum)
@@ -449,28 +466,12 @@ static const sql__vcol constraint_cols[] = {
     {"condeferrable", B}, {"condeferred", B},  {"convalidated", B},   {"conrelid", I8},
     {"contypid", I8},     {"conindid", I8},    {"conparentid", I8},   {"confrelid", I8},
     {"confupdtype", TX},  {"confdeltype", TX}, {"confmatchtype", TX}, {"conislocal", B},
-    {"coninhcount", I4},  {"connoinherit", B}, {"conkey", TX},        {"confkey", TX},
+    {"coninhcount", I4},  {"connoinherit", B}, {"conkey", I2A},       {"confkey", I2A},
     {"conbin", TX},
 };
 
-/* conkey's text, PostgreSQL's int2[] form "{1,2}". */
-static const char *conkey_text(sql__vgen *g, const sql_table_desc *t, const sql_index_desc *ix)
-{
-    const char *key = indkey_text(g, t, ix);
-    char *out = key ? kv_arena_alloc(sql__vgen_arena(g), strlen(key) + 3) : NULL;
-    if (out == NULL)
-        return NULL;
-    size_t n = 0;
-    out[n++] = '{';
-    for (const char *p = key; *p; p++)
-        out[n++] = *p == ' ' ? ',' : *p;
-    out[n++] = '}';
-    out[n] = '\0';
-    return out;
-}
-
 static int constraint_row(sql__vgen *g, const sql_table_desc *t, int64_t slot, const char *name,
-                          const char *type, int64_t indid, const char *key, const char *bin)
+                          const char *type, const sql_index_desc *ix, const char *bin)
 {
     sql__vput_int(g, SQL__CON_BASE + SQL__REL_OID(t->id, slot));
     sql__vput_text(g, name);
@@ -481,16 +482,19 @@ static int constraint_row(sql__vgen *g, const sql_table_desc *t, int64_t slot, c
     sql__vput_bool(g, true);
     sql__vput_int(g, SQL__REL_OID(t->id, 0));
     sql__vput_int(g, 0);
-    sql__vput_int(g, indid);
-    sql__vput_int(g, 0); /* conparentid */
-    sql__vput_int(g, 0); /* confrelid: no foreign keys */
+    sql__vput_int(g, ix ? SQL__REL_OID(t->id, ix->id) : 0); /* conindid */
+    sql__vput_int(g, 0);                                    /* conparentid */
+    sql__vput_int(g, 0);                                    /* confrelid: no foreign keys */
     sql__vput_text(g, " ");
     sql__vput_text(g, " ");
     sql__vput_text(g, " ");
     sql__vput_bool(g, true);
     sql__vput_int(g, 0);
     sql__vput_bool(g, false);
-    sql__vput_text(g, key);
+    if (ix == NULL) /* a CHECK: its columns are not tracked */
+        sql__vput_null(g);
+    else if (put_key_vector(g, t, ix, KEY_ATTNUMS, 1) != 0)
+        return -1;
     sql__vput_null(g);
     sql__vput_text(g, bin);
     return sql__vemit(g);
@@ -503,11 +507,7 @@ static int constraint_index(sql__vgen *g, const sql_table_desc *t, const sql_ind
     bool pk = ix == &t->primary;
     if (!pk && ix->standalone)
         return 0;
-    const char *key = conkey_text(g, t, ix);
-    if (key == NULL)
-        return oom(g);
-    return constraint_row(g, t, ix->id, ix->name, pk ? "p" : "u", SQL__REL_OID(t->id, ix->id), key,
-                          NULL);
+    return constraint_row(g, t, ix->id, ix->name, pk ? "p" : "u", ix, NULL);
 }
 
 static int gen_constraint(sql__vgen *g, const sql__vsnap *s)
@@ -518,8 +518,7 @@ static int gen_constraint(sql__vgen *g, const sql__vsnap *s)
             const char *bin = sql__expr_tree(true, c, sql__vgen_arena(g));
             if (bin == NULL)
                 return oom(g);
-            int rc =
-                constraint_row(g, t, SQL__CHECK_SLOT + c, t->checks[c].name, "c", 0, NULL, bin);
+            int rc = constraint_row(g, t, SQL__CHECK_SLOT + c, t->checks[c].name, "c", NULL, bin);
             if (rc != 0)
                 return rc;
         }
@@ -535,28 +534,8 @@ static const sql__vcol type_cols[] = {
     {"typispreferred", B}, {"typisdefined", B}, {"typdelim", TX},     {"typrelid", I8},
     {"typelem", I8},       {"typarray", I8},    {"typalign", TX},     {"typstorage", TX},
     {"typnotnull", B},     {"typbasetype", I8}, {"typtypmod", I4},    {"typndims", I4},
-    {"typcollation", I8},  {"typdefault", TX},  {"typacl", TX},
+    {"typcollation", I8},  {"typdefault", TX},  {"typacl", TXA},
 };
-
-/* PostgreSQL's array type of each type (0: none). */
-static int64_t array_oid(sql_type_id t)
-{
-    static const struct {
-        sql_type_id t;
-        int64_t array;
-    } map[] = {
-        {SQL_T_BOOL, 1000},        {SQL_T_BYTEA, 1001},    {SQL_T_INT8, 1016},
-        {SQL_T_INT2, 1005},        {SQL_T_INT4, 1007},     {SQL_T_TEXT, 1009},
-        {SQL_T_FLOAT4, 1021},      {SQL_T_FLOAT8, 1022},   {SQL_T_BPCHAR, 1014},
-        {SQL_T_VARCHAR, 1015},     {SQL_T_DATE, 1182},     {SQL_T_TIMESTAMP, 1115},
-        {SQL_T_TIMESTAMPTZ, 1185}, {SQL_T_INTERVAL, 1187}, {SQL_T_NUMERIC, 1231},
-        {SQL_T_UUID, 2951},
-    };
-    for (size_t i = 0; i < sizeof map / sizeof *map; i++)
-        if (map[i].t == t)
-            return map[i].array;
-    return 0;
-}
 
 /* pg_type.typcategory. */
 static const char *type_category(sql_type_id t)
@@ -579,49 +558,56 @@ static const char *type_category(sql_type_id t)
     }
 }
 
+/* One pg_type row: a base type, or (elem set) the array type of elem. */
+static int type_row(sql__vgen *g, sql_type_id t, sql_type_id elem)
+{
+    int len = sql_type_len(t), elen = elem ? sql_type_len(elem) : len;
+    sql__vput_int(g, t);
+    sql__vput_text(g, sql_type_typname(t));
+    sql__vput_int(g, SQL_PG_CATALOG_OID);
+    sql__vput_int(g, SQL__BOOTSTRAP_ROLE_OID);
+    sql__vput_int(g, len);
+    sql__vput_bool(g, len > 0 && len <= 8);
+    sql__vput_text(g, t == SQL_T_VOID ? "p" : "b");
+    sql__vput_text(g, elem ? "A" : type_category(t));
+    sql__vput_bool(g, !elem && sql__type_preferred(t));
+    sql__vput_bool(g, true);
+    sql__vput_text(g, ",");
+    sql__vput_int(g, 0);
+    sql__vput_int(g, elem);
+    sql__vput_int(g, elem ? 0 : sql_type_array_of(t));
+    /* an array aligns as its elements, at least as int4 */
+    sql__vput_text(g, (elen == 1 || elem == SQL_T_UUID) && !elem ? "c"
+                      : elen == 2 && !elem                       ? "s"
+                      : elen == 8 || elen == 16                  ? "d"
+                                                                 : "i");
+    sql__vput_text(g, len > 0 ? "p" : t == SQL_T_NUMERIC ? "m" : "x");
+    sql__vput_bool(g, false);
+    sql__vput_int(g, 0);
+    sql__vput_int(g, -1);
+    sql__vput_int(g, 0);
+    sql__vput_int(g, sql__is_text_repr(elem ? elem : t) ? DEFAULT_COLLATION_OID : 0);
+    sql__vput_null(g);
+    sql__vput_null(g);
+    return sql__vemit(g);
+}
+
+/* The types of sql/types.h and their array types. */
 static int gen_type(sql__vgen *g, const sql__vsnap *s)
 {
     static const sql_type_id types[] = {
 #define SQL__X(name, oid, pg, typname, len) SQL_T_##name,
         SQL_TYPE_MAP(SQL__X)
 #undef SQL__X
+#define SQL__X(name, oid, pg, typname) SQL_T_##name##_ARRAY,
+            SQL_ARRAY_TYPE_MAP(SQL__X)
+#undef SQL__X
     };
     (void)s;
-    for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
-        sql_type_id t = types[i];
-        int len = sql_type_len(t);
-        bool pseudo = t == SQL_T_VOID;
-        sql__vput_int(g, t);
-        sql__vput_text(g, sql_type_typname(t));
-        sql__vput_int(g, SQL_PG_CATALOG_OID);
-        sql__vput_int(g, SQL__BOOTSTRAP_ROLE_OID);
-        sql__vput_int(g, len);
-        sql__vput_bool(g, len > 0 && len <= 8);
-        sql__vput_text(g, pseudo ? "p" : "b");
-        sql__vput_text(g, type_category(t));
-        sql__vput_bool(g, sql__type_preferred(t));
-        sql__vput_bool(g, true);
-        sql__vput_text(g, ",");
-        sql__vput_int(g, 0);
-        sql__vput_int(g, 0);
-        sql__vput_int(g, array_oid(t));
-        sql__vput_text(g, len == 1 || t == SQL_T_UUID ? "c"
-                          : len == 2                  ? "s"
-                          : len == 8 || len == 16     ? "d"
-                                                      : "i");
-        sql__vput_text(g, len > 0 ? "p" : t == SQL_T_NUMERIC ? "m" : "x");
-        sql__vput_bool(g, false);
-        sql__vput_int(g, 0);
-        sql__vput_int(g, -1);
-        sql__vput_int(g, 0);
-        sql__vput_int(g, sql__is_text_repr(t) ? DEFAULT_COLLATION_OID : 0);
-        sql__vput_null(g);
-        sql__vput_null(g);
-        int rc = sql__vemit(g);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof types / sizeof *types; i++)
+        rc = type_row(g, types[i], sql_type_array_elem(types[i]));
+    return rc;
 }
 
 /* ---- roles ------------------------------------------------------------- */
@@ -629,7 +615,7 @@ static int gen_type(sql__vgen *g, const sql__vsnap *s)
 static const sql__vcol roles_cols[] = {
     {"rolname", TX},     {"rolsuper", B},         {"rolinherit", B},     {"rolcreaterole", B},
     {"rolcreatedb", B},  {"rolcanlogin", B},      {"rolreplication", B}, {"rolconnlimit", I4},
-    {"rolpassword", TX}, {"rolvaliduntil", TSTZ}, {"rolbypassrls", B},   {"rolconfig", TX},
+    {"rolpassword", TX}, {"rolvaliduntil", TSTZ}, {"rolbypassrls", B},   {"rolconfig", TXA},
     {"oid", I8},
 };
 
@@ -663,8 +649,8 @@ static int gen_roles(sql__vgen *g, const sql__vsnap *s)
 }
 
 static const sql__vcol user_cols[] = {
-    {"usename", TX},     {"usesysid", I8}, {"usecreatedb", B}, {"usesuper", B},   {"userepl", B},
-    {"usebypassrls", B}, {"passwd", TX},   {"valuntil", TSTZ}, {"useconfig", TX},
+    {"usename", TX},     {"usesysid", I8}, {"usecreatedb", B}, {"usesuper", B},    {"userepl", B},
+    {"usebypassrls", B}, {"passwd", TX},   {"valuntil", TSTZ}, {"useconfig", TXA},
 };
 
 static int gen_user(sql__vgen *g, const sql__vsnap *s)
@@ -709,7 +695,7 @@ static const sql__vcol database_cols[] = {
     {"datctype", TX},
     {"daticulocale", TX},
     {"datcollversion", TX},
-    {"datacl", TX},
+    {"datacl", TXA},
 };
 
 enum { UTF8_ENCODING = 6, DEFAULT_TABLESPACE_OID = 1663, GLOBAL_TABLESPACE_OID = 1664 };
@@ -729,8 +715,16 @@ static int database_row(sql__vgen *g, int64_t oid, const char *name, int64_t own
     sql__vput_text(g, "C");
     sql__vput_null(g);
     sql__vput_null(g);
-    sql__vput_null(g);
-    return sql__vemit(g);
+    if (!templ) {
+        sql__vput_null(g); /* datacl: the default privileges */
+        return sql__vemit(g);
+    }
+    /* initdb revokes CONNECT and TEMP on the templates from PUBLIC */
+    static const char *const acl[] = {"=c/root", "root=CTc/root"};
+    sql_datum v[2];
+    for (int i = 0; i < 2; i++)
+        v[i] = (sql_datum){.v.s = {(const uint8_t *)acl[i], strlen(acl[i])}};
+    return sql__vput_array(g, SQL_T_TEXT, v, 2, 1) != 0 ? -1 : sql__vemit(g);
 }
 
 /* Every database, and PostgreSQL's templates (which CREATE DATABASE
@@ -747,7 +741,7 @@ static int gen_database(sql__vgen *g, const sql__vsnap *s)
 }
 
 static const sql__vcol tablespace_cols[] = {
-    {"oid", I8}, {"spcname", TX}, {"spcowner", I8}, {"spcacl", TX}, {"spcoptions", TX}};
+    {"oid", I8}, {"spcname", TX}, {"spcowner", I8}, {"spcacl", TXA}, {"spcoptions", TXA}};
 
 static int gen_tablespace(sql__vgen *g, const sql__vsnap *s)
 {
@@ -906,25 +900,25 @@ static const sql__vcol views_cols[] = {
 static const sql__vcol description_cols[] = {
     {"objoid", I8}, {"classoid", I8}, {"objsubid", I4}, {"description", TX}};
 static const sql__vcol policy_cols[] = {{"oid", I8},     {"polname", TX},      {"polrelid", I8},
-                                        {"polcmd", TX},  {"polpermissive", B}, {"polroles", TX},
+                                        {"polcmd", TX},  {"polpermissive", B}, {"polroles", I8A},
                                         {"polqual", TX}, {"polwithcheck", TX}};
 static const sql__vcol trigger_cols[] = {
     {"oid", I8},           {"tgrelid", I8},       {"tgparentid", I8},   {"tgname", TX},
     {"tgfoid", I8},        {"tgtype", I2},        {"tgenabled", TX},    {"tgisinternal", B},
     {"tgconstrrelid", I8}, {"tgconstrindid", I8}, {"tgconstraint", I8}, {"tgdeferrable", B},
-    {"tginitdeferred", B}, {"tgnargs", I2},       {"tgattr", TX},       {"tgargs", SQL_T_BYTEA},
+    {"tginitdeferred", B}, {"tgnargs", I2},       {"tgattr", I2A},      {"tgargs", SQL_T_BYTEA},
     {"tgqual", TX},        {"tgoldtable", TX},    {"tgnewtable", TX}};
 static const sql__vcol publication_cols[] = {
     {"oid", I8},      {"pubname", TX},  {"pubowner", I8},   {"puballtables", B}, {"pubinsert", B},
     {"pubupdate", B}, {"pubdelete", B}, {"pubtruncate", B}, {"pubviaroot", B}};
 static const sql__vcol publication_rel_cols[] = {
-    {"oid", I8}, {"prpubid", I8}, {"prrelid", I8}, {"prqual", TX}, {"prattrs", TX}};
+    {"oid", I8}, {"prpubid", I8}, {"prrelid", I8}, {"prqual", TX}, {"prattrs", I2A}};
 static const sql__vcol publication_namespace_cols[] = {
     {"oid", I8}, {"pnpubid", I8}, {"pnnspid", I8}};
 static const sql__vcol statistic_ext_cols[] = {
     {"oid", I8},          {"stxrelid", I8}, {"stxname", TX},
     {"stxnamespace", I8}, {"stxowner", I8}, {"stxstattarget", I4},
-    {"stxkeys", TX},      {"stxkind", TX},  {"stxexprs", TX}};
+    {"stxkeys", I2A},     {"stxkind", TXA}, {"stxexprs", TX}};
 static const sql__vcol inherits_cols[] = {
     {"inhrelid", I8}, {"inhparent", I8}, {"inhseqno", I4}, {"inhdetachpending", B}};
 static const sql__vcol collation_cols[] = {
@@ -932,8 +926,8 @@ static const sql__vcol collation_cols[] = {
     {"collprovider", TX}, {"collisdeterministic", B}, {"collencoding", I4},  {"collcollate", TX},
     {"collctype", TX},    {"colliculocale", TX},      {"collversion", TX}};
 static const sql__vcol partitioned_table_cols[] = {
-    {"partrelid", I8}, {"partstrat", TX}, {"partnatts", I2},     {"partdefid", I8},
-    {"partattrs", TX}, {"partclass", TX}, {"partcollation", TX}, {"partexprs", TX}};
+    {"partrelid", I8},  {"partstrat", TX},  {"partnatts", I2},      {"partdefid", I8},
+    {"partattrs", I2A}, {"partclass", I8A}, {"partcollation", I8A}, {"partexprs", TX}};
 
 const sql__vdecl sql__vtables_pg[] = {
     {"pg_catalog", "pg_namespace", false, 2615, SQL__VCOLS(namespace_cols), gen_namespace},

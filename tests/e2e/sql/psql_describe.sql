@@ -25,6 +25,7 @@ CREATE TABLE tags (
     CONSTRAINT weight_small CHECK (weight < 100 AND weight > -100)
 );
 CREATE INDEX tags_weight_flag_idx ON tags (weight DESC, flag);
+CREATE USER describe_user;
 \d
 \dt
 \di
@@ -37,6 +38,22 @@ CREATE INDEX tags_weight_flag_idx ON tags (weight DESC, flag);
 \di orders*
 \dt pg_catalog.pg_am
 \dv pg_catalog.pg_roles
+\l
+\du
+-- what drivers and ORMs ask: primary key columns, a type's schema
+SELECT a.attname, format_type(a.atttypid, a.atttypmod)
+  FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+ WHERE i.indrelid = 'tags'::regclass AND i.indisunique ORDER BY a.attnum;
+SELECT n.nspname = ANY(current_schemas(true)), n.nspname, t.typname
+  FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON t.typnamespace = n.oid
+ WHERE t.oid = 1009;
+SELECT current_schemas(true), current_schemas(false);
+SELECT typname, typcategory, typelem::regtype::text, typlen FROM pg_type
+ WHERE oid IN (1007, 1015) ORDER BY oid;
+SELECT format_type(1015, 7), format_type(1007, -1);
+SELECT i.indkey[0], i.indkey[1], array_length(i.indkey, 1), c.conkey
+  FROM pg_index i LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid
+ WHERE i.indexrelid = 'tags_weight_flag_idx'::regclass;
 -- information_schema
 SELECT table_name, table_type FROM information_schema.tables
  WHERE table_schema = 'public' ORDER BY 1;
@@ -64,7 +81,7 @@ SELECT c.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.a
   FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
  WHERE c.relname IN ('tags', 'tags_weight_flag_idx') AND a.attnum > 0 ORDER BY 1, 2;
 SELECT i.indexrelid::regclass::text AS index, i.indrelid::regclass::text AS table, i.indnatts,
-       i.indisunique, i.indisprimary, i.indkey, pg_get_indexdef(i.indexrelid)
+       i.indisunique, i.indisprimary, pg_get_indexdef(i.indexrelid)
   FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
  WHERE c.relnamespace = 'public'::regnamespace ORDER BY 1;
 SELECT conname, contype, pg_get_constraintdef(oid), pg_get_constraintdef(oid, true)
@@ -116,6 +133,7 @@ SELECT attname, attnum FROM pg_attribute
  WHERE attrelid = 'nopk'::regclass AND attnum > 0 ORDER BY attnum;
 SELECT count(*) FROM pg_index WHERE indrelid = 'nopk'::regclass;
 DROP TABLE exprs, nopk;
+DROP USER describe_user;
 DROP TABLE tags;
 DROP TABLE orders;
 DROP TABLE accounts;

@@ -1,8 +1,9 @@
 /*
  * vtable_info.c - information_schema's virtual tables (vtable_int.h):
- * schemata, tables, columns, table_constraints and key_column_usage,
- * over the database's tables (schema public) with PostgreSQL 15's
- * columns. Its domains (sql_identifier, character_data, yes_or_no,
+ * schemata, tables, columns, table_constraints and key_column_usage
+ * with PostgreSQL 15's columns: tables and columns over the database's
+ * tables (schema public) and the catalogs, the constraints over the
+ * tables. Its domains (sql_identifier, character_data, yes_or_no,
  * cardinal_number) are text and integer here. NOT NULL, which
  * PostgreSQL also lists as CHECK constraints named after oids, is only
  * in columns.is_nullable.

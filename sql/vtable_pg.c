@@ -2,13 +2,16 @@
  * vtable_pg.c - pg_catalog's virtual tables (vtable_int.h): their
  * columns, named as in PostgreSQL 15, and the generators that fill them
  * from the catalog snapshot. Types: oid, regproc and xid columns are
- * int8; name and "char" are text; int2vector, oidvector, arrays and
- * pg_node_tree are text in PostgreSQL's output form (or NULL).
+ * int8; name and "char" are text; arrays are arrays (aclitem[], name[]
+ * and "char"[] as text[], oid[] as int8[]); int2vector and oidvector are
+ * int2[] and int8[] subscripted from 0, as PostgreSQL's are;
+ * pg_node_tree is text (see sql__expr_tree).
  *
  * Rows: the database's tables (relkind r), their primary keys and
- * secondary indexes (i) and its sequences (S); the schemas pg_catalog,
- * public, information_schema and pg_toast; the types of sql/types.h;
- * the access methods heap and btree; every database and role. The
+ * secondary indexes (i) and its sequences (S), then the catalogs
+ * themselves; the schemas pg_catalog, public, information_schema and
+ * pg_toast; the types of sql/types.h and their array types; the access
+ * methods heap and btree; every database and role. The
  * catalogs whose objects Tardigrade does not have (triggers, policies,
  * publications, inheritance, collations, ...) exist and are empty, so
  * that psql's describe queries bind and run.

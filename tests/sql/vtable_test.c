@@ -111,6 +111,26 @@ Test(vtable, sequences_tables_and_indexes_views)
            "T format_type,seqmax\nD integer|2147483647\nC SELECT 1\n");
 }
 
+/* int2vector columns are arrays from subscript 0, as in PostgreSQL. */
+Test(vtable, array_columns)
+{
+    q("CREATE INDEX ord_two_idx ON ord (amt DESC, acc)");
+    EXPECT("SELECT indkey[0], indkey[1], indoption, indcollation FROM pg_index "
+           "WHERE indexrelid = 'ord_two_idx'::regclass",
+           "T indkey,indkey,indoption,indcollation\nD 3|2|[0:1]={3,0}|[0:1]={0,0}\nC SELECT 1\n");
+    EXPECT("SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+           "AND a.attnum = ANY (i.indkey) WHERE i.indrelid = 'acc'::regclass AND i.indisprimary",
+           "T attname\nD id\nC SELECT 1\n");
+    EXPECT("SELECT conkey FROM pg_constraint WHERE contype = 'u'", "T conkey\nD {2}\nC SELECT 1\n");
+    EXPECT("SELECT datname, datacl FROM pg_database WHERE datistemplate ORDER BY 1",
+           "T datname,datacl\nD template0|{=c/root,root=CTc/root}\n"
+           "D template1|{=c/root,root=CTc/root}\nC SELECT 2\n");
+    EXPECT("SELECT current_schemas(true), 'public' = ANY (current_schemas(false))",
+           "T current_schemas,?column?\nD {pg_catalog,public}|t\nC SELECT 1\n");
+    EXPECT("SELECT typname, typelem FROM pg_type WHERE oid = 1007",
+           "T typname,typelem\nD _int4|23\nC SELECT 1\n");
+}
+
 Test(vtable, ordinary_machinery_over_catalogs)
 {
     /* correlated subqueries, EXISTS, aggregation, DISTINCT and LIMIT */

@@ -1071,7 +1071,7 @@ static void mark_needed(const sql_plan *p, bool *needed, size_t ncols)
 /* Whether the entries of index path->ix hold every needed column: its
  * own columns (exactly only when not composite: keys keep a canonical
  * value) and the pk columns (exact, in the entry's value). */
-static bool covers(const sql_plan *p, const bool *needed)
+bool sql__index_covers(const sql_plan *p, const bool *needed)
 {
     const sql_table_desc *t = p->table;
     const sql_index_desc *ix = &t->indexes[p->path.ix];
@@ -1104,7 +1104,7 @@ static int plan_projection(planner *pl, sql_error *err)
     mark_needed(p, needed, width);
     if (pl->jplan)
         return sql__join_project(pl->jplan, needed, pl->arena, err);
-    p->path.index_only = p->path.kind == SQL__PATH_INDEX && covers(p, needed);
+    p->path.index_only = p->path.kind == SQL__PATH_INDEX && sql__index_covers(p, needed);
     return sql__rowproj_init(&p->rc, needed, pl->arena, &p->proj, err);
 }
 

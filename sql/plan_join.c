@@ -845,10 +845,11 @@ static sql_plan *leaf_plan(sql__joinbind *jb, const sql__jnode *in)
 
 /* How leaf `in` is looked up for the rows of `out`: by its pk when the
  * equalities bind its leading columns and `out` is not larger; else
- * through the secondary index they bind best, which costs a second KV
- * round per batch unless index-only, when `out` has at most half as
- * many rows. w->k 0: no lookup (also when the leaf's own conditions
- * chose an access path). */
+ * through the secondary index they bind best when `out` has at most
+ * half as many rows (entries, then rows: two KV rounds per batch, and
+ * whether the index covers the query is known only at projection).
+ * w->k 0: no lookup (also when the leaf's own conditions chose an
+ * access path). */
 static int choose_lookup(sql__joinbind *jb, const sql__jnode *out, const sql__jnode *in,
                          bool in_left, const joinconds *jc, lookway *w)
 {

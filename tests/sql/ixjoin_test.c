@@ -183,3 +183,36 @@ Test(ixjoin, batches_larger_than_one_kv_round)
     /* keys 0..1499 find ids i and i + 1500, keys 1500..1599 none */
     EXPECT(query, "T count,count,sum\nD 3100|3000|4498500\nC SELECT 1\n");
 }
+
+/* Keys of DESC columns are written in reverse: the lookup keys too. */
+Test(ixjoin, descending_index_columns)
+{
+    q("CREATE TABLE d (id int PRIMARY KEY, k text, n int)");
+    q("CREATE INDEX d_kn ON d (k DESC, n DESC)");
+    q("INSERT INTO d VALUES (1, 'x1', 1), (2, 'x1', 2), (3, NULL, 3), (4, 'x3', 4)");
+    const char *query = "SELECT o.id, d.id FROM o LEFT JOIN d ON d.k = o.tv AND d.n = o.tb "
+                        "WHERE o.id < 100 ORDER BY 1, 2";
+    EXPECT_PLAN(query, "lookup join (left, key prefix) [o: range scan on o_pkey; d: index only "
+                       "lookup on d_kn]");
+    EXPECT(query, "T id,id\nD 1|1\nD 2|NULL\nD 3|NULL\nD 4|NULL\nD 5|NULL\nC SELECT 5\n");
+    EXPECT("SELECT o.id, d.n FROM o JOIN d ON d.k = o.tv WHERE o.id < 100 ORDER BY 1, 2",
+           "T id,n\nD 1|1\nD 1|2\nD 2|4\nC SELECT 3\n");
+}
+
+/* The target of UPDATE ... FROM and DELETE ... USING looked up through
+ * an index: whole rows, every index kept up to date. */
+Test(ixjoin, writes_find_their_targets_through_an_index)
+{
+    const char *update = "UPDATE t SET b = t.b + 10, v = t.v || o.tv FROM o WHERE t.a = o.ta "
+                         "AND o.id IN (1, 3)";
+    EXPECT_PLAN(update, "lookup join (inner, key prefix) [o: point lookups on o_pkey; t: index "
+                        "lookup on t_ab]");
+    EXPECT(update, "C UPDATE 3\n");
+    EXPECT("SELECT * FROM t ORDER BY id",
+           "T id,a,b,v\nD 1|1|11|x1x1\nD 2|1|12|x2x1\nD 3|2|11|NULL\n"
+           "D 4|NULL|1|x4\nD 5|3|3|NULL\nC SELECT 5\n");
+    EXPECT("SELECT id FROM t WHERE v = 'x2x1'", "T id\nD 2\nC SELECT 1\n");
+    EXPECT("DELETE FROM t USING o WHERE t.a = o.ta AND o.id = 3", "C DELETE 1\n");
+    EXPECT("SELECT id FROM t WHERE a = 2", "T id\nC SELECT 0\n");
+    EXPECT("SELECT id FROM t ORDER BY id", "T id\nD 1\nD 2\nD 4\nD 5\nC SELECT 4\n");
+}

@@ -1178,6 +1178,12 @@ int sql__scan_path(sql_plan_ctx *ctx, sql_plan *p, const sql_bexpr *const *conj,
     return sql__rowproj_init(&p->rc, NULL, arena, &p->proj, err);
 }
 
+int sql__scan_explain(sql_plan *p, kv_arena *arena, sql_error *err)
+{
+    planner pl = {.arena = arena, .p = p};
+    return explain(&pl, err);
+}
+
 /* ---- statements ------------------------------------------------------ */
 
 /* FROM with joins (items[0..n)): the joined row is the scope. */

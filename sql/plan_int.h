@@ -232,6 +232,10 @@ int sql__scan_open(sql_plan_ctx *ctx, const sql_name *name, const char *alias, k
 int sql__scan_path(sql_plan_ctx *ctx, sql_plan *p, const sql_bexpr *const *conj, int n,
                    kv_arena *arena, sql_error *err);
 
+/* Names leaf p's access path again in p->explain (in `arena`), once
+ * projection has found whether it is index-only. */
+int sql__scan_explain(sql_plan *p, kv_arena *arena, sql_error *err);
+
 /* Whether the entries of secondary index p->path.ix hold every column
  * needed[c] asks for (an index-only scan or lookup): its own columns
  * (exactly only when not composite: keys keep a canonical value) and

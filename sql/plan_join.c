@@ -1193,7 +1193,8 @@ int sql__join_project(sql__join *j, bool *needed, kv_arena *arena, sql_error *er
         bool *mine = needed + j->scan_first[i];
         sql__mark_columns(p->filter, mine, p->table->ncols);
         p->path.index_only = p->path.kind == SQL__PATH_INDEX && sql__index_covers(p, mine);
-        if (sql__rowproj_init(&p->rc, mine, arena, &p->proj, err) != 0)
+        if (sql__rowproj_init(&p->rc, mine, arena, &p->proj, err) != 0 ||
+            (p->path.index_only && sql__scan_explain(p, arena, err) != 0))
             return -1;
     }
     return 0;

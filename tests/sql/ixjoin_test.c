@@ -126,6 +126,16 @@ Test(ixjoin, index_only_when_the_entries_hold_every_column)
     EXPECT(query, "T id,id,b\nD 1|1|1\nD 1|2|2\nD 2|1|1\nD 2|2|2\nD 3|3|1\nC SELECT 5\n");
 }
 
+/* A table whose own conjuncts chose an index reads only its entries when
+ * they hold every column the join reads from it. */
+Test(ixjoin, join_leaves_scan_covering_indexes_only)
+{
+    const char *query = "SELECT o.id, t.b FROM o JOIN t ON t.b = o.tb WHERE t.a = 1 ORDER BY 1";
+    EXPECT_PLAN(query, "hash join (inner, inner side left) [o: full scan on o_pkey; t: index only "
+                       "scan on t_ab]");
+    EXPECT(query, "T id,b\nD 1|1\nD 3|1\nD 4|1\nC SELECT 3\n");
+}
+
 Test(ixjoin, explain_prints_the_index_scan_under_the_nested_loop)
 {
     EXPECT("EXPLAIN SELECT o.id, t.v FROM o LEFT JOIN t ON t.a = o.ta WHERE o.id < 100",

@@ -3,8 +3,10 @@
  * choose_lookup, sql/exec_scan.c sql__lookup) through a session over a
  * real store: the rows of inner and LEFT joins through a non-unique
  * index (several matches per key, a two-column prefix), a unique index
- * (one get per key), an index-only lookup, NULL keys, conditions beyond
- * the keys, batches larger than one KV round; and the plan chosen
+ * (one get per key), DESC index columns, an index-only lookup, NULL
+ * keys, conditions beyond the keys, batches larger than one KV round,
+ * UPDATE ... FROM and DELETE ... USING targets found through an index;
+ * index-only scans of join leaves; and the plan chosen
  * (sql__plan_explain and EXPLAIN): the index when the outer side is
  * small, the primary key when it fits, a hash join otherwise.
  * Expected rows are PostgreSQL 15's for the same statements.

@@ -211,9 +211,8 @@ static int regnamespace_in(FN_ARGS)
     if (name == NULL)
         return sql__fn_oom(ctx);
     int64_t oid = numeric_oid(name);
-    for (size_t i = 0; oid < 0 && i < sql__nschemas; i++)
-        if (strcmp(sql__schemas[i].name, name) == 0)
-            oid = sql__schemas[i].oid;
+    if (oid < 0 && sql__schema_oid(name) != 0)
+        oid = sql__schema_oid(name);
     if (oid < 0)
         return no_such(ctx, e, SQL_STATE_INVALID_SCHEMA_NAME, "schema \"%s\" does not exist", name);
     *out = (sql_datum){.v.i = oid};
@@ -222,11 +221,8 @@ static int regnamespace_in(FN_ARGS)
 
 static int regnamespace_out(FN_ARGS)
 {
-    const char *name = NULL;
-    for (size_t i = 0; i < sql__nschemas; i++)
-        if (sql__schemas[i].oid == args[0].v.i)
-            name = sql__schemas[i].name;
-    return oid_text(ctx, args[0].v.i, name, out);
+    const sql__schema *nsp = sql__schema_by_oid(args[0].v.i);
+    return oid_text(ctx, args[0].v.i, nsp ? nsp->name : NULL, out);
 }
 
 /* The name of the role of oid `oid` into *name (ctx->arena or static);
@@ -406,6 +402,23 @@ static int current_schemas(FN_ARGS)
     return sql_array_make(SQL_T_TEXT, v + !implicit, 2 - !implicit, ctx->arena, out, ctx->err);
 }
 
+/* obj_description(oid [, catalog]): the schemas' comments (pg_description
+ * has no others: COMMENT ON is not supported). */
+static int obj_description(FN_ARGS)
+{
+    bool namespaces =
+        e->nargs == 1 || (args[1].v.s.len == 12 && memcmp(args[1].v.s.p, "pg_namespace", 12) == 0);
+    const sql__schema *nsp = namespaces ? sql__schema_by_oid(args[0].v.i) : NULL;
+    return text_of(ctx, nsp ? nsp->description : NULL, out);
+}
+
+/* pg_type_is_visible: every type is in pg_catalog. */
+static int type_is_visible(FN_ARGS)
+{
+    *out = (sql_datum){.v.b = true};
+    return 0;
+}
+
 /* Comments, statistics objects and triggers do not exist here. */
 static int no_object(FN_ARGS)
 {
@@ -437,8 +450,9 @@ static const sql__fn fn_table[] = {
     {"pg_table_is_visible", 1, {T(INT8)}, T(BOOL), table_is_visible, ST},
     {"pg_relation_is_publishable", 1, {T(INT8)}, T(BOOL), relation_is_publishable, ST},
     {"pg_encoding_to_char", 1, {T(INT4)}, T(TEXT), encoding_to_char, S},
-    {"obj_description", 1, {T(INT8)}, T(TEXT), no_object, ST},
-    {"obj_description", 2, {T(INT8), T(TEXT)}, T(TEXT), no_object, ST},
+    {"obj_description", 1, {T(INT8)}, T(TEXT), obj_description, ST},
+    {"obj_description", 2, {T(INT8), T(TEXT)}, T(TEXT), obj_description, ST},
+    {"pg_type_is_visible", 1, {T(INT8)}, T(BOOL), type_is_visible, ST},
     {"col_description", 2, {T(INT8), T(INT4)}, T(TEXT), no_object, ST},
     {"shobj_description", 2, {T(INT8), T(TEXT)}, T(TEXT), no_object, ST},
     {"pg_get_statisticsobjdef_columns", 1, {T(INT8)}, T(TEXT), no_object, ST},

@@ -51,10 +51,19 @@ static void init_descs(void)
 }
 
 const sql__schema sql__schemas[] = {
-    {99, "pg_toast", SQL__BOOTSTRAP_ROLE_OID},
-    {SQL_PG_CATALOG_OID, "pg_catalog", SQL__BOOTSTRAP_ROLE_OID},
-    {SQL_PUBLIC_SCHEMA_OID, "public", SQL__DB_OWNER_ROLE_OID},
-    {13207, "information_schema", SQL__BOOTSTRAP_ROLE_OID}, /* PostgreSQL 15.x's */
+    {99, "pg_toast", SQL__BOOTSTRAP_ROLE_OID, {NULL, NULL}, "reserved schema for TOAST tables"},
+    {SQL_PG_CATALOG_OID,
+     "pg_catalog",
+     SQL__BOOTSTRAP_ROLE_OID,
+     {"root=UC/root", "=U/root"},
+     "system catalog schema"},
+    {SQL_PUBLIC_SCHEMA_OID,
+     "public",
+     SQL__DB_OWNER_ROLE_OID,
+     {"pg_database_owner=UC/pg_database_owner", "=U/pg_database_owner"},
+     "standard public schema"},
+    /* PostgreSQL 15.x's oid */
+    {13207, "information_schema", SQL__BOOTSTRAP_ROLE_OID, {"root=UC/root", "=U/root"}, NULL},
 };
 const size_t sql__nschemas = sizeof sql__schemas / sizeof *sql__schemas;
 

@@ -80,11 +80,18 @@ int sql__vtable_refuse(const sql_name *name, kv_arena *arena, sql_error *err);
 typedef struct sql__schema {
     int64_t oid;
     const char *name;
-    int64_t owner; /* a role oid */
+    int64_t owner;           /* a role oid */
+    const char *acl[2];      /* nspacl's items as initdb grants them; NULL: none */
+    const char *description; /* pg_description's comment; NULL: none */
 } sql__schema;
 
 extern const sql__schema sql__schemas[];
 extern const size_t sql__nschemas;
+
+/* The oid of schema `name` (0: none), and the schema of an oid (NULL:
+ * none). */
+int64_t sql__schema_oid(const char *name);
+const sql__schema *sql__schema_by_oid(int64_t oid);
 
 /* Runs the scan of virtual-table plan p: its rows (in table order,
  * valid during the call) that pass p->filter go to cb (1 stops). The

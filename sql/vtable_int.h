@@ -86,11 +86,6 @@ int sql__each_relation(sql__vgen *g, const sql__vsnap *s,
  * is the hidden rowid of a table created without one. */
 const sql_index_desc *sql__real_pkey(const sql_table_desc *t);
 
-/* The oid of schema `name` (sql__schemas), and the schema of an oid
- * (NULL: none). */
-int64_t sql__schema_oid(const char *name);
-const sql__schema *sql__schema_by_oid(int64_t oid);
-
 /* Appending the next column's value of the row being built. */
 void sql__vput_null(sql__vgen *g);
 void sql__vput_int(sql__vgen *g, int64_t v);

@@ -44,6 +44,7 @@ enum {
     BTREE_AM_OID = 403,
     DEFAULT_COLLATION_OID = 100,
     PG_CLASS_OID = 1259,
+    PG_NAMESPACE_OID = 2615,
 };
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -198,6 +199,20 @@ static int put_key_vector(sql__vgen *g, const sql_table_desc *t, const sql_index
 static const sql__vcol namespace_cols[] = {
     {"oid", I8}, {"nspname", TX}, {"nspowner", I8}, {"nspacl", TXA}};
 
+/* An aclitem[] of the items acl[0..2) (text here), NULL when none. */
+static int put_acl(sql__vgen *g, const char *const acl[2])
+{
+    sql_datum v[2];
+    int n = 0;
+    for (; n < 2 && acl[n]; n++)
+        v[n] = (sql_datum){.v.s = {(const uint8_t *)acl[n], strlen(acl[n])}};
+    if (n == 0) {
+        sql__vput_null(g);
+        return 0;
+    }
+    return sql__vput_array(g, SQL_T_TEXT, v, n, 1);
+}
+
 static int gen_namespace(sql__vgen *g, const sql__vsnap *s)
 {
     (void)s;
@@ -205,8 +220,9 @@ static int gen_namespace(sql__vgen *g, const sql__vsnap *s)
         sql__vput_int(g, sql__schemas[i].oid);
         sql__vput_text(g, sql__schemas[i].name);
         sql__vput_int(g, sql__schemas[i].owner);
-        sql__vput_null(g);
-        int rc = sql__vemit(g);
+        int rc = put_acl(g, sql__schemas[i].acl);
+        if (rc == 0)
+            rc = sql__vemit(g);
         if (rc != 0)
             return rc;
     }
@@ -723,11 +739,8 @@ static int database_row(sql__vgen *g, int64_t oid, const char *name, int64_t own
         return sql__vemit(g);
     }
     /* initdb revokes CONNECT and TEMP on the templates from PUBLIC */
-    static const char *const acl[] = {"=c/root", "root=CTc/root"};
-    sql_datum v[2];
-    for (int i = 0; i < 2; i++)
-        v[i] = (sql_datum){.v.s = {(const uint8_t *)acl[i], strlen(acl[i])}};
-    return sql__vput_array(g, SQL_T_TEXT, v, 2, 1) != 0 ? -1 : sql__vemit(g);
+    static const char *const acl[2] = {"=c/root", "root=CTc/root"};
+    return put_acl(g, acl) != 0 ? -1 : sql__vemit(g);
 }
 
 /* Every database, and PostgreSQL's templates (which CREATE DATABASE
@@ -902,6 +915,25 @@ static const sql__vcol views_cols[] = {
 
 static const sql__vcol description_cols[] = {
     {"objoid", I8}, {"classoid", I8}, {"objsubid", I4}, {"description", TX}};
+
+/* The schemas' comments; COMMENT ON is not supported, so nothing else
+ * has one. */
+static int gen_description(sql__vgen *g, const sql__vsnap *s)
+{
+    (void)s;
+    for (size_t i = 0; i < sql__nschemas; i++) {
+        if (sql__schemas[i].description == NULL)
+            continue;
+        sql__vput_int(g, sql__schemas[i].oid);
+        sql__vput_int(g, PG_NAMESPACE_OID);
+        sql__vput_int(g, 0);
+        sql__vput_text(g, sql__schemas[i].description);
+        int rc = sql__vemit(g);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
 static const sql__vcol policy_cols[] = {{"oid", I8},     {"polname", TX},      {"polrelid", I8},
                                         {"polcmd", TX},  {"polpermissive", B}, {"polroles", I8A},
                                         {"polqual", TX}, {"polwithcheck", TX}};
@@ -946,7 +978,7 @@ const sql__vdecl sql__vtables_pg[] = {
     {"pg_catalog", "pg_auth_members", false, 1261, SQL__VCOLS(auth_members_cols), NULL},
     {"pg_catalog", "pg_database", false, 1262, SQL__VCOLS(database_cols), gen_database},
     {"pg_catalog", "pg_tablespace", false, 1213, SQL__VCOLS(tablespace_cols), gen_tablespace},
-    {"pg_catalog", "pg_description", false, 2609, SQL__VCOLS(description_cols), NULL},
+    {"pg_catalog", "pg_description", false, 2609, SQL__VCOLS(description_cols), gen_description},
     {"pg_catalog", "pg_policy", false, 3256, SQL__VCOLS(policy_cols), NULL},
     {"pg_catalog", "pg_trigger", false, 2620, SQL__VCOLS(trigger_cols), NULL},
     {"pg_catalog", "pg_publication", false, 6104, SQL__VCOLS(publication_cols), NULL},

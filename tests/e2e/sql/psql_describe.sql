@@ -40,6 +40,9 @@ CREATE USER describe_user;
 \dv pg_catalog.pg_roles
 \l
 \du
+\dn+
+\dT
+\dp
 -- what drivers and ORMs ask: primary key columns, a type's schema
 SELECT a.attname, format_type(a.atttypid, a.atttypmod)
   FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)

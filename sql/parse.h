@@ -297,6 +297,11 @@ struct sql_from {
     /* a table: its name and alias (NULL: none) */
     sql_name table;
     const char *alias;
+    /* a subquery or a function (sub; alias set) with its column aliases
+     * (NULL, 0: the query's names); NULL: a table */
+    sql_select *sub;
+    const char **sub_cols;
+    int nsub_cols;
     /* a join: left JOIN right ON on / USING (using) / NATURAL */
     sql_join_kind join;
     sql_from *left, *right;
@@ -369,6 +374,11 @@ struct sql_select {
     sql_select *from_sub;
     const char **from_cols;
     int nfrom_cols;
+    /* A set-returning function in FROM (from_sub->func): the call, and
+     * WITH ORDINALITY; of the other fields only alias (the relation's
+     * name) is set */
+    sql_expr *func;
+    bool func_ordinality;
     /* WITH: visible in this SELECT and the subqueries inside it */
     sql_cte *ctes;
     int nctes;

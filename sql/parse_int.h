@@ -73,6 +73,19 @@ int sql__explain_stmt(sql__pctx *c, const PgQuery__ExplainStmt *s, int location,
 /* A SELECT (a statement's, or a subquery's); `loc` for clause errors
  * without a location of their own. */
 int sql__select_stmt(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_select *out);
+
+/* A FROM item that is no table: (subquery) or a set-returning function
+ * call, its alias and column aliases (sql_select.from_sub, sql_from.sub). */
+typedef struct sql__derived {
+    sql_select *sub;
+    const char *alias;
+    const char **cols;
+    int ncols;
+} sql__derived;
+
+/* Translates RangeSubselect or RangeFunction `n` into *out (zeroed by
+ * the caller); everything in the parse arena. -1 with the error set. */
+int sql__from_derived(sql__pctx *c, const PgQuery__Node *n, int loc, sql__derived *out);
 /* One raw statement; out->location and out->len are the caller's. */
 int sql__stmt(sql__pctx *c, const PgQuery__Node *n, int location, sql_stmt *out);
 

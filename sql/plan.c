@@ -1180,15 +1180,90 @@ int sql__scan_path(sql_plan_ctx *ctx, sql_plan *p, const sql_bexpr *const *conj,
 
 /* ---- statements ------------------------------------------------------ */
 
+/* The targets of a plan that passes its input rows (pl->scope) through
+ * unchanged, named as the scope names them. */
+static int pass_through(planner *pl, sql_error *err)
+{
+    sql_plan *p = pl->p;
+    int n = pl->scope.ncols;
+    sql_bexpr *cols = kv_arena_alloc(pl->arena, ((size_t)n + 1) * sizeof(*cols));
+    const sql_bexpr **targets = kv_arena_alloc(pl->arena, ((size_t)n + 1) * sizeof(*targets));
+    p->cols = kv_arena_alloc(pl->arena, ((size_t)n + 1) * sizeof(*p->cols));
+    if (cols == NULL || targets == NULL || p->cols == NULL)
+        return sql__oom(pl->arena, err);
+    for (int i = 0; i < n; i++) {
+        const sql_scope_col *c = &pl->scope.cols[i];
+        cols[i] =
+            (sql_bexpr){.kind = SQL_BEXPR_COLUMN, .type = c->type, .location = -1, .column = i};
+        targets[i] = &cols[i];
+        p->cols[i] = (sql_column_info){.name = c->name, .type = c->type};
+    }
+    p->targets = targets;
+    p->ntargets = n;
+    return 0;
+}
+
+/* sql__join_hooks.open_item: a join's item that is a subquery, a
+ * function or a WITH query becomes a plan without a table that reads it
+ * as its FROM (as open_from does for a lone item) and passes its rows
+ * through; the join filters them. 1 for a table. */
+static int open_join_item(void *arg, const sql_from *f, sql_plan **out, sql_error *err)
+{
+    planner *pl = arg;
+    const planner *level;
+    int at;
+    if (f->sub == NULL && (f->table.schema || find_cte(pl, f->table.name, &level, &at) == NULL))
+        return 1;
+    sql_plan *w = kv_arena_alloc(pl->arena, sizeof(*w));
+    if (w == NULL)
+        return sql__oom(pl->arena, err);
+    *w = (sql_plan){.kind = SQL_STMT_SELECT, .catalog = pl->ctx->catalog, .returns_rows = true};
+    /* the same WITH queries and enclosing scope; the plans it makes are w's */
+    planner in = *pl;
+    in.p = w;
+    in.outer_used = false;
+    const sql_select s = {.has_from = true,
+                          .from = f->table,
+                          .alias = f->alias,
+                          .from_sub = f->sub,
+                          .from_cols = f->sub_cols,
+                          .nfrom_cols = f->nsub_cols};
+    int rc = open_from(&in, &s, err) != 0 || pass_through(&in, err) != 0 ? -1 : 0;
+    pl->outer_used |= in.outer_used;
+    if (rc != 0) {
+        sql__plan_free(w);
+        return -1;
+    }
+    *out = w;
+    return 0;
+}
+
 /* FROM with joins (items[0..n)): the joined row is the scope. */
 static int join_from(planner *pl, sql_from *const *items, int n, sql_error *err)
 {
     const sql_scope *scope;
-    if (sql__join_from(pl->ctx, pl->arena, items, n, pl->outer, &pl->outer_used, &pl->join, &scope,
-                       err) != 0)
+    const sql__join_hooks hooks = {
+        .open_item = open_join_item, .subquery = plan_subquery, .arg = pl};
+    if (sql__join_from(pl->ctx, &hooks, pl->arena, items, n, pl->outer, &pl->outer_used, &pl->join,
+                       &scope, err) != 0)
         return -1;
     pl->scope = *scope;
     return 0;
+}
+
+/* A set-returning function in FROM: its arguments see no columns of
+ * their own (names resolve outwards); srf.c does the rest. */
+static int plan_function(planner *pl, const sql_select *s, sql_error *err)
+{
+    sql_bind_ctx bc = {.arena = pl->arena,
+                       .query = pl->ctx->query,
+                       .scope = &pl->empty,
+                       .params = pl->ctx->params,
+                       .clause = "FROM",
+                       .agg_clause = "functions in FROM",
+                       .subquery = plan_subquery,
+                       .subquery_arg = pl};
+    return sql__srf_bind(&bc, s->func, s->func_ordinality, s->alias, pl->p, err);
 }
 
 static int bind_limits(planner *pl, const sql_expr *limit, const sql_expr *offset, sql_error *err)
@@ -1365,6 +1440,8 @@ static int plan_select(planner *pl, const sql_select *s, sql_error *err)
         return plan_setop(pl, s, err);
     if (s->nvalues > 0)
         return plan_values(pl, s, err);
+    if (s->func != NULL)
+        return plan_function(pl, s, err);
     if (s->has_from && open_from(pl, s, err) != 0)
         return -1;
     if (s->nfrom > 0 && join_from(pl, s->from_items, s->nfrom, err) != 0)

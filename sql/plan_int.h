@@ -183,6 +183,9 @@ struct sql_plan {
      * targets their columns; nvalues 0: none */
     const sql_bexpr *const *const *values;
     int nvalues;
+    /* A set-returning function in FROM (srf.c; table NULL): its rows are
+     * the input rows, the targets their columns; NULL: none */
+    const struct sql__srf *srf;
 };
 
 /* Called with each row that passes the filter: row[0..ncols) in table
@@ -382,6 +385,28 @@ int sql__values_run(const sql_plan *p, sql_run_ctx *ctx, sql__row_cb cb, void *c
  * with `err` set (strings in `arena`). */
 int sql__setop_run(const sql__setop *s, sql_run_ctx *ctx, sql__row_cb cb, void *cb_arg,
                    sql__membudget *mem, kv_arena *arena, sql_error *err);
+
+/* ---- srf.c: set-returning functions in FROM ---- */
+
+typedef struct sql__srf sql__srf;
+
+/* Makes p the plan of FROM function `call` [WITH ORDINALITY] named
+ * `alias` (for EXPLAIN): its arguments bound through bc (over no
+ * columns of their own), the function and signature chosen (0A000 for
+ * a function that is not set-returning here, 42883 when no signature
+ * fits), p's targets its columns (the value, then "ordinality").
+ * Everything in bc->arena. */
+int sql__srf_bind(sql_bind_ctx *bc, const sql_expr *call, bool ordinality, const char *alias,
+                  sql_plan *p, sql_error *err);
+
+/* The rows of function plan p to cb (as sql__row_cb, 1 stops), scratch
+ * memory per batch of rows; errors' strings in `arena`. 0 or -1. */
+int sql__srf_run(const sql_plan *p, sql_run_ctx *ctx, sql__row_cb cb, void *cb_arg, kv_arena *arena,
+                 sql_error *err);
+
+/* The function's name and the relation's alias (NULL: none other),
+ * borrowed from the plan, for EXPLAIN. */
+void sql__srf_names(const sql__srf *f, const char **name, const char **alias);
 
 /* ---- exec_subquery.c ---- */
 

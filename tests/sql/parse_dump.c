@@ -345,10 +345,19 @@ static void insert(FILE *f, const sql_insert *s)
     targets(f, "returning", s->returning, s->nreturning);
 }
 
-/* A FROM item: name[:alias] or (left KIND right [on=...|using=(...)|natural]). */
+/* A FROM item: name[:alias], (sub):alias[ cols=(...)] or (left KIND right
+ * [on=...|using=(...)|natural]). */
 static void from_item(FILE *f, const sql_from *it)
 {
     static const char *const kinds[] = {"inner", "left", "right", "full"};
+    if (it->sub) {
+        fputc('(', f);
+        select_stmt(f, it->sub);
+        fprintf(f, "):%s", it->alias);
+        if (it->nsub_cols)
+            strings(f, "cols", it->sub_cols, it->nsub_cols);
+        return;
+    }
     if (!it->is_join) {
         name(f, &it->table);
         if (it->alias)
@@ -395,6 +404,10 @@ static void select_stmt(FILE *f, const sql_select *s)
         fputs(") (", f);
         select_stmt(f, s->rarg);
         fputc(')', f);
+    } else if (s->func) {
+        fputs("function ", f);
+        expr(f, s->func);
+        fputs(s->func_ordinality ? " with ordinality" : "", f);
     } else {
         fputs(s->nvalues ? "values" : "select", f);
     }

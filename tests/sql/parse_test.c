@@ -142,6 +142,15 @@ Test(sql_parse, statement_shapes)
         {"WITH x (a) AS (SELECT 1) SELECT * FROM (SELECT a FROM x) AS s (b)",
          "select targets=[*] alias=s sub=(select targets=[a] from=x) cols=(b) with x cols=(a) "
          "as (select targets=[i:1])"},
+        {"SELECT * FROM generate_series(1, 3) WITH ORDINALITY AS g (v, n)",
+         "select targets=[*] alias=g sub=(function generate_series(i:1 i:3) with ordinality "
+         "alias=g) cols=(v n)"},
+        {"SELECT * FROM pg_catalog.generate_series(1, 2)",
+         "select targets=[*] alias=generate_series sub=(function pg_catalog.generate_series(i:1 "
+         "i:2) alias=generate_series) cols=(generate_series)"},
+        {"SELECT * FROM t JOIN (SELECT 1) s (x) ON s.x = t.a, generate_series(1, 2) g",
+         "select targets=[*] from=(t inner (select targets=[i:1]):s cols=(x) on=(s.x = t.a)) "
+         "from=(function generate_series(i:1 i:2) alias=g):g cols=(g)"},
         {"INSERT INTO t (a) SELECT b FROM u WHERE c",
          "insert t cols=(a) query=(select targets=[b] from=u where=c)"},
         {"INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING",
@@ -287,7 +296,9 @@ Test(sql_parse, unsupported_features_name_themselves)
         {"SELECT * FROM LATERAL (SELECT 1) s", "LATERAL is not supported yet", 1},
         {"SELECT ARRAY(SELECT 1)", "ARRAY(subquery) is not supported yet", 8},
         {"SELECT * FROM a JOIN b USING (x) AS j", "alias for a JOIN is not supported yet", 15},
-        {"SELECT * FROM a, generate_series(1, 2)", "function in FROM is not supported yet", 1},
+        {"SELECT * FROM ROWS FROM (generate_series(1, 2))", "ROWS FROM is not supported yet", 1},
+        {"SELECT * FROM generate_series(1, 2) AS s(a int)",
+         "a column definition list is not supported yet", 1},
         {"SELECT a FROM t GROUP BY ROLLUP (a)",
          "ROLLUP, CUBE and GROUPING SETS is not supported yet", 26},
         {"SELECT a FROM t GROUP BY DISTINCT a", "GROUP BY DISTINCT is not supported yet", 1},

@@ -56,6 +56,11 @@ int sql__expr_list(sql__pctx *c, PgQuery__Node **items, size_t n, sql_expr ***ou
 int sql__targets(sql__pctx *c, PgQuery__Node **items, size_t n, sql_target **out, int *nout);
 int sql__type(sql__pctx *c, const PgQuery__TypeName *tn, sql_type *out, bool *serial);
 
+/* ---- parse_view.c ---- */
+/* CREATE VIEW `s` of statement `st` (its location and len set). */
+int sql__parse_create_view(sql__pctx *c, const PgQuery__ViewStmt *s, const sql_stmt *st,
+                           sql_create_view *out);
+
 /* ---- parse_ddl.c ---- */
 int sql__create_table(sql__pctx *c, const PgQuery__CreateStmt *s, sql_create_table *out);
 int sql__alter_table(sql__pctx *c, const PgQuery__AlterTableStmt *s, int location,

@@ -446,12 +446,14 @@ static int drop_stmt(sql__pctx *c, const PgQuery__DropStmt *s, int loc, sql_stmt
     const ProtobufCEnumValue *v;
     sql_table_list *out = &st->u.tables;
 
-    st->kind = s->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_INDEX ? SQL_STMT_DROP_INDEX
-                                                                     : SQL_STMT_DROP_TABLE;
+    st->kind = s->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_INDEX  ? SQL_STMT_DROP_INDEX
+               : s->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_VIEW ? SQL_STMT_DROP_VIEW
+                                                                      : SQL_STMT_DROP_TABLE;
     if (s->concurrent)
         return sql__unsupported(c, loc, "DROP INDEX CONCURRENTLY");
     if (s->remove_type != PG_QUERY__OBJECT_TYPE__OBJECT_TABLE &&
-        s->remove_type != PG_QUERY__OBJECT_TYPE__OBJECT_INDEX) {
+        s->remove_type != PG_QUERY__OBJECT_TYPE__OBJECT_INDEX &&
+        s->remove_type != PG_QUERY__OBJECT_TYPE__OBJECT_VIEW) {
         /* "OBJECT_INDEX" -> "DROP INDEX" */
         v = protobuf_c_enum_descriptor_get_value(&pg_query__object_type__descriptor,
                                                  s->remove_type);
@@ -701,6 +703,9 @@ static int ddl_stmt(sql__pctx *c, const PgQuery__Node *n, int loc, sql_stmt *out
     case PG_QUERY__NODE__NODE_INDEX_STMT:
         out->kind = SQL_STMT_CREATE_INDEX;
         return sql__parse_create_index(c, n->index_stmt, loc, &out->u.create_index);
+    case PG_QUERY__NODE__NODE_VIEW_STMT:
+        out->kind = SQL_STMT_CREATE_VIEW;
+        return sql__parse_create_view(c, n->view_stmt, out, &out->u.create_view);
     case PG_QUERY__NODE__NODE_EXPLAIN_STMT:
         out->kind = SQL_STMT_EXPLAIN;
         return sql__explain_stmt(c, n->explain_stmt, loc, &out->u.explain);

@@ -144,6 +144,11 @@ int sql__open_table(sql_catalog *c, sql_txn *t, uint32_t db_id, const sql_name *
     return rc == 0 ? 0 : -1;
 }
 
+static int open_view(planner *pl, const sql_table_desc *v, const char *alias, sql_error *err);
+static int pass_through(planner *pl, sql_error *err);
+
+/* Opens table `name` for the statement, or reads the view it names as
+ * a FROM subquery (a write to a view is refused). */
 static int open_table(planner *pl, const sql_name *name, const char *alias, sql_error *err)
 {
     sql_plan_ctx *c = pl->ctx;
@@ -152,6 +157,14 @@ static int open_table(planner *pl, const sql_name *name, const char *alias, sql_
                         err) != 0)
         return -1;
     const sql_table_desc *t = pl->p->table;
+    if (t->view_query != NULL) {
+        pl->p->table = NULL;
+        if (pl->p->kind == SQL_STMT_SELECT)
+            return open_view(pl, t, alias, err);
+        sql__view_write_error(t, pl->p->kind, pl->arena, err); /* no position, as PostgreSQL */
+        sql_table_release(t);
+        return -1;
+    }
     sql_scope_col *cols = kv_arena_alloc(pl->arena, (t->ncols + 1) * sizeof(*cols));
     pl->dfl = kv_arena_alloc(pl->arena, (t->ncols + 1) * sizeof(*pl->dfl));
     pl->dfl_done = kv_arena_alloc(pl->arena, t->ncols + 1);
@@ -215,6 +228,36 @@ static int from_scope(planner *pl, sql_plan *sub, const char *alias, const char 
     pl->has_from = true;
     pl->p->from = sub;
     return 0;
+}
+
+/* FROM a view: its query, parsed from the descriptor, planned as a
+ * FROM subquery that sees no WITH query or column of this statement
+ * (error positions point into the view's text), its columns named as
+ * the view's. The subquery's plan keeps the reference to `v`. */
+static int open_view(planner *pl, const sql_table_desc *v, const char *alias, sql_error *err)
+{
+    const sql_select *q;
+    sql_plan_ctx in_view = *pl->ctx;
+    in_view.query = v->view_query;
+    planner vp = {.ctx = &in_view, .arena = pl->arena, .p = pl->p};
+    sql_plan *sub;
+    bool correlated;
+    if (sql__view_query(v, pl->arena, &q, err) != 0 ||
+        plan_nested(&vp, NULL, q, NULL, NULL, 0, &sub, &correlated, err) != 0) {
+        sql_table_release(v);
+        return -1;
+    }
+    sub->view = v;
+    sub->catalog_gen = pl->p->catalog_gen;
+    /* columns added to its tables since (SELECT *) are not the view's */
+    if (sub->ntargets > (int)v->ncols)
+        sub->ntargets = (int)v->ncols;
+    const char **names = kv_arena_alloc(pl->arena, ((size_t)v->ncols + 1) * sizeof(*names));
+    if (names == NULL)
+        return sql__oom(pl->arena, err);
+    for (uint32_t i = 0; i < v->ncols; i++)
+        names[i] = v->cols[i].name;
+    return from_scope(pl, sub, alias ? alias : v->name, names, (int)v->ncols, "view", err);
 }
 
 /* Plans FROM subquery `q` (its own FROM looks up WITH queries in
@@ -1157,7 +1200,9 @@ int sql__scan_open(sql_plan_ctx *ctx, const sql_name *name, const char *alias, k
         return sql__oom(arena, err);
     *p = (sql_plan){.kind = SQL_STMT_SELECT, .catalog = ctx->catalog, .returns_rows = true};
     planner pl = {.ctx = ctx, .arena = arena, .p = p};
-    if (open_table(&pl, name, alias, err) != 0) {
+    /* a view becomes a plan without a table passing its rows through */
+    if (open_table(&pl, name, alias, err) != 0 ||
+        (p->table == NULL && pass_through(&pl, err) != 0)) {
         sql__plan_free(p);
         return -1;
     }
@@ -1987,6 +2032,8 @@ void sql__plan_free(sql_plan *p)
     p->nsubs = 0;
     sql_table_release(p->table);
     p->table = NULL;
+    sql_table_release(p->view);
+    p->view = NULL;
     if (p->join != NULL)
         sql__join_free(p->join);
     p->join = NULL;
@@ -2029,15 +2076,16 @@ bool sql__plan_stale(const sql_plan *p, sql_catalog *c)
             return true;
     if (p->join != NULL)
         return sql__join_stale(p->join, c);
-    if (p->table == NULL || sql_catalog_generation(c) == p->catalog_gen)
+    const sql_table_desc *d = p->table ? p->table : p->view;
+    if (d == NULL || sql_catalog_generation(c) == p->catalog_gen)
         return false;
     kv_arena *arena;
     if (kv_arena_create(&arena) != 0)
         return true;
     sql_error err = {0};
     const sql_table_desc *now = NULL;
-    int rc = sql_catalog_table(c, NULL, p->table->db_id, p->table->name, &now, &err, arena);
-    bool stale = rc != 0 || now->id != p->table->id || now->version != p->table->version;
+    int rc = sql_catalog_table(c, NULL, d->db_id, d->name, &now, &err, arena);
+    bool stale = rc != 0 || now->id != d->id || now->version != d->version;
     sql_table_release(now);
     kv_arena_destroy(arena);
     return stale;

@@ -186,6 +186,10 @@ struct sql_plan {
     /* A set-returning function in FROM (srf.c; table NULL): its rows are
      * the input rows, the targets their columns; NULL: none */
     const struct sql__srf *srf;
+    /* The plan of a view's query where the view is read (plan_view.c):
+     * the view's descriptor, referenced until the plan is freed; NULL:
+     * none */
+    const sql_table_desc *view;
 };
 
 /* Called with each row that passes the filter: row[0..ncols) in table
@@ -407,6 +411,25 @@ int sql__srf_run(const sql_plan *p, sql_run_ctx *ctx, sql__row_cb cb, void *cb_a
 /* The function's name and the relation's alias (NULL: none other),
  * borrowed from the plan, for EXPLAIN. */
 void sql__srf_names(const sql__srf *f, const char **name, const char **alias);
+
+/* ---- plan_view.c: views ---- */
+
+/* The query of view `v`, parsed from its text into `arena`. -1 with
+ * `err` set. */
+int sql__view_query(const sql_table_desc *v, kv_arena *arena, const sql_select **out,
+                    sql_error *err);
+
+/* The error of statement `kind` (INSERT, UPDATE, DELETE) writing to
+ * view `v`: PostgreSQL's 55000 "cannot insert into view" with its reason
+ * when the view is not automatically updatable, else 0A000 (strings in
+ * `arena`). Returns -1. */
+int sql__view_write_error(const sql_table_desc *v, sql_stmt_kind kind, kv_arena *arena,
+                          sql_error *err);
+
+/* The ids of the tables and views plan `p` reads directly (not those a
+ * view it reads reads), *ids[0..*n) in `arena`. -1 with `err` set. */
+int sql__plan_relations(const sql_plan *p, kv_arena *arena, uint32_t **ids, uint32_t *n,
+                        sql_error *err);
 
 /* ---- exec_subquery.c ---- */
 

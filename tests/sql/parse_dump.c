@@ -376,6 +376,18 @@ static void from_item(FILE *f, const sql_from *it)
     fputs(it->natural ? " natural)" : ")", f);
 }
 
+/* create_view [or_replace] name [cols=(...)] query=(...) text=<query text> */
+static void create_view(FILE *f, const sql_create_view *v)
+{
+    fputs(v->replace ? "create_view or_replace " : "create_view ", f);
+    name(f, &v->view);
+    if (v->ncols)
+        strings(f, "cols", v->cols, v->ncols);
+    fputs(" query=(", f);
+    select_stmt(f, v->query);
+    fprintf(f, ") text=%s", v->query_text);
+}
+
 static void modify(FILE *f, const char *kind, const sql_modify *s)
 {
     fprintf(f, "%s ", kind);
@@ -559,6 +571,12 @@ static void stmt(FILE *f, const sql_stmt *s)
         break;
     case SQL_STMT_DROP_INDEX:
         tables(f, "drop_index", &s->u.tables);
+        break;
+    case SQL_STMT_CREATE_VIEW:
+        create_view(f, &s->u.create_view);
+        break;
+    case SQL_STMT_DROP_VIEW:
+        tables(f, "drop_view", &s->u.tables);
         break;
     case SQL_STMT_EXPLAIN:
         explain(f, &s->u.explain);

@@ -1487,6 +1487,12 @@ static int plan_select(planner *pl, const sql_select *s, sql_error *err)
         return plan_values(pl, s, err);
     if (s->func != NULL)
         return plan_function(pl, s, err);
+    sql_select *projected;
+    int srf = sql__srf_targets(s, pl->arena, pl->ctx->query, &projected, err);
+    if (srf < 0)
+        return -1;
+    if (srf == 1)
+        s = projected;
     if (s->has_from && open_from(pl, s, err) != 0)
         return -1;
     if (s->nfrom > 0 && join_from(pl, s->from_items, s->nfrom, err) != 0)

@@ -403,6 +403,14 @@ typedef struct sql__srf sql__srf;
 int sql__srf_bind(sql_bind_ctx *bc, const sql_expr *call, bool ordinality, const char *alias,
                   sql_plan *p, sql_error *err);
 
+/* SELECT `s` with a set-returning call in its select list: 0 when it
+ * has none; 1 with *out, a copy of s that reads the call as FROM call
+ * AS name (one call in a query without FROM or grouping: PostgreSQL's
+ * ProjectSet gives the same rows); else -1 with 0A000 at the call.
+ * Everything in `arena`. */
+int sql__srf_targets(const sql_select *s, kv_arena *arena, const char *query, sql_select **out,
+                     sql_error *err);
+
 /* The rows of function plan p to cb (as sql__row_cb, 1 stops), scratch
  * memory per batch of rows; errors' strings in `arena`. 0 or -1. */
 int sql__srf_run(const sql_plan *p, sql_run_ctx *ctx, sql__row_cb cb, void *cb_arg, kv_arena *arena,

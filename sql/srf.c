@@ -312,6 +312,98 @@ int sql__srf_bind(sql_bind_ctx *bc, const sql_expr *call, bool ordinality, const
     return rc != 0 ? -1 : srf_targets(f, p, bc->arena, err);
 }
 
+/* ---- in the select list ------------------------------------------------ */
+
+/* The set-returning calls in parse tree e (not in its subqueries): the
+ * first into *first, their number added to *n; *in_case set when one
+ * is inside a CASE (which PostgreSQL refuses, and so do we). */
+static void find_calls(sql_expr *e, bool under_case, sql_expr **first, int *n, bool *in_case)
+{
+    if (e == NULL)
+        return;
+    if (e->kind == SQL_EXPR_FUNC && srf_find(e) != NULL && (*n)++ == 0)
+        *first = e;
+    if (e->kind == SQL_EXPR_FUNC && srf_find(e) != NULL)
+        *in_case |= under_case;
+    under_case |= e->kind == SQL_EXPR_CASE;
+    find_calls(e->left, under_case, first, n, in_case);
+    find_calls(e->right, under_case, first, n, in_case);
+    find_calls(e->arg, under_case, first, n, in_case);
+    find_calls(e->els, under_case, first, n, in_case);
+    for (int i = 0; i < e->nargs; i++) {
+        find_calls(e->args ? e->args[i] : NULL, under_case, first, n, in_case);
+        find_calls(e->whens ? e->whens[i] : NULL, under_case, first, n, in_case);
+        find_calls(e->thens ? e->thens[i] : NULL, under_case, first, n, in_case);
+    }
+}
+
+/* A copy of e in which node `call` is `with`: the nodes on the way to it
+ * copied, the rest shared. NULL on OOM. */
+static sql_expr *replace(kv_arena *arena, sql_expr *e, const sql_expr *call, sql_expr *with)
+{
+    if (e == NULL || e == call)
+        return e == NULL ? NULL : with;
+    sql_expr *c = kv_arena_dup(arena, e, sizeof(*e));
+    sql_expr ***lists[] = {&c->args, &c->whens, &c->thens};
+    if (c == NULL)
+        return NULL;
+    c->left = replace(arena, e->left, call, with);
+    c->right = replace(arena, e->right, call, with);
+    c->arg = replace(arena, e->arg, call, with);
+    c->els = replace(arena, e->els, call, with);
+    for (int l = 0; l < 3; l++) {
+        if (*lists[l] == NULL || e->nargs == 0)
+            continue;
+        sql_expr **v = kv_arena_dup(arena, *lists[l], (size_t)e->nargs * sizeof(*v));
+        if (v == NULL)
+            return NULL;
+        for (int i = 0; i < e->nargs; i++)
+            if (v[i] != NULL && (v[i] = replace(arena, v[i], call, with)) == NULL)
+                return NULL;
+        *lists[l] = v;
+    }
+    return c;
+}
+
+int sql__srf_targets(const sql_select *s, kv_arena *arena, const char *query, sql_select **out,
+                     sql_error *err)
+{
+    sql_expr *call = NULL;
+    int n = 0;
+    bool in_case = false;
+    for (int i = 0; i < s->ntargets; i++)
+        find_calls(s->targets[i].expr, false, &call, &n, &in_case);
+    if (n == 0)
+        return 0;
+    if (n > 1 || in_case || s->has_from || s->nfrom > 0 || s->ngroup_by > 0 || s->having != NULL) {
+        sql_error_set(err, arena, SQL_STATE_FEATURE_NOT_SUPPORTED,
+                      "%s in the select list %s is not supported yet", call->name,
+                      n > 1     ? "with another set-returning function"
+                      : in_case ? "inside CASE"
+                                : "of this query");
+        sql_expr_error_position(err, query, call->location);
+        return -1;
+    }
+    sql_select *q = kv_arena_dup(arena, s, sizeof(*s));
+    sql_select *f = kv_arena_alloc(arena, sizeof(*f));
+    sql_expr *col = kv_arena_alloc(arena, sizeof(*col));
+    sql_target *targets = kv_arena_dup(arena, s->targets, (size_t)s->ntargets * sizeof(*targets));
+    if (q == NULL || f == NULL || col == NULL || targets == NULL)
+        return sql__oom(arena, err);
+    *f = (sql_select){.func = call, .alias = call->name};
+    *col = (sql_expr){.kind = SQL_EXPR_COLUMN, .location = call->location, .column = call->name};
+    /* a lone call's column keeps its name: the column is named after it */
+    for (int i = 0; i < s->ntargets; i++)
+        if ((targets[i].expr = replace(arena, targets[i].expr, call, col)) == NULL)
+            return sql__oom(arena, err);
+    q->targets = targets;
+    q->has_from = true;
+    q->from_sub = f;
+    q->alias = call->name;
+    *out = q;
+    return 1;
+}
+
 int sql__srf_run(const sql_plan *p, sql_run_ctx *ctx, sql__row_cb cb, void *cb_arg, kv_arena *arena,
                  sql_error *err)
 {

@@ -38,6 +38,11 @@ SELECT t.id FROM srf_t t JOIN srf_t u ON u.id = t.id AND u.id IN (SELECT id FROM
 SELECT t.id, u.id FROM srf_t t LEFT JOIN srf_t u ON u.id = t.id AND EXISTS (SELECT 1 FROM srf_t v WHERE v.id = t.id * 2) ORDER BY 1;
 SELECT (SELECT sum(g) FROM generate_series(1, t.id) g) FROM srf_t t ORDER BY t.id;
 SELECT x FROM (SELECT g * 10 AS x FROM generate_series(1, 3) g) s WHERE x > 10;
+SELECT generate_series(1, 3);
+SELECT generate_series(1, 3) * 2 AS doubled, 'x' AS c;
+SELECT -generate_series(1, 2) AS neg, abs(-3) AS a, (SELECT 7) AS s;
+SELECT generate_series(1, 5) AS g ORDER BY 1 DESC LIMIT 2;
+SELECT count(*), sum(x) FROM (SELECT generate_series(1, 10) AS x) s;
 EXPLAIN (COSTS OFF) SELECT * FROM generate_series(1, 3) s;
 EXPLAIN (COSTS OFF) SELECT * FROM generate_series(1, 3);
 DROP TABLE srf_t;

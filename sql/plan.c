@@ -1276,6 +1276,11 @@ static int open_join_item(void *arg, const sql_from *f, sql_plan **out, sql_erro
     int rc = open_from(&in, &s, err) != 0 || pass_through(&in, err) != 0 ? -1 : 0;
     pl->outer_used |= in.outer_used;
     if (rc != 0) {
+        /* a function's arguments naming another item of this FROM: legal
+         * in PostgreSQL, whose functions in FROM are implicitly LATERAL */
+        if (f->sub != NULL && f->sub->func != NULL && err->state == SQL_STATE_UNDEFINED_TABLE)
+            sql_error_set(err, pl->arena, SQL_STATE_FEATURE_NOT_SUPPORTED,
+                          "a function in FROM reading another FROM item is not supported yet");
         sql__plan_free(w);
         return -1;
     }

@@ -65,6 +65,9 @@ Test(from, srf_forms_refused)
            "E 0A000 ROWS FROM is not supported yet\n");
     EXPECT("SELECT * FROM t, LATERAL generate_series(1, t.id)",
            "E 0A000 LATERAL is not supported yet\n");
+    /* PostgreSQL's functions in FROM are implicitly LATERAL */
+    EXPECT("SELECT * FROM t, generate_series(1, t.id) g",
+           "E 0A000 a function in FROM reading another FROM item is not supported yet\n");
 }
 
 Test(from, srf_argument_errors)

@@ -250,10 +250,12 @@ static xnode *scan_node(explainer *e, const sql_plan *p)
         return join_node(e, p->join->root);
     if (p->setop)
         return setop_node(e, p->setop);
+    if (p->from && p->from->srf) /* pulled up; no figures of its own */
+        return function_node(e, p->from->srf);
     if (p->from) {
         /* PostgreSQL pulls a VALUES list up into the query reading it */
         xnode *sub = select_tree(e, p->from);
-        return sub && !p->from->nvalues && !p->from->srf ? node(e, sub, "Subquery Scan") : sub;
+        return sub && !p->from->nvalues ? node(e, sub, "Subquery Scan") : sub;
     }
     if (p->srf)
         return function_node(e, p->srf);

@@ -91,6 +91,11 @@ Test(from, join_inputs_explained)
            "T QUERY PLAN\nD Nested Loop\nD   ->  Subquery Scan on s\n"
            "D         ->  Index Scan using t_pkey on t\nD   ->  Index Scan using t_pkey on t\n"
            "C EXPLAIN\n");
+    /* ANALYZE keeps no figures of a function's own */
+    const char *out = q("EXPLAIN ANALYZE SELECT count(*) FROM generate_series(1, 3) g");
+    cr_expect(strstr(out, "\nD   ->  Function Scan on generate_series g\nD Execution Time: ") !=
+                  NULL,
+              "%s", out);
     EXPECT("EXPLAIN WITH w AS (SELECT name FROM t) SELECT * FROM w a JOIN w b ON a.name < b.name",
            "T QUERY PLAN\nD Nested Loop\nD   ->  Subquery Scan on a\nD         ->  Seq Scan on t\n"
            "D   ->  Subquery Scan on b\nD         ->  Seq Scan on t\nC EXPLAIN\n");

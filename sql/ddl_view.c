@@ -227,8 +227,20 @@ static const char *kind_word(const sql_table_desc *d)
     return d->view_query ? "view" : "table";
 }
 
+/* Whether the DROP statement x runs names `v` too (it goes with d). */
+static bool dropped_too(const sql__exec *x, const sql_table_desc *v)
+{
+    const sql_table_list *l = &x->st->u.tables;
+    for (int i = 0; i < l->ntables; i++)
+        if (strcmp(l->tables[i].name, v->name) == 0)
+            return true;
+    return false;
+}
+
 /* Appends "view v depends on table t" for every view reading d, each
- * followed by its own dependents (PostgreSQL's order: depth first). */
+ * followed by its own dependents (PostgreSQL's order: depth first); a
+ * view the statement drops as well is not in the way, its dependents
+ * may be. */
 static int describe_dependents(sql__exec *x, const view_list *l, const sql_table_desc *d, int depth,
                                char **buf, size_t *len)
 {
@@ -239,6 +251,11 @@ static int describe_dependents(sql__exec *x, const view_list *l, const sql_table
             reads_d |= v->dep_ids[k] == d->id;
         if (!reads_d)
             continue;
+        if (dropped_too(x, v)) {
+            if (describe_dependents(x, l, v, depth + 1, buf, len) < 0)
+                return -1;
+            continue;
+        }
         size_t add = strlen(v->name) + strlen(d->name) + 32;
         char *grown = kv_arena_alloc(x->arena, *len + add);
         if (grown == NULL)

@@ -265,8 +265,9 @@ int sql__ddl_drop_view(sql__exec *x);
  * (DROP TABLE, TRUNCATE, ALTER TABLE, CREATE INDEX) meets in PostgreSQL
  * (42809 "x" is not a table; 0A000 for ALTER TABLE). */
 int sql__ddl_not_view(sql__exec *x, const sql_table_desc *d);
-/* 0 when no view reads table or view `d`; else -1 with 2BP01 "cannot
- * drop table t because other objects depend on it" naming them. */
+/* 0 when no view reads table or view `d` (views that DROP statement
+ * x->st names too do not count); else -1 with 2BP01 "cannot drop table
+ * t because other objects depend on it" naming them. */
 int sql__ddl_check_dependents(sql__exec *x, const sql_table_desc *d);
 
 /* ---- explain.c ------------------------------------------------------------ */

@@ -44,7 +44,7 @@ DROP TABLE vt;
 DROP VIEW v_cols;
 DROP VIEW nosuch;
 DROP VIEW IF EXISTS nosuch;
-DROP VIEW v_nested, v_cols;
+DROP VIEW v_cols, v_nested;
 DROP VIEW IF EXISTS v_high, v_agg, nosuch, v_star;
 DROP TABLE vt, vu;
 SELECT * FROM v_high;

@@ -66,7 +66,7 @@ typedef struct clist {
 
 struct sql__joinbind {
     sql_plan_ctx *ctx;
-    const sql__join_hooks *hooks;
+    const sql__join_hooks *hooks; /* while binding */
     kv_arena *arena;
     ftree **items;
     int nitems;
@@ -584,7 +584,9 @@ int sql__join_from(sql_plan_ctx *ctx, const sql__join_hooks *hooks, kv_arena *ar
     jb->items = kv_arena_alloc(arena, (size_t)(n + 1) * sizeof(*jb->items));
     if (jb->scans == NULL || jb->scan_first == NULL || jb->items == NULL)
         return sql__oom(arena, err);
-    if (bind_from(jb, items, err) != 0) {
+    int rc = bind_from(jb, items, err);
+    jb->hooks = NULL; /* borrowed for the call */
+    if (rc != 0) {
         sql__join_abandon(jb);
         return -1;
     }

@@ -93,6 +93,7 @@ static void kv_engine_free(kv_engine *e)
         rocksdb_close(e->db);
     if (e->ro_latest != NULL)
         rocksdb_readoptions_destroy(e->ro_latest);
+    kv__vcache_destroy(e->vcache);
     if (e->wo_nosync != NULL)
         rocksdb_writeoptions_destroy(e->wo_nosync);
     if (e->wo_sync != NULL)
@@ -185,7 +186,7 @@ int kv_engine_open(const char *dir, const kv_engine_options *opts, kv_engine **o
     if (rc != 0)
         return rc;
     kv_engine *e = calloc(1, sizeof(*e));
-    if (e == NULL || (e->dir = strdup(dir)) == NULL) {
+    if (e == NULL || (e->dir = strdup(dir)) == NULL || kv__vcache_create(&e->vcache) != 0) {
         rc = kv__errf(err, errlen, KV_ENOMEM, "out of memory opening %s", dir);
         goto out_free_engine;
     }
@@ -230,7 +231,9 @@ const char *kv_engine_dir(const kv_engine *e)
 int kv_engine_write(kv_engine *e, kv_batch *b, bool sync, char *err, size_t errlen)
 {
     char *errptr = NULL;
+    kv__vcache_write_begin(e->vcache);
     rocksdb_write(e->db, sync ? e->wo_sync : e->wo_nosync, b->wb, &errptr);
+    kv__vcache_write_end(e->vcache);
     if (errptr != NULL)
         return kv__rocksdb_err(errptr, err, errlen, "write failed");
     return 0;

@@ -182,7 +182,7 @@ static int write_key(kv__eval *e, size_t i, const void *key, size_t klen, const 
 {
     kv_ts ts = write_ts(e);
     kv_tscache_value tv;
-    int rc = kv_tscache_lookup(e->r->tscache, key, klen, NULL, 0, &tv);
+    int rc = kv_tscache_lookup(e->r->tscache, key, klen, &tv);
     if (rc != 0)
         return rc;
     if (kv_ts_cmp(tv.ts, ts) >= 0 && !own_read(e, &tv))

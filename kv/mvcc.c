@@ -120,6 +120,7 @@ struct reader {
 struct version {
     bool found;
     bool tombstone;
+    bool newest;     /* nothing newer exists: no intent, no later version */
     const char *val; /* borrowed from the iterator */
     size_t vlen;
     kv_ts ts;
@@ -181,8 +182,10 @@ static int reader_find(struct reader *r, const kv_ts *skip, struct version *v)
             return mvcc_corrupt(r->err, r->errlen, "bad version key", k, klen);
         bool newer = kv_ts_cmp(ts, r->ro->ts) > 0;
         bool skipped = skip != NULL && kv_ts_cmp(ts, *skip) == 0;
-        if (!newer && !skipped)
+        if (!newer && !skipped) {
+            v->newest = steps == 0 && skip == NULL;
             return reader_take(r, k, klen, ts, v);
+        }
         if (newer && !skipped && kv_ts_cmp(ts, horizon) <= 0)
             return report_uncertain(r, ts);
         if (newer && steps >= MVCC_NEXTS_BEFORE_SEEK) {
@@ -204,6 +207,7 @@ static int reader_read(struct reader *r, struct version *v)
     bool meta;
     kv_ts ts;
     v->found = false;
+    v->newest = k == NULL;
     if (k == NULL)
         return kv_iter_status(r->it, r->err, r->errlen);
     if (kv__mvcc_split_key((const uint8_t *)k, klen, &plen, &meta, &ts) != 0)
@@ -233,19 +237,27 @@ int kv_mvcc_get(kv_engine *e, const kv_snapshot *snap, const kv_mvcc_read_opts *
                 size_t klen, kv_buf *val, kv_ts *val_ts, kv_mvcc_conflict *conflict, char *err,
                 size_t errlen)
 {
+    int rc;
+    if (snap == NULL && kv__vcache_get(e->vcache, key, klen, ro->ts, val, val_ts, &rc))
+        return rc != KV_ENOMEM ? rc : kv__errf(err, errlen, rc, "out of memory copying a value");
+    /* Before the iterator exists: a write after this point voids the fill. */
+    uint64_t gen = snap == NULL ? kv__vcache_gen(e->vcache) : 0;
     struct mkey k;
     if (mkey_init(&k, key, klen) != 0)
         return kv__errf(err, errlen, KV_ENOMEM, "out of memory encoding a %zu-byte key", klen);
     kv_iter *it;
-    int rc = mkey_iter(e, snap, &k, &it, err, errlen);
+    rc = mkey_iter(e, snap, &k, &it, err, errlen);
     if (rc != 0)
         goto out_free_key;
     struct reader r = {it, ro, conflict, err, errlen, k.p, k.plen};
     struct version v = {0};
     if (kv_iter_valid(it))
         rc = reader_read(&r, &v);
-    else
-        rc = kv_iter_status(it, err, errlen);
+    else if ((rc = kv_iter_status(it, err, errlen)) == 0)
+        v.newest = true; /* the key has no entries at all */
+    if (rc == 0 && v.newest)
+        kv__vcache_put(e->vcache, gen, key, klen, v.found && !v.tombstone, v.val, v.vlen,
+                       v.found ? v.ts : (kv_ts){0, 0});
     if (rc == 0 && (!v.found || v.tombstone))
         rc = KV_ENOTFOUND;
     if (rc == 0 && (rc = kv_buf_set(val, v.val, v.vlen)) != 0)

@@ -3,8 +3,8 @@
  * span has been read on this leaseholder, so that no write lands beneath a
  * read already served (a write to a span read at T must go above T).
  *
- * Every read records (span, ts, reading transaction or none). A lookup over
- * a span returns the greatest recorded timestamp overlapping it, and names a
+ * Every read records (span, ts, reading transaction or none). A lookup of a
+ * key returns the greatest recorded timestamp covering it, and names a
  * transaction when that maximum was recorded by exactly one transaction
  * only: a transaction's own reads must not push its own writes, while a
  * maximum shared with anyone else (or with no transaction) must.
@@ -19,14 +19,17 @@
  * can only grow: forgetting is safe (writes are pushed higher than needed),
  * never unsafe. A record fully covered by a later one at a higher timestamp
  * (or the same timestamp and reader) can never decide an answer and is
- * dropped at once, so repeated reads of the same keys do not pile up.
+ * dropped (or, for one key, updated in place) at once, so repeated reads of
+ * the same keys do not pile up.
  *
- * Answers are exact: for any span, the maximum over all live records and the
- * low-water mark, however the recorded spans overlap.
+ * Answers are exact: for any key, the maximum over all live records covering
+ * it and the low-water mark, however the recorded spans overlap.
  *
  * Thread safety: every function may be called from any thread (one mutex).
- * Cost: add and lookup are O(log n + k) for n records, k of them touching
- * the span; add copies the span's keys into one allocation per record.
+ * Cost: a single-key read is recorded in O(1) (a hash table with one record
+ * per key); a span read in O(log n + k) for n span records, k of them
+ * touching it; a lookup is one hash probe plus O(log n + k). Add copies the
+ * read's keys into one allocation per record.
  */
 #ifndef KV_TSCACHE_H
 #define KV_TSCACHE_H
@@ -62,10 +65,10 @@ void kv_tscache_destroy(kv_tscache *c);
 int kv_tscache_add(kv_tscache *c, const void *start, size_t slen, const void *end, size_t elen,
                    kv_ts ts, const uint8_t *txn_id);
 
-/* The maximum read timestamp over [start, end) (`end` NULL: one key), at
- * least the low-water mark, into *out. KV_EINVAL for an empty span. */
-int kv_tscache_lookup(kv_tscache *c, const void *start, size_t slen, const void *end, size_t elen,
-                      kv_tscache_value *out);
+/* The maximum read timestamp of the single key `key` (klen bytes, possibly
+ * 0), at least the low-water mark, into *out. Writes ask about one key at a
+ * time, so this is the only question the cache answers. */
+int kv_tscache_lookup(kv_tscache *c, const void *key, size_t klen, kv_tscache_value *out);
 
 /* Raises the low-water mark to `ts` (a lower ts leaves it unchanged) and
  * drops the records it makes irrelevant. */

@@ -41,6 +41,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "sql/catalog_int.h"
 #include "sql/types_int.h"
@@ -345,10 +346,7 @@ static size_t id_bucket(uint32_t id)
 
 static size_t name_bucket(uint32_t parent, const char *name)
 {
-    uint32_t h = 2166136261u ^ parent; /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++)
-        h = (h ^ *p) * 16777619u;
-    return h % NBUCKETS;
+    return XXH3_64bits_withSeed(name, strlen(name), parent) % NBUCKETS;
 }
 
 /* What one lookup may take from the cache (see the file comment). */

@@ -6,6 +6,7 @@
 #include <assert.h>
 #include <math.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "sql/types_int.h"
 
@@ -152,35 +153,19 @@ bool sql_datum_distinct(sql_type_id type, const sql_datum *a, const sql_datum *b
 
 /* ---- hashing ------------------------------------------------------------ */
 
-/* FNV-1a over the bytes, then splitmix64's finaliser to spread the bits. */
-static uint64_t hash_bytes(const void *p, size_t n, uint64_t h)
-{
-    const uint8_t *b = p;
-    h ^= UINT64_C(14695981039346656037);
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= UINT64_C(1099511628211);
-    }
-    h ^= h >> 30;
-    h *= UINT64_C(0xbf58476d1ce4e5b9);
-    h ^= h >> 27;
-    h *= UINT64_C(0x94d049bb133111eb);
-    return h ^ (h >> 31);
-}
-
 /* Equal numerics have one canonical decimal form; hash that. */
 static uint64_t numeric_hash(const sql_numeric *n, uint64_t seed)
 {
     if (n->kind != SQL_NUM_FINITE || n->size == 0) {
         int tag = n->kind == SQL_NUM_FINITE ? -1 : (int)n->kind;
-        return hash_bytes(&tag, sizeof(tag), seed);
+        return XXH3_64bits_withSeed(&tag, sizeof(tag), seed);
     }
     sql__decimal d;
     if (sql__numeric_decimal(n, &d) != 0)
         return seed; /* out of memory: still a valid (weak) hash */
-    uint64_t h = hash_bytes(d.digits, d.ndigits, seed);
+    uint64_t h = XXH3_64bits_withSeed(d.digits, d.ndigits, seed);
     int32_t head[2] = {d.neg, d.exp10};
-    h = hash_bytes(head, sizeof(head), h);
+    h = XXH3_64bits_withSeed(head, sizeof(head), h);
     sql__numeric_digits_free(&d);
     return h;
 }
@@ -188,40 +173,40 @@ static uint64_t numeric_hash(const sql_numeric *n, uint64_t seed)
 uint64_t sql_datum_hash(sql_type_id type, const sql_datum *d, uint64_t seed)
 {
     if (d->isnull)
-        return hash_bytes("", 0, seed ^ UINT64_C(0x9e3779b97f4a7c15));
+        return XXH3_64bits_withSeed("", 0, seed ^ UINT64_C(0x9e3779b97f4a7c15));
     switch (type) {
     case SQL_T_BOOL: {
         uint8_t b = d->v.b;
-        return hash_bytes(&b, 1, seed);
+        return XXH3_64bits_withSeed(&b, 1, seed);
     }
     case SQL_T_FLOAT4:
     case SQL_T_FLOAT8: {
         double f = isnan(d->v.f) ? NAN : d->v.f == 0 ? 0.0 : d->v.f; /* NaN, -0 canonical */
-        return hash_bytes(&f, sizeof(f), seed);
+        return XXH3_64bits_withSeed(&f, sizeof(f), seed);
     }
     case SQL_T_BPCHAR:
-        return hash_bytes(d->v.s.p, bpchar_len(d->v.s.p, d->v.s.len), seed);
+        return XXH3_64bits_withSeed(d->v.s.p, bpchar_len(d->v.s.p, d->v.s.len), seed);
     case SQL_T_TEXT:
     case SQL_T_VARCHAR:
     case SQL_T_BYTEA:
-        return hash_bytes(d->v.s.p, d->v.s.len, seed);
+        return XXH3_64bits_withSeed(d->v.s.p, d->v.s.len, seed);
     case SQL_T_NUMERIC:
         return numeric_hash(&d->v.num, seed);
     case SQL_T_DATE:
-        return hash_bytes(&d->v.date, sizeof(d->v.date), seed);
+        return XXH3_64bits_withSeed(&d->v.date, sizeof(d->v.date), seed);
     case SQL_T_INTERVAL: {
         __int128 span = sql__interval_span(&d->v.iv);
-        return hash_bytes(&span, sizeof(span), seed);
+        return XXH3_64bits_withSeed(&span, sizeof(span), seed);
     }
     case SQL_T_UUID:
-        return hash_bytes(d->v.uuid, 16, seed);
+        return XXH3_64bits_withSeed(d->v.uuid, 16, seed);
     case SQL_T_INT2:
     case SQL_T_INT4:
     case SQL_T_INT8:
-        return hash_bytes(&d->v.i, sizeof(d->v.i), seed);
+        return XXH3_64bits_withSeed(&d->v.i, sizeof(d->v.i), seed);
     case SQL_T_TIMESTAMP:
     case SQL_T_TIMESTAMPTZ:
-        return hash_bytes(&d->v.ts, sizeof(d->v.ts), seed);
+        return XXH3_64bits_withSeed(&d->v.ts, sizeof(d->v.ts), seed);
     case SQL_T_VOID:
         break;
     }

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "sql/keyenc.h"
 #include "sql/plan_int.h"
@@ -253,14 +254,6 @@ typedef struct table {
     const char *op; /* for the 53200 detail */
 } table;
 
-static uint64_t hash_bytes(const uint8_t *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3u;
-    return h ^ (h >> 29);
-}
-
 static int table_init(table *t, sql__membudget *mem, kv_arena *arena, const char *op,
                       sql_error *err)
 {
@@ -303,7 +296,7 @@ static entry *table_find(const table *t, const uint8_t *key, size_t len, uint64_
 static int table_get(table *t, const uint8_t *key, size_t len, size_t size, entry **out,
                      bool *added, sql_error *err)
 {
-    uint64_t h = hash_bytes(key, len);
+    uint64_t h = XXH3_64bits(key, len);
     if ((*out = table_find(t, key, len, h)) != NULL) {
         *added = false;
         return 0;
@@ -355,7 +348,7 @@ int sql__rowset_member(sql__rowset *s, const sql_column_info *types, const sql_d
     if (add && table_get(&s->t, kb.p, kb.len, size, &e, added, err) != 0)
         return -1;
     if (!add)
-        e = table_find(&s->t, kb.p, kb.len, hash_bytes(kb.p, kb.len));
+        e = table_find(&s->t, kb.p, kb.len, XXH3_64bits(kb.p, kb.len));
     *payload = e ? e->payload : NULL;
     return 0;
 }

@@ -35,6 +35,7 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "sql/plan_join_int.h"
 #include "sql/txn.h"
@@ -75,14 +76,6 @@ typedef struct nrun {
 } nrun;
 
 static int run_node(jrun *r, const sql__jnode *n, sql__row_cb cb, void *cb_arg);
-
-static uint64_t hash_bytes(const uint8_t *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3u;
-    return h ^ (h >> 29);
-}
 
 /* ---- leaves ---------------------------------------------------------- */
 
@@ -185,7 +178,7 @@ static int hold(nrun *nr, const sql_keybuf *kb, bool null_key, held **out)
     held *h = sql__mem_charge(r->mem, r->arena, size, "hash join", r->err);
     if (h == NULL)
         return -1;
-    *h = (held){.hash = hash_bytes(kb->p, kb->len), .keylen = kb->len};
+    *h = (held){.hash = XXH3_64bits(kb->p, kb->len), .keylen = kb->len};
     for (int i = 0; i < in->nslots; i++) {
         int s = in->slots[i];
         sql_type_id t = r->j->types[s].oid;
@@ -282,7 +275,7 @@ static int probe_row(void *arg, const sql_datum *row, kv_arena *arena, sql_error
     if (rc < 0)
         return -1;
     bool matched = false;
-    uint64_t hash = hash_bytes(kb.p, kb.len);
+    uint64_t hash = XXH3_64bits(kb.p, kb.len);
     held *h = rc == 0 && nr->nbuckets > 0 ? nr->buckets[hash & (nr->nbuckets - 1)] : NULL;
     for (; h != NULL; h = h->next) {
         if (++r->probes % CANCEL_EVERY == 0 && sql_txn_check_cancel(r->ctx->cancel, err, arena))

@@ -28,6 +28,7 @@
  */
 #include <assert.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "sql/plan_join_int.h"
 #include "sql/txn.h"
@@ -201,20 +202,12 @@ static int check_row(writer *w, const sql_datum *row, kv_arena *arena)
 
 /* ---- KV writes ------------------------------------------------------- */
 
-static uint64_t key_hash(const uint8_t *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 1099511628211ull;
-    return h;
-}
-
 /* The slot of `key` in the set: its own, or the empty one to take. */
 static size_t *keyset_find(writer *w, const uint8_t *key, size_t len)
 {
     keyset *ks = &w->keys;
     size_t mask = ks->cap - 1;
-    for (size_t i = key_hash(key, len) & mask;; i = (i + 1) & mask) {
+    for (size_t i = XXH3_64bits(key, len) & mask;; i = (i + 1) & mask) {
         size_t *s = &ks->slot[i];
         if (*s == 0)
             return s;

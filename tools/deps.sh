@@ -10,6 +10,7 @@ PACKAGES=(
     # libraries
     librocksdb-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler liblz4-dev zlib1g-dev libgmp-dev
     libpg-query-dev libpq-dev libssl-dev libjansson-dev libcurl4-openssl-dev libpcre2-dev
+    libxxhash-dev
     # tests
     libcriterion-dev python3 python3-psycopg2 postgresql-client
     # benchmarks and reference systems

@@ -335,6 +335,67 @@ Test(mvcc, commit_of_a_newer_epoch_removes_an_older_epoch_intent)
     cr_assert_not(resolved, "an older epoch cannot commit a newer intent");
 }
 
+/* ---- the newest-version cache (kv/vcache.c) ----
+ * Point reads of a key repeat (each test reads twice, the second read can
+ * come from the cache); every engine write in between must void what was
+ * cached, and reads below the newest version must still find older ones. */
+
+static void expect_twice(const char *k, int64_t wall, const kv_txn_meta *txn, const char *want,
+                         int64_t want_wall)
+{
+    expect_value(k, wall, txn, want, want_wall);
+    expect_value(k, wall, txn, want, want_wall);
+}
+
+Test(mvcc, repeated_point_reads_see_every_later_write)
+{
+    bool resolved;
+    expect_twice("k", 50, NULL, NULL, 0); /* no entries at all */
+    cr_assert_eq(put("k", 10, NULL, "v10"), 0);
+    expect_twice("k", 50, NULL, "v10", 10);
+    cr_assert_eq(put("other", 11, NULL, "x"), 0); /* an unrelated write */
+    expect_twice("k", 50, NULL, "v10", 10);
+    cr_assert_eq(del("k", 20, NULL), 0);
+    expect_twice("k", 50, NULL, NULL, 0);
+    expect_twice("k", 15, NULL, "v10", 10); /* below the tombstone */
+    cr_assert_eq(put("k", 30, &txn_a, "provisional"), 0);
+    cr_assert_eq(get("k", 50, NULL, NULL), KV_EWRITEINTENT);
+    cr_assert_eq(get("k", 50, NULL, NULL), KV_EWRITEINTENT);
+    expect_twice("k", 50, &txn_a, "provisional", 30);
+    cr_assert_eq(resolve("k", &txn_a, KV_TXN_COMMITTED, 30, &resolved), 0);
+    expect_twice("k", 50, NULL, "provisional", 30);
+    expect_twice("k", 25, NULL, NULL, 0);
+}
+
+Test(mvcc, a_cached_newest_version_does_not_hide_an_uncertain_one)
+{
+    cr_assert_eq(put("k", 10, NULL, "v10"), 0);
+    expect_twice("k", 12, NULL, "v10", 10);
+    cr_assert_eq(put("k", 20, NULL, "v20"), 0);
+    kv_mvcc_read_opts ro = {.ts = ts(15), .uncertainty_limit = ts(25)};
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(kv_mvcc_get(eng, NULL, &ro, "k", 1, &val, NULL, &conflict, err, sizeof(err)),
+                     KV_EREADUNCERTAIN);
+        cr_assert_eq(conflict.existing_ts.wall, 20);
+    }
+    expect_twice("k", 20, NULL, "v20", 20);
+    cr_assert_eq(kv_mvcc_get(eng, NULL, &ro, "k", 1, &val, NULL, &conflict, err, sizeof(err)),
+                 KV_EREADUNCERTAIN);
+}
+
+Test(mvcc, values_too_large_for_the_cache_are_read_each_time)
+{
+    enum { N = 300 };
+    char big[N + 1];
+    memset(big, 'b', N);
+    big[N] = '\0';
+    cr_assert_eq(put("big", 10, NULL, big), 0);
+    expect_twice("big", 10, NULL, big, 10);
+    big[0] = 'c';
+    cr_assert_eq(put("big", 20, NULL, big), 0);
+    expect_twice("big", 20, NULL, big, 20);
+}
+
 /* ---- scans ---- */
 
 struct collected {

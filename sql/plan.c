@@ -30,6 +30,7 @@
  * expression subquery's scopes link to the scope it appears in, so its
  * names may resolve outwards (docs/sql.md, "Subqueries").
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,12 +159,10 @@ static int open_table(planner *pl, const sql_name *name, const char *alias, sql_
         return -1;
     const sql_table_desc *t = pl->p->table;
     if (t->view_query != NULL) {
+        /* a write's target is a table: sql__plan rewrote a write to a view */
+        assert(pl->p->kind == SQL_STMT_SELECT);
         pl->p->table = NULL;
-        if (pl->p->kind == SQL_STMT_SELECT)
-            return open_view(pl, t, alias, err);
-        sql__view_write_error(t, pl->p->kind, pl->arena, err); /* no position, as PostgreSQL */
-        sql_table_release(t);
-        return -1;
+        return open_view(pl, t, alias, err);
     }
     sql_scope_col *cols = kv_arena_alloc(pl->arena, (t->ncols + 1) * sizeof(*cols));
     pl->dfl = kv_arena_alloc(pl->arena, (t->ncols + 1) * sizeof(*pl->dfl));
@@ -2008,6 +2007,8 @@ int sql__plan(sql_plan_ctx *ctx, const sql_stmt *st, kv_arena *arena, sql_plan *
     *p = (sql_plan){.kind = st->kind, .catalog = ctx->catalog};
     planner pl = {.ctx = ctx, .arena = arena, .p = p};
     int rc;
+    if (st->kind != SQL_STMT_SELECT && sql__view_write(ctx, st, arena, &st, &p->view, err) != 0)
+        return -1;
     switch (st->kind) {
     case SQL_STMT_SELECT:
         rc = plan_select(&pl, &st->u.select, err);
@@ -2080,15 +2081,10 @@ const char *sql__plan_tag(const sql_plan *p)
     }
 }
 
-bool sql__plan_stale(const sql_plan *p, sql_catalog *c)
+/* Whether descriptor d (NULL: none) changed since generation gen. */
+static bool desc_stale(sql_catalog *c, uint64_t gen, const sql_table_desc *d)
 {
-    for (int i = 0; i < p->nsubs; i++)
-        if (sql__plan_stale(p->subs[i], c))
-            return true;
-    if (p->join != NULL)
-        return sql__join_stale(p->join, c);
-    const sql_table_desc *d = p->table ? p->table : p->view;
-    if (d == NULL || sql_catalog_generation(c) == p->catalog_gen)
+    if (d == NULL || sql_catalog_generation(c) == gen)
         return false;
     kv_arena *arena;
     if (kv_arena_create(&arena) != 0)
@@ -2100,6 +2096,16 @@ bool sql__plan_stale(const sql_plan *p, sql_catalog *c)
     sql_table_release(now);
     kv_arena_destroy(arena);
     return stale;
+}
+
+bool sql__plan_stale(const sql_plan *p, sql_catalog *c)
+{
+    for (int i = 0; i < p->nsubs; i++)
+        if (sql__plan_stale(p->subs[i], c))
+            return true;
+    if (p->join != NULL)
+        return sql__join_stale(p->join, c);
+    return desc_stale(c, p->catalog_gen, p->table) || desc_stale(c, p->catalog_gen, p->view);
 }
 
 const char *sql__plan_explain(const sql_plan *p)

@@ -434,6 +434,16 @@ int sql__view_query(const sql_table_desc *v, kv_arena *arena, const sql_select *
 int sql__view_write_error(const sql_table_desc *v, sql_stmt_kind kind, kv_arena *arena,
                           sql_error *err);
 
+/* Write `st` (INSERT, UPDATE, DELETE) whose target may be a view: *out
+ * is st itself when the target is no view; else st rewritten against
+ * the table under the view (and under the views it reads), the
+ * outermost view's reference in *view (the caller's to release). A view
+ * Tardigrade does not write through is sql__view_write_error's error;
+ * ON CONFLICT, UPDATE ... FROM and subqueries through a view are 0A000.
+ * The new statement lives in `arena`. */
+int sql__view_write(const sql_plan_ctx *ctx, const sql_stmt *st, kv_arena *arena,
+                    const sql_stmt **out, const sql_table_desc **view, sql_error *err);
+
 /* The ids of the tables and views plan `p` reads directly (not those a
  * view it reads reads), *ids[0..*n) in `arena`. -1 with `err` set. */
 int sql__plan_relations(const sql_plan *p, kv_arena *arena, uint32_t **ids, uint32_t *n,

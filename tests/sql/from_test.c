@@ -131,13 +131,20 @@ Test(from, view_descriptor_is_a_view)
 Test(from, view_refusals)
 {
     q("CREATE VIEW v AS SELECT id, name FROM t");
-    EXPECT("INSERT INTO v VALUES (9, 'nine')",
-           "E 0A000 INSERT through a view is not supported yet\n");
-    EXPECT("UPDATE v SET name = 'x'", "E 0A000 UPDATE through a view is not supported yet\n");
+    q("CREATE VIEW e AS SELECT id, upper(name) AS u FROM t");
+    EXPECT("INSERT INTO v VALUES (9, 'nine')", "C INSERT 0 1\n");
+    /* PostgreSQL writes the plain columns of such views; not yet here */
+    EXPECT("INSERT INTO e (id) VALUES (5)", "E 0A000 INSERT through a view is not supported yet\n");
+    EXPECT("INSERT INTO v VALUES (9, 'x') ON CONFLICT DO NOTHING",
+           "E 0A000 ON CONFLICT through a view is not supported yet\n");
+    EXPECT("DELETE FROM v WHERE id IN (SELECT id FROM t)",
+           "E 0A000 a subquery in a write through a view is not supported yet\n");
+    EXPECT("UPDATE v SET name = t.name FROM t WHERE t.id = v.id",
+           "E 0A000 UPDATE ... FROM or DELETE ... USING through a view is not supported yet\n");
     EXPECT("ALTER TABLE v ADD COLUMN c int",
            "E 0A000 ALTER TABLE on a view is not supported yet\n");
     EXPECT("CREATE OR REPLACE VIEW v AS SELECT id, name FROM v",
            "E 42P17 infinite recursion detected in rules for relation \"v\"\n");
     EXPECT("CREATE VIEW p AS SELECT $1::int AS x", "E 42P02 there is no parameter $1\n");
-    EXPECT("SELECT count(*) FROM v", "T count\nD 3\nC SELECT 1\n");
+    EXPECT("SELECT count(*) FROM v", "T count\nD 4\nC SELECT 1\n");
 }

@@ -208,8 +208,15 @@ static sql_expr *renamed(through *t, const sql_expr *e, bool view_names)
     sql_expr *c = kv_arena_dup(t->arena, e, sizeof(*e));
     if (c == NULL)
         return sql__oom(t->arena, t->err), NULL;
-    if (e->kind == SQL_EXPR_COLUMN && view_names &&
-        (e->table == NULL || strcmp(e->table, t->qual) == 0) && e->schema == NULL) {
+    if (e->kind == SQL_EXPR_COLUMN && view_names && e->table != NULL &&
+        (e->schema != NULL || strcmp(e->table, t->qual) != 0)) {
+        /* the statement reads only the view: no other name qualifies */
+        sql_error_set(t->err, t->arena, SQL_STATE_UNDEFINED_TABLE,
+                      "missing FROM-clause entry for table \"%s\"", e->table);
+        sql_expr_error_position(t->err, t->query, e->location);
+        return NULL;
+    }
+    if (e->kind == SQL_EXPR_COLUMN && view_names) {
         uint32_t i = 0;
         while (i < t->v->ncols && strcmp(t->v->cols[i].name, e->column) != 0)
             i++;

@@ -141,6 +141,7 @@ Test(from, view_refusals)
            "E 0A000 a subquery in a write through a view is not supported yet\n");
     EXPECT("UPDATE v SET name = t.name FROM t WHERE t.id = v.id",
            "E 0A000 UPDATE ... FROM or DELETE ... USING through a view is not supported yet\n");
+    EXPECT("DELETE FROM v WHERE t.id = 1", "E 42P01 missing FROM-clause entry for table \"t\"\n");
     EXPECT("ALTER TABLE v ADD COLUMN c int",
            "E 0A000 ALTER TABLE on a view is not supported yet\n");
     EXPECT("CREATE OR REPLACE VIEW v AS SELECT id, name FROM v",

@@ -50,8 +50,8 @@ typedef struct srf_out {
 struct srf_def {
     const char *name;
     /* Picks the signature for f->args[0..f->nargs) and sets f->type
-     * (and f->next), new nodes in bc->arena. 1 when none fits, -1 with
-     * `err` set. */
+     * (and f->next), new nodes in bc->arena. 1 when none fits, 2 when
+     * several do equally (unknown literals only), -1 with `err` set. */
     int (*bind)(sql_bind_ctx *bc, sql__srf *f, sql_error *err);
     /* Emits the rows for the argument values args[0..f->nargs) (none
      * NULL) through srf_emit. 0 (also when the callback stopped) or -1
@@ -159,6 +159,11 @@ static int series_next(sql_bind_ctx *bc, sql__srf *f, sql_error *err)
 
 static int series_bind(sql_bind_ctx *bc, sql__srf *f, sql_error *err)
 {
+    bool all_unknown = true;
+    for (int i = 0; i < f->nargs; i++)
+        all_unknown &= f->args[i]->type.oid == SQL_T_UNKNOWN;
+    if (all_unknown && (f->nargs == 2 || f->nargs == 3))
+        return 2;
     sql_type_id t = f->nargs == 2 || f->nargs == 3 ? series_type(f->args, f->nargs) : 0;
     if (t == 0 || (f->nargs == 2 && series_rank(t) >= 10))
         return 1;
@@ -309,6 +314,8 @@ int sql__srf_bind(sql_bind_ctx *bc, const sql_expr *call, bool ordinality, const
     int rc = def->bind(bc, f, err);
     if (rc == 1)
         return sql_expr_no_function(bc, call, args, err);
+    if (rc == 2)
+        return sql_expr_ambiguous_function(bc, call, args, err);
     return rc != 0 ? -1 : srf_targets(f, p, bc->arena, err);
 }
 

@@ -75,6 +75,9 @@ Test(from, srf_argument_errors)
     EXPECT("SELECT * FROM generate_series(1, 3, 0)", "E 22023 step size cannot equal zero\n");
     EXPECT("SELECT * FROM generate_series('NaN'::numeric, 3)",
            "E 22023 start value cannot be NaN\n");
+    EXPECT("SELECT * FROM generate_series('1', '3')",
+           "E 42725 function generate_series(unknown, unknown) is not unique\n");
+    EXPECT("SELECT * FROM generate_series(NULL, 3)", "T generate_series\nC SELECT 0\n");
     EXPECT("SELECT * FROM generate_series(1, 'x'::text)",
            "E 42883 function generate_series(integer, text) does not exist\n");
 }

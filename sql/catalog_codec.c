@@ -217,6 +217,12 @@ static const unsigned expr_fields[] = {
     [SQL_EXPR_BETWEEN] = F_ARG | F_ARGS,
     [SQL_EXPR_CASE] = F_ARG | F_CASE,
     [SQL_EXPR_DEFAULT] = 0,
+    [SQL_EXPR_SUBLINK] = 0, /* never stored: defaults and checks refuse subqueries */
+    [SQL_EXPR_ARRAY] = F_ARGS,
+    [SQL_EXPR_SUBSCRIPT] = F_ARG | F_LEFT | F_RIGHT,
+    [SQL_EXPR_SLICE] = F_ARG | F_LEFT | F_RIGHT,
+    [SQL_EXPR_ANY] = F_FUNC | F_LEFT | F_RIGHT,
+    [SQL_EXPR_ALL] = F_FUNC | F_LEFT | F_RIGHT,
 };
 #define EXPR_KIND_COUNT (sizeof(expr_fields) / sizeof(expr_fields[0]))
 
@@ -270,7 +276,7 @@ static bool put_expr_fields(writer *w, const sql_expr *e, unsigned f, int depth)
 
 static bool put_expr(writer *w, const sql_expr *e, int depth)
 {
-    assert((size_t)e->kind < EXPR_KIND_COUNT);
+    assert((size_t)e->kind < EXPR_KIND_COUNT && e->kind != SQL_EXPR_SUBLINK);
     if (depth >= SQL__EXPR_MAX_DEPTH)
         return false;
     uint8_t flags = (e->negated ? XF_NEGATED : 0) | (e->agg_star ? XF_AGG_STAR : 0) |
@@ -361,7 +367,8 @@ static sql_expr *get_expr(reader *r, int depth)
 {
     uint8_t kind = get_u8(r);
     uint8_t flags = get_u8(r);
-    if (depth >= SQL__EXPR_MAX_DEPTH || kind >= EXPR_KIND_COUNT || (flags & ~XF_ALL) != 0)
+    if (depth >= SQL__EXPR_MAX_DEPTH || kind >= EXPR_KIND_COUNT || kind == SQL_EXPR_SUBLINK ||
+        (flags & ~XF_ALL) != 0)
         r->corrupt = true;
     if (failed(r))
         return NULL;

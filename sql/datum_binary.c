@@ -259,6 +259,8 @@ int sql_datum_send(sql_type type, const sql_datum *d, kv_arena *arena, const uin
     assert(!d->isnull);
     if (type.oid == SQL_T_NUMERIC)
         return numeric_send(&d->v.num, arena, out, len_out, err);
+    if (sql_type_array_elem(type.oid))
+        return sql__array_send(type, d, arena, out, len_out, err);
     if (type.oid == SQL_T_VOID) { /* void_send: no bytes */
         *out = (const uint8_t *)"", *len_out = 0;
         return 0;
@@ -364,6 +366,8 @@ int sql_datum_recv(sql_type type, const uint8_t *buf, size_t len, kv_arena *aren
         out->v.s.len = len;
         return 0;
     default:
+        if (sql_type_array_elem(type.oid))
+            return sql__array_recv(type, buf, len, arena, out, err);
         break;
     }
     size_t w = fixed_width(type.oid);

@@ -100,6 +100,10 @@ int sql_datum_cmp(sql_type_id type, const sql_datum *a, const sql_datum *b)
         return bytes_cmp(a->v.uuid, 16, b->v.uuid, 16);
     case SQL_T_VOID: /* one value */
         return 0;
+    default:
+        if (sql_type_array_elem(type))
+            return sql__array_cmp(a->v.arr, b->v.arr);
+        break;
     }
     assert(!"unknown type");
     return 0;
@@ -208,6 +212,10 @@ uint64_t sql_datum_hash(sql_type_id type, const sql_datum *d, uint64_t seed)
     case SQL_T_TIMESTAMPTZ:
         return XXH3_64bits_withSeed(&d->v.ts, sizeof(d->v.ts), seed);
     case SQL_T_VOID:
+        break;
+    default:
+        if (sql_type_array_elem(type))
+            return sql__array_hash(d->v.arr, seed);
         break;
     }
     return seed;

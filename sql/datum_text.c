@@ -482,6 +482,10 @@ int sql_datum_from_text(sql_type type, const char *s, size_t len, const sql_io_c
         return sql__interval_parse(s, len, arena, &out->v.iv, err);
     case SQL_T_VOID:
         break;
+    default:
+        if (sql_type_array_elem(type.oid))
+            return sql__array_parse(type, s, len, ctx, arena, out, err);
+        break;
     }
     return sql_error_set(err, arena, SQL_STATE_FEATURE_NOT_SUPPORTED, "type %u is not supported",
                          (unsigned)type.oid);
@@ -540,6 +544,8 @@ int sql_datum_to_text(sql_type type, const sql_datum *d, const sql_io_ctx *ctx, 
         *out = "", *len = 0;
         return 0;
     default: {
+        if (sql_type_array_elem(type.oid))
+            return sql__array_format(type, d, ctx, arena, out, len, err);
         int n = fixed_out(type, d, ctx != NULL ? ctx->tz : NULL,
                           ctx != NULL ? ctx->float_digits_offset : 0, buf);
         if (n < 0)
@@ -572,6 +578,8 @@ int sql_datum_coerce(sql_type type, const sql_datum *in, kv_arena *arena, sql_da
         *out = *in;
         return sql__timestamp_typmod(in->v.ts, type.typmod, arena, &out->v.ts, err);
     default:
+        if (sql_type_array_elem(type.oid))
+            return sql__array_coerce(type, in, arena, out, err);
         *out = *in;
         return 0;
     }

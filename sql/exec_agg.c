@@ -19,6 +19,8 @@
  *   min/max        the value, its payload kept in a reusable buffer
  *   bool_and/or    bool
  *   string_agg     a growing buffer
+ *   array_agg      a growing array of the inputs, NULLs included (the one
+ *                  aggregate here that is not strict)
  * agg(DISTINCT x) first checks (group, x) against a set of its own.
  *
  * Memory: groups, states and sets live in the statement arena, and
@@ -153,6 +155,27 @@ static int resolve_string_agg(sql_bind_ctx *bc, sql_bexpr **args, sql__aggcall *
     return 0;
 }
 
+/* array_agg(anynonarray): 2 (ambiguous, as PostgreSQL finds it) for an
+ * unknown input; an array input (whose result would have two dimensions)
+ * is 0A000. */
+static int resolve_array_agg(sql_bind_ctx *bc, const sql_expr *call, sql_type t, sql__aggcall *c,
+                             sql_error *err)
+{
+    c->fn = SQL__AGG_ARRAY_AGG;
+    if (t.oid == SQL_T_UNKNOWN) /* anynonarray or anyarray: PostgreSQL cannot choose */
+        return 2;
+    if (sql_type_array_elem(t.oid)) {
+        sql_error_set(err, bc->arena, SQL_STATE_FEATURE_NOT_SUPPORTED,
+                      "array_agg over arrays is not supported yet");
+        sql_expr_error_position(err, bc->query, call->location);
+        return -1;
+    }
+    if (!sql_type_array_of(t.oid))
+        return 1;
+    c->type = (sql_type){sql_type_array_of(t.oid), t.typmod};
+    return 0;
+}
+
 static int resolve_call(sql_bind_ctx *bc, const sql_expr *call, sql_bexpr **args, sql__aggcall *c,
                         sql_error *err)
 {
@@ -171,6 +194,8 @@ static int resolve_call(sql_bind_ctx *bc, const sql_expr *call, sql_bexpr **args
         return resolve_minmax(bc, name[1] == 'a', &args[0], c, err);
     if (strcmp(name, "string_agg") == 0)
         return resolve_string_agg(bc, args, c, err);
+    if (strcmp(name, "array_agg") == 0)
+        return resolve_array_agg(bc, call, args[0]->type, c, err);
     /* bool_and, bool_or, every */
     if (t != SQL_T_BOOL && t != SQL_T_UNKNOWN)
         return 1;
@@ -231,6 +256,13 @@ size_t sql__datum_payload(sql_type_id t, const sql_datum *d)
         return (size_t)abs(d->v.num.size) * sizeof(mp_limb_t);
     if (t == SQL_T_TEXT || t == SQL_T_VARCHAR || t == SQL_T_BPCHAR || t == SQL_T_BYTEA)
         return d->v.s.len;
+    if (sql_type_array_elem(t)) {
+        const sql_array *a = d->v.arr;
+        size_t n = sizeof *a + (size_t)a->n * sizeof *a->elems;
+        for (int32_t i = 0; i < a->n; i++)
+            n += sql__datum_payload(a->elem, &a->elems[i]);
+        return n;
+    }
     return 0;
 }
 
@@ -370,9 +402,11 @@ typedef struct aggstate {
     int32_t dscale;
     bool num_init, nan, pinf, ninf;
     bool b;
-    sql_datum val;   /* min/max */
-    uint8_t *buf;    /* min/max payload, string_agg text */
-    size_t len, cap; /* string_agg */
+    sql_datum val;    /* min/max */
+    uint8_t *buf;     /* min/max payload, string_agg text */
+    size_t len, cap;  /* string_agg */
+    sql_datum *elems; /* array_agg: count of them, room for ecap */
+    size_t ecap;
 } aggstate;
 
 typedef struct group {
@@ -511,7 +545,28 @@ static int add_string(aggrun *r, aggstate *st, sql_eval_ctx *ec, const sql__aggc
     return append(r, st, v->v.s.p, v->v.s.len);
 }
 
-/* Feeds non-NULL input `v` to state `st`. */
+/* Appends a copy of `v` (possibly NULL) to array_agg's elements. */
+static int add_element(aggrun *r, const sql__aggcall *c, aggstate *st, const sql_datum *v)
+{
+    sql_type_id t = c->arg->type.oid;
+    if ((size_t)st->count > st->ecap) {
+        size_t cap = st->ecap ? 2 * st->ecap : 8;
+        sql_datum *e =
+            sql__mem_charge(r->mem, r->arena, cap * sizeof(*e), "hash aggregation", r->err);
+        if (e == NULL)
+            return -1;
+        if (st->ecap > 0)
+            memcpy(e, st->elems, st->ecap * sizeof(*e));
+        st->elems = e;
+        st->ecap = cap;
+    }
+    if (sql__mem_account(r->mem, r->arena, sql__datum_payload(t, v), "hash aggregation", r->err) !=
+        0)
+        return -1;
+    return sql_datum_copy(t, v, r->arena, &st->elems[st->count - 1], r->err);
+}
+
+/* Feeds input `v` to state `st`: non-NULL but for array_agg. */
 static int transition(aggrun *r, sql_eval_ctx *ec, const sql__aggcall *c, aggstate *st,
                       const sql_datum *v)
 {
@@ -542,6 +597,8 @@ static int transition(aggrun *r, sql_eval_ctx *ec, const sql__aggcall *c, aggsta
         return 0;
     case SQL__AGG_STRING_AGG:
         return add_string(r, st, ec, c, v);
+    case SQL__AGG_ARRAY_AGG:
+        return add_element(r, c, st, v);
     }
     return 0;
 }
@@ -566,7 +623,7 @@ static int accumulate(aggrun *r, sql_eval_ctx *ec, group *g, kv_arena *scratch)
         sql_datum v = {0};
         if (c->arg != NULL && sql_expr_eval(ec, c->arg, &v) != 0)
             return -1;
-        if (v.isnull)
+        if (v.isnull && c->fn != SQL__AGG_ARRAY_AGG)
             continue;
         bool fresh = true;
         if (c->distinct && first_time(r, i, g, &v, scratch, &fresh) != 0)
@@ -683,6 +740,34 @@ static int sum_int(const sql__aggcall *c, const aggstate *st, kv_arena *arena, s
     return 0;
 }
 
+/* An array_agg element with its type, for qsort. */
+typedef struct typed {
+    sql_type_id t;
+    sql_datum d;
+} typed;
+
+static int cmp_typed(const void *a, const void *b)
+{
+    const typed *x = a, *y = b;
+    return sql_datum_cmp_nulls(x->t, &x->d, &y->d, false);
+}
+
+/* array_agg(DISTINCT x): PostgreSQL feeds the distinct inputs sorted
+ * (NULL last); so does this, in place, through scratch in `arena`. */
+static int sort_elems(const sql__aggcall *c, const aggstate *st, kv_arena *arena, sql_error *err)
+{
+    size_t n = (size_t)st->count;
+    typed *v = kv_arena_alloc(arena, (n ? n : 1) * sizeof(*v));
+    if (v == NULL)
+        return sql__oom(arena, err);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (typed){c->arg->type.oid, st->elems[i]};
+    qsort(v, n, sizeof(*v), cmp_typed);
+    for (size_t i = 0; i < n; i++)
+        st->elems[i] = v[i].d;
+    return 0;
+}
+
 /* The result of call `c` from its state. */
 static int final(const sql__aggcall *c, const aggstate *st, kv_arena *arena, sql_datum *out,
                  sql_error *err)
@@ -720,6 +805,10 @@ static int final(const sql__aggcall *c, const aggstate *st, kv_arena *arena, sql
     case SQL__AGG_BOOL_OR:
         out->v.b = st->b;
         return 0;
+    case SQL__AGG_ARRAY_AGG:
+        if (c->distinct && sort_elems(c, st, arena, err) != 0)
+            return -1;
+        return sql_array_make(c->arg->type.oid, st->elems, (int32_t)st->count, arena, out, err);
     default:
         out->v.s.p = st->buf;
         out->v.s.len = st->len;

@@ -58,14 +58,34 @@ typedef struct verdict {
     sql_eval_ctx *ec; /* the evaluation the SUBQUERY node is part of */
     const sql_bexpr *e;
     size_t rows;
-    sql_tribool t;   /* EXISTS, ANY, ALL */
-    sql_datum value; /* EXPR, in ec->arena */
+    sql_tribool t;    /* EXISTS, ANY, ALL */
+    sql_datum value;  /* EXPR, in ec->arena */
+    sql_datum *elems; /* ARRAY: the values so far, in ec->arena */
+    size_t cap;
 } verdict;
 
 static void verdict_init(verdict *v, sql_eval_ctx *ec, const sql_bexpr *e)
 {
     *v = (verdict){.ec = ec, .e = e, .t = e->sublink == SQL_SUBLINK_ALL ? SQL_TRUE : SQL_FALSE};
     v->value.isnull = true;
+}
+
+/* ARRAY(subquery): appends a copy of the row's value. */
+static int array_add(verdict *v, const sql_datum *val)
+{
+    sql_eval_ctx *ec = v->ec;
+    sql_type_id t = sql_type_array_elem(v->e->type.oid);
+    if (v->rows > v->cap) {
+        size_t cap = v->cap ? 2 * v->cap : 16;
+        sql_datum *w = kv_arena_alloc(ec->arena, cap * sizeof(*w));
+        if (w == NULL)
+            return sql__oom(ec->arena, ec->err);
+        if (v->cap > 0)
+            memcpy(w, v->elems, v->cap * sizeof(*w));
+        v->elems = w;
+        v->cap = cap;
+    }
+    return sql_datum_copy(t, val, ec->arena, &v->elems[v->rows - 1], ec->err);
 }
 
 /* Adds row `vals` (the subquery's result row). 1 when the verdict is
@@ -84,6 +104,8 @@ static int verdict_add(verdict *v, const sql_datum *vals)
                                  "more than one row returned by a subquery used as an "
                                  "expression");
         return sql_datum_copy(v->e->type.oid, &vals[0], ec->arena, &v->value, ec->err);
+    case SQL_SUBLINK_ARRAY:
+        return array_add(v, &vals[0]);
     case SQL_SUBLINK_ANY:
     case SQL_SUBLINK_ALL:
         break;
@@ -98,12 +120,16 @@ static int verdict_add(verdict *v, const sql_datum *vals)
     return v->t == (any ? SQL_TRUE : SQL_FALSE) ? 1 : 0;
 }
 
-static void verdict_result(const verdict *v, sql_datum *out)
+static int verdict_result(const verdict *v, sql_datum *out)
 {
+    if (v->e->sublink == SQL_SUBLINK_ARRAY)
+        return sql_array_make(sql_type_array_elem(v->e->type.oid), v->elems, (int32_t)v->rows,
+                              v->ec->arena, out, v->ec->err);
     if (v->e->sublink == SQL_SUBLINK_EXPR)
         *out = v->value;
     else
         *out = (sql_datum){.isnull = v->t == SQL_UNKNOWN, .v.b = v->t == SQL_TRUE};
+    return 0;
 }
 
 /* ---- running a subquery plan ----------------------------------------- */
@@ -336,6 +362,5 @@ int sql__subquery_eval(sql_eval_ctx *ec, const sql_bexpr *e, sql_datum *out)
                 break;
         }
     }
-    verdict_result(&v, out);
-    return 0;
+    return verdict_result(&v, out);
 }

@@ -277,7 +277,7 @@ bool sql_expr_is_stable(const sql_bexpr *e);
 
 /* Whether `call` names (unqualified or in pg_catalog) an aggregate function
  * we implement (count, sum, avg, min, max, bool_and, bool_or, every,
- * string_agg). */
+ * string_agg, array_agg). */
 bool sql_expr_is_aggregate(const sql_expr *call);
 
 /* Whether parse tree `e` (NULL: none) has a node for which pred holds,

@@ -39,6 +39,10 @@ static const sql_type type_bool = {SQL_T_BOOL, -1};
 static const sql_type type_text = {SQL_T_TEXT, -1};
 
 static int bind(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **out, sql_error *err);
+static int bind_array(sql_bind_ctx *ctx, const sql_expr *e, sql_type_id want, sql_bexpr **out,
+                      sql_error *err);
+static int array_type_of(sql_bind_ctx *ctx, sql_type elem, int location, sql_type *out,
+                         sql_error *err);
 
 /* Sets an error at byte offset `location` of the query; returns -1. */
 static int bind_error(sql_bind_ctx *ctx, sql_error *err, int location, sql_sqlstate state,
@@ -341,7 +345,8 @@ static sql_type_id cmp_type(sql_type_id a, sql_type_id b)
         return a == SQL_T_UNKNOWN && b == SQL_T_UNKNOWN ? SQL_T_TEXT : a == SQL_T_UNKNOWN ? b : a;
     if (a == b)
         return a;
-    if (sql__type_cat(a) != sql__type_cat(b))
+    /* arrays compare through anyarray = anyarray: one type on both sides */
+    if (sql__type_cat(a) != sql__type_cat(b) || sql__type_cat(a) == SQL__CAT_ARRAY)
         return SQL_T_UNKNOWN;
     bool ab = sql__cast_context(a, b) == SQL__CAST_IMPLICIT,
          ba = sql__cast_context(b, a) == SQL__CAST_IMPLICIT;
@@ -407,31 +412,79 @@ static sql_type_id arg_type(const sql__fn *f, int i)
     return f->argt[i < f->nargs ? i : f->nargs - 1];
 }
 
+/* The element type the polymorphic arguments of row f resolve to (see
+ * SQL__T_ANYARRAY in expr_int.h); false when they do not agree or make
+ * no array type. */
+static bool poly_elem(const sql__fn *f, sql_bexpr **args, int nargs, sql_type *out)
+{
+    sql_type t = type_unknown;
+
+    for (int i = 0; i < nargs; i++) {
+        sql_type_id want = arg_type(f, i);
+        sql_type u = args[i]->type;
+        if (u.oid == SQL_T_UNKNOWN || (want != SQL__T_ANYARRAY && want != SQL__T_ANYELEMENT))
+            continue;
+        if (want == SQL__T_ANYARRAY)
+            u.oid = sql_type_array_elem(u.oid);
+        if (t.oid == SQL_T_UNKNOWN || t.oid == u.oid) {
+            t = t.oid == SQL_T_UNKNOWN || t.typmod == u.typmod ? u : (sql_type){u.oid, -1};
+            continue;
+        }
+        if (f->flags & SQL__FN_SAME_POLY)
+            return false;
+        if (sql__cast_context(t.oid, u.oid) == SQL__CAST_IMPLICIT)
+            t = (sql_type){u.oid, -1};
+        else if (sql__cast_context(u.oid, t.oid) != SQL__CAST_IMPLICIT)
+            return false;
+    }
+    *out = t.oid == SQL_T_UNKNOWN ? type_text : t;
+    return sql_type_array_of(out->oid) != 0;
+}
+
+/* How one argument of type `have` fits declared type `want`: -1 not at
+ * all, 0 whatever it is (ANY, and polymorphic types: like PostgreSQL,
+ * no exact match, so that 'x' || n stays text concatenation), 2
+ * exactly, 1 by implicit cast or as an unknown; *pref counts a preferred
+ * type reached by a cast. */
+static int fit_arg(sql_type_id want, sql_type_id have, int *pref)
+{
+    bool array = sql_type_array_elem(have) != 0;
+
+    if (want == SQL__T_ANY || (want == SQL__T_ANYNONARRAY && !array))
+        return 0;
+    if (want == SQL__T_ANYNONARRAY)
+        return -1;
+    if (have == SQL_T_UNKNOWN)
+        return 1;
+    if (want == SQL__T_ANYARRAY || want == SQL__T_ANYELEMENT)
+        return array == (want == SQL__T_ANYARRAY) ? 0 : -1;
+    if (have == want)
+        return 2;
+    if (sql__cast_context(have, want) == SQL__CAST_IMPLICIT) {
+        *pref += sql__type_preferred(want);
+        return 1;
+    }
+    return -1;
+}
+
 /* How well arguments fit a table row: -1 no fit; else 2 per exact match
  * and 1 per implicit cast or unknown; *pref counts preferred types at
  * cast positions (PostgreSQL's tie-breaker). */
 static int fit(const sql__fn *f, sql_bexpr **args, int nargs, int *pref)
 {
     int score = 0;
+    sql_type elem;
 
     *pref = 0;
     if (nargs != f->nargs && !((f->flags & SQL__FN_VARIADIC) && nargs >= f->nargs))
         return -1;
     for (int i = 0; i < nargs; i++) {
-        sql_type_id want = arg_type(f, i), have = args[i]->type.oid;
-        if (want == SQL__T_ANY)
-            continue;
-        if (have == want)
-            score += 2;
-        else if (have == SQL_T_UNKNOWN)
-            score += 1;
-        else if (sql__cast_context(have, want) == SQL__CAST_IMPLICIT) {
-            score += 1;
-            *pref += sql__type_preferred(want);
-        } else
+        int s = fit_arg(arg_type(f, i), args[i]->type.oid, pref);
+        if (s < 0)
             return -1;
+        score += s;
     }
-    return score;
+    return poly_elem(f, args, nargs, &elem) ? score : -1;
 }
 
 /* func_select_candidate's rules for unknown arguments: at each unknown
@@ -513,12 +566,21 @@ static int make_call(sql_bind_ctx *ctx, const sql__fn *f, sql_bexpr **args, int 
                      sql_bexpr **out, sql_error *err)
 {
     sql_bexpr *b = new_node(ctx, SQL_BEXPR_FUNC, (sql_type){f->ret, -1}, location, nargs);
+    sql_type elem, arr;
+    bool resolved = poly_elem(f, args, nargs, &elem);
 
+    assert(resolved);
+    (void)resolved;
+    arr = (sql_type){sql_type_array_of(elem.oid), elem.typmod};
     if (!b)
         return oom(ctx, err);
+    if (f->ret == SQL__T_ANYARRAY || f->ret == SQL__T_ANYELEMENT)
+        b->type = f->ret == SQL__T_ANYARRAY ? arr : elem;
     for (int i = 0; i < nargs; i++) {
         sql_type_id want = f->argt[i < f->nargs ? i : f->nargs - 1];
-        if (want == SQL__T_ANY) {
+        if (want == SQL__T_ANYARRAY || want == SQL__T_ANYELEMENT)
+            want = want == SQL__T_ANYARRAY ? arr.oid : elem.oid;
+        if (want == SQL__T_ANY || want == SQL__T_ANYNONARRAY) {
             if (args[i]->kind == SQL_BEXPR_PARAM && args[i]->type.oid == SQL_T_UNKNOWN)
                 return sql_error_set(err, ctx->arena, SQL_STATE_INDETERMINATE_DATATYPE,
                                      "could not determine data type of parameter $%d",
@@ -996,7 +1058,10 @@ static int bind_cast(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **out, sql_
     sql_bexpr *arg;
     sql_type base = {e->type.oid, -1};
 
-    if (bind(ctx, e->arg, &arg, err) < 0)
+    if (e->arg->kind == SQL_EXPR_ARRAY && sql_type_array_elem(e->type.oid)) {
+        if (bind_array(ctx, e->arg, e->type.oid, &arg, err) < 0)
+            return -1;
+    } else if (bind(ctx, e->arg, &arg, err) < 0)
         return -1;
     if (arg->type.oid == SQL_T_UNKNOWN && coerce_unknown(ctx, arg, base, &arg, err) < 0)
         return -1;
@@ -1176,9 +1241,10 @@ static int sublink_width(sql_bind_ctx *ctx, const sql_expr *e, int ncols, sql_er
 {
     if (e->sublink == SQL_SUBLINK_EXISTS || ncols == 1)
         return 0;
-    const char *msg = e->sublink == SQL_SUBLINK_EXPR ? "subquery must return only one column"
-                      : ncols > 1                    ? "subquery has too many columns"
-                                                     : "subquery has too few columns";
+    const char *msg = e->sublink == SQL_SUBLINK_EXPR || e->sublink == SQL_SUBLINK_ARRAY
+                          ? "subquery must return only one column"
+                      : ncols > 1 ? "subquery has too many columns"
+                                  : "subquery has too few columns";
     return bind_error(ctx, err, e->location, SQL_STATE_SYNTAX_ERROR, "%s", msg);
 }
 
@@ -1217,6 +1283,9 @@ static int bind_sublink(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **out, s
         sublink_width(ctx, e, info.ncols, err) < 0)
         return -1;
     sql_type type = e->sublink == SQL_SUBLINK_EXPR ? info.types[0] : type_bool;
+    if (e->sublink == SQL_SUBLINK_ARRAY &&
+        array_type_of(ctx, info.types[0], e->location, &type, err) < 0)
+        return -1;
     sql_bexpr *b = new_node(ctx, SQL_BEXPR_SUBQUERY, type, e->location, tests);
     if (!b)
         return oom(ctx, err);
@@ -1227,6 +1296,145 @@ static int bind_sublink(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **out, s
     b->correlated = info.correlated;
     *out = b;
     return 0;
+}
+
+/* ---- arrays ----------------------------------------------------------- */
+
+/* The array type of elements of type `elem`; 42704 as PostgreSQL words
+ * it when there is none (0A000 for an array of arrays). */
+static int array_type_of(sql_bind_ctx *ctx, sql_type elem, int location, sql_type *out,
+                         sql_error *err)
+{
+    if (sql_type_array_elem(elem.oid))
+        return bind_error(ctx, err, location, SQL_STATE_FEATURE_NOT_SUPPORTED,
+                          "multidimensional arrays are not supported yet");
+    if (!(out->oid = sql_type_array_of(elem.oid)))
+        return bind_error(ctx, err, location, SQL_STATE_UNDEFINED_OBJECT,
+                          "could not find array type for data type %s", type_name(elem.oid));
+    out->typmod = elem.typmod;
+    return 0;
+}
+
+/* ARRAY[...]: the elements' common type (all unknown: text), like
+ * PostgreSQL's transformArrayExpr. `want` is the array type of an
+ * enclosing cast, which types an empty ARRAY[] (0: none). */
+static int bind_array(sql_bind_ctx *ctx, const sql_expr *e, sql_type_id want, sql_bexpr **out,
+                      sql_error *err)
+{
+    sql_bexpr *b = new_node(ctx, SQL_BEXPR_FUNC, type_unknown, e->location, e->nargs);
+    sql_type elem = {sql_type_array_elem(want), -1};
+
+    if (!b)
+        return oom(ctx, err);
+    if (e->nargs == 0 && !want) {
+        bind_error(ctx, err, e->location, SQL_STATE_INDETERMINATE_DATATYPE,
+                   "cannot determine type of empty array");
+        sql_error_hint(err, ctx->arena,
+                       "Explicitly cast to the desired type, for example ARRAY[]::integer[].");
+        return -1;
+    }
+    for (int i = 0; i < e->nargs; i++)
+        if (bind(ctx, e->args[i], &b->args[i], err) < 0)
+            return -1;
+    if ((e->nargs && unify(ctx, b->args, b->nargs, "ARRAY", &elem, err) < 0) ||
+        array_type_of(ctx, elem, e->location, &b->type, err) < 0)
+        return -1;
+    b->fn = sql__array_ctor;
+    b->name = "array";
+    *out = b;
+    return fold(ctx, b, true, err);
+}
+
+/* arg[i] and arg[lo:hi] (an omitted bound is the array's own, which
+ * INT32_MIN / INT32_MAX reach by clamping): 42804 for a non-array or a
+ * subscript that is no integer, as PostgreSQL's transformContainerSubscripts. */
+static int bind_subscript(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **out, sql_error *err)
+{
+    bool slice = e->kind == SQL_EXPR_SLICE;
+    const sql_expr *bounds[2] = {e->left, e->right};
+    sql_bexpr *b = new_node(ctx, SQL_BEXPR_FUNC, type_unknown, e->location, slice ? 3 : 2);
+
+    if (!b)
+        return oom(ctx, err);
+    if (bind(ctx, e->arg, &b->args[0], err) < 0)
+        return -1;
+    if (!sql_type_array_elem(b->args[0]->type.oid))
+        return bind_error(ctx, err, e->location, SQL_STATE_DATATYPE_MISMATCH,
+                          "cannot subscript type %s because it does not support subscripting",
+                          type_name(b->args[0]->type.oid));
+    for (int i = slice ? 0 : 1; i < 2; i++) {
+        sql_bexpr **at = &b->args[slice ? 1 + i : 1], *v;
+        if (!bounds[i]) {
+            if (!(v = new_node(ctx, SQL_BEXPR_CONST, (sql_type){SQL_T_INT4, -1}, e->location, 0)))
+                return oom(ctx, err);
+            v->value.v.i = i == 0 ? INT32_MIN : INT32_MAX;
+        } else if (bind(ctx, bounds[i], &v, err) < 0)
+            return -1;
+        if (coerce(ctx, v, (sql_type){SQL_T_INT4, -1}, SQL__CAST_ASSIGN, at, err) < 0)
+            return -1;
+        if (!*at)
+            return bind_error(ctx, err, v->location, SQL_STATE_DATATYPE_MISMATCH,
+                              "array subscript must have type integer");
+    }
+    b->type = slice
+                  ? b->args[0]->type
+                  : (sql_type){sql_type_array_elem(b->args[0]->type.oid), b->args[0]->type.typmod};
+    b->fn = slice ? sql__array_slice : sql__array_subscript;
+    b->strict = true;
+    b->name = slice ? "slice" : "subscript";
+    *out = b;
+    return fold(ctx, b, true, err);
+}
+
+/* left op ANY/ALL (array), PostgreSQL's make_scalar_array_op: an unknown
+ * side takes its type from the other; the test `left op element` is
+ * bound over SUBVALUE 0 (left's value) and SUBVALUE 1 (the element) and
+ * kept in aux, evaluated per element by the node's implementation. */
+static int bind_array_op(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **out, sql_error *err)
+{
+    bool any = e->kind == SQL_EXPR_ANY;
+    sql_bexpr *b = new_node(ctx, SQL_BEXPR_FUNC, type_bool, e->location, 2), *v[2], *test;
+    sql_type elem, arr;
+
+    if (!b)
+        return oom(ctx, err);
+    if (bind(ctx, e->left, &b->args[0], err) < 0 || bind(ctx, e->right, &b->args[1], err) < 0)
+        return -1;
+    if (b->args[1]->type.oid == SQL_T_UNKNOWN) {
+        elem = b->args[0]->type.oid == SQL_T_UNKNOWN ? type_text : b->args[0]->type;
+        if (array_type_of(ctx, (sql_type){elem.oid, -1}, e->location, &arr, err) < 0 ||
+            coerce_unknown(ctx, b->args[1], arr, &b->args[1], err) < 0)
+            return -1;
+    }
+    elem = (sql_type){sql_type_array_elem(b->args[1]->type.oid), b->args[1]->type.typmod};
+    if (!elem.oid)
+        return bind_error(ctx, err, e->location, SQL_STATE_WRONG_OBJECT_TYPE,
+                          "op ANY/ALL (array) requires array on right side");
+    if (b->args[0]->type.oid == SQL_T_UNKNOWN &&
+        coerce_unknown(ctx, b->args[0], elem, &b->args[0], err) < 0)
+        return -1;
+    if (!(v[0] = new_node(ctx, SQL_BEXPR_SUBVALUE, b->args[0]->type, e->location, 0)) ||
+        !(v[1] = new_node(ctx, SQL_BEXPR_SUBVALUE, elem, e->location, 0)))
+        return oom(ctx, err);
+    v[1]->column = 1;
+    if (apply_op(ctx, e, v, 2, &test, err) < 0)
+        return -1;
+    if (test->type.oid != SQL_T_BOOL)
+        return bind_error(ctx, err, e->location, SQL_STATE_WRONG_OBJECT_TYPE,
+                          "op ANY/ALL (array) requires operator to yield boolean");
+    b->aux = test;
+    b->fn = any ? sql__array_any : sql__array_all;
+    /* "= ANY": the operator in the name keeps `a = ANY (x)` and `a < ANY
+     * (x)` apart where nodes are compared by fn, name and arguments
+     * (GROUP BY matching) */
+    size_t len = strlen(e->name) + 5;
+    char *name = kv_arena_alloc(ctx->arena, len);
+    if (!name)
+        return oom(ctx, err);
+    snprintf(name, len, "%s %s", e->name, any ? "ANY" : "ALL");
+    b->name = name;
+    *out = b;
+    return fold(ctx, b, true, err);
 }
 
 /* ---- entry points ----------------------------------------------------- */
@@ -1265,6 +1473,14 @@ static int bind(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **out, sql_error
                           "\"*\" in an expression is not supported yet");
     case SQL_EXPR_SUBLINK:
         return bind_sublink(ctx, e, out, err);
+    case SQL_EXPR_ARRAY:
+        return bind_array(ctx, e, 0, out, err);
+    case SQL_EXPR_SUBSCRIPT:
+    case SQL_EXPR_SLICE:
+        return bind_subscript(ctx, e, out, err);
+    case SQL_EXPR_ANY:
+    case SQL_EXPR_ALL:
+        return bind_array_op(ctx, e, out, err);
     case SQL_EXPR_DEFAULT:
         break;
     }
@@ -1302,8 +1518,9 @@ static int colname(const sql_expr *e, const char **name)
         return 2;
     case SQL_EXPR_CAST:
         s = colname(e->arg, name);
-        if (s <= 1) {
-            *name = sql_type_typname(e->type.oid);
+        if (s <= 1) { /* the type name's last word: int4 for int[] */
+            sql_type_id t = e->type.oid;
+            *name = sql_type_typname(sql_type_array_elem(t) ? sql_type_array_elem(t) : t);
             s = 1;
         }
         return s;
@@ -1312,13 +1529,19 @@ static int colname(const sql_expr *e, const char **name)
          * (a set operation's: its first branch's) */
         while (q->setop != SQL_SETOP_NONE)
             q = q->larg;
-        if (e->sublink == SQL_SUBLINK_EXISTS)
-            *name = "exists";
+        if (e->sublink == SQL_SUBLINK_EXISTS || e->sublink == SQL_SUBLINK_ARRAY)
+            *name = e->sublink == SQL_SUBLINK_EXISTS ? "exists" : "array";
         else if (e->sublink != SQL_SUBLINK_EXPR || q->ntargets < 1)
             return 0;
         else if (!(*name = q->targets[0].alias))
             *name = sql_expr_colname(q->targets[0].expr);
         return 2;
+    case SQL_EXPR_ARRAY:
+        *name = "array";
+        return 2;
+    case SQL_EXPR_SUBSCRIPT:
+    case SQL_EXPR_SLICE:
+        return colname(e->arg, name);
     case SQL_EXPR_CASE:
         s = e->els ? colname(e->els, name) : 0;
         if (s <= 1) {

@@ -1661,7 +1661,7 @@ sql__cat sql__type_cat(sql_type_id t)
     case SQL_T_BYTEA:
         return SQL__CAT_BYTEA;
     default:
-        return SQL__CAT_OTHER;
+        return sql_type_array_elem(t) ? SQL__CAT_ARRAY : SQL__CAT_OTHER;
     }
 }
 
@@ -1677,6 +1677,8 @@ sql__cast_ctx sql__cast_context(sql_type_id from, sql_type_id to)
 
     if (from == to || from == SQL_T_UNKNOWN)
         return SQL__CAST_IMPLICIT;
+    if (cf == SQL__CAT_ARRAY && ct == SQL__CAT_ARRAY)
+        return sql__cast_context(sql_type_array_elem(from), sql_type_array_elem(to));
     if (cf == ct && (cf == SQL__CAT_NUMERIC || cf == SQL__CAT_DATETIME))
         return num_rank(from) < num_rank(to) ? SQL__CAST_IMPLICIT : SQL__CAST_ASSIGN;
     if (cf == SQL__CAT_STRING && ct == SQL__CAT_STRING)
@@ -1827,6 +1829,29 @@ static void truncate_chars(sql_type to, sql_datum *d)
         d->v.s.len = sql__utf8_offset(d->v.s.p, d->v.s.len, to.typmod - 4);
 }
 
+static int do_cast(sql_eval_ctx *ctx, sql_type from, sql_type to, const sql_datum *in,
+                   bool explicit, sql_datum *out);
+
+/* Between array types, or to a typmod of the same (explicitly, which
+ * truncates strings): each element cast as its type casts (the element
+ * typmod is the array's). */
+static int cast_array(sql_eval_ctx *ctx, sql_type from, sql_type to, const sql_datum *in,
+                      bool explicit, sql_datum *out)
+{
+    const sql_array *a = in->v.arr;
+    sql_type ef = {a->elem, from.typmod}, et = {sql_type_array_elem(to.oid), to.typmod};
+    sql_datum *v = kv_arena_alloc(ctx->arena, (a->n ? (size_t)a->n : 1) * sizeof *v);
+
+    if (!v)
+        return sql__fn_oom(ctx);
+    for (int32_t i = 0; i < a->n; i++) {
+        v[i] = a->elems[i];
+        if (!v[i].isnull && do_cast(ctx, ef, et, &a->elems[i], explicit, &v[i]) < 0)
+            return -1;
+    }
+    return sql_array_make(et.oid, v, a->n, ctx->arena, out, ctx->err);
+}
+
 /* The cast of `in` from `from` to `to`, typmod included. */
 static int do_cast(sql_eval_ctx *ctx, sql_type from, sql_type to, const sql_datum *in,
                    bool explicit, sql_datum *out)
@@ -1846,6 +1871,8 @@ static int do_cast(sql_eval_ctx *ctx, sql_type from, sql_type to, const sql_datu
         rc = cast_numeric(ctx, from.oid, to.oid, in, &tmp);
     } else if (from.oid != to.oid && cf == SQL__CAT_DATETIME && ct == SQL__CAT_DATETIME) {
         rc = cast_datetime(ctx, from.oid, to.oid, in, &tmp);
+    } else if ((from.oid != to.oid || explicit) && cf == SQL__CAT_ARRAY && ct == SQL__CAT_ARRAY) {
+        return cast_array(ctx, from, to, in, explicit, out);
     } else if (to.oid == SQL_T_BOOL && from.oid == SQL_T_INT4) {
         tmp.v.b = in->v.i != 0;
     } else if (to.oid == SQL_T_INT4 && from.oid == SQL_T_BOOL) {
@@ -1947,8 +1974,13 @@ static const sql__fn op_table[] = {
     {"%", 2, {T(INT8), T(INT8)}, T(INT8), int_mod, S},
     {"%", 2, {T(NUMERIC), T(NUMERIC)}, T(NUMERIC), num_mod, S},
     {"||", 2, {T(TEXT), T(TEXT)}, T(TEXT), text_cat, S},
-    {"||", 2, {T(TEXT), ANY}, T(TEXT), any_cat, S},
-    {"||", 2, {ANY, T(TEXT)}, T(TEXT), any_cat, S},
+    {"||", 2, {T(TEXT), SQL__T_ANYNONARRAY}, T(TEXT), any_cat, S},
+    {"||", 2, {SQL__T_ANYNONARRAY, T(TEXT)}, T(TEXT), any_cat, S},
+    /* array || array first: an unknown literal beside an array is read
+     * as an array, as in PostgreSQL */
+    {"||", 2, {SQL__T_ANYARRAY, SQL__T_ANYARRAY}, SQL__T_ANYARRAY, sql__array_cat, 0},
+    {"||", 2, {SQL__T_ANYARRAY, SQL__T_ANYELEMENT}, SQL__T_ANYARRAY, sql__array_append, 0},
+    {"||", 2, {SQL__T_ANYELEMENT, SQL__T_ANYARRAY}, SQL__T_ANYARRAY, sql__array_prepend, 0},
     {"~~", 2, {T(TEXT), T(TEXT)}, T(BOOL), text_like, S},
     {"!~~", 2, {T(TEXT), T(TEXT)}, T(BOOL), text_not_like, S},
     {"~~*", 2, {T(TEXT), T(TEXT)}, T(BOOL), text_ilike, S},
@@ -2054,7 +2086,6 @@ static const struct {
     const char *name;
     const char *message;
 } unsupported[] = {
-    {"array_agg", "aggregate function array_agg is not supported yet"},
     {"stddev", "aggregate function stddev is not supported yet"},
     {"variance", "aggregate function variance is not supported yet"},
     {"current_time", "type time with time zone is not supported yet"},
@@ -2066,7 +2097,7 @@ static const struct {
 /* The aggregates the planner's aggregation operator implements
  * (sql/exec_agg.c). */
 static const char *const aggregates[] = {
-    "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "string_agg",
+    "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "string_agg", "array_agg",
 };
 
 bool sql_expr_is_aggregate(const sql_expr *call)
@@ -2110,8 +2141,8 @@ static const sql__fn_set base_set = {op_table, sizeof op_table / sizeof *op_tabl
 
 /* The files contributing rows; a name's rows all come from one of them. */
 static const sql__fn_set *const fn_sets[] = {
-    &base_set,         &sql__fn_set_str,  &sql__fn_set_regex,
-    &sql__fn_set_math, &sql__fn_set_time, &sql__fn_set_fmt,
+    &base_set,         &sql__fn_set_str, &sql__fn_set_regex, &sql__fn_set_math,
+    &sql__fn_set_time, &sql__fn_set_fmt, &sql__fn_set_array,
 };
 
 /* The run of rows named `name` in t[0..len): its length into *n. */

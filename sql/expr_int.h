@@ -15,14 +15,27 @@
 
 /* Pseudo argument type of a table entry: accepts any type (concat). */
 #define SQL__T_ANY ((sql_type_id)2276)
+/* Any type but an array (text || anynonarray). */
+#define SQL__T_ANYNONARRAY ((sql_type_id)2776)
+/* Polymorphic arguments and results, resolved per call like
+ * PostgreSQL's anycompatiblearray / anycompatible: the element type is
+ * the common type of the ANYARRAY arguments' elements and the
+ * ANYELEMENT arguments (all unknown: text), which those arguments are
+ * then cast to; an ANYARRAY or ANYELEMENT result is that array type or
+ * that element type. ANYELEMENT takes no array (no multidimensional
+ * arrays here). */
+#define SQL__T_ANYARRAY   ((sql_type_id)5078)
+#define SQL__T_ANYELEMENT ((sql_type_id)5077)
 
 /* Flags of a table entry. */
 enum {
-    SQL__FN_STRICT = 1,   /* NULL in, NULL out, no call */
-    SQL__FN_VOLATILE = 2, /* differs between calls: never folded */
-    SQL__FN_STABLE = 4,   /* fixed within a statement (now()): folded per
-                           * execution by the planner, not at bind time */
-    SQL__FN_VARIADIC = 8, /* nargs or more arguments, the rest of argt[last] */
+    SQL__FN_STRICT = 1,     /* NULL in, NULL out, no call */
+    SQL__FN_VOLATILE = 2,   /* differs between calls: never folded */
+    SQL__FN_STABLE = 4,     /* fixed within a statement (now()): folded per
+                             * execution by the planner, not at bind time */
+    SQL__FN_VARIADIC = 8,   /* nargs or more arguments, the rest of argt[last] */
+    SQL__FN_SAME_POLY = 16, /* polymorphic arguments of one type already
+                             * (PostgreSQL's anyarray, not anycompatible) */
 };
 
 /* One implementation of an operator or function: `name` over `nargs`
@@ -58,6 +71,7 @@ typedef enum sql__cat {
     SQL__CAT_TIMESPAN, /* interval */
     SQL__CAT_USER,     /* uuid */
     SQL__CAT_BYTEA,
+    SQL__CAT_ARRAY, /* every array type */
     SQL__CAT_OTHER, /* void, unknown */
 } sql__cat;
 
@@ -73,7 +87,8 @@ typedef enum sql__cast_ctx {
     SQL__CAST_IMPLICIT, /* also inserted silently around operators */
 } sql__cast_ctx;
 
-/* PostgreSQL's pg_cast (plus I/O conversion casts) for our types. */
+/* PostgreSQL's pg_cast (plus I/O conversion casts) for our types; an
+ * array type casts to another as its elements do. */
 sql__cast_ctx sql__cast_context(sql_type_id from, sql_type_id to);
 
 /* The implementations of a FUNC node casting args[0] to e->type: explicit
@@ -123,6 +138,21 @@ extern const sql__fn_set sql__fn_set_regex; /* expr_regex.c */
 extern const sql__fn_set sql__fn_set_math;  /* expr_func_math.c */
 extern const sql__fn_set sql__fn_set_time;  /* expr_func_time.c */
 extern const sql__fn_set sql__fn_set_fmt;   /* expr_func_fmt.c */
+extern const sql__fn_set sql__fn_set_array; /* expr_func_array.c */
+
+/* The array nodes the binder builds (expr_func_array.c): ARRAY[args];
+ * args[0][args[1]]; args[0][args[1]:args[2]]; args[0] op ANY/ALL
+ * (args[1]) with the test `SUBVALUE 0 op SUBVALUE 1` in e->aux. */
+int sql__array_ctor(FN_ARGS);
+int sql__array_subscript(FN_ARGS);
+int sql__array_slice(FN_ARGS);
+int sql__array_any(FN_ARGS);
+int sql__array_all(FN_ARGS);
+/* array || array, array || element, element || array (array_cat,
+ * array_append, array_prepend), for the operator table. */
+int sql__array_cat(FN_ARGS);
+int sql__array_append(FN_ARGS);
+int sql__array_prepend(FN_ARGS);
 
 /* Called by the binder on every call node `b` it builds: precomputes
  * into b->aux what b's implementation can from constant arguments

@@ -181,6 +181,26 @@ static int put_numeric(sql_keybuf *b, const sql_numeric *n, sql_error *err)
     return rc;
 }
 
+static int put_payload(sql_keybuf *b, sql_type_id t, const sql_datum *d, sql_error *err);
+
+/* An array: each element as MARK_VALUE + payload or MARK_NULL_LAST (a
+ * NULL element sorts above values, as in PostgreSQL), then 0x00, which
+ * sorts a prefix before its extensions, then the lower bound. */
+static int put_array(sql_keybuf *b, const sql_array *a, sql_error *err)
+{
+    static const uint8_t end = 0x00;
+
+    for (int32_t i = 0; i < a->n; i++) {
+        uint8_t mark = a->elems[i].isnull ? MARK_NULL_LAST : MARK_VALUE;
+        if (sql_keybuf_append(b, &mark, 1, err) != 0 ||
+            (!a->elems[i].isnull && put_payload(b, a->elem, &a->elems[i], err) != 0))
+            return -1;
+    }
+    if (sql_keybuf_append(b, &end, 1, err) != 0)
+        return -1;
+    return put_be(b, (uint64_t)(int64_t)a->lbound, 4, true, err);
+}
+
 static int put_payload(sql_keybuf *b, sql_type_id t, const sql_datum *d, sql_error *err)
 {
     switch (t) {
@@ -222,6 +242,10 @@ static int put_payload(sql_keybuf *b, sql_type_id t, const sql_datum *d, sql_err
     case SQL_T_NUMERIC:
         return put_numeric(b, &d->v.num, err);
     case SQL_T_VOID:
+        break;
+    default:
+        if (sql_type_array_elem(t))
+            return put_array(b, d->v.arr, err);
         break;
     }
     return sql_error_set(err, b->arena, SQL_STATE_FEATURE_NOT_SUPPORTED,
@@ -433,6 +457,40 @@ static bool get_float(reader *r, bool single, double *out)
     return true;
 }
 
+static bool get_payload(reader *r, sql_type_id t, kv_arena *arena, sql_datum *d);
+
+/* The inverse of put_array. */
+static bool get_array(reader *r, sql_type_id elem, kv_arena *arena, sql_datum *d)
+{
+    sql_datum *v = NULL;
+    size_t n = 0, cap = 0;
+    uint64_t lbound;
+    uint8_t mark;
+    sql_error ignored = {0};
+
+    for (;;) {
+        if (!get_byte(r, &mark))
+            return false;
+        if (mark == 0x00)
+            break;
+        if (n == cap) {
+            sql_datum *w = kv_arena_alloc(arena, (cap = cap ? 2 * cap : 8) * sizeof *w);
+            if (!w)
+                return false;
+            if (n)
+                memcpy(w, v, n * sizeof *w);
+            v = w;
+        }
+        v[n] = (sql_datum){.isnull = mark == MARK_NULL_LAST};
+        if ((mark != MARK_VALUE && mark != MARK_NULL_LAST) ||
+            (mark == MARK_VALUE && !get_payload(r, elem, arena, &v[n])))
+            return false;
+        n++;
+    }
+    return get_be(r, 4, true, &lbound) && n <= INT32_MAX &&
+           sql__array_build(elem, v, (int32_t)n, (int32_t)lbound, arena, d, &ignored) == 0;
+}
+
 static bool get_payload(reader *r, sql_type_id t, kv_arena *arena, sql_datum *d)
 {
     uint64_t v, lo;
@@ -472,6 +530,8 @@ static bool get_payload(reader *r, sql_type_id t, kv_arena *arena, sql_datum *d)
         return get_numeric(r, arena, &d->v.num);
     case SQL_T_VOID:
         break;
+    default:
+        return sql_type_array_elem(t) && get_array(r, sql_type_array_elem(t), arena, d);
     }
     return false;
 }
@@ -506,7 +566,7 @@ bool sql_key_composite(sql_type_id type)
     case SQL_T_FLOAT8:
     case SQL_T_BPCHAR:
         return true;
-    default:
-        return false;
+    default: /* arrays: their elements may be, and the key drops typmods */
+        return sql_type_array_elem(type) != 0;
     }
 }

@@ -47,24 +47,30 @@ typedef struct sql_name {
 /* ---- expressions ---------------------------------------------------- */
 
 typedef enum sql_expr_kind {
-    SQL_EXPR_COLUMN,   /* [[schema.]table.]column */
-    SQL_EXPR_STAR,     /* * or table.* (column NULL) */
-    SQL_EXPR_CONST,    /* a literal, as text plus a hint */
-    SQL_EXPR_PARAM,    /* $n */
-    SQL_EXPR_OP,       /* left op right; prefix operators have left NULL */
-    SQL_EXPR_FUNC,     /* name(args), also COALESCE, GREATEST, NULLIF, ... */
-    SQL_EXPR_CAST,     /* arg::type, CAST(arg AS type), type 'literal' */
-    SQL_EXPR_AND,      /* args[0] AND args[1] AND ... */
-    SQL_EXPR_OR,       /* args[0] OR args[1] OR ... */
-    SQL_EXPR_NOT,      /* NOT args[0] */
-    SQL_EXPR_NULLTEST, /* arg IS [NOT] NULL */
-    SQL_EXPR_DISTINCT, /* left IS [NOT] DISTINCT FROM right */
-    SQL_EXPR_IN,       /* arg [NOT] IN (args) */
-    SQL_EXPR_BETWEEN,  /* arg [NOT] BETWEEN args[0] AND args[1] */
-    SQL_EXPR_CASE,     /* CASE [arg] WHEN whens[i] THEN thens[i] ... ELSE els END */
-    SQL_EXPR_DEFAULT,  /* DEFAULT in INSERT ... VALUES or UPDATE ... SET */
-    SQL_EXPR_SUBLINK,  /* a subquery: EXISTS (subselect), (subselect),
-                        * left name ANY/ALL (subselect); IN is = ANY */
+    SQL_EXPR_COLUMN,    /* [[schema.]table.]column */
+    SQL_EXPR_STAR,      /* * or table.* (column NULL) */
+    SQL_EXPR_CONST,     /* a literal, as text plus a hint */
+    SQL_EXPR_PARAM,     /* $n */
+    SQL_EXPR_OP,        /* left op right; prefix operators have left NULL */
+    SQL_EXPR_FUNC,      /* name(args), also COALESCE, GREATEST, NULLIF, ... */
+    SQL_EXPR_CAST,      /* arg::type, CAST(arg AS type), type 'literal' */
+    SQL_EXPR_AND,       /* args[0] AND args[1] AND ... */
+    SQL_EXPR_OR,        /* args[0] OR args[1] OR ... */
+    SQL_EXPR_NOT,       /* NOT args[0] */
+    SQL_EXPR_NULLTEST,  /* arg IS [NOT] NULL */
+    SQL_EXPR_DISTINCT,  /* left IS [NOT] DISTINCT FROM right */
+    SQL_EXPR_IN,        /* arg [NOT] IN (args) */
+    SQL_EXPR_BETWEEN,   /* arg [NOT] BETWEEN args[0] AND args[1] */
+    SQL_EXPR_CASE,      /* CASE [arg] WHEN whens[i] THEN thens[i] ... ELSE els END */
+    SQL_EXPR_DEFAULT,   /* DEFAULT in INSERT ... VALUES or UPDATE ... SET */
+    SQL_EXPR_SUBLINK,   /* a subquery: EXISTS (subselect), (subselect),
+                         * left name ANY/ALL (subselect), ARRAY(subselect);
+                         * IN is = ANY */
+    SQL_EXPR_ARRAY,     /* ARRAY[args] (one dimension) */
+    SQL_EXPR_SUBSCRIPT, /* arg[right] */
+    SQL_EXPR_SLICE,     /* arg[left:right], either bound NULL when omitted */
+    SQL_EXPR_ANY,       /* left name ANY (right), right an array */
+    SQL_EXPR_ALL,       /* left name ALL (right), right an array */
 } sql_expr_kind;
 
 /* What a subquery expression tests (PostgreSQL's SubLinkType). */
@@ -73,6 +79,7 @@ typedef enum sql_sublink {
     SQL_SUBLINK_EXPR,   /* the value of the one row's one column */
     SQL_SUBLINK_ANY,    /* left op some row's value */
     SQL_SUBLINK_ALL,    /* left op every row's value */
+    SQL_SUBLINK_ARRAY,  /* an array of the one column's values */
 } sql_sublink;
 
 /* What the lexer saw; the binder decides the type (an INTEGER literal
@@ -98,7 +105,7 @@ struct sql_expr {
     const char *text; /* NULL for SQL_CONST_NULL */
     /* PARAM */
     int param; /* 1-based */
-    /* OP and FUNC: name is the unqualified operator or function name;
+    /* OP, FUNC, ANY, ALL: name is the unqualified operator or function name;
      * schema is set when the query qualified it (pg_catalog.now()) */
     const char *name;
     sql_expr *left, *right;

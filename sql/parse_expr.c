@@ -164,7 +164,8 @@ static int binary(sql__pctx *c, const PgQuery__AExpr *a, sql_expr_kind kind, boo
         return -1;
     e->negated = negated;
     *out = e;
-    return kind == SQL_EXPR_OP ? op_name(c, a, e) : 0;
+    return kind == SQL_EXPR_OP || kind == SQL_EXPR_ANY || kind == SQL_EXPR_ALL ? op_name(c, a, e)
+                                                                               : 0;
 }
 
 /* The grammar names IN "=" and NOT IN "<>". */
@@ -197,8 +198,9 @@ static int a_expr(sql__pctx *c, const PgQuery__AExpr *a, sql_expr **out)
     case PG_QUERY__A__EXPR__KIND__AEXPR_NOT_BETWEEN:
         return list_expr(c, a, SQL_EXPR_BETWEEN, true, out);
     case PG_QUERY__A__EXPR__KIND__AEXPR_OP_ANY:
+        return binary(c, a, SQL_EXPR_ANY, false, out);
     case PG_QUERY__A__EXPR__KIND__AEXPR_OP_ALL:
-        return sql__unsupported(c, a->location, "ANY/ALL");
+        return binary(c, a, SQL_EXPR_ALL, false, out);
     case PG_QUERY__A__EXPR__KIND__AEXPR_SIMILAR:
         return sql__unsupported(c, a->location, "SIMILAR TO");
     case PG_QUERY__A__EXPR__KIND__AEXPR_BETWEEN_SYM:
@@ -384,6 +386,7 @@ static int sub_link(sql__pctx *c, const PgQuery__SubLink *l, sql_expr **out)
         [PG_QUERY__SUB_LINK_TYPE__ALL_SUBLINK] = SQL_SUBLINK_ALL,
         [PG_QUERY__SUB_LINK_TYPE__ANY_SUBLINK] = SQL_SUBLINK_ANY,
         [PG_QUERY__SUB_LINK_TYPE__EXPR_SUBLINK] = SQL_SUBLINK_EXPR,
+        [PG_QUERY__SUB_LINK_TYPE__ARRAY_SUBLINK] = SQL_SUBLINK_ARRAY,
     };
     sql_expr *e = new_expr(c, SQL_EXPR_SUBLINK, l->location);
     const char *op = l->n_oper_name ? sql__node_str(l->oper_name[l->n_oper_name - 1]) : "=";
@@ -396,9 +399,8 @@ static int sub_link(sql__pctx *c, const PgQuery__SubLink *l, sql_expr **out)
     case PG_QUERY__SUB_LINK_TYPE__ALL_SUBLINK:
     case PG_QUERY__SUB_LINK_TYPE__ANY_SUBLINK:
     case PG_QUERY__SUB_LINK_TYPE__EXPR_SUBLINK:
-        break;
     case PG_QUERY__SUB_LINK_TYPE__ARRAY_SUBLINK:
-        return sql__unsupported(c, l->location, "ARRAY(subquery)");
+        break;
     default: /* (a, b) = (SELECT ...): a row comparison */
         return sql__unsupported(c, l->location, "row comparison with a subquery");
     }
@@ -410,6 +412,42 @@ static int sub_link(sql__pctx *c, const PgQuery__SubLink *l, sql_expr **out)
     if (!e->subselect || !e->name || (schema && !e->schema) ||
         sql__expr_opt(c, l->testexpr, &e->left) < 0 ||
         sql__select_stmt(c, l->subselect->select_stmt, l->location, e->subselect) < 0)
+        return -1;
+    *out = e;
+    return 0;
+}
+
+/* ARRAY[...]; ARRAY[[...], ...] would be a multidimensional array. */
+static int array_expr(sql__pctx *c, const PgQuery__AArrayExpr *a, sql_expr **out)
+{
+    sql_expr *e = new_expr(c, SQL_EXPR_ARRAY, a->location);
+
+    for (size_t i = 0; i < a->n_elements; i++)
+        if (a->elements[i]->node_case == PG_QUERY__NODE__NODE_A_ARRAY_EXPR)
+            return sql__unsupported(c, a->location, "multidimensional array");
+    if (!e || sql__expr_list(c, a->elements, a->n_elements, &e->args) < 0)
+        return -1;
+    e->nargs = (int)a->n_elements;
+    *out = e;
+    return 0;
+}
+
+/* x[i] and x[lo:hi]: one subscript (arrays have one dimension here);
+ * field selection (x).f has no composite types to apply to. */
+static int indirection(sql__pctx *c, const PgQuery__AIndirection *ind, sql_expr **out)
+{
+    int location = sql__node_location(ind->arg);
+    const PgQuery__AIndices *ix;
+    sql_expr *e;
+
+    if (ind->n_indirection != 1 || ind->indirection[0]->node_case != PG_QUERY__NODE__NODE_A_INDICES)
+        return sql__unsupported(c, location,
+                                ind->n_indirection > 1 ? "multidimensional array subscript"
+                                                       : "field selection");
+    ix = ind->indirection[0]->a_indices;
+    e = new_expr(c, ix->is_slice ? SQL_EXPR_SLICE : SQL_EXPR_SUBSCRIPT, location);
+    if (!e || sql__expr(c, ind->arg, &e->arg) < 0 || sql__expr_opt(c, ix->lidx, &e->left) < 0 ||
+        sql__expr_opt(c, ix->uidx, &e->right) < 0)
         return -1;
     *out = e;
     return 0;
@@ -460,6 +498,10 @@ int sql__expr(sql__pctx *c, const PgQuery__Node *n, sql_expr **out)
         return sub_link(c, n->sub_link, out);
     case PG_QUERY__NODE__NODE_COLLATE_CLAUSE:
         return collate_clause(c, n->collate_clause, out);
+    case PG_QUERY__NODE__NODE_A_ARRAY_EXPR:
+        return array_expr(c, n->a_array_expr, out);
+    case PG_QUERY__NODE__NODE_A_INDIRECTION:
+        return indirection(c, n->a_indirection, out);
     default:
         return sql__unsupported_node(c, n, -1);
     }
@@ -521,8 +563,6 @@ int sql__type(sql__pctx *c, const PgQuery__TypeName *tn, sql_type *out, bool *se
     const char *schema = tn->n_names > 1 ? sql__node_str(tn->names[tn->n_names - 2]) : NULL;
     bool is_serial = false;
 
-    if (tn->n_array_bounds)
-        return sql__unsupported(c, tn->location, "array type");
     if (tn->setof)
         return sql__unsupported(c, tn->location, "SETOF");
     if (tn->pct_type)
@@ -545,5 +585,15 @@ int sql__type(sql__pctx *c, const PgQuery__TypeName *tn, sql_type *out, bool *se
                              "type \"%s\" does not exist", name);
     if (serial)
         *serial = is_serial;
-    return typmods(c, tn, out->oid, &out->typmod);
+    if (typmods(c, tn, out->oid, &out->typmod) < 0)
+        return -1;
+    /* int[], int[3], int[][], int ARRAY: all the one array type, as in
+     * PostgreSQL, which ignores declared sizes and dimensions; the typmod
+     * stays the element's */
+    if (tn->n_array_bounds && !(out->oid = sql_type_array_of(out->oid)))
+        return sql__error_at(c, tn->location, SQL_STATE_UNDEFINED_OBJECT,
+                             "could not find array type for data type %s", name);
+    if (is_serial && tn->n_array_bounds)
+        return sql__unsupported(c, tn->location, "array of serial");
+    return 0;
 }

@@ -67,6 +67,7 @@ typedef enum sql__agg_fn {
     SQL__AGG_BOOL_AND,
     SQL__AGG_BOOL_OR,
     SQL__AGG_STRING_AGG, /* text or bytea */
+    SQL__AGG_ARRAY_AGG,  /* any non-array type -> its array, NULLs kept */
 } sql__agg_fn;
 
 /* One aggregate call; arg and delim are bound over the input row. */

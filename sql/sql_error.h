@@ -50,6 +50,7 @@
     X(CHARACTER_NOT_IN_REPERTOIRE, "22021")         \
     X(INVALID_BINARY_REPRESENTATION, "22P03")       \
     X(INVALID_TEXT_REPRESENTATION, "22P02")         \
+    X(ARRAY_SUBSCRIPT_ERROR, "2202E")               \
     X(BAD_COPY_FILE_FORMAT, "22P04")                \
     X(NOT_NULL_VIOLATION, "23502")                  \
     X(FOREIGN_KEY_VIOLATION, "23503")               \

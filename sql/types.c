@@ -22,6 +22,11 @@ const char *sql_type_name(sql_type_id oid)
         return pg;
         SQL_TYPE_MAP(SQL__X)
 #undef SQL__X
+#define SQL__X(name, o, pg, typname) \
+    case SQL_T_##name##_ARRAY:       \
+        return pg;
+        SQL_ARRAY_TYPE_MAP(SQL__X)
+#undef SQL__X
     }
     return NULL;
 }
@@ -34,8 +39,39 @@ const char *sql_type_typname(sql_type_id oid)
         return typname;
         SQL_TYPE_MAP(SQL__X)
 #undef SQL__X
+#define SQL__X(name, o, pg, typname) \
+    case SQL_T_##name##_ARRAY:       \
+        return typname;
+        SQL_ARRAY_TYPE_MAP(SQL__X)
+#undef SQL__X
     }
     return NULL;
+}
+
+sql_type_id sql_type_array_elem(sql_type_id oid)
+{
+    switch (oid) {
+#define SQL__X(name, o, pg, typname) \
+    case SQL_T_##name##_ARRAY:       \
+        return SQL_T_##name;
+        SQL_ARRAY_TYPE_MAP(SQL__X)
+#undef SQL__X
+    default:
+        return 0;
+    }
+}
+
+sql_type_id sql_type_array_of(sql_type_id elem)
+{
+    switch (elem) {
+#define SQL__X(name, o, pg, typname) \
+    case SQL_T_##name:               \
+        return SQL_T_##name##_ARRAY;
+        SQL_ARRAY_TYPE_MAP(SQL__X)
+#undef SQL__X
+    default:
+        return 0;
+    }
 }
 
 bool sql_type_known(uint32_t oid)
@@ -51,8 +87,9 @@ int sql_type_len(sql_type_id oid)
         return len;
         SQL_TYPE_MAP(SQL__X)
 #undef SQL__X
+    default:
+        return sql_type_array_elem(oid) ? -1 : 0;
     }
-    return 0;
 }
 
 int32_t sql_typmod_char(int32_t n)
@@ -78,7 +115,8 @@ int sql_datum_copy(sql_type_id type, const sql_datum *in, kv_arena *arena, sql_d
             (size_t)(d.v.num.size < 0 ? -d.v.num.size : d.v.num.size) * sizeof(mp_limb_t);
         if ((d.v.num.limbs = kv_arena_dup(arena, in->v.num.limbs, bytes)) == NULL)
             return sql__oom(arena, err);
-    }
+    } else if (!d.isnull && sql_type_array_elem(type))
+        return sql__array_copy(in, arena, out, err);
     *out = d;
     return 0;
 }
@@ -132,6 +170,16 @@ int sql_type_from_name(const char *name, kv_arena *arena, sql_type_id *out, bool
             *serial = names[i].serial;
             return 0;
         }
+        /* array types by their pg_type names (_int4), as psql's queries
+         * write them */
+#define SQL__X(elem, o, pg, typname)      \
+    if (strcasecmp(name, typname) == 0) { \
+        *out = SQL_T_##elem##_ARRAY;      \
+        *serial = false;                  \
+        return 0;                         \
+    }
+    SQL_ARRAY_TYPE_MAP(SQL__X)
+#undef SQL__X
     return sql_error_set(err, arena, SQL_STATE_UNDEFINED_OBJECT, "type \"%s\" does not exist",
                          name);
 }

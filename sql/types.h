@@ -33,6 +33,7 @@
  *                GMP limbs + display scale: value = unscaled * 10^-dscale
  *   text types   bytes in UTF-8, not NUL-terminated; char(n) keeps its pad
  *   void         no payload (pg_sleep's result): text "", binary zero bytes
+ *   arrays       a pointer to an sql_array of element datums (below)
  */
 #ifndef SQL_TYPES_H
 #define SQL_TYPES_H
@@ -68,9 +69,36 @@
     X(UUID, 2950, "uuid", "uuid", 16)                                  \
     X(VOID, 2278, "void", "void", 4)
 
+/* The one-dimensional array type of each element type above but void,
+ * with PostgreSQL's oids: X(ELEMENT NAME, array oid, "name in messages",
+ * "typname"). Its typlen is -1, its typmod the element's (varchar(3)[]:
+ * 7). A type added to SQL_TYPE_MAP gets its array type with a row here
+ * (the oid is PostgreSQL's pg_type.typarray); every array function then
+ * takes it. */
+#define SQL_ARRAY_TYPE_MAP(X)                                          \
+    X(BOOL, 1000, "boolean[]", "_bool")                                \
+    X(BYTEA, 1001, "bytea[]", "_bytea")                                \
+    X(INT2, 1005, "smallint[]", "_int2")                               \
+    X(INT4, 1007, "integer[]", "_int4")                                \
+    X(TEXT, 1009, "text[]", "_text")                                   \
+    X(BPCHAR, 1014, "character[]", "_bpchar")                          \
+    X(VARCHAR, 1015, "character varying[]", "_varchar")                \
+    X(INT8, 1016, "bigint[]", "_int8")                                 \
+    X(FLOAT4, 1021, "real[]", "_float4")                               \
+    X(FLOAT8, 1022, "double precision[]", "_float8")                   \
+    X(TIMESTAMP, 1115, "timestamp without time zone[]", "_timestamp")  \
+    X(DATE, 1182, "date[]", "_date")                                   \
+    X(TIMESTAMPTZ, 1185, "timestamp with time zone[]", "_timestamptz") \
+    X(INTERVAL, 1187, "interval[]", "_interval")                       \
+    X(NUMERIC, 1231, "numeric[]", "_numeric")                          \
+    X(UUID, 2951, "uuid[]", "_uuid")
+
 typedef enum sql_type_id {
 #define SQL__X(name, oid, pg, typname, len) SQL_T_##name = oid,
     SQL_TYPE_MAP(SQL__X)
+#undef SQL__X
+#define SQL__X(name, oid, pg, typname) SQL_T_##name##_ARRAY = oid,
+        SQL_ARRAY_TYPE_MAP(SQL__X)
 #undef SQL__X
 } sql_type_id;
 
@@ -79,16 +107,23 @@ typedef struct sql_type {
     int32_t typmod; /* PostgreSQL atttypmod; -1: none */
 } sql_type;
 
-/* The type's name as PostgreSQL prints it in messages ("integer");
- * static storage; NULL for an unknown oid. */
+/* The type's name as PostgreSQL prints it in messages ("integer",
+ * "integer[]"); static storage; NULL for an unknown oid. */
 const char *sql_type_name(sql_type_id oid);
 /* Whether `oid` is one of the types above. */
 bool sql_type_known(uint32_t oid);
 
 /* pg_type.typlen of `oid` (-1: variable length; 0: unknown oid). */
 int sql_type_len(sql_type_id oid);
-/* pg_type.typname ("int4"); static storage; NULL for an unknown oid. */
+/* pg_type.typname ("int4", "_int4"); static storage; NULL for an
+ * unknown oid. */
 const char *sql_type_typname(sql_type_id oid);
+
+/* Arrays: the element type of array type `oid` (0 when `oid` is not an
+ * array type), and the array type whose elements are `elem` (0 when
+ * there is none: void, an array type, an unknown oid). */
+sql_type_id sql_type_array_elem(sql_type_id oid);
+sql_type_id sql_type_array_of(sql_type_id elem);
 
 /* typmod constructors (PostgreSQL's encodings, see above) */
 int32_t sql_typmod_char(int32_t n);
@@ -135,6 +170,8 @@ typedef struct sql_interval {
     int32_t months;
 } sql_interval;
 
+typedef struct sql_array sql_array;
+
 typedef struct sql_datum {
     bool isnull;
     union {
@@ -150,8 +187,28 @@ typedef struct sql_datum {
         int64_t ts; /* timestamp, timestamptz */
         sql_interval iv;
         uint8_t uuid[16];
+        const sql_array *arr; /* array types */
     } v;
 } sql_datum;
+
+/* An array value (PostgreSQL's one-dimensional arrays): n elements of
+ * one type, subscripts lbound .. lbound + n - 1 (lbound is 1 unless the
+ * text or binary input said otherwise); elements may be NULL. The empty
+ * array has n == 0 (and no dimensions, as in PostgreSQL). Set-returning
+ * code (unnest) walks elems[0..n). Arrays are immutable once built: the
+ * functions that "change" one build a new one in their arena. */
+struct sql_array {
+    sql_type_id elem;
+    int32_t n;
+    int32_t lbound;
+    const sql_datum *elems; /* n datums, payloads in the same arena */
+};
+
+/* A new array of `n` elements of type `elem`, copied (shallowly: their
+ * payloads stay where they are) from elems[0..n) into `arena`;
+ * lbound 1. -1 (53200) when out of memory. */
+int sql_array_make(sql_type_id elem, const sql_datum *elems, int32_t n, kv_arena *arena,
+                   sql_datum *out, sql_error *err);
 
 /* ---- time zones ------------------------------------------------------ */
 

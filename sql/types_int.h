@@ -94,6 +94,27 @@ int32_t sql__tz_offset_local(const sql_tz *tz, int64_t local_secs);
  * 24 hours), PostgreSQL's interval_cmp_value. */
 __int128 sql__interval_span(const sql_interval *iv);
 
+/* ---- datum_array.c ---- */
+
+/* sql_array_make with lower bound `lbound`. */
+int sql__array_build(sql_type_id elem, const sql_datum *elems, int32_t n, int32_t lbound,
+                     kv_arena *arena, sql_datum *out, sql_error *err);
+/* The array forms of the datum functions of types.h, for an array type
+ * `type` (its typmod applies to the elements); same contracts. */
+int sql__array_parse(sql_type type, const char *s, size_t len, const sql_io_ctx *ctx,
+                     kv_arena *arena, sql_datum *out, sql_error *err);
+int sql__array_format(sql_type type, const sql_datum *d, const sql_io_ctx *ctx, kv_arena *arena,
+                      const char **out, size_t *len_out, sql_error *err);
+int sql__array_send(sql_type type, const sql_datum *d, kv_arena *arena, const uint8_t **out,
+                    size_t *len_out, sql_error *err);
+int sql__array_recv(sql_type type, const uint8_t *buf, size_t len, kv_arena *arena, sql_datum *out,
+                    sql_error *err);
+int sql__array_cmp(const sql_array *a, const sql_array *b);
+uint64_t sql__array_hash(const sql_array *a, uint64_t seed);
+int sql__array_copy(const sql_datum *in, kv_arena *arena, sql_datum *out, sql_error *err);
+int sql__array_coerce(sql_type type, const sql_datum *in, kv_arena *arena, sql_datum *out,
+                      sql_error *err);
+
 /* ---- datum_text.c ---- */
 
 /* Sets 53200 "out of memory" and returns -1. */

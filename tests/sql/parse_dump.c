@@ -82,7 +82,8 @@ static void sublink(FILE *f, const sql_expr *e)
     static const char *const kinds[] = {[SQL_SUBLINK_EXISTS] = "exists",
                                         [SQL_SUBLINK_EXPR] = "expr",
                                         [SQL_SUBLINK_ANY] = "any",
-                                        [SQL_SUBLINK_ALL] = "all"};
+                                        [SQL_SUBLINK_ALL] = "all",
+                                        [SQL_SUBLINK_ARRAY] = "array"};
 
     fprintf(f, "(%s ", kinds[e->sublink]);
     if (e->left) {
@@ -167,6 +168,35 @@ static void expr(FILE *f, const sql_expr *e)
         break;
     case SQL_EXPR_SUBLINK:
         sublink(f, e);
+        break;
+    case SQL_EXPR_ARRAY:
+        fputs("array[", f);
+        for (int i = 0; i < e->nargs; i++) {
+            if (i)
+                fputs(", ", f);
+            expr(f, e->args[i]);
+        }
+        fputc(']', f);
+        break;
+    case SQL_EXPR_SUBSCRIPT:
+    case SQL_EXPR_SLICE:
+        expr(f, e->arg);
+        fputc('[', f);
+        if (e->left)
+            expr(f, e->left);
+        if (e->kind == SQL_EXPR_SLICE)
+            fputc(':', f);
+        if (e->right)
+            expr(f, e->right);
+        fputc(']', f);
+        break;
+    case SQL_EXPR_ANY:
+    case SQL_EXPR_ALL:
+        fputc('(', f);
+        expr(f, e->left);
+        fprintf(f, " %s %s (", e->name, e->kind == SQL_EXPR_ANY ? "any" : "all");
+        expr(f, e->right);
+        fputs("))", f);
         break;
     }
 }

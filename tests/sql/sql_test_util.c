@@ -1,6 +1,7 @@
 /*
  * sql_test_util.c - see sql_test_util.h.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,16 @@ sql_datum tu_random_datum(sql_type_id t)
         break;
     case SQL_T_VOID: /* one value, no payload */
         break;
+    default: { /* arrays: up to 4 random elements, in tu_arena */
+        sql_datum elems[4];
+        sql_error err = {0};
+        int32_t n = (int32_t)(tu_rnd() % 5);
+        assert(sql_type_array_elem(t));
+        for (int32_t i = 0; i < n; i++)
+            elems[i] = tu_random_datum(sql_type_array_elem(t));
+        cr_assert_eq(sql_array_make(sql_type_array_elem(t), elems, n, tu_arena, &d, &err), 0);
+        break;
+    }
     }
     return d;
 }

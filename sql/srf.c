@@ -11,7 +11,8 @@
  * The functions are the rows of `srf_table`: a name, a binder that picks
  * the signature from the bound arguments (coercing them in place) and a
  * runner that emits the values through srf_emit. Every function here is
- * strict (a NULL argument gives no rows) and returns one scalar column.
+ * strict (a NULL argument gives no rows) and returns one scalar column:
+ * generate_series and unnest.
  */
 #include <assert.h>
 #include <string.h>
@@ -250,10 +251,42 @@ static int series_run(srf_out *o, const sql_datum *a, sql_error *err)
     return o->f->next ? series_stepped(o, a, err) : series_int(o, a, err);
 }
 
+/* ---- unnest ---------------------------------------------------------------- */
+
+/* unnest(anyarray): its element type; an unknown literal is ambiguous
+ * (PostgreSQL: "function unnest(unknown) is not unique"). */
+static int unnest_bind(sql_bind_ctx *bc, sql__srf *f, sql_error *err)
+{
+    (void)bc, (void)err;
+    if (f->nargs != 1)
+        return 1;
+    if (f->args[0]->type.oid == SQL_T_UNKNOWN)
+        return 2;
+    sql_type_id elem = sql_type_array_elem(f->args[0]->type.oid);
+    if (elem == 0)
+        return 1;
+    f->type = (sql_type){elem, -1};
+    return 0;
+}
+
+/* The elements in subscript order, NULLs included. */
+static int unnest_run(srf_out *o, const sql_datum *a, sql_error *err)
+{
+    const sql_array *arr = a[0].v.arr;
+    for (int32_t i = 0; i < arr->n; i++) {
+        sql_datum v = arr->elems[i];
+        int rc = srf_emit(o, &v, err);
+        if (rc != 0)
+            return rc < 0 ? -1 : 0;
+    }
+    return 0;
+}
+
 /* ---- the table -------------------------------------------------------- */
 
 static const srf_def srf_table[] = {
     {"generate_series", series_bind, series_run},
+    {"unnest", unnest_bind, unnest_run},
 };
 
 static const srf_def *srf_find(const sql_expr *call)

@@ -1,8 +1,8 @@
 /*
  * from_test.c - the FROM items that are no table (sql/srf.c,
  * sql/plan_view.c, sql/ddl_view.c, the join leaves of sql/plan_join.c):
- * set-returning functions (long series across scratch batches, the
- * forms refused with 0A000), subqueries, functions and WITH queries as
+ * set-returning functions (long series and arrays across scratch
+ * batches, the forms refused with 0A000), subqueries, functions and WITH queries as
  * join inputs (their EXPLAIN, UPDATE ... FROM a subquery), and views
  * (a view over a view, what stays refused, the descriptor flag the
  * catalogs read). Results are PostgreSQL 15's where PostgreSQL answers.
@@ -51,6 +51,10 @@ Test(from, long_series_cross_scratch_batches)
            "'2024-12-31', '1 hour') d",
            "T count,min,max\nD 8761|2024-01-01 00:00:00|2024-12-31 00:00:00\nC SELECT 1\n");
     EXPECT("SELECT g FROM generate_series(1, 100000) g LIMIT 2", "T g\nD 1\nD 2\nC SELECT 2\n");
+    /* text elements past a batch boundary */
+    EXPECT("SELECT count(*), min(u), max(u) FROM unnest(ARRAY(SELECT g::text FROM "
+           "generate_series(1, 3000) g)) u",
+           "T count,min,max\nD 3000|1|999\nC SELECT 1\n");
 }
 
 Test(from, srf_forms_refused)

@@ -20,11 +20,13 @@
  * the node's filter (WHERE conjuncts that must see the NULL-extended
  * rows) applies. Since each node runs once, no side is ever rescanned.
  *
- * A lookup join holds LOOKUP_BATCH outer rows with the primary key (or
- * key prefix) each looks up, fetches all of them in one KV batch
- * (sql__lookup), and passes each found row that meets the condition up
- * with its outer row; outer rows that found none go up NULL-extended
- * when the outer side is preserved.
+ * A lookup join holds LOOKUP_BATCH outer rows with the key (or key
+ * prefix) each looks up in the primary or a secondary index of the
+ * inner table, fetches all of them in one KV batch (sql__lookup; index
+ * entries then name rows fetched in a second batch, unless the index
+ * holds every column read), and passes each found row that meets the
+ * condition up with its outer row; outer rows that found none go up
+ * NULL-extended when the outer side is preserved.
  *
  * Memory: held rows and their payloads are copied into the statement
  * arena and charged to the execution's budget ("hash join", 53200 past
@@ -362,18 +364,22 @@ typedef struct lookrun {
     bool stopped;
 } lookrun;
 
-/* The pk (prefix) key the outer row in the joined row looks up; 1 when
- * a value is NULL. */
+/* The key (prefix) of the primary or secondary index the inner leaf's
+ * path reads that the outer row in the joined row looks up; 1 when a
+ * value is NULL. */
 static int lookup_key(lookrun *lr, kv_arena *arena, sql_keybuf *kb)
 {
     jrun *r = lr->nr.r;
     const sql__jnode *n = lr->nr.n;
     const sql_plan *p = n->inner->scan;
     const sql_table_desc *t = p->table;
+    bool secondary = p->path.kind == SQL__PATH_INDEX;
+    const sql_index_desc *ix = secondary ? &t->indexes[p->path.ix] : &t->primary;
+    const int *cols = secondary ? p->rc.ix_cols[p->path.ix] : p->rc.pk_cols;
     sql_eval_ctx ec;
     sql__eval_init(&ec, r->ctx, r->row, arena, r->err);
     sql_keybuf_init(kb, arena);
-    if (sql_key_put_prefix(kb, t->id, t->primary.id, r->err) != 0)
+    if (sql_key_put_prefix(kb, t->id, ix->id, r->err) != 0)
         return -1;
     for (int k = 0; k < n->nlookup; k++) {
         sql_datum d;
@@ -381,8 +387,8 @@ static int lookup_key(lookrun *lr, kv_arena *arena, sql_keybuf *kb)
             return -1;
         if (d.isnull)
             return 1;
-        if (sql_key_put(kb, t->cols[p->rc.pk_cols[k]].type, t->primary.dirs[k], false, &d,
-                        r->err) != 0)
+        sql_key_dir dir = ix->dirs[k];
+        if (sql_key_put(kb, t->cols[cols[k]].type, dir, dir == SQL_KEY_DESC, &d, r->err) != 0)
             return -1;
     }
     return 0;

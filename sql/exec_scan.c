@@ -12,6 +12,11 @@
  * decoded (only the projected columns) and passed through the residual
  * filter before the caller sees it.
  *
+ * A lookup join's batch of keys (sql__lookup) is one request of gets or
+ * prefix scans of the primary or a secondary index; the entries of a
+ * secondary index name rows fetched like those of an index scan, in
+ * batches of SCAN_BATCH gets, unless the lookup is index-only.
+ *
  * Memory: keys and point-lookup rows live in the statement arena (a
  * point select allocates nothing else); each scan batch decodes into its
  * own arena, freed before the next batch, so scans run in bounded memory.
@@ -238,6 +243,16 @@ static int get_keys(scan *s, const sql_keybuf *keys, size_t n)
     return rc < 0 ? -1 : 0;
 }
 
+/* The primary key of the row secondary index entry `e` names, in
+ * `arena` (s->row's pk columns are overwritten). */
+static int entry_pk_key(scan *s, const kv_row *e, kv_arena *arena, sql_keybuf *key)
+{
+    sql_keybuf_init(key, arena);
+    if (sql__row_ix_value_decode(&s->p->rc, e->value, e->value_len, arena, s->row, s->err) != 0)
+        return -1;
+    return sql__row_pk_key(&s->p->rc, s->row, key, s->err);
+}
+
 /* The key of the unique index entry p->path asks for; 1 when no entry
  * can match. */
 static int unique_key(scan *s, sql_keybuf *key)
@@ -271,16 +286,11 @@ static int unique_lookup(scan *s)
     kv_response resp;
     bool found = false;
     rc = send_gets(s, &key, 1, &resp);
-    if (rc == 0 && (found = resp.resps[0].found)) {
-        const kv_row *r = &resp.resps[0].row;
-        rc = sql__row_ix_value_decode(&s->p->rc, r->value, r->value_len, s->arena, s->row, s->err);
-    }
+    if (rc == 0 && (found = resp.resps[0].found))
+        rc = entry_pk_key(s, &resp.resps[0].row, s->arena, &key);
     kv_response_free(&resp);
     if (rc != 0 || !found)
         return rc;
-    sql_keybuf_init(&key, s->arena);
-    if (sql__row_pk_key(&s->p->rc, s->row, &key, s->err) != 0)
-        return -1;
     return get_keys(s, &key, 1);
 }
 
@@ -447,14 +457,9 @@ static int lookup_rows(scan *s, const kv_resp *r, kv_arena *batch)
     sql_keybuf *keys = kv_arena_alloc(batch, r->n_rows * sizeof(*keys));
     if (keys == NULL)
         return sql__oom(s->arena, s->err);
-    for (size_t i = 0; i < r->n_rows; i++) {
-        const kv_row *e = &r->rows[i];
-        sql_keybuf_init(&keys[i], batch);
-        if (sql__row_ix_value_decode(&s->p->rc, e->value, e->value_len, batch, s->row, s->err) !=
-                0 ||
-            sql__row_pk_key(&s->p->rc, s->row, &keys[i], s->err) != 0)
+    for (size_t i = 0; i < r->n_rows; i++)
+        if (entry_pk_key(s, &r->rows[i], batch, &keys[i]) != 0)
             return -1;
-    }
     kv_response resp;
     int rc = send_gets(s, keys, r->n_rows, &resp);
     for (size_t i = 0; i < resp.n && rc == 0; i++)
@@ -464,14 +469,22 @@ static int lookup_rows(scan *s, const kv_resp *r, kv_arena *batch)
     return rc;
 }
 
+/* Decodes pair kr into s->row: with `entry` an index-only entry of the
+ * secondary index s reads, else a row of the primary index. */
+static int decode_pair(scan *s, const kv_row *kr, bool entry, kv_arena *arena)
+{
+    if (!entry)
+        return decode(s, kr, arena);
+    return sql__row_ix_decode(&s->p->rc, s->p->path.ix, kr->key, kr->key_len, kr->value,
+                              kr->value_len, arena, s->row, s->err);
+}
+
 /* Index-only: each entry holds every column the statement reads. */
 static int entry_rows(scan *s, const kv_resp *r, kv_arena *batch)
 {
     int rc = 0;
     for (size_t i = 0; i < r->n_rows && rc == 0; i++) {
-        const kv_row *e = &r->rows[i];
-        rc = sql__row_ix_decode(&s->p->rc, s->p->path.ix, e->key, e->key_len, e->value,
-                                e->value_len, batch, s->row, s->err);
+        rc = decode_pair(s, &r->rows[i], true, batch);
         if (rc == 0)
             rc = pass(s, batch);
     }
@@ -580,6 +593,19 @@ static int read_path(scan *s)
     return -1;
 }
 
+/* The row buffer and the index s->p's path reads. */
+static int scan_init(scan *s)
+{
+    const sql_plan *p = s->p;
+    s->row = kv_arena_alloc(s->arena, (p->table->ncols + 1) * sizeof(*s->row));
+    if (s->row == NULL)
+        return sql__oom(s->arena, s->err);
+    s->entries = p->path.kind == SQL__PATH_INDEX;
+    s->ix = s->entries ? &p->table->indexes[p->path.ix] : &p->table->primary;
+    s->cols = s->entries ? p->rc.ix_cols[p->path.ix] : p->rc.pk_cols;
+    return 0;
+}
+
 int sql__scan(const sql_plan *p, const sql__rowproj *proj, sql_run_ctx *ctx, uint64_t want,
               sql__row_cb cb, int (*between)(void *arg, sql_error *err), void *arg, kv_arena *arena,
               sql_error *err)
@@ -594,12 +620,8 @@ int sql__scan(const sql_plan *p, const sql__rowproj *proj, sql_run_ctx *ctx, uin
               .want = want,
               .arena = arena,
               .err = err};
-    s.row = kv_arena_alloc(arena, (p->table->ncols + 1) * sizeof(*s.row));
-    if (s.row == NULL)
-        return sql__oom(arena, err);
-    s.entries = p->path.kind == SQL__PATH_INDEX;
-    s.ix = s.entries ? &p->table->indexes[p->path.ix] : &p->table->primary;
-    s.cols = s.entries ? p->rc.ix_cols[p->path.ix] : p->rc.pk_cols;
+    if (scan_init(&s) != 0)
+        return -1;
     uint64_t t0 = ctx->stats ? now_ns() : 0;
     int rc = read_path(&s);
     if (ctx->stats) {
@@ -611,24 +633,67 @@ int sql__scan(const sql_plan *p, const sql__rowproj *proj, sql_run_ctx *ctx, uin
 
 /* ---- lookups for joins ------------------------------------------------ */
 
-/* Passes each row of one lookup's response that passes the filter to
- * found; 1 when it stopped. */
-static int found_rows(scan *s, size_t i, const kv_row *rows, size_t n, sql__found_cb found)
+/* A batch of lookups. Through a secondary index that is not index-only,
+ * the entries found queue the primary keys of the rows they name, which
+ * go out in batches of SCAN_BATCH gets (a second KV round). */
+typedef struct lookup {
+    scan s;
+    sql__found_cb found;
+    bool fetch;       /* entries name rows to fetch */
+    sql_keybuf *keys; /* fetch: SCAN_BATCH queued pk keys */
+    size_t *at;       /* fetch: the lookup each queued key serves */
+    size_t n;
+} lookup;
+
+/* Passes each pair (rows, or index-only entries with `entries`) found
+ * for lookup i that passes the filter to found; 1 when it stopped. */
+static int found_rows(lookup *l, size_t i, const kv_row *pairs, size_t n, bool entries)
 {
+    scan *s = &l->s;
     for (size_t r = 0; r < n; r++) {
-        int ok = decode(s, &rows[r], s->arena) != 0 ? -1 : filter_row(s, s->arena);
+        int ok = decode_pair(s, &pairs[r], entries, s->arena) != 0 ? -1 : filter_row(s, s->arena);
         if (ok < 0)
             return -1;
-        int rc = ok ? found(s->arg, i, s->row, s->arena, s->err) : 0;
+        int rc = ok ? l->found(s->arg, i, s->row, s->arena, s->err) : 0;
         if (rc != 0)
             return rc;
     }
     return 0;
 }
 
-/* The rest of a prefix lookup the KV layer cut short. */
-static int lookup_resume(scan *s, size_t i, kv_span resume, sql__found_cb found)
+/* Gets the queued rows in one batch and passes them on; 1: stopped. */
+static int fetch_rows(lookup *l)
 {
+    kv_response resp;
+    int rc = send_gets(&l->s, l->keys, l->n, &resp);
+    for (size_t j = 0; j < resp.n && rc == 0; j++)
+        if (resp.resps[j].found)
+            rc = found_rows(l, l->at[j], &resp.resps[j].row, 1, false);
+    kv_response_free(&resp);
+    l->n = 0;
+    return rc;
+}
+
+/* What lookup i found: passed on, or (fetch) queued. 1: stopped. */
+static int lookup_pairs(lookup *l, size_t i, const kv_row *pairs, size_t n)
+{
+    if (!l->fetch)
+        return found_rows(l, i, pairs, n, l->s.entries);
+    for (size_t r = 0; r < n; r++) {
+        int rc = l->n == SCAN_BATCH ? fetch_rows(l) : 0;
+        if (rc != 0)
+            return rc;
+        if (entry_pk_key(&l->s, &pairs[r], l->s.arena, &l->keys[l->n]) != 0)
+            return -1;
+        l->at[l->n++] = i;
+    }
+    return 0;
+}
+
+/* The rest of a prefix lookup the KV layer cut short. */
+static int lookup_resume(lookup *l, size_t i, kv_span resume)
+{
+    scan *s = &l->s;
     int rc = 0;
     while (rc == 0 && resume.key != NULL) {
         kv_request req;
@@ -643,7 +708,7 @@ static int lookup_resume(scan *s, size_t i, kv_span resume, sql__found_cb found)
         kv_request_free(&req);
         const kv_resp *r = &resp.resps[0];
         if (rc == 0)
-            rc = found_rows(s, i, r->rows, r->n_rows, found);
+            rc = lookup_pairs(l, i, r->rows, r->n_rows);
         resume = (kv_span){0};
         if (rc == 0 && r->resume.key != NULL) {
             /* the span's bytes live in resp: copy them before freeing it */
@@ -686,16 +751,28 @@ out_free_req:
     return -1;
 }
 
+/* Sets up a lookup through p's path: the fetch queue unless the path
+ * is the primary key or an index-only one. */
+static int lookup_init(lookup *l)
+{
+    if (scan_init(&l->s) != 0)
+        return -1;
+    l->fetch = l->s.entries && !l->s.p->path.index_only;
+    if (!l->fetch)
+        return 0;
+    l->keys = kv_arena_alloc(l->s.arena, SCAN_BATCH * sizeof(*l->keys));
+    l->at = kv_arena_alloc(l->s.arena, SCAN_BATCH * sizeof(*l->at));
+    return l->keys && l->at ? 0 : sql__oom(l->s.arena, l->s.err);
+}
+
 int sql__lookup(const sql_plan *p, sql_run_ctx *ctx, const sql_keybuf *keys, size_t n, bool prefix,
                 sql__found_cb found, void *arg, kv_arena *arena, sql_error *err)
 {
-    scan s = {.p = p, .proj = &p->proj, .ctx = ctx, .arg = arg, .arena = arena, .err = err};
-    s.row = kv_arena_alloc(arena, (p->table->ncols + 1) * sizeof(*s.row));
-    if (s.row == NULL)
-        return sql__oom(arena, err);
+    lookup l = {.s = {.p = p, .proj = &p->proj, .ctx = ctx, .arg = arg, .arena = arena, .err = err},
+                .found = found};
     kv_request req;
     kv_response resp;
-    if (lookup_request(&s, keys, n, prefix, &req) != 0)
+    if (lookup_init(&l) != 0 || lookup_request(&l.s, keys, n, prefix, &req) != 0)
         return -1;
     int rc = -1;
     if (kv_response_init(&resp) != 0) {
@@ -706,12 +783,14 @@ int sql__lookup(const sql_plan *p, sql_run_ctx *ctx, const sql_keybuf *keys, siz
     for (size_t i = 0; i < resp.n && rc == 0; i++) {
         const kv_resp *r = &resp.resps[i];
         if (prefix)
-            rc = found_rows(&s, i, r->rows, r->n_rows, found);
+            rc = lookup_pairs(&l, i, r->rows, r->n_rows);
         else if (r->found)
-            rc = found_rows(&s, i, &r->row, 1, found);
+            rc = lookup_pairs(&l, i, &r->row, 1);
         if (rc == 0 && prefix)
-            rc = lookup_resume(&s, i, r->resume, found);
+            rc = lookup_resume(&l, i, r->resume);
     }
+    if (rc == 0 && l.n > 0)
+        rc = fetch_rows(&l);
     kv_response_free(&resp);
 out_free_req:
     kv_request_free(&req);

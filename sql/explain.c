@@ -14,6 +14,7 @@
  * a secondary index. Joins print as PostgreSQL prints them: `Hash Join`
  * (its held side under `Hash`), `Nested Loop`, and a lookup join as a
  * `Nested Loop` over an `Index Scan` of the inner table's primary key
+ * or an `Index [Only] Scan` of the secondary index it looks up
  * (PostgreSQL's parameterised nested loop), with `Left`/`Right`/`Full`
  * for outer joins, outer side first; a FROM subquery is `Subquery Scan`
  * over its own plan (`Subquery Scan on s` as a join's input), VALUES a
@@ -162,7 +163,9 @@ static xnode *join_node(explainer *e, const sql__jnode *j)
     if (j->method == SQL__JOIN_SCAN)
         return j->scan->table ? path_node(e, j->scan, j->name) : derived_node(e, j->scan, j->name);
     xnode *outer = join_node(e, j->outer), *inner, *n;
-    if (j->method == SQL__JOIN_LOOKUP) {
+    if (j->method == SQL__JOIN_LOOKUP && j->inner->scan->path.kind == SQL__PATH_INDEX) {
+        inner = path_node(e, j->inner->scan, j->inner->name);
+    } else if (j->method == SQL__JOIN_LOOKUP) {
         const sql_table_desc *t = j->inner->scan->table;
         const char *as = strcmp(j->inner->name, t->name) != 0 ? j->inner->name : NULL;
         inner = node(e, NULL, "Index Scan using %s on %s%s%s", t->primary.name, t->name,

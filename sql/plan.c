@@ -1113,7 +1113,7 @@ static void mark_needed(const sql_plan *p, bool *needed, size_t ncols)
 /* Whether the entries of index path->ix hold every needed column: its
  * own columns (exactly only when not composite: keys keep a canonical
  * value) and the pk columns (exact, in the entry's value). */
-static bool covers(const sql_plan *p, const bool *needed)
+bool sql__index_covers(const sql_plan *p, const bool *needed)
 {
     const sql_table_desc *t = p->table;
     const sql_index_desc *ix = &t->indexes[p->path.ix];
@@ -1146,7 +1146,7 @@ static int plan_projection(planner *pl, sql_error *err)
     mark_needed(p, needed, width);
     if (pl->jplan)
         return sql__join_project(pl->jplan, needed, pl->arena, err);
-    p->path.index_only = p->path.kind == SQL__PATH_INDEX && covers(p, needed);
+    p->path.index_only = p->path.kind == SQL__PATH_INDEX && sql__index_covers(p, needed);
     return sql__rowproj_init(&p->rc, needed, pl->arena, &p->proj, err);
 }
 
@@ -1220,6 +1220,12 @@ int sql__scan_path(sql_plan_ctx *ctx, sql_plan *p, const sql_bexpr *const *conj,
     if (choose_path(&pl, &cs, err) != 0 || residual(&pl, &cs, err) != 0 || explain(&pl, err) != 0)
         return -1;
     return sql__rowproj_init(&p->rc, NULL, arena, &p->proj, err);
+}
+
+int sql__scan_explain(sql_plan *p, kv_arena *arena, sql_error *err)
+{
+    planner pl = {.arena = arena, .p = p};
+    return explain(&pl, err);
 }
 
 /* ---- statements ------------------------------------------------------ */

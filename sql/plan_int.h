@@ -214,11 +214,14 @@ int sql__scan(const sql_plan *p, const sql__rowproj *proj, sql_run_ctx *ctx, uin
 typedef int (*sql__found_cb)(void *arg, size_t i, const sql_datum *row, kv_arena *arena,
                              sql_error *err);
 
-/* Looks up keys[0..n) in p's primary index in one KV batch: each key is
- * a whole primary key (a get) or, with `prefix`, a key prefix (a scan
- * of every row under it). Rows are decoded with p->proj, filtered with
- * p->filter and passed to `found`; their memory is `arena`'s. 0 (also
- * when found stopped) or -1 with `err` set. */
+/* Looks up keys[0..n) in one KV batch in the index p's path reads: the
+ * primary key (path SPAN) or secondary index p->path.ix (path INDEX).
+ * Each key is a whole key (a get) or, with `prefix`, a key prefix (a
+ * scan of every pair under it). The entries of a secondary index name
+ * rows fetched in further batches of gets, unless p->path.index_only.
+ * Rows are decoded with p->proj, filtered with p->filter and passed to
+ * `found`; their memory is `arena`'s. 0 (also when found stopped) or -1
+ * with `err` set. */
 int sql__lookup(const sql_plan *p, sql_run_ctx *ctx, const sql_keybuf *keys, size_t n, bool prefix,
                 sql__found_cb found, void *arg, kv_arena *arena, sql_error *err);
 
@@ -236,6 +239,16 @@ int sql__scan_open(sql_plan_ctx *ctx, const sql_name *name, const char *alias, k
  * its table's columns (the rest is its filter) and decodes all columns. */
 int sql__scan_path(sql_plan_ctx *ctx, sql_plan *p, const sql_bexpr *const *conj, int n,
                    kv_arena *arena, sql_error *err);
+
+/* Names leaf p's access path again in p->explain (in `arena`), once
+ * projection has found whether it is index-only. */
+int sql__scan_explain(sql_plan *p, kv_arena *arena, sql_error *err);
+
+/* Whether the entries of secondary index p->path.ix hold every column
+ * needed[c] asks for (an index-only scan or lookup): its own columns
+ * (exactly only when not composite: keys keep a canonical value) and
+ * the pk columns (exact, in the entry's value). */
+bool sql__index_covers(const sql_plan *p, const bool *needed);
 
 /* Sets needed[c] for every column `e` (NULL: none) reads, of the
  * ncols a row has: all of them under a correlated subquery. */

@@ -25,6 +25,7 @@
  *    filter its output (ON and WHERE differ for outer joins).
  * Planning is O(units^2 x conjuncts): 64 tables plan in microseconds.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -805,26 +806,22 @@ static bool lookup_type(sql_type_id cmp, sql_type_id col)
     return cmp == col || text;
 }
 
-/* The leading pk columns of leaf `in` that equalities bind to the
- * other side: their values over the other side into look[], the keys
- * used marked in used[]; 0 when the leaf's pk cannot be looked up (its
- * own conditions chose an access path already). */
-static int lookup_cols(const sql__jnode *in, const joinconds *jc, bool in_left,
-                       const sql_bexpr **look, bool *used)
+/* The leading columns cols[0..ncols) (table positions) of leaf `in`
+ * that equalities bind to the other side: their values over the other
+ * side into look[], the keys used marked in used[] (cleared first). */
+static int key_cols(const sql__jnode *in, const joinconds *jc, bool in_left, const int *cols,
+                    uint32_t ncols, const sql_bexpr **look, bool *used)
 {
-    if (in->method != SQL__JOIN_SCAN || in->scan->table == NULL)
-        return 0;
     const sql_plan *p = in->scan;
-    if (p->path.kind != SQL__PATH_SPAN || p->path.neq > 0 || p->path.lo || p->path.hi)
-        return 0;
+    memset(used, 0, (size_t)jc->nkeys + 1);
     uint32_t k = 0;
-    for (; k < p->table->primary.ncols; k++) {
-        int slot = in->first + p->rc.pk_cols[k];
+    for (; k < ncols; k++) {
+        int slot = in->first + cols[k];
         int found = -1;
         for (int i = 0; i < jc->nkeys && found < 0; i++) {
             const sql_bexpr *ie = in_left ? jc->lk[i] : jc->rk[i];
             if (!used[i] && ie->kind == SQL_BEXPR_COLUMN && ie->column == slot &&
-                lookup_type(jc->types[i].oid, p->table->cols[p->rc.pk_cols[k]].type.oid))
+                lookup_type(jc->types[i].oid, p->table->cols[cols[k]].type.oid))
                 found = i;
         }
         if (found < 0)
@@ -835,32 +832,114 @@ static int lookup_cols(const sql__jnode *in, const joinconds *jc, bool in_left,
     return (int)k;
 }
 
-/* A join that looks the rows of leaf `in` up by primary key for each
- * batch of outer rows; false when `in` cannot be looked up. */
+/* One way to look the rows of a leaf up: through the primary key (ix
+ * -1) or secondary index ix, by its first k columns (look[], the keys
+ * used in used[]); `whole`: every column of a unique key, one row per
+ * lookup. */
+typedef struct lookway {
+    int ix, k;
+    bool whole;
+    const sql_bexpr **look;
+    bool *used;
+} lookway;
+
+static int lookway_alloc(sql__joinbind *jb, const joinconds *jc, lookway *w)
+{
+    w->look = kv_arena_alloc(jb->arena, (size_t)(jc->nkeys + 1) * sizeof(*w->look));
+    w->used = kv_arena_alloc(jb->arena, (size_t)jc->nkeys + 1);
+    return w->look && w->used ? 0 : -1;
+}
+
+/* The secondary index of leaf `in` whose leading columns the
+ * equalities bind best into *best: a whole unique key first, then the
+ * most columns; best->k 0 when none fits. */
+static int best_index(sql__joinbind *jb, const sql__jnode *in, const joinconds *jc, bool in_left,
+                      lookway *best)
+{
+    const sql_plan *p = in->scan;
+    lookway w;
+    if (lookway_alloc(jb, jc, &w) != 0)
+        return -1;
+    best->k = 0;
+    best->whole = false;
+    for (uint32_t x = 0; x < p->table->nindexes; x++) {
+        const sql_index_desc *ix = &p->table->indexes[x];
+        w.ix = (int)x;
+        w.k = key_cols(in, jc, in_left, p->rc.ix_cols[x], ix->ncols, w.look, w.used);
+        w.whole = ix->unique && (uint32_t)w.k == ix->ncols;
+        if (w.k > 0 && (w.whole > best->whole || (w.whole == best->whole && w.k > best->k))) {
+            lookway spare = *best;
+            *best = w;
+            w.look = spare.look;
+            w.used = spare.used;
+        }
+    }
+    return 0;
+}
+
+/* The leaf plan of `in` (the binding's own, which it may change). */
+static sql_plan *leaf_plan(sql__joinbind *jb, const sql__jnode *in)
+{
+    for (int i = 0; i < jb->nscans; i++)
+        if (jb->scans[i] == in->scan)
+            return jb->scans[i];
+    assert(!"a leaf outside the binding");
+    return NULL;
+}
+
+/* How leaf `in` is looked up for the rows of `out`: by its pk when the
+ * equalities bind its leading columns and `out` is not larger; else
+ * through the secondary index they bind best when `out` has at most
+ * half as many rows (entries, then rows: two KV rounds per batch, and
+ * whether the index covers the query is known only at projection).
+ * w->k 0: no lookup (also when the leaf's own conditions chose an
+ * access path). */
+static int choose_lookup(sql__joinbind *jb, const sql__jnode *out, const sql__jnode *in,
+                         bool in_left, const joinconds *jc, lookway *w)
+{
+    w->k = 0;
+    if (in->method != SQL__JOIN_SCAN || in->scan->table == NULL) /* no table: nothing keyed */
+        return 0;
+    const sql_plan *p = in->scan;
+    if (p->path.kind != SQL__PATH_SPAN || p->path.neq > 0 || p->path.lo || p->path.hi)
+        return 0;
+    if (lookway_alloc(jb, jc, w) != 0)
+        return -1;
+    w->ix = -1;
+    w->k = key_cols(in, jc, in_left, p->rc.pk_cols, p->table->primary.ncols, w->look, w->used);
+    w->whole = (uint32_t)w->k == p->table->primary.ncols;
+    if (w->k == 0 && best_index(jb, in, jc, in_left, w) != 0)
+        return -1;
+    if (out->rows > (w->ix < 0 ? in->rows : in->rows / 2))
+        w->k = 0;
+    return 0;
+}
+
+/* A join that looks the rows of leaf `in` up by primary key or through
+ * a secondary index for each batch of outer rows; false when `in`
+ * cannot be looked up. A lookup through an index makes the leaf's
+ * access path that index (neq 0: its key comes from the outer rows), so
+ * that projection may find it index-only and EXPLAIN names it. */
 static bool try_lookup(sql__joinbind *jb, sql__jnode *n, const sql__jnode *out,
                        const sql__jnode *in, bool in_left, joinconds *jc)
 {
-    const sql_bexpr **look = kv_arena_alloc(jb->arena, (size_t)(jc->nkeys + 1) * sizeof(*look));
-    bool *used = kv_arena_alloc(jb->arena, (size_t)jc->nkeys + 1);
-    if (look == NULL || used == NULL || out->rows > in->rows)
-        return false;
-    memset(used, 0, (size_t)jc->nkeys + 1);
-    int k = lookup_cols(in, jc, in_left, look, used);
-    if (k == 0)
+    lookway w;
+    if (choose_lookup(jb, out, in, in_left, jc, &w) != 0 || w.k == 0)
         return false;
     for (int i = 0; i < jc->nkeys; i++)
-        if (!used[i])
+        if (!w.used[i])
             jc->cond[jc->ncond++] = jc->keyconj[i];
-    bool prefix = (uint32_t)k < in->scan->table->primary.ncols;
+    if (w.ix >= 0)
+        leaf_plan(jb, in)->path = (sql__path){.kind = SQL__PATH_INDEX, .ix = (uint32_t)w.ix};
     *n = (sql__jnode){.method = SQL__JOIN_LOOKUP,
                       .kind = n->kind,
                       .outer = out,
                       .inner = in,
                       .inner_left = in_left,
-                      .lookup = look,
-                      .nlookup = k,
-                      .prefix = prefix,
-                      .rows = prefix ? out->rows * 10 : out->rows};
+                      .lookup = w.look,
+                      .nlookup = w.k,
+                      .prefix = !w.whole,
+                      .rows = w.whole ? out->rows : out->rows * 10};
     return true;
 }
 
@@ -1158,7 +1237,11 @@ int sql__join_project(sql__join *j, bool *needed, kv_arena *arena, sql_error *er
         sql_plan *p = j->scans[i];
         bool *mine = needed + j->scan_first[i];
         sql__mark_columns(p->filter, mine, (size_t)leaf_width(p));
-        if (p->table && sql__rowproj_init(&p->rc, mine, arena, &p->proj, err) != 0)
+        if (p->table == NULL) /* its plan's rows come whole */
+            continue;
+        p->path.index_only = p->path.kind == SQL__PATH_INDEX && sql__index_covers(p, mine);
+        if (sql__rowproj_init(&p->rc, mine, arena, &p->proj, err) != 0 ||
+            (p->path.index_only && sql__scan_explain(p, arena, err) != 0))
             return -1;
     }
     return 0;
@@ -1183,7 +1266,14 @@ static size_t describe(const sql__jnode *n, char *buf, size_t at, size_t cap)
                          n->cond ? ", condition" : "", n->filter ? ", filter" : "");
     at = describe(n->outer, buf, at, cap);
     at += (size_t)snprintf(buf ? buf + at : NULL, buf ? cap - at : 0, "; ");
-    at = describe(n->inner, buf, at, cap);
+    const sql_plan *ip = n->inner->scan;
+    if (n->method == SQL__JOIN_LOOKUP && ip->path.kind == SQL__PATH_INDEX)
+        at += (size_t)snprintf(buf ? buf + at : NULL, buf ? cap - at : 0, "%s: %s on %s%s",
+                               n->inner->name,
+                               ip->path.index_only ? "index only lookup" : "index lookup",
+                               ip->table->indexes[ip->path.ix].name, ip->filter ? ", filter" : "");
+    else
+        at = describe(n->inner, buf, at, cap);
     return at + (size_t)snprintf(buf ? buf + at : NULL, buf ? cap - at : 0, "]");
 }
 

@@ -23,7 +23,7 @@ typedef enum sql__join_method {
                        * a subquery, function or WITH query) */
     SQL__JOIN_HASH,   /* hash join on equal keys, inner side in a hash table */
     SQL__JOIN_NESTED, /* nested loop over the materialised inner side */
-    SQL__JOIN_LOOKUP, /* per batch of outer rows, the inner table's rows by pk */
+    SQL__JOIN_LOOKUP, /* per batch of outer rows, the inner table's rows by key */
 } sql__join_method;
 
 typedef struct sql__jnode sql__jnode;
@@ -44,8 +44,10 @@ struct sql__jnode {
     const sql_bexpr *const *okeys, *const *ikeys;
     const sql_type *keytypes;
     int nkeys;
-    /* LOOKUP: the inner side is a table read by its leading pk columns
-     * (all of them unless `prefix`), lookup[k] over the outer side */
+    /* LOOKUP: the inner side is a table read by the leading columns of
+     * its pk or, when its path is SQL__PATH_INDEX, of that secondary
+     * index (all of a unique key's unless `prefix`), lookup[k] over the
+     * outer side */
     const sql_bexpr *const *lookup;
     int nlookup;
     bool prefix;

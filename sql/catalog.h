@@ -108,7 +108,23 @@ typedef struct sql_table_desc {
     /* sequences owned by the table's serial columns, dropped with it */
     uint32_t nsequences;
     const uint32_t *sequence_ids;
+    /* A view (sql_relkind 'v'): the text of its query (CREATE VIEW ...
+     * AS <query>), which the planner parses and plans wherever the view
+     * is read (pg_get_viewdef's source); its result columns are `cols`
+     * (no rows, no indexes: primary.ncols 0). NULL: a table. */
+    const char *view_query;
+    /* A view: the ids of the tables and views its query reads, which
+     * cannot be dropped while it exists (2BP01) */
+    uint32_t ndeps;
+    const uint32_t *dep_ids;
 } sql_table_desc;
+
+/* PostgreSQL's pg_class.relkind of a descriptor: 'v' for a view, 'r'
+ * for a table. */
+static inline char sql_relkind(const sql_table_desc *d)
+{
+    return d->view_query ? 'v' : 'r';
+}
 
 typedef struct sql_database_desc {
     uint32_t id;

@@ -441,6 +441,12 @@ static void put_table(writer *w, const sql_table_desc *t)
     put_u32(w, t->nsequences);
     for (uint32_t i = 0; i < t->nsequences; i++)
         put_u32(w, t->sequence_ids[i]);
+    if (t->view_query == NULL) /* a table's value ends here, as before views */
+        return;
+    put_str(w, t->view_query);
+    put_u32(w, t->ndeps);
+    for (uint32_t i = 0; i < t->ndeps; i++)
+        put_u32(w, t->dep_ids[i]);
 }
 
 int sql__desc_encode(const sql__desc *d, sql_keybuf *b, sql_error *err)
@@ -531,6 +537,14 @@ static void get_table(reader *r, sql_table_desc *t)
     for (uint32_t i = 0; i < t->nsequences && !failed(r); i++)
         seqs[i] = get_u32(r);
     t->sequence_ids = seqs;
+    if (failed(r) || r->p == r->end)
+        return;
+    t->view_query = get_name(r);
+    t->ndeps = get_count(r, 4);
+    uint32_t *deps = get_array(r, t->ndeps, sizeof(*deps));
+    for (uint32_t i = 0; i < t->ndeps && !failed(r); i++)
+        deps[i] = get_u32(r);
+    t->dep_ids = deps;
 }
 
 /* The leading format byte; anything but the one this build writes is a

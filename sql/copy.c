@@ -485,6 +485,24 @@ static int open_table(sql__exec *x, const sql_name *n, const sql_table_desc **ou
                            &x->err);
 }
 
+/* COPY's table, as open_table; a view is 42809 as in PostgreSQL, which
+ * copies only a query's rows from it. */
+static int open_copy_table(sql__exec *x, const sql_name *n, const sql_table_desc **out)
+{
+    if (open_table(x, n, out) < 0)
+        return -1;
+    if ((*out)->view_query == NULL)
+        return 0;
+    bool from = x->st->u.copy.from;
+    sql_error_set(&x->err, x->arena, SQL_STATE_WRONG_OBJECT_TYPE, "cannot copy %s view \"%s\"",
+                  from ? "to" : "from", n->name);
+    sql_error_hint(&x->err, x->arena,
+                   from ? "To enable copying to a view, provide an INSTEAD OF INSERT trigger."
+                        : "Try the COPY (SELECT ...) TO variant.");
+    sql_table_release(*out);
+    return -1;
+}
+
 static const sql_col_desc *find_column(const sql_table_desc *d, const char *name)
 {
     for (uint32_t i = 0; i < d->ncols; i++)
@@ -743,7 +761,7 @@ int sql__copy(sql__exec *x)
         return sql_error_set(&x->err, x->arena, SQL_STATE_FEATURE_NOT_SUPPORTED,
                              "COPY in the extended query protocol is not supported yet");
     if (sql__copy_format(x->query, c, &f, &x->err, x->arena) < 0 ||
-        open_table(x, &c->table, &d) < 0)
+        open_copy_table(x, &c->table, &d) < 0)
         return -1;
     /* the target's names are the descriptor's until copy_from keeps them */
     rc = target_columns(x, d, c, &t);

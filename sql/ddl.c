@@ -64,6 +64,10 @@ const char *sql__ddl_tag(sql_stmt_kind kind)
         return "DROP INDEX";
     case SQL_STMT_EXPLAIN:
         return "EXPLAIN";
+    case SQL_STMT_CREATE_VIEW:
+        return "CREATE VIEW";
+    case SQL_STMT_DROP_VIEW:
+        return "DROP VIEW";
     default:
         assert(kind == SQL_STMT_DROP_ROLE);
         return "DROP ROLE";
@@ -494,7 +498,9 @@ static int drop_table(sql__exec *x)
             return -1;
         if (rc != 0)
             continue;
-        rc = sql_catalog_drop_table(cat(x), txn(x), d, &x->err, x->arena);
+        rc = sql__ddl_not_view(x, d) < 0 || sql__ddl_check_dependents(x, d) < 0
+                 ? -1
+                 : sql_catalog_drop_table(cat(x), txn(x), d, &x->err, x->arena);
         sql_table_release(d);
         if (rc < 0)
             return -1;
@@ -517,6 +523,11 @@ static int truncate_tables(sql__exec *x)
             rc = missing(x, SQL_STATE_UNDEFINED_TABLE, "relation", l->tables[n].name, false);
         if (rc < 0)
             goto out_release;
+        if (sql__ddl_not_view(x, ds[n]) < 0) {
+            sql_table_release(ds[n]);
+            rc = -1;
+            goto out_release;
+        }
     }
     for (int i = 0; i < n && rc == 0; i++)
         rc = sql_catalog_truncate_table(cat(x), txn(x), ds[i], &x->err, x->arena);
@@ -940,7 +951,7 @@ static int alter_table(sql__exec *x)
             return missing(x, SQL_STATE_UNDEFINED_TABLE, "relation", at->table.name, at->if_exists);
         if (rc < 0)
             return -1;
-        rc = alter_cmd(x, d, &at->cmds[i]);
+        rc = sql__ddl_not_view(x, d) < 0 ? -1 : alter_cmd(x, d, &at->cmds[i]);
         sql_table_release(d);
         if (rc < 0)
             return -1;
@@ -1111,6 +1122,8 @@ int sql__ddl(sql__exec *x)
         [SQL_STMT_DROP_ROLE] = drop_role,
         [SQL_STMT_CREATE_INDEX] = sql__ddl_create_index,
         [SQL_STMT_DROP_INDEX] = sql__ddl_drop_index,
+        [SQL_STMT_CREATE_VIEW] = sql__ddl_create_view,
+        [SQL_STMT_DROP_VIEW] = sql__ddl_drop_view,
     };
 
     assert((size_t)x->st->kind < sizeof run / sizeof run[0] && run[x->st->kind]);

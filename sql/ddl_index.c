@@ -209,6 +209,10 @@ int sql__ddl_create_index(sql__exec *x)
     }
     if (rc < 0)
         return -1;
+    if (sql__ddl_not_view(x, t) < 0) {
+        sql_table_release(t);
+        return -1;
+    }
     if (!name)
         rc = choose_name(x, ci, &name);
     else if ((rc = relation_exists(x, name)) > 0) /* 1: skipped */

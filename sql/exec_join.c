@@ -34,6 +34,7 @@
  * scan batch that produced the row; a lookup batch's rows and keys in an
  * arena of their own, freed after the batch.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -94,10 +95,28 @@ static int leaf_row(void *arg, const sql_datum *row, kv_arena *arena, sql_error 
     return lr->cb(lr->cb_arg, lr->r->row, arena, err);
 }
 
+/* A result row of a leaf without a table, on to leaf_row. */
+static int leaf_result(void *arg, const sql_datum *vals, size_t n, sql_error *err)
+{
+    leafrun *lr = arg;
+    assert(n == (size_t)lr->n->nslots);
+    (void)n;
+    return leaf_row(arg, vals, lr->r->arena, err);
+}
+
+/* A leaf's rows: its table's through the access path, or the result
+ * rows of its plan (a subquery, function or WITH query: exec_select.c
+ * runs it, its filter holding the conjuncts pushed down). */
 static int run_leaf(jrun *r, const sql__jnode *n, sql__row_cb cb, void *cb_arg)
 {
     leafrun lr = {r, n, cb, cb_arg};
-    return sql__scan(n->scan, &n->scan->proj, r->ctx, 0, leaf_row, NULL, &lr, r->arena, r->err);
+    if (n->scan->table != NULL)
+        return sql__scan(n->scan, &n->scan->proj, r->ctx, 0, leaf_row, NULL, &lr, r->arena, r->err);
+    sql_run_ctx in = *r->ctx;
+    in.row = leaf_result;
+    in.row_arg = &lr;
+    uint64_t rows;
+    return sql__run_select(n->scan, &in, r->arena, &rows, r->err);
 }
 
 /* ---- joins ------------------------------------------------------------ */

@@ -7,7 +7,8 @@
  * OFFSET (pushed into the scan when rows arrive in order), and the
  * hand-off of writes to exec_write.c.
  *
- *   source (scan | FROM subquery | set operation | VALUES | one row without FROM)
+ *   source (scan | FROM subquery | set operation | VALUES | function | one row
+ *           without FROM)
  *     -> [aggregation]
  *     -> result rows
  *     -> [DISTINCT set] -> (send | keep, sort, [DISTINCT ON], send)
@@ -351,6 +352,13 @@ static int join_source(void *src, sql__row_cb cb, void *cb_arg, sql_error *err)
     return sql__join_run(r->p->join, r->ctx, filter_joined, &f, &r->mem, r->arena, err);
 }
 
+/* The source of a set-returning function's plan: its rows (srf.c). */
+static int srf_source(void *src, sql__row_cb cb, void *cb_arg, sql_error *err)
+{
+    select_run *r = src;
+    return sql__srf_run(r->p, r->ctx, cb, cb_arg, r->arena, err);
+}
+
 /* The source of a set operation: its rows (exec_setop.c). */
 static int setop_source(void *src, sql__row_cb cb, void *cb_arg, sql_error *err)
 {
@@ -377,6 +385,7 @@ int sql__run_select(const sql_plan *p, sql_run_ctx *ctx, kv_arena *arena, uint64
                             : p->join  ? join_source
                             : p->table ? scan_source
                             : p->from  ? sub_source
+                            : p->srf   ? srf_source
                                        : values_source;
     sql__row_cb sink = p->sort ? on_row_sorted : on_row;
     int rc = 0;

@@ -17,12 +17,12 @@
  * or an `Index [Only] Scan` of the secondary index it looks up
  * (PostgreSQL's parameterised nested loop), with `Left`/`Right`/`Full`
  * for outer joins, outer side first; a FROM subquery is `Subquery Scan`
- * over its own plan, VALUES a `Values Scan`. A set operation is an `Append` of its branches
- * (a chain of UNIONs flattened into one, as PostgreSQL pulls them up),
- * under `HashAggregate` for UNION and `HashSetOp Intersect/Except [All]`
- * (over each branch's `Subquery Scan`) for the others; the executor
- * keeps no figures per branch. Above them come Aggregate, Unique (DISTINCT), Sort
- * and Limit as the plan has them, or Insert/Update/Delete for writes
+ * over its own plan (`Subquery Scan on s` as a join's input), VALUES a
+ * `Values Scan`, a function `Function Scan on generate_series s`. A set operation is an `Append` of
+ * its branches (a chain of UNIONs flattened into one, as PostgreSQL pulls them up), under
+ * `HashAggregate` for UNION and `HashSetOp Intersect/Except [All]` (over each branch's `Subquery
+ * Scan`) for the others; the executor keeps no figures per branch. Above them come Aggregate,
+ * Unique (DISTINCT), Sort and Limit as the plan has them, or Insert/Update/Delete for writes
  * (Insert with ON CONFLICT's Conflict Resolution and Arbiter lines).
  *
  * ANALYZE runs the statement in the session's transaction (its result
@@ -120,6 +120,29 @@ static xnode *path_node(explainer *e, const sql_plan *p, const char *alias)
                 as ? " " : "", as ? as : "");
 }
 
+static xnode *select_tree(explainer *e, const sql_plan *p);
+static void uncount(xnode *n);
+
+/* A set-returning function, "Function Scan on generate_series s". */
+static xnode *function_node(explainer *e, const sql__srf *f)
+{
+    const char *name, *alias;
+    sql__srf_names(f, &name, &alias);
+    return node(e, NULL, "Function Scan on %s%s%s", name, alias ? " " : "", alias ? alias : "");
+}
+
+/* A join's leaf without a table: a function, or a subquery (or WITH
+ * query) under "Subquery Scan on name". */
+static xnode *derived_node(explainer *e, const sql_plan *p, const char *name)
+{
+    if (p->from->srf)
+        return function_node(e, p->from->srf);
+    xnode *sub = select_tree(e, p->from);
+    if (sub)
+        uncount(sub);
+    return sub ? node(e, sub, "Subquery Scan on %s", name) : NULL;
+}
+
 /* A join (sub)tree, the streaming (outer) side first. When the held
  * side is the join's left operand the roles print swapped, as
  * PostgreSQL prints them: a LEFT join becomes a Right one. The executor
@@ -138,7 +161,7 @@ static xnode *join_node(explainer *e, const sql__jnode *j)
     const char *const *kind = j->inner_left ? swapped : kinds;
 
     if (j->method == SQL__JOIN_SCAN)
-        return path_node(e, j->scan, j->name);
+        return j->scan->table ? path_node(e, j->scan, j->name) : derived_node(e, j->scan, j->name);
     xnode *outer = join_node(e, j->outer), *inner, *n;
     if (j->method == SQL__JOIN_LOOKUP && j->inner->scan->path.kind == SQL__PATH_INDEX) {
         inner = path_node(e, j->inner->scan, j->inner->name);
@@ -164,8 +187,6 @@ static xnode *join_node(explainer *e, const sql__jnode *j)
     n->kids[n->nkids++] = inner;
     return n;
 }
-
-static xnode *select_tree(explainer *e, const sql_plan *p);
 
 /* Drops the ANALYZE figures of a subtree the executor counts no rows
  * for on their own. */
@@ -232,11 +253,15 @@ static xnode *scan_node(explainer *e, const sql_plan *p)
         return join_node(e, p->join->root);
     if (p->setop)
         return setop_node(e, p->setop);
+    if (p->from && p->from->srf) /* pulled up; no figures of its own */
+        return function_node(e, p->from->srf);
     if (p->from) {
         /* PostgreSQL pulls a VALUES list up into the query reading it */
         xnode *sub = select_tree(e, p->from);
         return sub && !p->from->nvalues ? node(e, sub, "Subquery Scan") : sub;
     }
+    if (p->srf)
+        return function_node(e, p->srf);
     if (p->nvalues)
         return node(e, NULL, "Values Scan on \"*VALUES*\"");
     if (!p->table)

@@ -206,6 +206,16 @@ typedef struct sql_bind_ctx {
 int sql_expr_bind(sql_bind_ctx *ctx, const sql_expr *e, sql_type want, sql_bexpr **out,
                   sql_error *err);
 
+/* 42883 "function f(type, ...) does not exist" for call `e` over its
+ * bound arguments args[0..e->nargs), with PostgreSQL's hint and the
+ * call's position (strings in ctx->arena); returns -1. */
+int sql_expr_no_function(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **args, sql_error *err);
+
+/* 42725 "function f(type, ...) is not unique", as sql_expr_no_function
+ * words it, with PostgreSQL's hint. Returns -1. */
+int sql_expr_ambiguous_function(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **args,
+                                sql_error *err);
+
 /* Wraps `e` in an assignment cast to `to` (INSERT/UPDATE targets:
  * int8 -> int4 with range check, numeric -> numeric(p,s), text ->
  * varchar(n) with 22001, unknown literals parsed as `to`); e itself when

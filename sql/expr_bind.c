@@ -660,7 +660,8 @@ static void func_signature(const sql_expr *e, sql_bexpr **args, char *sig, size_
         snprintf(sig + len, cap - len, ")");
 }
 
-static int func_ambiguous(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **args, sql_error *err)
+int sql_expr_ambiguous_function(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **args,
+                                sql_error *err)
 {
     char sig[512];
 
@@ -673,7 +674,7 @@ static int func_ambiguous(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **args
     return -1;
 }
 
-static int func_error(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **args, sql_error *err)
+int sql_expr_no_function(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **args, sql_error *err)
 {
     char sig[512];
 
@@ -782,15 +783,15 @@ static int bind_func(sql_bind_ctx *ctx, const sql_expr *e, sql_bexpr **out, sql_
         if (bind(ctx, e->args[i], &args[i], err) < 0)
             return -1;
     if (e->schema && strcmp(e->schema, "pg_catalog") != 0)
-        return func_error(ctx, e, args, err);
+        return sql_expr_no_function(ctx, e, args, err);
     for (size_t i = 0; i < sizeof special_forms / sizeof *special_forms; i++)
         if (strcmp(e->name, special_forms[i].name) == 0)
             return special_forms[i].bind(ctx, e, args, out, err);
     rows = sql__fn_find(e->name, false, &n);
     if (rows && best_fit(rows, n, args, e->nargs, false, &f) > 0)
-        return func_ambiguous(ctx, e, args, err);
+        return sql_expr_ambiguous_function(ctx, e, args, err);
     if (!rows || !f)
-        return func_error(ctx, e, args, err);
+        return sql_expr_no_function(ctx, e, args, err);
     return make_call(ctx, f, args, e->nargs, e->location, out, err);
 }
 

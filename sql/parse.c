@@ -430,8 +430,6 @@ static const struct {
 } node_features[] = {
     {PG_QUERY__NODE__NODE_SUB_LINK, "subquery"},
     {PG_QUERY__NODE__NODE_JOIN_EXPR, "JOIN"},
-    {PG_QUERY__NODE__NODE_RANGE_SUBSELECT, "subquery in FROM"},
-    {PG_QUERY__NODE__NODE_RANGE_FUNCTION, "function in FROM"},
     {PG_QUERY__NODE__NODE_A_ARRAY_EXPR, "ARRAY"},
     {PG_QUERY__NODE__NODE_A_INDIRECTION, "subscript or field selection"},
     {PG_QUERY__NODE__NODE_ROW_EXPR, "ROW constructor"},

@@ -215,6 +215,18 @@ typedef struct sql_alter_table {
     int ncmds;
 } sql_alter_table;
 
+/* CREATE [OR REPLACE] VIEW name [(cols)] AS query. The query as a tree
+ * (its locations in this statement's text) and as text, what the catalog
+ * stores and the planner parses again wherever the view is read. */
+typedef struct sql_create_view {
+    sql_name view;
+    const char **cols; /* column aliases; NULL, 0: the query's names */
+    int ncols;
+    bool replace;
+    sql_select *query;
+    const char *query_text; /* from the query's first word to the statement's end */
+} sql_create_view;
+
 /* CREATE [UNIQUE] INDEX [IF NOT EXISTS] [name] ON t (col [ASC|DESC], ...). */
 typedef struct sql_create_index {
     const char *name; /* NULL: none given (t_a_idx is chosen) */
@@ -308,6 +320,11 @@ struct sql_from {
     /* a table: its name and alias (NULL: none) */
     sql_name table;
     const char *alias;
+    /* a subquery or a function (sub; alias set) with its column aliases
+     * (NULL, 0: the query's names); NULL: a table */
+    sql_select *sub;
+    const char **sub_cols;
+    int nsub_cols;
     /* a join: left JOIN right ON on / USING (using) / NATURAL */
     sql_join_kind join;
     sql_from *left, *right;
@@ -380,6 +397,11 @@ struct sql_select {
     sql_select *from_sub;
     const char **from_cols;
     int nfrom_cols;
+    /* A set-returning function in FROM (from_sub->func): the call, and
+     * WITH ORDINALITY; of the other fields only alias (the relation's
+     * name) is set */
+    sql_expr *func;
+    bool func_ordinality;
     /* WITH: visible in this SELECT and the subqueries inside it */
     sql_cte *ctes;
     int nctes;
@@ -473,6 +495,8 @@ typedef enum sql_stmt_kind {
     SQL_STMT_CREATE_INDEX,
     SQL_STMT_DROP_INDEX, /* DROP INDEX [IF EXISTS] a, b (u.tables) */
     SQL_STMT_EXPLAIN,
+    SQL_STMT_CREATE_VIEW,
+    SQL_STMT_DROP_VIEW, /* DROP VIEW [IF EXISTS] a, b (u.tables) */
 } sql_stmt_kind;
 
 typedef struct sql_stmt {
@@ -483,8 +507,9 @@ typedef struct sql_stmt {
     int len;
     union {
         sql_create_table create_table;
-        sql_table_list tables; /* DROP TABLE/INDEX, TRUNCATE, VACUUM, ANALYZE */
+        sql_table_list tables; /* DROP TABLE/INDEX/VIEW, TRUNCATE, VACUUM, ANALYZE */
         sql_create_index create_index;
+        sql_create_view create_view;
         sql_explain explain;
         sql_copy copy;
         sql_alter_table alter_table;

@@ -6,8 +6,8 @@
  * Joined tables keep PostgreSQL's shape: each JoinExpr becomes a join
  * node over its two items. INNER, LEFT, RIGHT, FULL, CROSS (an INNER
  * join without a condition), ON, USING and NATURAL are taken; a join
- * alias (JOIN ... AS j, USING (...) AS j) and FROM items other than
- * tables and joins are refused with 0A000.
+ * alias (JOIN ... AS j, USING (...) AS j) is refused with 0A000. Items
+ * may also be subqueries and set-returning functions (sql_from.sub).
  */
 #include <string.h>
 
@@ -77,6 +77,18 @@ static int from_item(sql__pctx *c, const PgQuery__Node *n, int loc, sql_from **o
         return sql__range_var(c, n->range_var, &f->table, &f->alias);
     case PG_QUERY__NODE__NODE_JOIN_EXPR:
         return join_expr(c, n->join_expr, loc, f);
+    case PG_QUERY__NODE__NODE_RANGE_SUBSELECT:
+    case PG_QUERY__NODE__NODE_RANGE_FUNCTION: {
+        sql__derived d = {0};
+        if (sql__from_derived(c, n, loc, &d) < 0)
+            return -1;
+        *f = (sql_from){.location = loc,
+                        .alias = d.alias,
+                        .sub = d.sub,
+                        .sub_cols = d.cols,
+                        .nsub_cols = d.ncols};
+        return 0;
+    }
     default:
         return sql__unsupported_node(c, n, loc);
     }

@@ -56,6 +56,11 @@ int sql__expr_list(sql__pctx *c, PgQuery__Node **items, size_t n, sql_expr ***ou
 int sql__targets(sql__pctx *c, PgQuery__Node **items, size_t n, sql_target **out, int *nout);
 int sql__type(sql__pctx *c, const PgQuery__TypeName *tn, sql_type *out, bool *serial);
 
+/* ---- parse_view.c ---- */
+/* CREATE VIEW `s` of statement `st` (its location and len set). */
+int sql__parse_create_view(sql__pctx *c, const PgQuery__ViewStmt *s, const sql_stmt *st,
+                           sql_create_view *out);
+
 /* ---- parse_ddl.c ---- */
 int sql__create_table(sql__pctx *c, const PgQuery__CreateStmt *s, sql_create_table *out);
 int sql__alter_table(sql__pctx *c, const PgQuery__AlterTableStmt *s, int location,
@@ -73,6 +78,19 @@ int sql__explain_stmt(sql__pctx *c, const PgQuery__ExplainStmt *s, int location,
 /* A SELECT (a statement's, or a subquery's); `loc` for clause errors
  * without a location of their own. */
 int sql__select_stmt(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_select *out);
+
+/* A FROM item that is no table: (subquery) or a set-returning function
+ * call, its alias and column aliases (sql_select.from_sub, sql_from.sub). */
+typedef struct sql__derived {
+    sql_select *sub;
+    const char *alias;
+    const char **cols;
+    int ncols;
+} sql__derived;
+
+/* Translates RangeSubselect or RangeFunction `n` into *out (zeroed by
+ * the caller); everything in the parse arena. -1 with the error set. */
+int sql__from_derived(sql__pctx *c, const PgQuery__Node *n, int loc, sql__derived *out);
 /* One raw statement; out->location and out->len are the caller's. */
 int sql__stmt(sql__pctx *c, const PgQuery__Node *n, int location, sql_stmt *out);
 

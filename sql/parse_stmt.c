@@ -54,17 +54,58 @@ static int alias_columns(sql__pctx *c, const PgQuery__Alias *a, const char ***ou
 
 /* FROM (subquery) [AS] alias [(cols)]; PostgreSQL 15's grammar demands
  * the alias. */
-static int from_subselect(sql__pctx *c, const PgQuery__RangeSubselect *r, int loc, sql_select *out)
+static int from_subselect(sql__pctx *c, const PgQuery__RangeSubselect *r, int loc,
+                          sql__derived *out)
 {
     if (r->lateral)
         return sql__unsupported(c, loc, "LATERAL");
     assert(r->alias && r->subquery->node_case == PG_QUERY__NODE__NODE_SELECT_STMT);
-    out->from_sub = sql__palloc(c, sizeof *out->from_sub);
+    out->sub = sql__palloc(c, sizeof *out->sub);
     out->alias = sql__pstrdup(c, r->alias->aliasname);
-    if (!out->from_sub || !out->alias ||
-        alias_columns(c, r->alias, &out->from_cols, &out->nfrom_cols) < 0)
+    if (!out->sub || !out->alias || alias_columns(c, r->alias, &out->cols, &out->ncols) < 0)
         return -1;
-    return sql__select_stmt(c, r->subquery->select_stmt, loc, out->from_sub);
+    return sql__select_stmt(c, r->subquery->select_stmt, loc, out->sub);
+}
+
+/* FROM f(args) [WITH ORDINALITY] [[AS] alias [(cols)]]: a query whose
+ * `func` is the call. The relation is named after the function unless
+ * aliased, and so is its value column unless the column list names it
+ * (every set-returning function we have returns one scalar column). */
+static int from_function(sql__pctx *c, const PgQuery__RangeFunction *r, int loc, sql__derived *out)
+{
+    if (r->lateral)
+        return sql__unsupported(c, loc, "LATERAL");
+    if (r->is_rowsfrom || r->n_functions != 1)
+        return sql__unsupported(c, loc, "ROWS FROM");
+    const PgQuery__List *pair = r->functions[0]->list;
+    assert(r->functions[0]->node_case == PG_QUERY__NODE__NODE_LIST && pair->n_items == 2);
+    if (r->n_coldeflist || pair->items[1]->node_case != PG_QUERY__NODE__NODE__NOT_SET)
+        return sql__unsupported(c, loc, "a column definition list");
+    if (pair->items[0]->node_case != PG_QUERY__NODE__NODE_FUNC_CALL)
+        return sql__unsupported_node(c, pair->items[0], loc);
+    out->sub = sql__palloc(c, sizeof *out->sub);
+    if (!out->sub || sql__expr(c, pair->items[0], &out->sub->func) < 0)
+        return -1;
+    out->sub->func_ordinality = r->ordinality;
+    out->alias = r->alias ? sql__pstrdup(c, r->alias->aliasname) : out->sub->func->name;
+    out->sub->alias = out->alias;
+    if (!out->alias || alias_columns(c, r->alias, &out->cols, &out->ncols) < 0)
+        return -1;
+    if (out->ncols == 0) {
+        if (!(out->cols = sql__palloc(c, sizeof *out->cols)))
+            return -1;
+        out->cols[0] = out->alias;
+        out->ncols = 1;
+    }
+    return 0;
+}
+
+int sql__from_derived(sql__pctx *c, const PgQuery__Node *n, int loc, sql__derived *out)
+{
+    if (n->node_case == PG_QUERY__NODE__NODE_RANGE_SUBSELECT)
+        return from_subselect(c, n->range_subselect, loc, out);
+    assert(n->node_case == PG_QUERY__NODE__NODE_RANGE_FUNCTION);
+    return from_function(c, n->range_function, loc, out);
 }
 
 /* WITH name [(cols)] AS (SELECT ...), ...: only SELECT bodies. */
@@ -222,13 +263,20 @@ int sql__select_stmt(sql__pctx *c, const PgQuery__SelectStmt *s, int loc, sql_se
     if (s->n_values_lists)
         return values_query(c, s, out);
     const PgQuery__Node *f = s->n_from_clause == 1 ? s->from_clause[0] : NULL;
-    if (f && (f->node_case == PG_QUERY__NODE__NODE_RANGE_VAR ||
-              f->node_case == PG_QUERY__NODE__NODE_RANGE_SUBSELECT)) {
+    if (f && f->node_case == PG_QUERY__NODE__NODE_RANGE_VAR) {
         out->has_from = true;
-        if (f->node_case == PG_QUERY__NODE__NODE_RANGE_SUBSELECT
-                ? from_subselect(c, f->range_subselect, loc, out) < 0
-                : sql__range_var(c, f->range_var, &out->from, &out->alias) < 0)
+        if (sql__range_var(c, f->range_var, &out->from, &out->alias) < 0)
             return -1;
+    } else if (f && (f->node_case == PG_QUERY__NODE__NODE_RANGE_SUBSELECT ||
+                     f->node_case == PG_QUERY__NODE__NODE_RANGE_FUNCTION)) {
+        sql__derived d = {0};
+        out->has_from = true;
+        if (sql__from_derived(c, f, loc, &d) < 0)
+            return -1;
+        out->from_sub = d.sub;
+        out->alias = d.alias;
+        out->from_cols = d.cols;
+        out->nfrom_cols = d.ncols;
     } else if (s->n_from_clause > 0 && sql__from_items(c, s->from_clause, s->n_from_clause, loc,
                                                        &out->from_items, &out->nfrom) < 0) {
         return -1;
@@ -398,12 +446,14 @@ static int drop_stmt(sql__pctx *c, const PgQuery__DropStmt *s, int loc, sql_stmt
     const ProtobufCEnumValue *v;
     sql_table_list *out = &st->u.tables;
 
-    st->kind = s->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_INDEX ? SQL_STMT_DROP_INDEX
-                                                                     : SQL_STMT_DROP_TABLE;
+    st->kind = s->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_INDEX  ? SQL_STMT_DROP_INDEX
+               : s->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_VIEW ? SQL_STMT_DROP_VIEW
+                                                                      : SQL_STMT_DROP_TABLE;
     if (s->concurrent)
         return sql__unsupported(c, loc, "DROP INDEX CONCURRENTLY");
     if (s->remove_type != PG_QUERY__OBJECT_TYPE__OBJECT_TABLE &&
-        s->remove_type != PG_QUERY__OBJECT_TYPE__OBJECT_INDEX) {
+        s->remove_type != PG_QUERY__OBJECT_TYPE__OBJECT_INDEX &&
+        s->remove_type != PG_QUERY__OBJECT_TYPE__OBJECT_VIEW) {
         /* "OBJECT_INDEX" -> "DROP INDEX" */
         v = protobuf_c_enum_descriptor_get_value(&pg_query__object_type__descriptor,
                                                  s->remove_type);
@@ -653,6 +703,9 @@ static int ddl_stmt(sql__pctx *c, const PgQuery__Node *n, int loc, sql_stmt *out
     case PG_QUERY__NODE__NODE_INDEX_STMT:
         out->kind = SQL_STMT_CREATE_INDEX;
         return sql__parse_create_index(c, n->index_stmt, loc, &out->u.create_index);
+    case PG_QUERY__NODE__NODE_VIEW_STMT:
+        out->kind = SQL_STMT_CREATE_VIEW;
+        return sql__parse_create_view(c, n->view_stmt, out, &out->u.create_view);
     case PG_QUERY__NODE__NODE_EXPLAIN_STMT:
         out->kind = SQL_STMT_EXPLAIN;
         return sql__explain_stmt(c, n->explain_stmt, loc, &out->u.explain);

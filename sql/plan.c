@@ -30,6 +30,7 @@
  * expression subquery's scopes link to the scope it appears in, so its
  * names may resolve outwards (docs/sql.md, "Subqueries").
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,11 @@ int sql__open_table(sql_catalog *c, sql_txn *t, uint32_t db_id, const sql_name *
     return rc == 0 ? 0 : -1;
 }
 
+static int open_view(planner *pl, const sql_table_desc *v, const char *alias, sql_error *err);
+static int pass_through(planner *pl, sql_error *err);
+
+/* Opens table `name` for the statement, or reads the view it names as
+ * a FROM subquery (a write to a view is refused). */
 static int open_table(planner *pl, const sql_name *name, const char *alias, sql_error *err)
 {
     sql_plan_ctx *c = pl->ctx;
@@ -156,6 +162,12 @@ static int open_table(planner *pl, const sql_name *name, const char *alias, sql_
     if (rc != 0)
         return -1;
     const sql_table_desc *t = pl->p->table;
+    if (t->view_query != NULL) {
+        /* a write's target is a table: sql__plan rewrote a write to a view */
+        assert(pl->p->kind == SQL_STMT_SELECT);
+        pl->p->table = NULL;
+        return open_view(pl, t, alias, err);
+    }
     sql_scope_col *cols = kv_arena_alloc(pl->arena, (t->ncols + 1) * sizeof(*cols));
     pl->dfl = kv_arena_alloc(pl->arena, (t->ncols + 1) * sizeof(*pl->dfl));
     pl->dfl_done = kv_arena_alloc(pl->arena, t->ncols + 1);
@@ -219,6 +231,36 @@ static int from_scope(planner *pl, sql_plan *sub, const char *alias, const char 
     pl->has_from = true;
     pl->p->from = sub;
     return 0;
+}
+
+/* FROM a view: its query, parsed from the descriptor, planned as a
+ * FROM subquery that sees no WITH query or column of this statement
+ * (error positions point into the view's text), its columns named as
+ * the view's. The subquery's plan keeps the reference to `v`. */
+static int open_view(planner *pl, const sql_table_desc *v, const char *alias, sql_error *err)
+{
+    const sql_select *q;
+    sql_plan_ctx in_view = *pl->ctx;
+    in_view.query = v->view_query;
+    planner vp = {.ctx = &in_view, .arena = pl->arena, .p = pl->p};
+    sql_plan *sub;
+    bool correlated;
+    if (sql__view_query(v, pl->arena, &q, err) != 0 ||
+        plan_nested(&vp, NULL, q, NULL, NULL, 0, &sub, &correlated, err) != 0) {
+        sql_table_release(v);
+        return -1;
+    }
+    sub->view = v;
+    sub->catalog_gen = pl->p->catalog_gen;
+    /* columns added to its tables since (SELECT *) are not the view's */
+    if (sub->ntargets > (int)v->ncols)
+        sub->ntargets = (int)v->ncols;
+    const char **names = kv_arena_alloc(pl->arena, ((size_t)v->ncols + 1) * sizeof(*names));
+    if (names == NULL)
+        return sql__oom(pl->arena, err);
+    for (uint32_t i = 0; i < v->ncols; i++)
+        names[i] = v->cols[i].name;
+    return from_scope(pl, sub, alias ? alias : v->name, names, (int)v->ncols, "view", err);
 }
 
 /* Plans FROM subquery `q` (its own FROM looks up WITH queries in
@@ -1165,7 +1207,9 @@ int sql__scan_open(sql_plan_ctx *ctx, const sql_name *name, const char *alias, k
         return sql__oom(arena, err);
     *p = (sql_plan){.kind = SQL_STMT_SELECT, .catalog = ctx->catalog, .returns_rows = true};
     planner pl = {.ctx = ctx, .arena = arena, .p = p};
-    if (open_table(&pl, name, alias, err) != 0) {
+    /* a view becomes a plan without a table passing its rows through */
+    if (open_table(&pl, name, alias, err) != 0 ||
+        (p->table == NULL && pass_through(&pl, err) != 0)) {
         sql__plan_free(p);
         return -1;
     }
@@ -1194,15 +1238,95 @@ int sql__scan_explain(sql_plan *p, kv_arena *arena, sql_error *err)
 
 /* ---- statements ------------------------------------------------------ */
 
+/* The targets of a plan that passes its input rows (pl->scope) through
+ * unchanged, named as the scope names them. */
+static int pass_through(planner *pl, sql_error *err)
+{
+    sql_plan *p = pl->p;
+    int n = pl->scope.ncols;
+    sql_bexpr *cols = kv_arena_alloc(pl->arena, ((size_t)n + 1) * sizeof(*cols));
+    const sql_bexpr **targets = kv_arena_alloc(pl->arena, ((size_t)n + 1) * sizeof(*targets));
+    p->cols = kv_arena_alloc(pl->arena, ((size_t)n + 1) * sizeof(*p->cols));
+    if (cols == NULL || targets == NULL || p->cols == NULL)
+        return sql__oom(pl->arena, err);
+    for (int i = 0; i < n; i++) {
+        const sql_scope_col *c = &pl->scope.cols[i];
+        cols[i] =
+            (sql_bexpr){.kind = SQL_BEXPR_COLUMN, .type = c->type, .location = -1, .column = i};
+        targets[i] = &cols[i];
+        p->cols[i] = (sql_column_info){.name = c->name, .type = c->type};
+    }
+    p->targets = targets;
+    p->ntargets = n;
+    return 0;
+}
+
+/* sql__join_hooks.open_item: a join's item that is a subquery, a
+ * function or a WITH query becomes a plan without a table that reads it
+ * as its FROM (as open_from does for a lone item) and passes its rows
+ * through; the join filters them. 1 for a table. */
+static int open_join_item(void *arg, const sql_from *f, sql_plan **out, sql_error *err)
+{
+    planner *pl = arg;
+    const planner *level;
+    int at;
+    if (f->sub == NULL && (f->table.schema || find_cte(pl, f->table.name, &level, &at) == NULL))
+        return 1;
+    sql_plan *w = kv_arena_alloc(pl->arena, sizeof(*w));
+    if (w == NULL)
+        return sql__oom(pl->arena, err);
+    *w = (sql_plan){.kind = SQL_STMT_SELECT, .catalog = pl->ctx->catalog, .returns_rows = true};
+    /* the same WITH queries and enclosing scope; the plans it makes are w's */
+    planner in = *pl;
+    in.p = w;
+    in.outer_used = false;
+    const sql_select s = {.has_from = true,
+                          .from = f->table,
+                          .alias = f->alias,
+                          .from_sub = f->sub,
+                          .from_cols = f->sub_cols,
+                          .nfrom_cols = f->nsub_cols};
+    int rc = open_from(&in, &s, err) != 0 || pass_through(&in, err) != 0 ? -1 : 0;
+    pl->outer_used |= in.outer_used;
+    if (rc != 0) {
+        /* a function's arguments naming another item of this FROM: legal
+         * in PostgreSQL, whose functions in FROM are implicitly LATERAL */
+        if (f->sub != NULL && f->sub->func != NULL && err->state == SQL_STATE_UNDEFINED_TABLE)
+            sql_error_set(err, pl->arena, SQL_STATE_FEATURE_NOT_SUPPORTED,
+                          "a function in FROM reading another FROM item is not supported yet");
+        sql__plan_free(w);
+        return -1;
+    }
+    *out = w;
+    return 0;
+}
+
 /* FROM with joins (items[0..n)): the joined row is the scope. */
 static int join_from(planner *pl, sql_from *const *items, int n, sql_error *err)
 {
     const sql_scope *scope;
-    if (sql__join_from(pl->ctx, pl->arena, items, n, pl->outer, &pl->outer_used, &pl->join, &scope,
-                       err) != 0)
+    const sql__join_hooks hooks = {
+        .open_item = open_join_item, .subquery = plan_subquery, .arg = pl};
+    if (sql__join_from(pl->ctx, &hooks, pl->arena, items, n, pl->outer, &pl->outer_used, &pl->join,
+                       &scope, err) != 0)
         return -1;
     pl->scope = *scope;
     return 0;
+}
+
+/* A set-returning function in FROM: its arguments see no columns of
+ * their own (names resolve outwards); srf.c does the rest. */
+static int plan_function(planner *pl, const sql_select *s, sql_error *err)
+{
+    sql_bind_ctx bc = {.arena = pl->arena,
+                       .query = pl->ctx->query,
+                       .scope = &pl->empty,
+                       .params = pl->ctx->params,
+                       .clause = "FROM",
+                       .agg_clause = "functions in FROM",
+                       .subquery = plan_subquery,
+                       .subquery_arg = pl};
+    return sql__srf_bind(&bc, s->func, s->func_ordinality, s->alias, pl->p, err);
 }
 
 static int bind_limits(planner *pl, const sql_expr *limit, const sql_expr *offset, sql_error *err)
@@ -1379,6 +1503,14 @@ static int plan_select(planner *pl, const sql_select *s, sql_error *err)
         return plan_setop(pl, s, err);
     if (s->nvalues > 0)
         return plan_values(pl, s, err);
+    if (s->func != NULL)
+        return plan_function(pl, s, err);
+    sql_select *projected;
+    int srf = sql__srf_targets(s, pl->arena, pl->ctx->query, &projected, err);
+    if (srf < 0)
+        return -1;
+    if (srf == 1)
+        s = projected;
     if (s->has_from && open_from(pl, s, err) != 0)
         return -1;
     if (s->nfrom > 0 && join_from(pl, s->from_items, s->nfrom, err) != 0)
@@ -1889,6 +2021,8 @@ int sql__plan(sql_plan_ctx *ctx, const sql_stmt *st, kv_arena *arena, sql_plan *
     *p = (sql_plan){.kind = st->kind, .catalog = ctx->catalog};
     planner pl = {.ctx = ctx, .arena = arena, .p = p};
     int rc;
+    if (st->kind != SQL_STMT_SELECT && sql__view_write(ctx, st, arena, &st, &p->view, err) != 0)
+        return -1;
     switch (st->kind) {
     case SQL_STMT_SELECT:
         rc = plan_select(&pl, &st->u.select, err);
@@ -1924,6 +2058,8 @@ void sql__plan_free(sql_plan *p)
     p->nsubs = 0;
     sql_table_release(p->table);
     p->table = NULL;
+    sql_table_release(p->view);
+    p->view = NULL;
     if (p->join != NULL)
         sql__join_free(p->join);
     p->join = NULL;
@@ -1959,6 +2095,23 @@ const char *sql__plan_tag(const sql_plan *p)
     }
 }
 
+/* Whether descriptor d (NULL: none) changed since generation gen. */
+static bool desc_stale(sql_catalog *c, uint64_t gen, const sql_table_desc *d)
+{
+    if (d == NULL || d->virtual_ || sql_catalog_generation(c) == gen)
+        return false;
+    kv_arena *arena;
+    if (kv_arena_create(&arena) != 0)
+        return true;
+    sql_error err = {0};
+    const sql_table_desc *now = NULL;
+    int rc = sql_catalog_table(c, NULL, d->db_id, d->name, &now, &err, arena);
+    bool stale = rc != 0 || now->id != d->id || now->version != d->version;
+    sql_table_release(now);
+    kv_arena_destroy(arena);
+    return stale;
+}
+
 bool sql__plan_stale(const sql_plan *p, sql_catalog *c)
 {
     for (int i = 0; i < p->nsubs; i++)
@@ -1966,18 +2119,7 @@ bool sql__plan_stale(const sql_plan *p, sql_catalog *c)
             return true;
     if (p->join != NULL)
         return sql__join_stale(p->join, c);
-    if (p->table == NULL || p->table->virtual_ || sql_catalog_generation(c) == p->catalog_gen)
-        return false;
-    kv_arena *arena;
-    if (kv_arena_create(&arena) != 0)
-        return true;
-    sql_error err = {0};
-    const sql_table_desc *now = NULL;
-    int rc = sql_catalog_table(c, NULL, p->table->db_id, p->table->name, &now, &err, arena);
-    bool stale = rc != 0 || now->id != p->table->id || now->version != p->table->version;
-    sql_table_release(now);
-    kv_arena_destroy(arena);
-    return stale;
+    return desc_stale(c, p->catalog_gen, p->table) || desc_stale(c, p->catalog_gen, p->view);
 }
 
 const char *sql__plan_explain(const sql_plan *p)

@@ -184,6 +184,13 @@ struct sql_plan {
      * targets their columns; nvalues 0: none */
     const sql_bexpr *const *const *values;
     int nvalues;
+    /* A set-returning function in FROM (srf.c; table NULL): its rows are
+     * the input rows, the targets their columns; NULL: none */
+    const struct sql__srf *srf;
+    /* The plan of a view's query where the view is read (plan_view.c):
+     * the view's descriptor, referenced until the plan is freed; NULL:
+     * none */
+    const sql_table_desc *view;
 };
 
 /* Called with each row that passes the filter: row[0..ncols) in table
@@ -396,6 +403,65 @@ int sql__values_run(const sql_plan *p, sql_run_ctx *ctx, sql__row_cb cb, void *c
  * with `err` set (strings in `arena`). */
 int sql__setop_run(const sql__setop *s, sql_run_ctx *ctx, sql__row_cb cb, void *cb_arg,
                    sql__membudget *mem, kv_arena *arena, sql_error *err);
+
+/* ---- srf.c: set-returning functions in FROM ---- */
+
+typedef struct sql__srf sql__srf;
+
+/* Makes p the plan of FROM function `call` [WITH ORDINALITY] named
+ * `alias` (for EXPLAIN): its arguments bound through bc (over no
+ * columns of their own), the function and signature chosen (0A000 for
+ * a function that is not set-returning here, 42883 when no signature
+ * fits), p's targets its columns (the value, then "ordinality").
+ * Everything in bc->arena. */
+int sql__srf_bind(sql_bind_ctx *bc, const sql_expr *call, bool ordinality, const char *alias,
+                  sql_plan *p, sql_error *err);
+
+/* SELECT `s` with a set-returning call in its select list: 0 when it
+ * has none; 1 with *out, a copy of s that reads the call as FROM call
+ * AS name (one call in a query without FROM or grouping: PostgreSQL's
+ * ProjectSet gives the same rows); else -1 with 0A000 at the call.
+ * Everything in `arena`. */
+int sql__srf_targets(const sql_select *s, kv_arena *arena, const char *query, sql_select **out,
+                     sql_error *err);
+
+/* The rows of function plan p to cb (as sql__row_cb, 1 stops), scratch
+ * memory per batch of rows; errors' strings in `arena`. 0 or -1. */
+int sql__srf_run(const sql_plan *p, sql_run_ctx *ctx, sql__row_cb cb, void *cb_arg, kv_arena *arena,
+                 sql_error *err);
+
+/* The function's name and the relation's alias (NULL: none other),
+ * borrowed from the plan, for EXPLAIN. */
+void sql__srf_names(const sql__srf *f, const char **name, const char **alias);
+
+/* ---- plan_view.c: views ---- */
+
+/* The query of view `v`, parsed from its text into `arena`. -1 with
+ * `err` set. */
+int sql__view_query(const sql_table_desc *v, kv_arena *arena, const sql_select **out,
+                    sql_error *err);
+
+/* The error of statement `kind` (INSERT, UPDATE, DELETE) writing to
+ * view `v`: PostgreSQL's 55000 "cannot insert into view" with its reason
+ * when the view is not automatically updatable, else 0A000 (strings in
+ * `arena`). Returns -1. */
+int sql__view_write_error(const sql_table_desc *v, sql_stmt_kind kind, kv_arena *arena,
+                          sql_error *err);
+
+/* Write `st` (INSERT, UPDATE, DELETE) whose target may be a view: *out
+ * is st itself when the target is no view; else st rewritten against
+ * the table under the view (and under the views it reads), the
+ * outermost view's reference in *view (the caller's to release). A view
+ * Tardigrade does not write through is sql__view_write_error's error;
+ * ON CONFLICT, UPDATE ... FROM and subqueries through a view are 0A000.
+ * The new statement lives in `arena`. */
+int sql__view_write(const sql_plan_ctx *ctx, const sql_stmt *st, kv_arena *arena,
+                    const sql_stmt **out, const sql_table_desc **view, sql_error *err);
+
+/* The ids of the tables and views plan `p` reads directly (not those a
+ * view it reads reads), *ids[0..*n) in `arena`. -1 with `err` set. */
+int sql__plan_relations(const sql_plan *p, kv_arena *arena, uint32_t **ids, uint32_t *n,
+                        sql_error *err);
 
 /* ---- exec_subquery.c ---- */
 

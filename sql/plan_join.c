@@ -67,6 +67,7 @@ typedef struct clist {
 
 struct sql__joinbind {
     sql_plan_ctx *ctx;
+    const sql__join_hooks *hooks; /* while binding */
     kv_arena *arena;
     ftree **items;
     int nitems;
@@ -189,14 +190,26 @@ static void expr_rels(const sql__joinbind *jb, const sql_bexpr *e, relset *s)
         expr_rels(jb, e->els, s);
 }
 
+static bool has_subquery(const sql_bexpr *e)
+{
+    bool found = e->kind == SQL_BEXPR_SUBQUERY || (e->els != NULL && has_subquery(e->els));
+    for (int i = 0; i < e->nargs && !found; i++)
+        found = has_subquery(e->args[i]);
+    return found;
+}
+
 /* Adds the conjuncts of `e` to `cl`, each read through copy_from (a
  * merged USING column of an inner or one-sided outer join is the column
- * it was merged from). */
-static int add_conjuncts(sql__joinbind *jb, clist *cl, const sql_bexpr *e, sql_error *err)
+ * it was merged from). A conjunct with a subquery (of ON: WHERE's stay
+ * above the joins) counts as reading all of `own`, the ON's join: the
+ * columns a correlated subquery reads are out of sight here, and it is
+ * then evaluated over the whole joined row, never pushed into a leaf. */
+static int add_conjuncts(sql__joinbind *jb, clist *cl, const sql_bexpr *e, relset own,
+                         sql_error *err)
 {
     if (e->kind == SQL_BEXPR_AND) {
         for (int i = 0; i < e->nargs; i++)
-            if (add_conjuncts(jb, cl, e->args[i], err) != 0)
+            if (add_conjuncts(jb, cl, e->args[i], own, err) != 0)
                 return -1;
         return 0;
     }
@@ -207,6 +220,8 @@ static int add_conjuncts(sql__joinbind *jb, clist *cl, const sql_bexpr *e, sql_e
     if (c->e == NULL)
         return sql__oom(jb->arena, err);
     expr_rels(jb, c->e, &c->rels);
+    if (has_subquery(c->e))
+        c->rels = relset_union(c->rels, own);
     cl->n++;
     return 0;
 }
@@ -229,6 +244,12 @@ static const sql_bexpr *and_of(kv_arena *arena, const sql_bexpr **args, int n)
 
 /* ---- binding the FROM tree ------------------------------------------- */
 
+/* The columns a leaf's plan gives: its table's, or its result's. */
+static int leaf_width(const sql_plan *p)
+{
+    return p->table ? (int)p->table->ncols : p->ntargets;
+}
+
 static int count_leaves(const sql_from *f)
 {
     return f->is_join ? count_leaves(f->left) + count_leaves(f->right) : 1;
@@ -248,10 +269,13 @@ static int open_tables(sql__joinbind *jb, const sql_from *f, ftree **out, sql_er
                        open_tables(jb, f->right, &t->right, err) != 0
                    ? -1
                    : 0;
-    if (sql__scan_open(jb->ctx, &f->table, f->alias, jb->arena, &t->scan, err) != 0)
+    int rc = jb->hooks->open_item(jb->hooks->arg, f, &t->scan, err);
+    if (rc == 1)
+        rc = sql__scan_open(jb->ctx, &f->table, f->alias, jb->arena, &t->scan, err);
+    if (rc != 0)
         return -1;
     jb->scans[jb->nscans++] = t->scan;
-    t->ncols = (int)t->scan->table->ncols;
+    t->ncols = leaf_width(t->scan);
     jb->maxcols += 2 * t->ncols;
     return 0;
 }
@@ -270,9 +294,13 @@ static void add_slot(sql__joinbind *jb, sql_scope_col col, int copy_from)
 
 static int bind_leaf(sql__joinbind *jb, ftree *t, sql_error *err)
 {
-    const sql_table_desc *tab = t->scan->table;
-    sql_scope_rel rel = {
-        .name = tab->name, .alias = t->f->alias, .first = jb->ncols, .ncols = t->ncols};
+    const sql_plan *p = t->scan;
+    sql_scope_rel rel = {.name = p->table      ? p->table->name
+                                 : t->f->alias ? t->f->alias
+                                               : t->f->table.name,
+                         .alias = t->f->alias,
+                         .first = jb->ncols,
+                         .ncols = t->ncols};
     for (int r = 0; r < jb->nrels; r++) {
         if (jb->rels[r].name && strcmp(rel_name(&jb->rels[r]), rel_name(&rel)) == 0) {
             /* PostgreSQL gives no position */
@@ -282,9 +310,13 @@ static int bind_leaf(sql__joinbind *jb, ftree *t, sql_error *err)
     }
     t->first = jb->ncols;
     jb->scan_first[jb->nbound++] = t->first; /* tables bind in the order they opened */
-    for (int i = 0; i < t->ncols; i++)
-        add_slot(jb, (sql_scope_col){tab->cols[i].name, tab->cols[i].type, tab->cols[i].hidden},
+    for (int i = 0; i < t->ncols; i++) {
+        const sql_col_desc *c = p->table ? &p->table->cols[i] : NULL;
+        add_slot(jb,
+                 c ? (sql_scope_col){c->name, c->type, c->hidden}
+                   : (sql_scope_col){p->cols[i].name, p->cols[i].type, false},
                  -1);
+    }
     t->rlo = jb->nrels;
     jb->rels[jb->nrels++] = rel;
     t->rhi = jb->nrels;
@@ -470,7 +502,9 @@ static int bind_on(sql__joinbind *jb, ftree *t, sql_error *err)
                        .scope = &view,
                        .params = jb->ctx->params,
                        .clause = "JOIN/ON",
-                       .agg_clause = "JOIN conditions"};
+                       .agg_clause = "JOIN conditions",
+                       .subquery = jb->hooks->subquery,
+                       .subquery_arg = jb->hooks->arg};
     sql_bexpr *b;
     t->on = kv_arena_alloc(jb->arena, sizeof(*t->on));
     if (t->on == NULL)
@@ -530,15 +564,19 @@ static int bind_from(sql__joinbind *jb, sql_from *const *items, sql_error *err)
     return 0;
 }
 
-int sql__join_from(sql_plan_ctx *ctx, kv_arena *arena, sql_from *const *items, int n,
-                   const sql_scope *outer, bool *outer_used, sql__joinbind **out,
-                   const sql_scope **scope, sql_error *err)
+int sql__join_from(sql_plan_ctx *ctx, const sql__join_hooks *hooks, kv_arena *arena,
+                   sql_from *const *items, int n, const sql_scope *outer, bool *outer_used,
+                   sql__joinbind **out, const sql_scope **scope, sql_error *err)
 {
     sql__joinbind *jb = kv_arena_alloc(arena, sizeof(*jb));
     if (jb == NULL)
         return sql__oom(arena, err);
-    *jb = (sql__joinbind){
-        .ctx = ctx, .arena = arena, .nitems = n, .outer = outer, .outer_used = outer_used};
+    *jb = (sql__joinbind){.ctx = ctx,
+                          .hooks = hooks,
+                          .arena = arena,
+                          .nitems = n,
+                          .outer = outer,
+                          .outer_used = outer_used};
     int leaves = 0;
     for (int i = 0; i < n; i++)
         leaves += count_leaves(items[i]);
@@ -547,7 +585,9 @@ int sql__join_from(sql_plan_ctx *ctx, kv_arena *arena, sql_from *const *items, i
     jb->items = kv_arena_alloc(arena, (size_t)(n + 1) * sizeof(*jb->items));
     if (jb->scans == NULL || jb->scan_first == NULL || jb->items == NULL)
         return sql__oom(arena, err);
-    if (bind_from(jb, items, err) != 0) {
+    int rc = bind_from(jb, items, err);
+    jb->hooks = NULL; /* borrowed for the call */
+    if (rc != 0) {
         sql__join_abandon(jb);
         return -1;
     }
@@ -599,7 +639,7 @@ bool sql__join_table_of(const sql__joinbind *jb, int col, int *first, const sql_
 {
     for (int i = 0; i < jb->nbound; i++) {
         const sql_plan *p = jb->scans[i];
-        if (col >= jb->scan_first[i] && col < jb->scan_first[i] + (int)p->table->ncols) {
+        if (p->table && col >= jb->scan_first[i] && col < jb->scan_first[i] + leaf_width(p)) {
             *first = jb->scan_first[i];
             *scan = p;
             return true;
@@ -661,7 +701,11 @@ static int plan_leaf(sql__joinbind *jb, ftree *t, const clist *cl, sql__jnode **
     for (int i = 0; i < cl->n; i++)
         if ((conj[i] = remap(jb->arena, cl->v[i].e, NULL, -t->first)) == NULL)
             return sql__oom(jb->arena, err);
-    if (sql__scan_path(jb->ctx, t->scan, conj, cl->n, jb->arena, err) != 0)
+    if (t->scan->table == NULL) { /* the conjuncts filter the plan's result rows */
+        t->scan->filter = and_of(jb->arena, conj, cl->n);
+        if (cl->n > 1 && t->scan->filter == NULL)
+            return sql__oom(jb->arena, err);
+    } else if (sql__scan_path(jb->ctx, t->scan, conj, cl->n, jb->arena, err) != 0)
         return -1;
     for (int i = 0; i < t->ncols; i++)
         slots[i] = t->first + i;
@@ -671,7 +715,7 @@ static int plan_leaf(sql__joinbind *jb, ftree *t, const clist *cl, sql__jnode **
                       .first = t->first,
                       .slots = slots,
                       .nslots = t->ncols,
-                      .rows = scan_rows(t->scan)};
+                      .rows = t->scan->table ? scan_rows(t->scan) : 1000};
     *out = n;
     return 0;
 }
@@ -854,7 +898,7 @@ static int choose_lookup(sql__joinbind *jb, const sql__jnode *out, const sql__jn
                          bool in_left, const joinconds *jc, lookway *w)
 {
     w->k = 0;
-    if (in->method != SQL__JOIN_SCAN)
+    if (in->method != SQL__JOIN_SCAN || in->scan->table == NULL) /* no table: nothing keyed */
         return 0;
     const sql_plan *p = in->scan;
     if (p->path.kind != SQL__PATH_SPAN || p->path.neq > 0 || p->path.lo || p->path.hi)
@@ -958,7 +1002,7 @@ static int collect_units(sql__joinbind *jb, ftree *t, unit **units, int *n, int 
 {
     if (t->f->is_join && t->f->join == SQL_JOIN_INNER) {
         for (int i = 0; i < t->non; i++)
-            if (add_conjuncts(jb, pool, t->on[i], err) != 0)
+            if (add_conjuncts(jb, pool, t->on[i], relset_range(t->rlo, t->rhi), err) != 0)
                 return -1;
         return collect_units(jb, t->left, units, n, cap, pool, err) != 0 ||
                        collect_units(jb, t->right, units, n, cap, pool, err) != 0
@@ -1049,7 +1093,7 @@ static int plan_outer(sql__joinbind *jb, ftree *t, clist *extra, sql__jnode **ou
     relset rr = relset_range(t->right->rlo, t->right->rhi);
     clist on = {0}, lpush = {0}, rpush = {0};
     for (int i = 0; i < t->non; i++)
-        if (add_conjuncts(jb, &on, t->on[i], err) != 0)
+        if (add_conjuncts(jb, &on, t->on[i], relset_range(t->rlo, t->rhi), err) != 0)
             return -1;
     /* WHERE may filter the preserved side early, ON the nullable side */
     bool left = k == SQL_JOIN_LEFT;
@@ -1113,7 +1157,8 @@ static int bind_where(sql__joinbind *jb, const sql_expr *where, clist *pool, sql
     sql_bexpr *w;
     if (sql_expr_bind(&bc, where, type_bool, &w, err) != 0)
         return -1;
-    return add_conjuncts(jb, pool, w, err);
+    relset none = {{0}};
+    return add_conjuncts(jb, pool, w, none, err);
 }
 
 static int make_plan(sql__joinbind *jb, const sql_expr *where, sql__join **out, sql_error *err)
@@ -1191,7 +1236,9 @@ int sql__join_project(sql__join *j, bool *needed, kv_arena *arena, sql_error *er
     for (int i = 0; i < j->nscans; i++) {
         sql_plan *p = j->scans[i];
         bool *mine = needed + j->scan_first[i];
-        sql__mark_columns(p->filter, mine, p->table->ncols);
+        sql__mark_columns(p->filter, mine, (size_t)leaf_width(p));
+        if (p->table == NULL) /* its plan's rows come whole */
+            continue;
         p->path.index_only = p->path.kind == SQL__PATH_INDEX && sql__index_covers(p, mine);
         if (sql__rowproj_init(&p->rc, mine, arena, &p->proj, err) != 0 ||
             (p->path.index_only && sql__scan_explain(p, arena, err) != 0))
@@ -1208,7 +1255,8 @@ static size_t describe(const sql__jnode *n, char *buf, size_t at, size_t cap)
     char *p = buf ? buf + at : NULL;
     size_t room = buf ? cap - at : 0;
     if (n->method == SQL__JOIN_SCAN)
-        return at + (size_t)snprintf(p, room, "%s: %s", n->name, n->scan->explain);
+        return at + (size_t)snprintf(p, room, "%s: %s", n->name,
+                                     n->scan->explain ? n->scan->explain : "subquery");
     const char *method = n->method == SQL__JOIN_HASH     ? "hash join"
                          : n->method == SQL__JOIN_LOOKUP ? "lookup join"
                                                          : "nested loop";

@@ -18,7 +18,9 @@
 #include "sql/plan_int.h"
 
 typedef enum sql__join_method {
-    SQL__JOIN_SCAN,   /* a leaf: one table through its access path */
+    SQL__JOIN_SCAN,   /* a leaf: one table through its access path, or the
+                       * result rows of a plan with no table (its `from`:
+                       * a subquery, function or WITH query) */
     SQL__JOIN_HASH,   /* hash join on equal keys, inner side in a hash table */
     SQL__JOIN_NESTED, /* nested loop over the materialised inner side */
     SQL__JOIN_LOOKUP, /* per batch of outer rows, the inner table's rows by key */
@@ -73,17 +75,29 @@ typedef struct sql__join {
 
 typedef struct sql__joinbind sql__joinbind;
 
+/* What binding a FROM tree asks of the planner (plan.c). */
+typedef struct sql__join_hooks {
+    /* A FROM item that is no join: 1 when it names a table; else 0 with
+     * *out a plan whose result rows are the item's rows (a subquery, a
+     * set-returning function or a WITH query, planned as a nested plan
+     * it owns), its columns named as the item's, in `arena`; -1 with
+     * `err` set. */
+    int (*open_item)(void *arg, const sql_from *f, sql_plan **out, sql_error *err);
+    /* Plans the subqueries of ON conditions (sql_bind_ctx.subquery). */
+    sql_subquery_hook subquery;
+    void *arg;
+} sql__join_hooks;
+
 /* Binds FROM items items[0..n) (borrowed for the call): opens the
- * tables, builds the scope of the joined row into *scope, binds ON and
- * USING. The first item's columns are the first slots. In a subquery,
- * `outer` (NULL: none) is the enclosing query's scope: names ON and WHERE
- * find only there become OUTER references and set *outer_used (see
- * sql_scope). The binding and scope live in `arena`; the tables are
- * referenced until the plan is freed (sql__join_free) or the binding
- * abandoned. -1 with `err` set (42P01, 42712, 42702, 42703, ...). */
-int sql__join_from(sql_plan_ctx *ctx, kv_arena *arena, sql_from *const *items, int n,
-                   const sql_scope *outer, bool *outer_used, sql__joinbind **out,
-                   const sql_scope **scope, sql_error *err);
+ * tables (the other items through `hooks`, borrowed for the call),
+ * builds the scope of the joined row into *scope, binds ON and USING. The first item's columns are
+ * the first slots. In a subquery, `outer` (NULL: none) is the enclosing query's scope: names ON and
+ * WHERE find only there become OUTER references and set *outer_used (see sql_scope). The binding
+ * and scope live in `arena`; the tables are referenced until the plan is freed (sql__join_free) or
+ * the binding abandoned. -1 with `err` set (42P01, 42712, 42702, 42703, ...). */
+int sql__join_from(sql_plan_ctx *ctx, const sql__join_hooks *hooks, kv_arena *arena,
+                   sql_from *const *items, int n, const sql_scope *outer, bool *outer_used,
+                   sql__joinbind **out, const sql_scope **scope, sql_error *err);
 
 /* Binds WHERE (NULL: none) over the joined row and plans the joins:
  * conjunct placement, join order and methods. The plan lives in the

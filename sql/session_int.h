@@ -256,6 +256,20 @@ int sql__ddl_index_duplicate(sql__exec *x, const char *name);
 int sql__ddl_create_index(sql__exec *x);
 int sql__ddl_drop_index(sql__exec *x);
 
+/* ---- ddl_view.c ---------------------------------------------------------- */
+
+/* CREATE [OR REPLACE] VIEW and DROP VIEW. */
+int sql__ddl_create_view(sql__exec *x);
+int sql__ddl_drop_view(sql__exec *x);
+/* 0 when `d` is a table; for a view -1 with the error statement x->st
+ * (DROP TABLE, TRUNCATE, ALTER TABLE, CREATE INDEX) meets in PostgreSQL
+ * (42809 "x" is not a table; 0A000 for ALTER TABLE). */
+int sql__ddl_not_view(sql__exec *x, const sql_table_desc *d);
+/* 0 when no view reads table or view `d` (views that DROP statement
+ * x->st names too do not count); else -1 with 2BP01 "cannot drop table
+ * t because other objects depend on it" naming them. */
+int sql__ddl_check_dependents(sql__exec *x, const sql_table_desc *d);
+
 /* ---- explain.c ------------------------------------------------------------ */
 
 /* EXPLAIN [ANALYZE] x->st: one text column "QUERY PLAN", a row per line;

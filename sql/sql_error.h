@@ -94,6 +94,7 @@
     X(INDETERMINATE_DATATYPE, "42P18")              \
     X(INVALID_COLUMN_DEFINITION, "42611")           \
     X(INVALID_TABLE_DEFINITION, "42P16")            \
+    X(INVALID_OBJECT_DEFINITION, "42P17")           \
     X(GROUPING_ERROR, "42803")                      \
     X(OUT_OF_MEMORY, "53200")                       \
     X(PROGRAM_LIMIT_EXCEEDED, "54000")              \

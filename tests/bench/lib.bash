@@ -42,6 +42,24 @@ compare_rounds() {
     done
 }
 
+# cpu_ticks PID: the CPU time (clock ticks, user + system) the server
+# process PID and its children have used so far: its own threads, children
+# it has reaped, and children still alive (PostgreSQL's backends and
+# auxiliary processes). Reading it before and after a run gives the
+# server's CPU per transaction, a figure the machine's other load disturbs
+# far less than throughput. A child reaped between the reads of its own
+# and its parent's counters would count twice: callers read once the
+# run's connections have ended.
+cpu_ticks() {
+    local p total=0 f
+    for p in "$1" $(pgrep -P "$1"); do
+        read -r -a f <"/proc/$p/stat" 2>/dev/null || continue
+        # fields 14-17 (utime stime cutime cstime), after a comm without spaces
+        total=$((total + f[13] + f[14] + f[15] + f[16]))
+    done
+    echo "$total"
+}
+
 # compare_row LABEL DIR WORKLOAD: one line of the comparison table: the
 # medians, their ratio Tardigrade/PostgreSQL, and each round's ratio.
 compare_row() {

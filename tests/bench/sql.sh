@@ -19,7 +19,9 @@
 #                  GROUP BY b.bid;                                (-M prepared)
 #
 # It prints the median TPS of both and their ratio Tardigrade/PostgreSQL,
-# with the ratio of each round. Targets (issue 7): select-only >= 0.7,
+# with the ratio of each round, and the servers' CPU time per transaction
+# (cpu_ticks in lib.bash; lower is better), which the machine's other load
+# disturbs far less than throughput. Targets (issue 7): select-only >= 0.7,
 # join+agg >= 0.5. Figures only: nothing here asserts a timing.
 #
 # Knobs: SQL_BENCH_SECONDS (default 20), SQL_BENCH_ROUNDS (default 3),
@@ -42,11 +44,11 @@ tmp=$(mktemp -d "${SQL_BENCH_DIR:-$build}/td-sqlbench.XXXXXX")
 chmod 755 "$tmp"
 trap stop_servers EXIT
 
-declare -A port
-start() { # TARGET: starts a server in $tmp/TARGET; sets port[TARGET]
+declare -A port pid
+start() { # TARGET: starts a server in $tmp/TARGET; sets port[TARGET], pid[TARGET]
     local out
     out=$(TD_E2E_TARGET=$1 /usr/bin/python3 "$harness" start --durable --dir "$tmp/$1")
-    read -r "port[$1]" _ <<<"$out"
+    read -r "port[$1]" "pid[$1]" <<<"$out"
 }
 start tardigrade
 start postgres
@@ -76,11 +78,18 @@ for t in tardigrade postgres; do
     awk -v t="$t" -v s="$start_s" -v e="$(date +%s.%N)" 'BEGIN { printf "load %-10s %6.1f s\n", t, e - s }'
 done
 
-tps() { # TARGET WORKLOAD: pgbench's TPS without connection time
-    local script=(-S)
+tps() { # TARGET WORKLOAD: pgbench's TPS without connection time; the server's
+    # CPU microseconds per transaction go to $tmp/results/WORKLOAD-cpu.TARGET
+    local script=(-S) out c0 n
     [ "$2" = joinagg ] && script=(-f "$tmp/joinagg.pgb")
-    pg "$1" pgbench -n -c "$clients" -j "$clients" -T "$secs" -s "$scale" -M prepared "${script[@]}" defaultdb \
-        2>"$tmp/pgbench.err" | awk '/^tps = / { print $3 }' | grep . || { cat "$tmp/pgbench.err" >&2; return 1; }
+    c0=$(cpu_ticks "${pid[$1]}")
+    out=$(pg "$1" pgbench -n -c "$clients" -j "$clients" -T "$secs" -s "$scale" -M prepared "${script[@]}" \
+        defaultdb 2>"$tmp/pgbench.err") || { cat "$tmp/pgbench.err" >&2; return 1; }
+    sleep 1 # the backends of the run's connections exit and are reaped
+    n=$(awk '/^number of transactions actually processed:/ { split($NF, a, "/"); print a[1] }' <<<"$out")
+    awk -v t="$(cpu_ticks "${pid[$1]}")" -v t0="$c0" -v n="$n" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN { print (t - t0) * 1e6 / hz / n }' >>"$tmp/results/$2-cpu.$1"
+    awk '/^tps = / { print $3 }' <<<"$out" | grep . || { cat "$tmp/pgbench.err" >&2; return 1; }
 }
 compare_rounds "$rounds" "$tmp/results" tps select joinagg
 
@@ -89,3 +98,8 @@ printf '%-40s %12s %12s %8s  %s\n' "workload ($clients clients, $secs s)" "tardi
 compare_row "select-only (pgbench -S), -M prepared" "$tmp/results" select
 compare_row "join+agg (3 tables, 100 accounts)" "$tmp/results" joinagg
 echo "(median TPS of $rounds rounds, without connection time, scale $scale; targets: select-only >= 0.70, join+agg >= 0.50)"
+printf '%-40s %12s %12s %8s  %s\n' "server CPU per transaction, us" "tardigrade" "postgres" "ratio" \
+    "ratio per round"
+compare_row "select-only" "$tmp/results" select-cpu
+compare_row "join+agg" "$tmp/results" joinagg-cpu
+echo "(CPU time of the server process and its children per transaction, median of $rounds rounds; lower is better)"

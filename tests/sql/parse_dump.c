@@ -375,10 +375,19 @@ static void insert(FILE *f, const sql_insert *s)
     targets(f, "returning", s->returning, s->nreturning);
 }
 
-/* A FROM item: name[:alias] or (left KIND right [on=...|using=(...)|natural]). */
+/* A FROM item: name[:alias], (sub):alias[ cols=(...)] or (left KIND right
+ * [on=...|using=(...)|natural]). */
 static void from_item(FILE *f, const sql_from *it)
 {
     static const char *const kinds[] = {"inner", "left", "right", "full"};
+    if (it->sub) {
+        fputc('(', f);
+        select_stmt(f, it->sub);
+        fprintf(f, "):%s", it->alias);
+        if (it->nsub_cols)
+            strings(f, "cols", it->sub_cols, it->nsub_cols);
+        return;
+    }
     if (!it->is_join) {
         name(f, &it->table);
         if (it->alias)
@@ -395,6 +404,18 @@ static void from_item(FILE *f, const sql_from *it)
         fprintf(f, "%s%s", i ? " " : " using=(", it->using_[i]);
     fputs(it->nusing ? ")" : "", f);
     fputs(it->natural ? " natural)" : ")", f);
+}
+
+/* create_view [or_replace] name [cols=(...)] query=(...) text=<query text> */
+static void create_view(FILE *f, const sql_create_view *v)
+{
+    fputs(v->replace ? "create_view or_replace " : "create_view ", f);
+    name(f, &v->view);
+    if (v->ncols)
+        strings(f, "cols", v->cols, v->ncols);
+    fputs(" query=(", f);
+    select_stmt(f, v->query);
+    fprintf(f, ") text=%s", v->query_text);
 }
 
 static void modify(FILE *f, const char *kind, const sql_modify *s)
@@ -425,6 +446,10 @@ static void select_stmt(FILE *f, const sql_select *s)
         fputs(") (", f);
         select_stmt(f, s->rarg);
         fputc(')', f);
+    } else if (s->func) {
+        fputs("function ", f);
+        expr(f, s->func);
+        fputs(s->func_ordinality ? " with ordinality" : "", f);
     } else {
         fputs(s->nvalues ? "values" : "select", f);
     }
@@ -576,6 +601,12 @@ static void stmt(FILE *f, const sql_stmt *s)
         break;
     case SQL_STMT_DROP_INDEX:
         tables(f, "drop_index", &s->u.tables);
+        break;
+    case SQL_STMT_CREATE_VIEW:
+        create_view(f, &s->u.create_view);
+        break;
+    case SQL_STMT_DROP_VIEW:
+        tables(f, "drop_view", &s->u.tables);
         break;
     case SQL_STMT_EXPLAIN:
         explain(f, &s->u.explain);

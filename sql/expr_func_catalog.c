@@ -419,6 +419,28 @@ static int type_is_visible(FN_ARGS)
     return 0;
 }
 
+/* pg_get_viewdef(oid [, pretty]): the view's query as written
+ * (PostgreSQL deparses its own form); NULL for anything else. */
+static int viewdef(FN_ARGS)
+{
+    const sql_table_desc *t;
+    uint32_t slot;
+    if (need_catalog(ctx) != 0)
+        return -1;
+    int rc = sql__rel_by_oid(ctx->env->catalog, ctx->env->txn, args[0].v.i, &t, &slot, ctx->err,
+                             ctx->arena);
+    if (rc < 0)
+        return -1;
+    const char *q = NULL;
+    if (rc == 0) {
+        q = slot == 0 && t->view_query
+                ? kv_arena_strndup(ctx->arena, t->view_query, strlen(t->view_query))
+                : NULL;
+        sql_table_release(t);
+    }
+    return text_of(ctx, q, out);
+}
+
 /* Comments, statistics objects and triggers do not exist here. */
 static int no_object(FN_ARGS)
 {
@@ -457,6 +479,8 @@ static const sql__fn fn_table[] = {
     {"shobj_description", 2, {T(INT8), T(TEXT)}, T(TEXT), no_object, ST},
     {"pg_get_statisticsobjdef_columns", 1, {T(INT8)}, T(TEXT), no_object, ST},
     {"pg_get_triggerdef", 2, {T(INT8), T(BOOL)}, T(TEXT), no_object, ST},
+    {"pg_get_viewdef", 1, {T(INT8)}, T(TEXT), viewdef, ST},
+    {"pg_get_viewdef", 2, {T(INT8), T(BOOL)}, T(TEXT), viewdef, ST},
     {"current_schemas", 1, {T(BOOL)}, T(TEXT_ARRAY), current_schemas, ST},
 };
 

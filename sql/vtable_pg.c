@@ -132,14 +132,13 @@ int sql__each_relation(sql__vgen *g, const sql__vsnap *s,
         sql__vrel r = {SQL__REL_OID(t->id, 0),
                        t->name,
                        SQL_PUBLIC_SCHEMA_OID,
-                       'r',
+                       sql_relkind(t),
                        visible_cols(t),
                        (int)t->nchecks,
                        hasindex,
                        t};
         rc = fn(g, s, &r);
     }
-    /* views: relkind 'v' rows of the database go here once it has views */
     for (size_t i = 0; rc == 0 && i < s->nseqs; i++) {
         sql__vrel r = {SQL__REL_OID(s->seqs[i].id, 0),
                        s->seqs[i].name,
@@ -907,9 +906,27 @@ static int gen_indexes(sql__vgen *g, const sql__vsnap *s)
     return each_index(g, s, indexes_row);
 }
 
-/* Empty until the catalog has views. */
 static const sql__vcol views_cols[] = {
     {"schemaname", TX}, {"viewname", TX}, {"viewowner", TX}, {"definition", TX}};
+
+/* The definition is the query as written (PostgreSQL prints its own
+ * deparsed form of it). */
+static int gen_views(sql__vgen *g, const sql__vsnap *s)
+{
+    for (size_t i = 0; i < s->ntables; i++) {
+        const sql_table_desc *t = s->tables[i];
+        if (t->view_query == NULL)
+            continue;
+        sql__vput_text(g, "public");
+        sql__vput_text(g, t->name);
+        sql__vput_text(g, "root");
+        sql__vput_text(g, t->view_query);
+        int rc = sql__vemit(g);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
 
 /* ---- always empty ------------------------------------------------------ */
 
@@ -992,7 +1009,7 @@ const sql__vdecl sql__vtables_pg[] = {
     {"pg_catalog", "pg_depend", false, 2608, SQL__VCOLS(depend_cols), gen_depend},
     {"pg_catalog", "pg_tables", true, 12033, SQL__VCOLS(tables_cols), gen_tables},
     {"pg_catalog", "pg_indexes", true, 12043, SQL__VCOLS(indexes_cols), gen_indexes},
-    {"pg_catalog", "pg_views", true, 12028, SQL__VCOLS(views_cols), NULL},
+    {"pg_catalog", "pg_views", true, 12028, SQL__VCOLS(views_cols), gen_views},
     {"pg_catalog", "pg_partitioned_table", false, 3350, SQL__VCOLS(partitioned_table_cols), NULL},
 };
 const size_t sql__nvtables_pg = sizeof sql__vtables_pg / sizeof *sql__vtables_pg;

@@ -131,6 +131,24 @@ Test(vtable, array_columns)
            "T typname,typelem\nD _int4|23\nC SELECT 1\n");
 }
 
+Test(vtable, views)
+{
+    q("CREATE VIEW rich AS SELECT id, name FROM acc WHERE bal > 100");
+    EXPECT("SELECT relkind, relnatts, relhasindex FROM pg_class WHERE relname = 'rich'",
+           "T relkind,relnatts,relhasindex\nD v|2|f\nC SELECT 1\n");
+    EXPECT("SELECT viewname, definition = pg_get_viewdef('rich'::regclass) FROM pg_views",
+           "T viewname,?column?\nD rich|t\nC SELECT 1\n");
+    EXPECT("SELECT table_type FROM information_schema.tables WHERE table_name = 'rich'",
+           "T table_type\nD VIEW\nC SELECT 1\n");
+    EXPECT("SELECT count(*) FROM pg_index WHERE indrelid = 'rich'::regclass",
+           "T count\nD 0\nC SELECT 1\n");
+    /* a view over a catalog does not depend on it */
+    q("CREATE VIEW rels AS SELECT relname FROM pg_class");
+    EXPECT("SELECT count(*) > 0 FROM rels", "T ?column?\nD t\nC SELECT 1\n");
+    EXPECT("SELECT pg_partition_ancestors('acc'::regclass)",
+           "T pg_partition_ancestors\nC SELECT 0\n");
+}
+
 Test(vtable, ordinary_machinery_over_catalogs)
 {
     /* correlated subqueries, EXISTS, aggregation, DISTINCT and LIMIT */

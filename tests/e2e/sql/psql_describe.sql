@@ -25,6 +25,7 @@ CREATE TABLE tags (
     CONSTRAINT weight_small CHECK (weight < 100 AND weight > -100)
 );
 CREATE INDEX tags_weight_flag_idx ON tags (weight DESC, flag);
+CREATE VIEW big_orders AS SELECT * FROM orders WHERE amount > 100;
 CREATE USER describe_user;
 \d
 \dt
@@ -38,6 +39,11 @@ CREATE USER describe_user;
 \di orders*
 \dt pg_catalog.pg_am
 \dv pg_catalog.pg_roles
+\dv
+\d orders
+\d accounts
+\d tags
+\d big_orders
 \l
 \du
 \dn+
@@ -135,7 +141,9 @@ SELECT relname, relhasindex, relnatts FROM pg_class WHERE relname = 'nopk';
 SELECT attname, attnum FROM pg_attribute
  WHERE attrelid = 'nopk'::regclass AND attnum > 0 ORDER BY attnum;
 SELECT count(*) FROM pg_index WHERE indrelid = 'nopk'::regclass;
+\d nopk
 DROP TABLE exprs, nopk;
+DROP VIEW big_orders;
 DROP USER describe_user;
 DROP TABLE tags;
 DROP TABLE orders;

@@ -1529,7 +1529,7 @@ static int colname(const sql_expr *e, const char **name)
         s = colname(e->arg, name);
         if (s <= 1) { /* the type name's last word: int4 for int[] */
             sql_type_id t = e->type.oid;
-            *name = e->alias_type                ? e->alias_type
+            *name = e->alias_type            ? e->alias_type
                     : sql_type_array_elem(t) ? sql_type_typname(sql_type_array_elem(t))
                                              : sql_type_typname(t);
             s = 1;

@@ -298,7 +298,7 @@ static void node_release(cnode *n)
 
 void sql_table_release(const sql_table_desc *d)
 {
-    if (d != NULL && !d->virtual_)
+    if (d != NULL && !d->is_virtual)
         node_release((cnode *)((const char *)d - offsetof(cnode, d.u.table)));
 }
 

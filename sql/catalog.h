@@ -92,7 +92,7 @@ typedef struct sql_table_desc {
     uint32_t id; /* also the table's oid on the wire */
     /* a system catalog view (sql/vtable.h): static, never stored, not
      * reference counted (sql_table_release ignores it) */
-    bool virtual_;
+    bool is_virtual;
     uint32_t db_id;
     const char *name;
     uint64_t version; /* bumped by every sql_catalog_put_table */

@@ -612,7 +612,7 @@ int sql__scan(const sql_plan *p, const sql__rowproj *proj, sql_run_ctx *ctx, uin
               sql_error *err)
 {
     assert(p->table != NULL);
-    if (p->table->virtual_)
+    if (p->table->is_virtual)
         return sql__vtable_scan(p, ctx, cb, arg, arena, err);
     scan s = {.p = p,
               .proj = proj,

@@ -795,7 +795,7 @@ static int ix_path(planner *pl, const conjuncts *cs, bool *used, uint32_t x, sql
 static int choose_path(planner *pl, conjuncts *cs, sql_error *err)
 {
     sql_plan *p = pl->p;
-    if (p->table->virtual_) { /* no keys: every conjunct filters */
+    if (p->table->is_virtual) { /* no keys: every conjunct filters */
         p->path = (sql__path){.kind = SQL__PATH_SPAN};
         return 0;
     }
@@ -2098,7 +2098,7 @@ const char *sql__plan_tag(const sql_plan *p)
 /* Whether descriptor d (NULL: none) changed since generation gen. */
 static bool desc_stale(sql_catalog *c, uint64_t gen, const sql_table_desc *d)
 {
-    if (d == NULL || d->virtual_ || sql_catalog_generation(c) == gen)
+    if (d == NULL || d->is_virtual || sql_catalog_generation(c) == gen)
         return false;
     kv_arena *arena;
     if (kv_arena_create(&arena) != 0)

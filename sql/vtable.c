@@ -34,7 +34,7 @@ static sql_table_desc *make_descs(const sql__vdecl *d, size_t n)
         for (int c = 0; c < d[i].ncols; c++)
             cols[c] = (sql_col_desc){
                 .id = (uint32_t)c + 1, .name = d[i].cols[c].name, .type = {d[i].cols[c].type, -1}};
-        out[i] = (sql_table_desc){.virtual_ = true,
+        out[i] = (sql_table_desc){.is_virtual = true,
                                   .id = d[i].oid,
                                   .name = d[i].name,
                                   .ncols = (uint32_t)d[i].ncols,
@@ -84,7 +84,7 @@ const sql_table_desc *sql__vtable_find(const char *schema, const char *name)
 /* The declaration behind virtual descriptor t. */
 static const sql__vdecl *decl_of(const sql_table_desc *t)
 {
-    assert(t->virtual_);
+    assert(t->is_virtual);
     pthread_once(&descs_once, init_descs);
     if (t >= descs_pg && t < descs_pg + sql__nvtables_pg)
         return &sql__vtables_pg[t - descs_pg];

@@ -2,7 +2,7 @@
  * vtable.h - the system catalogs: pg_catalog and information_schema as
  * read-only virtual tables (docs/sql.md, "System catalogs").
  *
- * A virtual table is a static sql_table_desc (virtual_ set, no primary
+ * A virtual table is a static sql_table_desc (is_virtual set, no primary
  * key columns, no indexes) plus a generator. The planner opens it like
  * a table (sql__open_table resolves pg_catalog.x, information_schema.x
  * and an unqualified name of pg_catalog before the public schema, as

@@ -225,6 +225,35 @@ Test(vtable, roles_and_owners)
            "T pg_get_userbyid\nD root\nC SELECT 1\n");
 }
 
+/* A sink that takes COPY TO STDOUT (its rows unrecorded). */
+static int copy_start(void *ctx, bool in, size_t ncols)
+{
+    (void)ctx, (void)in, (void)ncols;
+    return 0;
+}
+
+static int copy_data(void *ctx, const void *data, size_t len)
+{
+    (void)ctx, (void)data, (void)len;
+    return 0;
+}
+
+static int copy_done(void *ctx)
+{
+    (void)ctx;
+    return 0;
+}
+
+static const char *copy_out(const char *query)
+{
+    sql_sink k = sink_for(&R);
+    k.copy_start = copy_start, k.copy_data = copy_data, k.copy_done = copy_done;
+    R.len = 0;
+    R.buf[0] = '\0';
+    cr_assert_eq(sql_session_simple(E.s, query, &k), 0);
+    return R.buf;
+}
+
 Test(vtable, writes_and_ddl_are_refused)
 {
     EXPECT("INSERT INTO pg_class (relname) VALUES ('x')",
@@ -238,6 +267,8 @@ Test(vtable, writes_and_ddl_are_refused)
     EXPECT("TRUNCATE pg_index", "E 42501 permission denied: \"pg_index\" is a system catalog\n");
     EXPECT("CREATE INDEX ON pg_type (typname)",
            "E 42501 permission denied: \"pg_type\" is a system catalog\n");
+    cr_expect_str_eq(copy_out("COPY pg_class TO STDOUT"),
+                     "E 0A000 COPY of system catalog \"pg_class\" is not supported yet\n");
     EXPECT("SELECT * FROM information_schema.nope",
            "E 42P01 relation \"information_schema.nope\" does not exist\n");
     /* public.pg_class may exist beside it, as in PostgreSQL */

@@ -16,19 +16,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "session_rec.h"
+#include "session_suite.h"
 #include "sql/plan_int.h"
 #include "sql/session_int.h"
-
-static sess_env E;
-static rec R;
-
-static const char *q(const char *text)
-{
-    return q_on(E.s, &R, text);
-}
-
-#define EXPECT(query, want) EXPECT_ON(E.s, &R, query, want)
 
 /* o's rows look t's up: t.a has NULL and repeated values, t.v is unique
  * with a NULL. The WHERE on o.id makes o the small side. */
@@ -45,12 +35,7 @@ static void setup(void)
       "(4, NULL, 1, 'nope'), (5, 9, 9, 'x5')");
 }
 
-static void teardown(void)
-{
-    sess_close(&E);
-}
-
-TestSuite(ixjoin, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(ixjoin, .init = setup, .fini = suite_teardown, .timeout = 120);
 
 /* The plan of `query` in words (in E.arena). */
 static const char *plan_of(const char *query)

@@ -22,7 +22,8 @@
  *
  * A lookup join holds LOOKUP_BATCH outer rows with the key (or key
  * prefix) each looks up in the primary or a secondary index of the
- * inner table, fetches all of them in one KV batch (sql__lookup; index
+ * inner table, fetches each distinct key once (outer rows of a
+ * many-to-one join share it) in one KV batch (sql__lookup; index
  * entries then name rows fetched in a second batch, unless the index
  * holds every column read), and passes each found row that meets the
  * condition up with its outer row; outer rows that found none go up
@@ -352,13 +353,19 @@ static int run_join(jrun *r, const sql__jnode *n, sql__row_cb cb, void *cb_arg)
 
 /* Outer rows per KV batch of lookups. */
 #define LOOKUP_BATCH 1000
+/* Slots of the table that finds a batch's distinct keys: a power of two,
+ * at most half full. */
+#define LOOKUP_SLOTS 2048
+_Static_assert((LOOKUP_SLOTS & (LOOKUP_SLOTS - 1)) == 0 && LOOKUP_SLOTS >= 2 * LOOKUP_BATCH,
+               "LOOKUP_SLOTS");
 
 typedef struct lookrun {
     nrun nr;
     kv_arena *batch;  /* the batch's outer rows and keys */
     sql_datum *rows;  /* LOOKUP_BATCH rows of the outer side's slots */
     sql_keybuf *keys; /* their keys; len 0: a NULL key, no lookup */
-    int *at;          /* per lookup sent: its outer row */
+    int *at;          /* per lookup sent: the first outer row with its key */
+    int *same;        /* per outer row: the next one with the same key, or -1 */
     bool *matched;
     size_t n;
     bool stopped;
@@ -401,24 +408,62 @@ static void restore_outer(lookrun *lr, size_t b)
         lr->nr.r->row[o->slots[i]] = lr->rows[b * (size_t)o->nslots + (size_t)i];
 }
 
+/* A row found for the i-th key sent: joined with every outer row of the
+ * batch that looked that key up. */
 static int lookup_found(void *arg, size_t i, const sql_datum *row, kv_arena *arena, sql_error *err)
 {
     lookrun *lr = arg;
     jrun *r = lr->nr.r;
     const sql__jnode *in = lr->nr.n->inner;
-    int b = lr->at[i];
-    bool pass;
     (void)err;
-    restore_outer(lr, (size_t)b);
-    memcpy(r->row + in->first, row, (size_t)in->nslots * sizeof(*row));
-    if (eval_true(r, lr->nr.n->cond, arena, &pass) != 0)
-        return -1;
-    if (!pass)
-        return 0;
-    lr->matched[b] = true;
-    int rc = emit(&lr->nr, arena);
-    lr->stopped |= rc == 1;
-    return rc;
+    for (int b = lr->at[i]; b >= 0; b = lr->same[b]) {
+        bool pass;
+        restore_outer(lr, (size_t)b);
+        memcpy(r->row + in->first, row, (size_t)in->nslots * sizeof(*row));
+        if (eval_true(r, lr->nr.n->cond, arena, &pass) != 0)
+            return -1;
+        if (!pass)
+            continue;
+        lr->matched[b] = true;
+        int rc = emit(&lr->nr, arena);
+        lr->stopped |= rc == 1;
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Collects the batch's distinct keys into sent[] (their count into *m):
+ * outer rows that look up the same key - every row of a many-to-one
+ * join - share one lookup, chained through same[] from at[]. */
+static int distinct_keys(lookrun *lr, sql_keybuf *sent, size_t *m)
+{
+    size_t n = 0;
+    int *slot = kv_arena_alloc(lr->batch, LOOKUP_SLOTS * sizeof(*slot));
+    int *tail = kv_arena_alloc(lr->batch, LOOKUP_BATCH * sizeof(*tail)); /* per key sent */
+    if (slot == NULL || tail == NULL)
+        return sql__oom(lr->nr.r->arena, lr->nr.r->err);
+    memset(slot, -1, LOOKUP_SLOTS * sizeof(*slot));
+    for (size_t b = 0; b < lr->n; b++) {
+        const sql_keybuf *k = &lr->keys[b];
+        lr->same[b] = -1;
+        if (k->len == 0)
+            continue;
+        size_t h = XXH3_64bits(k->p, k->len) & (LOOKUP_SLOTS - 1);
+        while (slot[h] >= 0 &&
+               (sent[slot[h]].len != k->len || memcmp(sent[slot[h]].p, k->p, k->len) != 0))
+            h = (h + 1) & (LOOKUP_SLOTS - 1);
+        if (slot[h] < 0) {
+            slot[h] = (int)n;
+            lr->at[n] = tail[n] = (int)b;
+            sent[n++] = *k;
+        } else { /* appended: the outer rows keep their order */
+            lr->same[tail[slot[h]]] = (int)b;
+            tail[slot[h]] = (int)b;
+        }
+    }
+    *m = n;
+    return 0;
 }
 
 /* Looks up the batch's keys in one KV round, then passes the outer rows
@@ -430,12 +475,8 @@ static int lookup_flush(lookrun *lr)
     sql_keybuf *sent = kv_arena_alloc(lr->batch, (lr->n + 1) * sizeof(*sent));
     if (sent == NULL)
         return sql__oom(r->arena, r->err);
-    for (size_t b = 0; b < lr->n; b++) {
-        if (lr->keys[b].len == 0)
-            continue;
-        lr->at[m] = (int)b;
-        sent[m++] = lr->keys[b];
-    }
+    if (distinct_keys(lr, sent, &m) != 0)
+        return -1;
     const sql__jnode *n = lr->nr.n;
     if (m > 0 && sql__lookup(n->inner->scan, r->ctx, sent, m, n->prefix, lookup_found, lr,
                              lr->batch, r->err) != 0) {
@@ -493,8 +534,10 @@ static int run_lookup(jrun *r, const sql__jnode *n, sql__row_cb cb, void *cb_arg
     lr.rows = kv_arena_alloc(r->arena, LOOKUP_BATCH * width * sizeof(*lr.rows));
     lr.keys = kv_arena_alloc(r->arena, LOOKUP_BATCH * sizeof(*lr.keys));
     lr.at = kv_arena_alloc(r->arena, LOOKUP_BATCH * sizeof(*lr.at));
+    lr.same = kv_arena_alloc(r->arena, LOOKUP_BATCH * sizeof(*lr.same));
     lr.matched = kv_arena_alloc(r->arena, LOOKUP_BATCH * sizeof(*lr.matched));
-    if (!lr.rows || !lr.keys || !lr.at || !lr.matched || kv_arena_create(&lr.batch) != 0)
+    if (!lr.rows || !lr.keys || !lr.at || !lr.same || !lr.matched ||
+        kv_arena_create(&lr.batch) != 0)
         return sql__oom(r->arena, r->err);
     int rc = run_node(r, n->outer, lookup_row, &lr);
     if (rc == 0 && lr.n > 0 && !lr.stopped)

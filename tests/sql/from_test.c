@@ -11,20 +11,10 @@
 #include <string.h>
 
 #include "../kv/kv_test_util.h"
-#include "session_rec.h"
+#include "session_suite.h"
 #include "sql/catalog.h"
 #include "sql/plan_int.h"
 #include "sql/session_int.h"
-
-static sess_env E;
-static rec R;
-
-static const char *q(const char *text)
-{
-    return q_on(E.s, &R, text);
-}
-
-#define EXPECT(query, want) EXPECT_ON(E.s, &R, query, want)
 
 static void setup(void)
 {
@@ -33,12 +23,7 @@ static void setup(void)
     q("INSERT INTO t VALUES (1, 'one'), (2, 'two'), (3, 'three')");
 }
 
-static void teardown(void)
-{
-    sess_close(&E);
-}
-
-TestSuite(from, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(from, .init = setup, .fini = suite_teardown, .timeout = 120);
 
 /* ---- set-returning functions ------------------------------------------ */
 

@@ -15,18 +15,9 @@
 #include <string.h>
 
 #include "../kv/kv_test_util.h"
-#include "session_rec.h"
+#include "session_suite.h"
 
-static sess_env E;
-
-static rec R, R2;
-
-static const char *q(const char *text)
-{
-    return q_on(E.s, &R, text);
-}
-
-#define EXPECT(query, want) EXPECT_ON(E.s, &R, query, want)
+static rec R2;
 
 /* The plan's scan line: EXPLAIN's last "D " line, without "->  ". */
 static const char *scan_of(const char *query)
@@ -67,12 +58,7 @@ static void setup(void)
     sess_open(&E);
 }
 
-static void teardown(void)
-{
-    sess_close(&E);
-}
-
-TestSuite(index, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(index, .init = setup, .fini = suite_teardown, .timeout = 120);
 
 /* t(id, v, w) with rows 1..n: v = id % 7 (NULL when id % 10 == 0), w = 'w<id>'. */
 static void fill(int n)

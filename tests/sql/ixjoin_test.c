@@ -5,6 +5,7 @@
  * index (several matches per key, a two-column prefix), a unique index
  * (one get per key), DESC index columns, an index-only lookup, NULL
  * keys, conditions beyond the keys, batches larger than one KV round,
+ * outer rows sharing keys within a batch,
  * UPDATE ... FROM and DELETE ... USING targets found through an index;
  * index-only scans of join leaves; and the plan chosen
  * (sql__plan_explain and EXPLAIN): the index when the outer side is
@@ -15,19 +16,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "session_rec.h"
+#include "session_suite.h"
 #include "sql/plan_int.h"
 #include "sql/session_int.h"
-
-static sess_env E;
-static rec R;
-
-static const char *q(const char *text)
-{
-    return q_on(E.s, &R, text);
-}
-
-#define EXPECT(query, want) EXPECT_ON(E.s, &R, query, want)
 
 /* o's rows look t's up: t.a has NULL and repeated values, t.v is unique
  * with a NULL. The WHERE on o.id makes o the small side. */
@@ -44,12 +35,7 @@ static void setup(void)
       "(4, NULL, 1, 'nope'), (5, 9, 9, 'x5')");
 }
 
-static void teardown(void)
-{
-    sess_close(&E);
-}
-
-TestSuite(ixjoin, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(ixjoin, .init = setup, .fini = suite_teardown, .timeout = 120);
 
 /* The plan of `query` in words (in E.arena). */
 static const char *plan_of(const char *query)
@@ -194,6 +180,31 @@ Test(ixjoin, batches_larger_than_one_kv_round)
                        "lookup on big_k]");
     /* keys 0..1499 find ids i and i + 1500, keys 1500..1599 none */
     EXPECT(query, "T count,count,sum\nD 3100|3000|4498500\nC SELECT 1\n");
+}
+
+/* Outer rows that look up the same key share one lookup per batch; each
+ * still gets its own joined row (or, LEFT, its NULLs). */
+Test(ixjoin, outer_rows_sharing_keys_in_a_batch)
+{
+    static char ins[1 << 17];
+    q("CREATE TABLE big (id int PRIMARY KEY, k int)");
+    q("CREATE TABLE keys (id int PRIMARY KEY)");
+    size_t len = (size_t)snprintf(ins, sizeof ins, "INSERT INTO big VALUES (0, 0)");
+    for (int i = 1; i < 3000; i++)
+        len += (size_t)snprintf(ins + len, sizeof ins - len, ", (%d, %d)", i, i % 1500);
+    q(ins);
+    len = (size_t)snprintf(ins, sizeof ins, "INSERT INTO keys VALUES (0)");
+    for (int i = 1; i < 1600; i++)
+        len += (size_t)snprintf(ins + len, sizeof ins - len, ", (%d)", i);
+    q(ins);
+    const char *inner = "SELECT count(*), sum(keys.id) FROM big JOIN keys ON keys.id = big.k % 7";
+    EXPECT_PLAN(inner,
+                "lookup join (inner) [big: full scan on big_pkey; keys: full scan on keys_pkey]");
+    EXPECT(inner, "T count,sum\nD 3000|8990\nC SELECT 1\n");
+    /* only k % 7 in (0, 1) finds a key (1598, 1599) */
+    EXPECT("SELECT count(*), count(keys.id), sum(keys.id) FROM big LEFT JOIN keys ON keys.id = "
+           "big.k % 7 + 1598",
+           "T count,count,sum\nD 3000|860|1374710\nC SELECT 1\n");
 }
 
 /* Keys of DESC columns are written in reverse: the lookup keys too. */

@@ -13,19 +13,9 @@
 #include <string.h>
 
 #include "../kv/kv_test_util.h"
-#include "session_rec.h"
+#include "session_suite.h"
 #include "sql/plan_int.h"
 #include "sql/session_int.h"
-
-static sess_env E;
-static rec R;
-
-static const char *q(const char *text)
-{
-    return q_on(E.s, &R, text);
-}
-
-#define EXPECT(query, want) EXPECT_ON(E.s, &R, query, want)
 
 static void setup(void)
 {
@@ -36,12 +26,7 @@ static void setup(void)
     q("INSERT INTO b VALUES (1, 1, 'b1'), (2, 1, 'b2'), (3, 2, 'b3'), (4, 9, 'b4')");
 }
 
-static void teardown(void)
-{
-    sess_close(&E);
-}
-
-TestSuite(join, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(join, .init = setup, .fini = suite_teardown, .timeout = 120);
 
 /* The plan of `query` in words (in E.arena). */
 static const char *plan_of(const char *query)

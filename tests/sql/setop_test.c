@@ -12,19 +12,9 @@
 #include <string.h>
 
 #include "../kv/kv_test_util.h"
-#include "session_rec.h"
+#include "session_suite.h"
 #include "sql/plan_int.h"
 #include "sql/session_int.h"
-
-static sess_env E;
-static rec R;
-
-static const char *q(const char *text)
-{
-    return q_on(E.s, &R, text);
-}
-
-#define EXPECT(query, want) EXPECT_ON(E.s, &R, query, want)
 
 static void setup(void)
 {
@@ -39,12 +29,7 @@ static void setup(void)
       "(6, 2, 'n'), (7, NULL, 'n'), (8, 3, 'n')");
 }
 
-static void teardown(void)
-{
-    sess_close(&E);
-}
-
-TestSuite(setop, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(setop, .init = setup, .fini = suite_teardown, .timeout = 120);
 
 /* The result column types of `query` as "oid,oid,..." (in E.arena). */
 static const char *types_of(const char *query)

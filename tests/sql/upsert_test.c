@@ -13,18 +13,8 @@
 #include <string.h>
 
 #include "../kv/kv_test_util.h"
-#include "session_rec.h"
+#include "session_suite.h"
 #include "sql/session_int.h"
-
-static sess_env E;
-static rec R;
-
-static const char *q(const char *text)
-{
-    return q_on(E.s, &R, text);
-}
-
-#define EXPECT(query, want) EXPECT_ON(E.s, &R, query, want)
 
 static void setup(void)
 {
@@ -40,12 +30,7 @@ static void setup(void)
     q("INSERT INTO nums SELECT a.x * 100 + b.x * 10 + c.x + 1 FROM d a, d b, d c WHERE a.x < 6");
 }
 
-static void teardown(void)
-{
-    sess_close(&E);
-}
-
-TestSuite(upsert, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(upsert, .init = setup, .fini = suite_teardown, .timeout = 120);
 
 Test(upsert, do_nothing_counts_and_returning)
 {

@@ -13,18 +13,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "session_rec.h"
-#include "sql/vtable.h"
-
-static sess_env E;
-static rec R;
-
-static const char *q(const char *text)
-{
-    return q_on(E.s, &R, text);
-}
-
-#define EXPECT(query, want) EXPECT_ON(E.s, &R, query, want)
+#include "session_suite.h"
 
 static void setup(void)
 {
@@ -34,12 +23,7 @@ static void setup(void)
     q("CREATE INDEX ord_acc_idx ON ord (acc)");
 }
 
-static void teardown(void)
-{
-    sess_close(&E);
-}
-
-TestSuite(vtable, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(vtable, .init = setup, .fini = suite_teardown, .timeout = 120);
 
 Test(vtable, relations_and_their_kinds)
 {

@@ -11,7 +11,6 @@
  * PostgreSQL 15.
  */
 #include <criterion/criterion.h>
-#include <string.h>
 
 #include "session_suite.h"
 

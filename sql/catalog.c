@@ -298,7 +298,7 @@ static void node_release(cnode *n)
 
 void sql_table_release(const sql_table_desc *d)
 {
-    if (d != NULL)
+    if (d != NULL && !d->is_virtual)
         node_release((cnode *)((const char *)d - offsetof(cnode, d.u.table)));
 }
 
@@ -812,6 +812,27 @@ int sql_catalog_list_tables(sql_catalog *c, sql_txn *t, uint32_t db_id, const ch
     return 0;
 }
 
+_Static_assert(SQL_ENTRY_DATABASE == (int)SQL__DESC_DATABASE &&
+                   SQL_ENTRY_TABLE == (int)SQL__DESC_TABLE &&
+                   SQL_ENTRY_SEQUENCE == (int)SQL__DESC_SEQUENCE,
+               "sql_entry_kind mirrors sql__desc_kind");
+
+int sql_catalog_list(sql_catalog *c, sql_txn *t, uint32_t parent, sql_catalog_entry **out,
+                     size_t *n, sql_error *err, kv_arena *arena)
+{
+    ns_item *items;
+    size_t nitems;
+    if (scan_names(c, t, parent, &items, &nitems, err, arena) != 0)
+        return -1;
+    sql_catalog_entry *v = kv_arena_alloc(arena, (nitems + 1) * sizeof(*v));
+    if (v == NULL)
+        return sql__oom(arena, err);
+    for (size_t i = 0; i < nitems; i++)
+        v[i] = (sql_catalog_entry){items[i].name, items[i].e.id, (sql_entry_kind)items[i].e.kind};
+    *out = v, *n = nitems;
+    return 0;
+}
+
 /* A copy through the descriptor codec: one routine knows every field, so
  * a field added to the descriptor cannot be forgotten here. */
 int sql_table_copy(const sql_table_desc *src, kv_arena *arena, sql_table_desc *out, sql_error *err)
@@ -934,6 +955,43 @@ int sql_catalog_role(sql_catalog *c, sql_txn *t, const char *name, sql_role_desc
     if ((out->name = dup_str(arena, name)) == NULL)
         return sql__oom(arena, err);
     return 0;
+}
+
+/* The name in the key of roles row `row`. */
+static int role_key_name(const kv_row *row, const char **name, sql_error *err, kv_arena *arena)
+{
+    const uint8_t *p = row->key, *end = row->key + row->key_len;
+    uint32_t table, index;
+    sql_datum d;
+    if (sql_key_get_prefix(&p, end, &table, &index, arena, err) != 0 ||
+        sql_key_get(&p, end, (sql_type){SQL_T_TEXT, -1}, SQL_KEY_ASC, arena, &d, err) != 0)
+        return -1;
+    if ((*name = kv_arena_strndup(arena, (const char *)d.v.s.p, d.v.s.len)) == NULL)
+        return sql__oom(arena, err);
+    return 0;
+}
+
+int sql_catalog_list_roles(sql_catalog *c, sql_txn *t, sql_role_desc **out, size_t *n,
+                           sql_error *err, kv_arena *arena)
+{
+    kv_span span;
+    if (sql_index_span(SQL__SYS_ROLES, SQL_PRIMARY_INDEX_ID, arena, &span, err) != 0)
+        return -1;
+    kv_req q = {.method = KV_SCAN, .span = span};
+    kv_response resp;
+    int rc = run(c, t, &q, 1, &resp, err, arena);
+    const kv_resp *r = rc == 0 ? &resp.resps[0] : NULL;
+    if (rc == 0 && (*out = kv_arena_alloc(arena, (r->n_rows + 1) * sizeof(**out))) == NULL)
+        rc = sql__oom(arena, err);
+    for (size_t i = 0; rc == 0 && i < r->n_rows; i++) {
+        rc = sql__role_decode(r->rows[i].value, r->rows[i].value_len, arena, &(*out)[i], err);
+        if (rc == 0)
+            rc = role_key_name(&r->rows[i], &(*out)[i].name, err, arena);
+    }
+    if (rc == 0)
+        *n = r->n_rows;
+    kv_response_free(&resp);
+    return rc;
 }
 
 int sql_catalog_put_role(sql_catalog *c, sql_txn *t, const sql_role_desc *r, bool create,

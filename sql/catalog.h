@@ -90,6 +90,9 @@ typedef struct sql_check_desc {
 
 typedef struct sql_table_desc {
     uint32_t id; /* also the table's oid on the wire */
+    /* a system catalog view (sql/vtable.h): static, never stored, not
+     * reference counted (sql_table_release ignores it) */
+    bool is_virtual;
     uint32_t db_id;
     const char *name;
     uint64_t version; /* bumped by every sql_catalog_put_table */
@@ -185,7 +188,25 @@ int sql_catalog_table_by_id(sql_catalog *c, sql_txn *t, uint32_t id, const sql_t
 /* The names of database `db_id`'s tables in name order, in `arena`. */
 int sql_catalog_list_tables(sql_catalog *c, sql_txn *t, uint32_t db_id, const char ***names,
                             size_t *n, sql_error *err, kv_arena *arena);
-/* Releases a reference from a lookup; NULL: no-op. */
+/* What sql_catalog_list finds (the values of the stored kinds). */
+typedef enum sql_entry_kind {
+    SQL_ENTRY_DATABASE = 1,
+    SQL_ENTRY_TABLE = 2,
+    SQL_ENTRY_SEQUENCE = 3,
+} sql_entry_kind;
+
+typedef struct sql_catalog_entry {
+    const char *name;
+    uint32_t id;
+    sql_entry_kind kind;
+} sql_catalog_entry;
+
+/* Every database (parent 0), or every table and sequence of database
+ * `parent`, in name order: *out[0..*n) in `arena`. For the system
+ * catalogs (sql/vtable.h). */
+int sql_catalog_list(sql_catalog *c, sql_txn *t, uint32_t parent, sql_catalog_entry **out,
+                     size_t *n, sql_error *err, kv_arena *arena);
+/* Releases a reference from a lookup; NULL and virtual tables: no-op. */
 void sql_table_release(const sql_table_desc *d);
 
 /* A deep copy of `src` in `arena` that the caller may edit (arrays
@@ -226,6 +247,9 @@ int sql_catalog_nextval(sql_catalog *c, sql_txn *t, uint32_t db_id, const char *
 /* 0 and *out (strings in `arena`), 1 when there is no such role. */
 int sql_catalog_role(sql_catalog *c, sql_txn *t, const char *name, sql_role_desc *out,
                      sql_error *err, kv_arena *arena);
+/* Every role in name order: *out[0..*n) (strings in `arena`). */
+int sql_catalog_list_roles(sql_catalog *c, sql_txn *t, sql_role_desc **out, size_t *n,
+                           sql_error *err, kv_arena *arena);
 /* Writes role r->name; with `create`, 1 when it exists (nothing written);
  * without, 1 when it does not. */
 int sql_catalog_put_role(sql_catalog *c, sql_txn *t, const sql_role_desc *r, bool create,

@@ -36,6 +36,7 @@
 #include <strings.h>
 
 #include "sql/session_int.h"
+#include "sql/vtable.h"
 
 /* Rows per INSERT plan run; fewer when the columns would need more
  * parameters than a statement may have. */
@@ -489,6 +490,9 @@ static int open_table(sql__exec *x, const sql_name *n, const sql_table_desc **ou
  * copies only a query's rows from it. */
 static int open_copy_table(sql__exec *x, const sql_name *n, const sql_table_desc **out)
 {
+    if (sql__vtable_find(n->schema, n->name) != NULL)
+        return sql_error_set(&x->err, x->arena, SQL_STATE_FEATURE_NOT_SUPPORTED,
+                             "COPY of system catalog \"%s\" is not supported yet", n->name);
     if (open_table(x, n, out) < 0)
         return -1;
     if ((*out)->view_query == NULL)

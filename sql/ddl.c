@@ -24,6 +24,7 @@
 #include <strings.h>
 
 #include "sql/session_int.h"
+#include "sql/vtable.h"
 
 #define ROWID_NAME "rowid"
 
@@ -89,11 +90,20 @@ static int check_schema(sql__exec *x, const sql_name *n)
     return -1;
 }
 
-int sql__ddl_find_table(sql__exec *x, const sql_name *n, const sql_table_desc **out)
+/* The table `n` names in public, where CREATE TABLE creates it (as in
+ * PostgreSQL, public.pg_class may exist beside pg_catalog's). */
+static int find_public_table(sql__exec *x, const sql_name *n, const sql_table_desc **out)
 {
     if (check_schema(x, n) < 0)
         return -1;
     return sql_catalog_table(cat(x), txn(x), x->s->db_id, n->name, out, &x->err, x->arena);
+}
+
+int sql__ddl_find_table(sql__exec *x, const sql_name *n, const sql_table_desc **out)
+{
+    if (sql__vtable_refuse(n, x->arena, &x->err) < 0)
+        return -1;
+    return find_public_table(x, n, out);
 }
 
 /* "relation/table \"x\" does not exist": a notice with `skip` (whose
@@ -448,7 +458,7 @@ static int create_table(sql__exec *x)
     sql_table_desc d = {.db_id = x->s->db_id, .name = ct->table.name, .next_col_id = 1};
     bool has_pk = false;
 
-    int rc = sql__ddl_find_table(x, &ct->table, &old);
+    int rc = find_public_table(x, &ct->table, &old);
     if (rc < 0)
         return -1;
     if (rc == 0) {
@@ -483,8 +493,8 @@ static int drop_table(sql__exec *x)
     for (int i = 0; i < l->ntables; i++) {
         const sql_table_desc *d;
         int rc = sql__ddl_find_table(x, &l->tables[i], &d);
-        if (rc == 1 &&
-            missing(x, SQL_STATE_UNDEFINED_TABLE, "table", l->tables[i].name, l->if_exists) < 0)
+        if (rc < 0 || (rc == 1 && missing(x, SQL_STATE_UNDEFINED_TABLE, "table", l->tables[i].name,
+                                          l->if_exists) < 0))
             return -1;
         if (rc != 0)
             continue;

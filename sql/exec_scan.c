@@ -30,6 +30,7 @@
 #include "sql/plan_int.h"
 #include "sql/txn.h"
 #include "sql/types_int.h"
+#include "sql/vtable.h"
 
 /* Rows per scan batch: large enough to amortise a KV round, small enough
  * to bound a batch's memory. */
@@ -611,6 +612,8 @@ int sql__scan(const sql_plan *p, const sql__rowproj *proj, sql_run_ctx *ctx, uin
               sql_error *err)
 {
     assert(p->table != NULL);
+    if (p->table->is_virtual)
+        return sql__vtable_scan(p, ctx, cb, arg, arena, err);
     scan s = {.p = p,
               .proj = proj,
               .ctx = ctx,

@@ -237,6 +237,11 @@ typedef struct sql_eval_env {
     atomic_int *cancel; /* pg_sleep and long loops stop at a cancel */
     const char *database;
     const char *user;
+    /* the system catalogs' functions (pg_get_indexdef, regclass, ...)
+     * read the catalog through txn; catalog NULL: not available here */
+    struct sql_catalog *catalog;
+    struct sql_txn *txn;
+    uint32_t db_id;
 } sql_eval_env;
 
 /* Runs SUBQUERY node `e` for the current row of `ctx` into *out (its

@@ -1514,13 +1514,24 @@ static int colname(const sql_expr *e, const char **name)
         *name = e->column;
         return 2;
     case SQL_EXPR_FUNC:
-        *name = e->name;
-        return 2;
+        if (e->alias_type == NULL) {
+            *name = e->name;
+            return 2;
+        }
+        /* a cast to an oid alias type, made a call */
+        s = colname(e->args[0], name);
+        if (s <= 1) {
+            *name = e->alias_type;
+            s = 1;
+        }
+        return s;
     case SQL_EXPR_CAST:
         s = colname(e->arg, name);
         if (s <= 1) { /* the type name's last word: int4 for int[] */
             sql_type_id t = e->type.oid;
-            *name = sql_type_typname(sql_type_array_elem(t) ? sql_type_array_elem(t) : t);
+            *name = e->alias_type            ? e->alias_type
+                    : sql_type_array_elem(t) ? sql_type_typname(sql_type_array_elem(t))
+                                             : sql_type_typname(t);
             s = 1;
         }
         return s;

@@ -2141,8 +2141,8 @@ static const sql__fn_set base_set = {op_table, sizeof op_table / sizeof *op_tabl
 
 /* The files contributing rows; a name's rows all come from one of them. */
 static const sql__fn_set *const fn_sets[] = {
-    &base_set,         &sql__fn_set_str, &sql__fn_set_regex, &sql__fn_set_math,
-    &sql__fn_set_time, &sql__fn_set_fmt, &sql__fn_set_array,
+    &base_set,         &sql__fn_set_str, &sql__fn_set_regex,   &sql__fn_set_math,
+    &sql__fn_set_time, &sql__fn_set_fmt, &sql__fn_set_catalog, &sql__fn_set_array,
 };
 
 /* The run of rows named `name` in t[0..len): its length into *n. */

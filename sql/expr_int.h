@@ -139,6 +139,8 @@ extern const sql__fn_set sql__fn_set_math;  /* expr_func_math.c */
 extern const sql__fn_set sql__fn_set_time;  /* expr_func_time.c */
 extern const sql__fn_set sql__fn_set_fmt;   /* expr_func_fmt.c */
 extern const sql__fn_set sql__fn_set_array; /* expr_func_array.c */
+/* the system catalogs' functions (expr_func_catalog.c) */
+extern const sql__fn_set sql__fn_set_catalog;
 
 /* The array nodes the binder builds (expr_func_array.c): ARRAY[args];
  * args[0][args[1]]; args[0][args[1]:args[2]]; args[0] op ANY/ALL

@@ -117,6 +117,10 @@ struct sql_expr {
     bool agg_distinct; /* count(DISTINCT x) */
     /* CAST */
     sql_type type;
+    /* a cast to an oid alias type (oid, regclass, ...; a CAST to bigint
+     * or a FUNC of the alias's name): the type's name, which names the
+     * output column as the cast would */
+    const char *alias_type;
     /* CASE: nargs pairs when/then */
     sql_expr **whens;
     sql_expr **thens;

@@ -292,10 +292,43 @@ static int simple_kind(sql__pctx *c, sql_expr_kind kind, int location, const PgQ
     return 0;
 }
 
+/* The oid alias types of the system catalogs (docs/sql.md, "System
+ * catalogs"): a cast to one becomes a call of the function of its name,
+ * which maps a name to its oid and an oid to its name; a cast to oid is
+ * one to bigint, the type oid columns have here. NULL for other types. */
+static const char *oid_alias(const PgQuery__TypeName *tn)
+{
+    static const char *const names[] = {"regclass", "regtype", "regnamespace", "regrole", "oid"};
+    const char *name = tn->n_names ? sql__node_str(tn->names[tn->n_names - 1]) : NULL;
+    const char *schema = tn->n_names == 2 ? sql__node_str(tn->names[0]) : NULL;
+
+    if (!name || tn->n_names > 2 || tn->n_array_bounds || tn->n_typmods ||
+        (schema && strcmp(schema, "pg_catalog") != 0))
+        return NULL;
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (strcmp(names[i], name) == 0)
+            return names[i];
+    return NULL;
+}
+
 static int type_cast(sql__pctx *c, const PgQuery__TypeCast *t, sql_expr **out)
 {
+    const char *alias = oid_alias(t->type_name);
+    PgQuery__Node *arg = t->arg;
+
+    if (alias && strcmp(alias, "oid") != 0) {
+        if (make_call(c, alias, &arg, 1, t->location, out) < 0)
+            return -1;
+        (*out)->alias_type = alias;
+        return 0;
+    }
     if (simple_kind(c, SQL_EXPR_CAST, t->location, t->arg, false, out) < 0)
         return -1;
+    if (alias) {
+        (*out)->type = (sql_type){SQL_T_INT8, -1};
+        (*out)->alias_type = alias;
+        return 0;
+    }
     return sql__type(c, t->type_name, &(*out)->type, NULL);
 }
 

@@ -37,6 +37,7 @@
 
 #include "sql/plan_join_int.h"
 #include "sql/types_int.h"
+#include "sql/vtable.h"
 
 /* What binding one statement needs. */
 typedef struct planner {
@@ -154,8 +155,11 @@ static int open_table(planner *pl, const sql_name *name, const char *alias, sql_
 {
     sql_plan_ctx *c = pl->ctx;
     pl->p->catalog_gen = sql_catalog_generation(c->catalog);
-    if (sql__open_table(c->catalog, c->txn, c->db_id, name, c->query, pl->arena, &pl->p->table,
-                        err) != 0)
+    int rc = sql__vtable_open(name, pl->p->kind, c->query, pl->arena, &pl->p->table, err);
+    if (rc == 1)
+        rc = sql__open_table(c->catalog, c->txn, c->db_id, name, c->query, pl->arena, &pl->p->table,
+                             err);
+    if (rc != 0)
         return -1;
     const sql_table_desc *t = pl->p->table;
     if (t->view_query != NULL) {
@@ -791,6 +795,10 @@ static int ix_path(planner *pl, const conjuncts *cs, bool *used, uint32_t x, sql
 static int choose_path(planner *pl, conjuncts *cs, sql_error *err)
 {
     sql_plan *p = pl->p;
+    if (p->table->is_virtual) { /* no keys: every conjunct filters */
+        p->path = (sql__path){.kind = SQL__PATH_SPAN};
+        return 0;
+    }
     bool *best = try_used(pl, cs, err);
     if (best == NULL || pk_path(pl, cs, best, &p->path, err) != 0)
         return -1;
@@ -2090,7 +2098,7 @@ const char *sql__plan_tag(const sql_plan *p)
 /* Whether descriptor d (NULL: none) changed since generation gen. */
 static bool desc_stale(sql_catalog *c, uint64_t gen, const sql_table_desc *d)
 {
-    if (d == NULL || sql_catalog_generation(c) == gen)
+    if (d == NULL || d->is_virtual || sql_catalog_generation(c) == gen)
         return false;
     kv_arena *arena;
     if (kv_arena_create(&arena) != 0)

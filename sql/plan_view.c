@@ -118,7 +118,9 @@ static int relations(const sql_plan *p, uint32_t **ids, uint32_t *n, uint32_t *c
 {
     if (p->view != NULL) /* what the view reads is its own dependency */
         return add_id(p->view->id, ids, n, cap, arena, err);
-    if (p->table != NULL && add_id(p->table->id, ids, n, cap, arena, err) != 0)
+    /* a system catalog is no dependency: it is never dropped */
+    if (p->table != NULL && !p->table->is_virtual &&
+        add_id(p->table->id, ids, n, cap, arena, err) != 0)
         return -1;
     for (int i = 0; i < p->nsubs; i++)
         if (relations(p->subs[i], ids, n, cap, arena, err) != 0)

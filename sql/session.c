@@ -691,7 +691,10 @@ void sql__run_ctx_init(sql__exec *x, sql_run_ctx *ctx, sql_eval_env *env, const 
                           .env = s,
                           .cancel = &s->cancel,
                           .database = s->database,
-                          .user = s->user};
+                          .user = s->user,
+                          .catalog = s->eng->catalog,
+                          .txn = s->txn,
+                          .db_id = s->db_id};
     *ctx = (sql_run_ctx){.txn = s->txn,
                          .catalog = s->eng->catalog,
                          .db_id = s->db_id,

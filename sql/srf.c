@@ -282,10 +282,31 @@ static int unnest_run(srf_out *o, const sql_datum *a, sql_error *err)
     return 0;
 }
 
+/* ---- pg_partition_ancestors ------------------------------------------- */
+
+/* pg_partition_ancestors(regclass): a relation's partition ancestors,
+ * itself included, and no rows for one that is neither a partition nor
+ * partitioned, which is every relation here (psql's \d asks). Oids are
+ * bigint (docs/sql.md, "System catalogs"). */
+static int ancestors_bind(sql_bind_ctx *bc, sql__srf *f, sql_error *err)
+{
+    if (f->nargs != 1)
+        return 1;
+    f->type = (sql_type){SQL_T_INT8, -1};
+    return sql_expr_coerce(bc, f->args[0], f->type, &f->args[0], err);
+}
+
+static int ancestors_run(srf_out *o, const sql_datum *a, sql_error *err)
+{
+    (void)o, (void)a, (void)err;
+    return 0;
+}
+
 /* ---- the table -------------------------------------------------------- */
 
 static const srf_def srf_table[] = {
     {"generate_series", series_bind, series_run},
+    {"pg_partition_ancestors", ancestors_bind, ancestors_run},
     {"unnest", unnest_bind, unnest_run},
 };
 

@@ -8,7 +8,9 @@ it still holds on the reference server.
 
 Both targets look the same to a test: user `root`, database `defaultdb`,
 127.0.0.1 at a port picked at random in 27000-27599 (bound first to make
-sure it is free; a start that still loses the race is retried on another
+sure it is free; a Tardigrade node is ready only once its own process holds
+the listening socket, so a probe never mistakes another run's server on
+the same port for it; a start that loses the race is retried on another
 port; 27600-27999 belongs to the cluster tests' fixed ports),
 everything else in a fresh temporary directory that close() deletes.
 
@@ -98,6 +100,22 @@ def _port_is_free(port):
         except OSError:
             return False
     return True
+
+
+def _listens(pid, port):
+    """Whether process `pid` holds the socket listening on `port`. Another
+    run on this machine may take the port between _free_port and the
+    server's bind: a probe would then reach that run's server, while ours
+    is about to fail with "address in use"."""
+    try:
+        fds = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+        with open("/proc/net/tcp") as f:
+            rows = [line.split() for line in list(f)[1:]]
+    except OSError:
+        return False
+    # local address "0100007F:6978", state 0A = LISTEN, inode in column 9
+    return any(r[3] == "0A" and int(r[1].split(":")[1], 16) == port and f"socket:[{r[9]}]" in fds
+               for r in rows)
 
 
 def _free_port(avoid=()):
@@ -195,9 +213,11 @@ class Server:
                 raise ServerError(f"{self.name} exited during startup:\n{self.log_tail()}")
             try:
                 self._probe()
-                return
+                if _listens(self.pid, self.port):
+                    return
             except psycopg2.OperationalError:
-                time.sleep(0.1)
+                pass
+            time.sleep(0.1)
         raise ServerError(f"{self.name} did not accept connections within {START_TIMEOUT}s")
 
     def _probe(self):

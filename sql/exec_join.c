@@ -353,11 +353,6 @@ static int run_join(jrun *r, const sql__jnode *n, sql__row_cb cb, void *cb_arg)
 
 /* Outer rows per KV batch of lookups. */
 #define LOOKUP_BATCH 1000
-/* Slots of the table that finds a batch's distinct keys: a power of two,
- * at most half full. */
-#define LOOKUP_SLOTS 2048
-_Static_assert((LOOKUP_SLOTS & (LOOKUP_SLOTS - 1)) == 0 && LOOKUP_SLOTS >= 2 * LOOKUP_BATCH,
-               "LOOKUP_SLOTS");
 
 typedef struct lookrun {
     nrun nr;
@@ -438,21 +433,23 @@ static int lookup_found(void *arg, size_t i, const sql_datum *row, kv_arena *are
  * join - share one lookup, chained through same[] from at[]. */
 static int distinct_keys(lookrun *lr, sql_keybuf *sent, size_t *m)
 {
-    size_t n = 0;
-    int *slot = kv_arena_alloc(lr->batch, LOOKUP_SLOTS * sizeof(*slot));
-    int *tail = kv_arena_alloc(lr->batch, LOOKUP_BATCH * sizeof(*tail)); /* per key sent */
+    size_t n = 0, nslots = 2; /* a power of two, at most half full */
+    while (nslots < 2 * lr->n)
+        nslots *= 2;
+    int *slot = kv_arena_alloc(lr->batch, nslots * sizeof(*slot));
+    int *tail = kv_arena_alloc(lr->batch, (lr->n + 1) * sizeof(*tail)); /* per key sent */
     if (slot == NULL || tail == NULL)
         return sql__oom(lr->nr.r->arena, lr->nr.r->err);
-    memset(slot, -1, LOOKUP_SLOTS * sizeof(*slot));
+    memset(slot, -1, nslots * sizeof(*slot));
     for (size_t b = 0; b < lr->n; b++) {
         const sql_keybuf *k = &lr->keys[b];
         lr->same[b] = -1;
         if (k->len == 0)
             continue;
-        size_t h = XXH3_64bits(k->p, k->len) & (LOOKUP_SLOTS - 1);
+        size_t h = XXH3_64bits(k->p, k->len) & (nslots - 1);
         while (slot[h] >= 0 &&
                (sent[slot[h]].len != k->len || memcmp(sent[slot[h]].p, k->p, k->len) != 0))
-            h = (h + 1) & (LOOKUP_SLOTS - 1);
+            h = (h + 1) & (nslots - 1);
         if (slot[h] < 0) {
             slot[h] = (int)n;
             lr->at[n] = tail[n] = (int)b;

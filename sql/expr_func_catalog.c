@@ -29,6 +29,16 @@ static int need_catalog(sql_eval_ctx *ctx)
     return 0;
 }
 
+/* The table (slot 0) or index (slot = index id) relation oid `oid` names,
+ * for the pg_get_* functions: 0 with *t held (sql_table_release), 1 when
+ * it names none, -1 on error. */
+static int rel_of(sql_eval_ctx *ctx, int64_t oid, const sql_table_desc **t, uint32_t *slot)
+{
+    if (need_catalog(ctx) != 0)
+        return -1;
+    return sql__rel_by_oid(ctx->env->catalog, ctx->env->txn, oid, t, slot, ctx->err, ctx->arena);
+}
+
 static int text_of(sql_eval_ctx *ctx, const char *s, sql_datum *out)
 {
     if (s == NULL) {
@@ -284,10 +294,7 @@ static int indexdef(FN_ARGS)
 {
     const sql_table_desc *t;
     uint32_t slot;
-    if (need_catalog(ctx) != 0)
-        return -1;
-    int rc = sql__rel_by_oid(ctx->env->catalog, ctx->env->txn, args[0].v.i, &t, &slot, ctx->err,
-                             ctx->arena);
+    int rc = rel_of(ctx, args[0].v.i, &t, &slot);
     if (rc < 0)
         return -1;
     const char *def = NULL;
@@ -304,11 +311,7 @@ static int constraintdef(FN_ARGS)
 {
     const sql_table_desc *t;
     uint32_t slot;
-    if (need_catalog(ctx) != 0)
-        return -1;
-    int64_t rel = args[0].v.i - SQL__CON_BASE;
-    int rc =
-        sql__rel_by_oid(ctx->env->catalog, ctx->env->txn, rel, &t, &slot, ctx->err, ctx->arena);
+    int rc = rel_of(ctx, args[0].v.i - SQL__CON_BASE, &t, &slot);
     if (rc < 0)
         return -1;
     const char *def = NULL;
@@ -330,10 +333,7 @@ static int get_expr(FN_ARGS)
     const char *tree = cstr(ctx, args, 0), *text = NULL;
     if (tree == NULL)
         return sql__fn_oom(ctx);
-    if (need_catalog(ctx) != 0)
-        return -1;
-    int rc = sql__rel_by_oid(ctx->env->catalog, ctx->env->txn, args[1].v.i, &t, &slot, ctx->err,
-                             ctx->arena);
+    int rc = rel_of(ctx, args[1].v.i, &t, &slot);
     if (rc < 0)
         return -1;
     if (rc == 0) {
@@ -425,10 +425,7 @@ static int viewdef(FN_ARGS)
 {
     const sql_table_desc *t;
     uint32_t slot;
-    if (need_catalog(ctx) != 0)
-        return -1;
-    int rc = sql__rel_by_oid(ctx->env->catalog, ctx->env->txn, args[0].v.i, &t, &slot, ctx->err,
-                             ctx->arena);
+    int rc = rel_of(ctx, args[0].v.i, &t, &slot);
     if (rc < 0)
         return -1;
     const char *q = NULL;

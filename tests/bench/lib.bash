@@ -1,8 +1,9 @@
 # lib.bash - sourced by the benchmark scripts (storage.sh, kv.sh,
 # pgbench.sh, sql.sh): the db_bench reference run, the median of repeated
-# rounds, and the rounds of a Tardigrade-beside-PostgreSQL comparison. Every
-# comparison with db_bench uses the same reference shape: 16-byte keys, 100-byte values, lz4, 64 MiB block
-# cache, WAL on, one key per write batch and RocksDB's default
+# rounds, and the servers, rounds and CPU figures of a
+# Tardigrade-beside-PostgreSQL comparison. Every comparison with db_bench
+# uses the same reference shape: 16-byte keys, 100-byte values, lz4, 64 MiB
+# block cache, WAL on, one key per write batch and RocksDB's default
 # non-pipelined writer (db_bench turns pipelining on by default, kv does
 # not). Not a benchmark itself (run.sh runs only *.sh).
 
@@ -68,6 +69,15 @@ compare_row() {
     pg=$(median "$2/$3.postgres")
     printf '%-40s %12.0f %12.0f %8.2f  %s\n' "$1" "$td" "$pg" "$(awk -v a="$td" -v b="$pg" 'BEGIN { print a / b }')" \
         "$(paste "$2/$3.tardigrade" "$2/$3.postgres" | awk '{ printf "%.2f ", $1 / $2 }')"
+}
+
+# start_server TARGET: starts a server of TARGET (tardigrade or postgres) in
+# $tmp/TARGET through tests/e2e/harness.py, durable, and sets port[TARGET]
+# and pid[TARGET] (associative arrays the caller declares).
+start_server() {
+    local out
+    out=$(TD_E2E_TARGET=$1 /usr/bin/python3 "$here/../e2e/harness.py" start --durable --dir "$tmp/$1")
+    read -r "port[$1]" "pid[$1]" <<<"$out"
 }
 
 # stop_servers: stops the servers tests/e2e/harness.py started under

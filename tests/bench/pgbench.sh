@@ -30,7 +30,6 @@
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-harness="$here/../e2e/harness.py"
 secs=${PGBENCH_SECONDS:-20}
 clients=${PGBENCH_CLIENTS:-8}
 idle=${PGBENCH_IDLE:-1000}
@@ -39,21 +38,15 @@ rows=100000
 [ -x "$build/tardigrade" ] || { echo "pgbench.sh: $build/tardigrade missing; build the tardigrade target" >&2; exit 1; }
 export TD_E2E_TARDIGRADE="$build/tardigrade"
 # shellcheck source=lib.bash
-. "$here/lib.bash" # compare_rounds, compare_row, stop_servers
+. "$here/lib.bash" # start_server, compare_rounds, compare_row, stop_servers
 
 tmp=$(mktemp -d "${PGBENCH_DIR:-$build}/td-pgbench.XXXXXX")
 chmod 755 "$tmp"
 trap stop_servers EXIT
 
-# start TARGET: starts a server in $tmp/TARGET; sets port[TARGET], pid[TARGET].
 declare -A port pid
-start() {
-    local out
-    out=$(TD_E2E_TARGET=$1 /usr/bin/python3 "$harness" start --durable --dir "$tmp/$1")
-    read -r "port[$1]" "pid[$1]" <<<"$out"
-}
-start tardigrade
-start postgres
+start_server tardigrade
+start_server postgres
 
 # The load: one CREATE TABLE, then one COPY of every row.
 awk -v rows=$rows 'BEGIN {

@@ -30,7 +30,6 @@
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-harness="$here/../e2e/harness.py"
 secs=${SQL_BENCH_SECONDS:-20}
 clients=${SQL_BENCH_CLIENTS:-8}
 rounds=${SQL_BENCH_ROUNDS:-3}
@@ -38,20 +37,15 @@ scale=${SQL_BENCH_SCALE:-1}
 [ -x "$build/tardigrade" ] || { echo "sql.sh: $build/tardigrade missing; build the tardigrade target" >&2; exit 1; }
 export TD_E2E_TARDIGRADE="$build/tardigrade"
 # shellcheck source=lib.bash
-. "$here/lib.bash" # compare_rounds, compare_row, stop_servers
+. "$here/lib.bash" # start_server, cpu_ticks, compare_rounds, compare_row, stop_servers
 
 tmp=$(mktemp -d "${SQL_BENCH_DIR:-$build}/td-sqlbench.XXXXXX")
 chmod 755 "$tmp"
 trap stop_servers EXIT
 
 declare -A port pid
-start() { # TARGET: starts a server in $tmp/TARGET; sets port[TARGET], pid[TARGET]
-    local out
-    out=$(TD_E2E_TARGET=$1 /usr/bin/python3 "$harness" start --durable --dir "$tmp/$1")
-    read -r "port[$1]" "pid[$1]" <<<"$out"
-}
-start tardigrade
-start postgres
+start_server tardigrade
+start_server postgres
 
 cat >"$tmp/schema.sql" <<'EOF'
 CREATE TABLE pgbench_branches (bid int PRIMARY KEY, bbalance int, filler char(88));

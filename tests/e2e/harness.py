@@ -58,6 +58,7 @@ import time
 import unittest
 
 import psycopg2
+import psycopg2.extensions
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -367,6 +368,29 @@ def make_server(durable=False, dir=None, detached=False):
     """A new, not yet started server of the current target. `detached`: it
     may outlive this process (PostgreSQL's always can: pg_ctl daemonizes)."""
     return (Postgres if target() == "postgres" else Tardigrade)(durable=durable, dir=dir, detached=detached)
+
+
+def serializable(server):
+    """A new connection to `server` whose transactions are SERIALIZABLE."""
+    conn = server.connect(autocommit=False)
+    conn.set_session(isolation_level=psycopg2.extensions.ISOLATION_LEVEL_SERIALIZABLE)
+    return conn
+
+
+def serializable_outcome(server, body):
+    """Runs body(cursor) in one SERIALIZABLE transaction on a connection of
+    its own and commits it: "commit", or the SQLSTATE that ended it."""
+    conn = serializable(server)
+    try:
+        with conn.cursor() as cur:
+            body(cur)
+        conn.commit()
+        return "commit"
+    except psycopg2.Error as e:
+        conn.rollback()
+        return e.pgcode
+    finally:
+        conn.close()
 
 
 def run_threads(n, fn):

@@ -24,17 +24,10 @@ import random
 import threading
 
 import psycopg2
-import psycopg2.extensions as ext
 
 import harness
 
 RETRYABLE = "40001"
-
-
-def serializable(server):
-    conn = server.connect(autocommit=False)
-    conn.set_session(isolation_level=ext.ISOLATION_LEVEL_SERIALIZABLE)
-    return conn
 
 
 def run_with_retries(conn, body, limit=1000):
@@ -65,21 +58,14 @@ class ConcurrencyTest(harness.ServerTestCase):
         both_read = threading.Barrier(2, timeout=60)
         outcome = [None, None]
 
+        def body(cur):
+            cur.execute("SELECT v FROM rmw WHERE k = 1")
+            v = cur.fetchone()[0]
+            both_read.wait()
+            cur.execute("UPDATE rmw SET v = %s WHERE k = 1", (v + 1,))
+
         def txn(i):
-            conn = serializable(self.server)
-            try:
-                with conn.cursor() as cur:
-                    cur.execute("SELECT v FROM rmw WHERE k = 1")
-                    v = cur.fetchone()[0]
-                    both_read.wait()
-                    cur.execute("UPDATE rmw SET v = %s WHERE k = 1", (v + 1,))
-                conn.commit()
-                outcome[i] = "commit"
-            except psycopg2.Error as e:
-                outcome[i] = e.pgcode
-                conn.rollback()
-            finally:
-                conn.close()
+            outcome[i] = harness.serializable_outcome(self.server, body)
 
         harness.run_threads(2, txn)
         self.assertEqual(sorted(outcome), [RETRYABLE, "commit"])
@@ -94,21 +80,14 @@ class ConcurrencyTest(harness.ServerTestCase):
         outcome = [None, None]
 
         def txn(i):
-            conn = serializable(self.server)
-            try:
-                with conn.cursor() as cur:
-                    cur.execute("SELECT doctor FROM oncall WHERE on_call ORDER BY doctor")
-                    on_call = len(cur.fetchall())
-                    both_read.wait()
-                    if on_call >= 2:
-                        cur.execute("UPDATE oncall SET on_call = false WHERE doctor = %s", (i + 1,))
-                conn.commit()
-                outcome[i] = "commit"
-            except psycopg2.Error as e:
-                outcome[i] = e.pgcode
-                conn.rollback()
-            finally:
-                conn.close()
+            def body(cur):
+                cur.execute("SELECT doctor FROM oncall WHERE on_call ORDER BY doctor")
+                on_call = len(cur.fetchall())
+                both_read.wait()
+                if on_call >= 2:
+                    cur.execute("UPDATE oncall SET on_call = false WHERE doctor = %s", (i + 1,))
+
+            outcome[i] = harness.serializable_outcome(self.server, body)
 
         harness.run_threads(2, txn)
         self.assertLessEqual(outcome.count("commit"), 1, outcome)
@@ -143,7 +122,7 @@ class ConcurrencyTest(harness.ServerTestCase):
         acked = [[0] * keys for _ in range(clients)]
 
         def client(i):
-            conn = serializable(self.server)
+            conn = harness.serializable(self.server)
             rng = random.Random(i)
             try:
                 for _ in range(per_client):
@@ -188,7 +167,7 @@ class ConcurrencyTest(harness.ServerTestCase):
             seen_totals.append((len(rows), sum(r[0] for r in rows)))
 
         def client(i):
-            conn = serializable(self.server)
+            conn = harness.serializable(self.server)
             rng = random.Random(1000 + i)
             try:
                 for _ in range(transfers):

@@ -16,7 +16,6 @@ upserts on the row, Tardigrade by its serializable reads).
 import threading
 
 import psycopg2
-import psycopg2.extensions as ext
 
 import harness
 
@@ -57,20 +56,12 @@ class UpsertTest(harness.ServerTestCase):
         outcome = [None, None]
 
         def txn(i):
-            conn = self.server.connect(autocommit=False)
-            conn.set_session(isolation_level=ext.ISOLATION_LEVEL_SERIALIZABLE)
-            try:
-                with conn.cursor() as cur:
-                    cur.execute(f"SELECT count(*) FROM {table}")
-                    both_started.wait()
-                    cur.execute(statement, (i,))
-                conn.commit()
-                outcome[i] = "commit"
-            except psycopg2.Error as e:
-                outcome[i] = e.pgcode
-                conn.rollback()
-            finally:
-                conn.close()
+            def body(cur):
+                cur.execute(f"SELECT count(*) FROM {table}")
+                both_started.wait()
+                cur.execute(statement, (i,))
+
+            outcome[i] = harness.serializable_outcome(self.server, body)
 
         harness.run_threads(2, txn)
         self.assertTrue(all(o in ("commit", RETRYABLE) for o in outcome), outcome)

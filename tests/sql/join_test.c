@@ -28,22 +28,6 @@ static void setup(void)
 
 TestSuite(join, .init = setup, .fini = suite_teardown, .timeout = 120);
 
-/* The plan of `query` in words (in E.arena). */
-static const char *plan_of(const char *query)
-{
-    sql_plan *p = sess_plan(&E, query);
-    char *text = kv_arena_alloc(E.arena, strlen(sql__plan_explain(p)) + 1);
-    strcpy(text, sql__plan_explain(p));
-    sql__plan_free(p);
-    return text;
-}
-
-#define EXPECT_PLAN(query, want)                                                   \
-    do {                                                                           \
-        const char *got_ = plan_of(query);                                         \
-        cr_expect_str_eq(got_, want, "%s\n got: %s\nwant: %s", query, got_, want); \
-    } while (0)
-
 /* ---- results ----------------------------------------------------------- */
 
 Test(join, inner_and_outer_joins_extend_with_nulls)

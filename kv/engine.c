@@ -206,6 +206,7 @@ int kv_engine_open(const char *dir, const kv_engine_options *opts, kv_engine **o
     rocksdb_column_family_handle_destroy(handles[0]);
     for (int i = 0; i < KV_CF_COUNT; i++)
         e->cf[i] = handles[i + 1];
+    e->mvcc_cf_id = rocksdb_column_family_handle_get_id(e->cf[KV_CF_MVCC]);
     *out = e;
     return 0;
 
@@ -228,12 +229,34 @@ const char *kv_engine_dir(const kv_engine *e)
     return e->dir;
 }
 
+struct write_keys {
+    kv__vcache_write w;
+    uint32_t mvcc_cf_id;
+};
+
+/* Names the user key a record writes in the newest-version cache. */
+static void note_record(void *arg, const kv__batch_record *r)
+{
+    struct write_keys *wk = arg;
+    if (r->cf != wk->mvcc_cf_id)
+        return;
+    size_t plen =
+        r->tag == KV__WB_RANGE_DELETE ? 0 : kv__mvcc_prefix_len((const char *)r->key, r->klen);
+    if (plen == 0)
+        wk->w.all = true;
+    else
+        kv__vcache_write_key(&wk->w, r->key, plen);
+}
+
 int kv_engine_write(kv_engine *e, kv_batch *b, bool sync, char *err, size_t errlen)
 {
     char *errptr = NULL;
-    kv__vcache_write_begin(e->vcache);
+    struct write_keys wk = {.mvcc_cf_id = e->mvcc_cf_id};
+    if (kv__batch_walk(b, note_record, &wk) != 0)
+        wk.w.all = true;
+    kv__vcache_write_begin(e->vcache, &wk.w);
     rocksdb_write(e->db, sync ? e->wo_sync : e->wo_nosync, b->wb, &errptr);
-    kv__vcache_write_end(e->vcache);
+    kv__vcache_write_end(e->vcache, &wk.w);
     if (errptr != NULL)
         return kv__rocksdb_err(errptr, err, errlen, "write failed");
     return 0;

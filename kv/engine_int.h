@@ -25,6 +25,7 @@ struct kv_engine {
     rocksdb_readoptions_t *ro_latest;
     atomic_int open_views; /* snapshots + iterators; must be 0 at close */
     kv__vcache *vcache;    /* newest versions of recently read keys */
+    uint32_t mvcc_cf_id;   /* KV_CF_MVCC's id in write batch records */
     char *dir;
 };
 
@@ -37,6 +38,23 @@ struct kv_snapshot {
 struct kv_batch {
     rocksdb_writebatch_t *wb;
 };
+
+/* Write batch record tags (engine_iter.c has the whole format). */
+enum { KV__WB_DELETE = 0x04, KV__WB_PUT = 0x05, KV__WB_RANGE_DELETE = 0x0E };
+
+/* One record of a write batch; the pointers borrow the batch's bytes.
+ * A range deletion's begin and end are key and val. */
+typedef struct kv__batch_record {
+    uint8_t tag;
+    uint32_t cf;
+    const uint8_t *key, *val;
+    size_t klen, vlen;
+} kv__batch_record;
+
+/* Calls fn for each record of `b` in order; 0, or KV_ECORRUPT if its bytes
+ * do not parse (never for a batch that kv_batch_from_data accepted or the
+ * kv_batch_* mutators built). */
+int kv__batch_walk(const kv_batch *b, void (*fn)(void *arg, const kv__batch_record *r), void *arg);
 
 /* The column family handle for `cf`, or NULL if `cf` is not a kv_cf. */
 rocksdb_column_family_handle_t *kv__engine_cf(kv_engine *e, kv_cf cf);
@@ -58,25 +76,44 @@ size_t kv__mvcc_prefix_len(const char *key, size_t len);
 int kv__vcache_create(kv__vcache **out);
 void kv__vcache_destroy(kv__vcache *c);
 
-/* Bracket every engine write: entries filled before the write's end never
- * serve again. */
-void kv__vcache_write_begin(kv__vcache *c);
-void kv__vcache_write_end(kv__vcache *c);
+/* The cache entries one engine write voids, gathered before it: the slots
+ * of the user keys it writes (as escaped MVCC key prefixes), or `all`. */
+#define KV__VCACHE_WRITE_SLOTS 32
+typedef struct kv__vcache_write {
+    bool all; /* a range deletion, or more keys than fit: every entry */
+    unsigned n;
+    uint16_t slot[KV__VCACHE_WRITE_SLOTS];
+} kv__vcache_write;
 
-/* The write generation to tag a fill with, read BEFORE the fill's iterator
- * is created; 0 while a write is in flight (then nothing is filled). */
-uint64_t kv__vcache_gen(kv__vcache *c);
+/* Adds the user key whose escaped MVCC prefix is `prefix` to `w`. */
+void kv__vcache_write_key(kv__vcache_write *w, const void *prefix, size_t plen);
 
-/* Answers a point read of user key `key` at `read_ts` from the cache when it
- * can: returns true with *rc = 0 (value copied into `val`, its ts into
- * *val_ts if not NULL), KV_ENOTFOUND, or KV_ENOMEM. False: ask the engine. */
-bool kv__vcache_get(kv__vcache *c, const void *key, size_t klen, kv_ts read_ts, kv_buf *val,
-                    kv_ts *val_ts, int *rc);
+/* Bracket the engine write that `w` describes: from begin on, its keys'
+ * entries do not serve, and no read that began before end fills them. */
+void kv__vcache_write_begin(kv__vcache *c, const kv__vcache_write *w);
+void kv__vcache_write_end(kv__vcache *c, const kv__vcache_write *w);
 
-/* Records what a read tagged `gen` found as the key's newest state: a live
+/* What a fill must show to be accepted: the state of the key's slot and of
+ * the whole cache when the read began. */
+typedef struct kv__vcache_tag {
+    uint64_t epoch, wgen;
+    bool ok; /* no write touching the key was in flight */
+} kv__vcache_tag;
+
+/* Answers a point read of the user key whose escaped MVCC prefix is
+ * `prefix` at `read_ts` from the cache when it can: returns true with
+ * *rc = 0 (value copied into `val`, its ts into *val_ts if not NULL),
+ * KV_ENOTFOUND, or KV_ENOMEM. False: ask the engine, after which
+ * kv__vcache_put may record the answer with the *tag given here, which
+ * must be taken BEFORE the engine's iterator is created. */
+bool kv__vcache_get(kv__vcache *c, const void *prefix, size_t plen, kv_ts read_ts, kv_buf *val,
+                    kv_ts *val_ts, int *rc, kv__vcache_tag *tag);
+
+/* Records what a read tagged `tag` found as the key's newest state: a live
  * value at ts (`found`), a tombstone at ts, or no entries (ts zero). The
- * bytes are copied. Does nothing for gen 0 or oversized keys/values. */
-void kv__vcache_put(kv__vcache *c, uint64_t gen, const void *key, size_t klen, bool found,
-                    const void *val, size_t vlen, kv_ts ts);
+ * bytes are copied. Does nothing if a write touching the key began since
+ * the tag was taken, or for oversized keys/values. */
+void kv__vcache_put(kv__vcache *c, const kv__vcache_tag *tag, const void *prefix, size_t plen,
+                    bool found, const void *val, size_t vlen, kv_ts ts);
 
 #endif /* KV_ENGINE_INT_H */

@@ -21,12 +21,7 @@
 #include "kv/engine_int.h"
 #include "kv/kv_int.h"
 
-enum {
-    WB_HEADER = 12,
-    WB_TAG_CF_DELETE = 0x04,
-    WB_TAG_CF_PUT = 0x05,
-    WB_TAG_CF_RANGE_DELETE = 0x0E,
-};
+enum { WB_HEADER = 12 };
 
 int kv_batch_create(kv_batch **out)
 {
@@ -110,11 +105,12 @@ static bool wb_varint32(struct wb_cursor *c, uint32_t *v)
     return false;
 }
 
-static bool wb_varstring(struct wb_cursor *c)
+static bool wb_varstring(struct wb_cursor *c, const uint8_t **s, size_t *len)
 {
     uint32_t n;
     if (!wb_varint32(c, &n) || (size_t)(c->end - c->p) < n)
         return false;
+    *s = c->p, *len = n;
     c->p += n;
     return true;
 }
@@ -128,32 +124,37 @@ static bool wb_known_cf(kv_engine *e, uint32_t id)
     return false;
 }
 
-/* Checks one record at the cursor; returns 0, KV_ECORRUPT or KV_EBADCF. */
-static int wb_check_record(kv_engine *e, struct wb_cursor *c)
+/* Parses one record at the cursor into *r; 0 or KV_ECORRUPT. */
+static int wb_next(struct wb_cursor *c, kv__batch_record *r)
 {
-    uint8_t tag = *c->p++;
+    r->tag = *c->p++;
     int strings;
-    switch (tag) {
-    case WB_TAG_CF_DELETE:
+    switch (r->tag) {
+    case KV__WB_DELETE:
         strings = 1;
         break;
-    case WB_TAG_CF_PUT:
-    case WB_TAG_CF_RANGE_DELETE:
+    case KV__WB_PUT:
+    case KV__WB_RANGE_DELETE:
         strings = 2;
         break;
     default:
         return KV_ECORRUPT;
     }
-    uint32_t cf;
-    if (!wb_varint32(c, &cf))
+    if (!wb_varint32(c, &r->cf))
         return KV_ECORRUPT;
-    if (!wb_known_cf(e, cf))
-        return KV_EBADCF;
-    for (int i = 0; i < strings; i++) {
-        if (!wb_varstring(c))
-            return KV_ECORRUPT;
-    }
-    return 0;
+    r->val = NULL, r->vlen = 0;
+    if (!wb_varstring(c, &r->key, &r->klen))
+        return KV_ECORRUPT;
+    return strings == 1 || wb_varstring(c, &r->val, &r->vlen) ? 0 : KV_ECORRUPT;
+}
+
+/* Checks one record at the cursor; returns 0, KV_ECORRUPT or KV_EBADCF. */
+static int wb_check_record(kv_engine *e, struct wb_cursor *c)
+{
+    kv__batch_record r;
+    if (wb_next(c, &r) != 0)
+        return KV_ECORRUPT;
+    return wb_known_cf(e, r.cf) ? 0 : KV_EBADCF;
 }
 
 static uint32_t wb_count(const uint8_t *data)
@@ -202,6 +203,22 @@ int kv_batch_rep_append(kv_buf *rep, const void *data, size_t len)
     h[10] = (uint8_t)(count >> 16), h[11] = (uint8_t)(count >> 24);
     memcpy(h + at, p + WB_HEADER, len - WB_HEADER);
     rep->len = at + len - WB_HEADER;
+    return 0;
+}
+
+int kv__batch_walk(const kv_batch *b, void (*fn)(void *arg, const kv__batch_record *r), void *arg)
+{
+    size_t len;
+    const uint8_t *data = (const uint8_t *)rocksdb_writebatch_data(b->wb, &len);
+    if (len < WB_HEADER)
+        return KV_ECORRUPT;
+    struct wb_cursor c = {data + WB_HEADER, data + len};
+    kv__batch_record r;
+    while (c.p < c.end) {
+        if (wb_next(&c, &r) != 0)
+            return KV_ECORRUPT;
+        fn(arg, &r);
+    }
     return 0;
 }
 

@@ -237,14 +237,16 @@ int kv_mvcc_get(kv_engine *e, const kv_snapshot *snap, const kv_mvcc_read_opts *
                 size_t klen, kv_buf *val, kv_ts *val_ts, kv_mvcc_conflict *conflict, char *err,
                 size_t errlen)
 {
-    int rc;
-    if (snap == NULL && kv__vcache_get(e->vcache, key, klen, ro->ts, val, val_ts, &rc))
-        return rc != KV_ENOMEM ? rc : kv__errf(err, errlen, rc, "out of memory copying a value");
-    /* Before the iterator exists: a write after this point voids the fill. */
-    uint64_t gen = snap == NULL ? kv__vcache_gen(e->vcache) : 0;
     struct mkey k;
     if (mkey_init(&k, key, klen) != 0)
         return kv__errf(err, errlen, KV_ENOMEM, "out of memory encoding a %zu-byte key", klen);
+    int rc;
+    kv__vcache_tag tag = {0}; /* taken before the iterator exists */
+    if (snap == NULL && kv__vcache_get(e->vcache, k.p, k.plen, ro->ts, val, val_ts, &rc, &tag)) {
+        if (rc == KV_ENOMEM)
+            kv__errf(err, errlen, rc, "out of memory copying a value");
+        goto out_free_key;
+    }
     kv_iter *it;
     rc = mkey_iter(e, snap, &k, &it, err, errlen);
     if (rc != 0)
@@ -256,7 +258,7 @@ int kv_mvcc_get(kv_engine *e, const kv_snapshot *snap, const kv_mvcc_read_opts *
     else if ((rc = kv_iter_status(it, err, errlen)) == 0)
         v.newest = true; /* the key has no entries at all */
     if (rc == 0 && v.newest)
-        kv__vcache_put(e->vcache, gen, key, klen, v.found && !v.tombstone, v.val, v.vlen,
+        kv__vcache_put(e->vcache, &tag, k.p, k.plen, v.found && !v.tombstone, v.val, v.vlen,
                        v.found ? v.ts : (kv_ts){0, 0});
     if (rc == 0 && (!v.found || v.tombstone))
         rc = KV_ENOTFOUND;

@@ -353,6 +353,26 @@ static void finish_ready(kv_node *n, kv__rraft *rr)
     kv__node_schedule(n, rr);
 }
 
+/* Applies the ready's committed entries that are already durable here,
+ * before its new entries are: they wait for no fsync of this ready (a
+ * leader's entries commit by the acknowledgements stepped in after the
+ * previous round, so this is the common case). Committed entries never
+ * change, so those at or above the first new entry, which rewrites the log
+ * from there, merely wait. finish_ready applies the rest; applying skips
+ * what is applied already, and a failure here is retried there. */
+static void apply_durable(kv_node *n, kv__rraft *rr)
+{
+    const raft_ready_t *rd = &rr->rd;
+    uint64_t durable = kv_raft_storage_last_index(rr->st);
+    if (rd->n_entries > 0 && rd->entries[0].index <= durable)
+        durable = rd->entries[0].index - 1;
+    size_t k = 0;
+    while (k < rd->n_committed && rd->committed[k].index <= durable)
+        k++;
+    if (rd->snapshot == NULL && k > 0)
+        (void)kv__apply_committed(n, rr, rd->committed, k);
+}
+
 static int submit_persist(kv_node *n, kv__rraft *rr)
 {
     const raft_ready_t *rd = &rr->rd;
@@ -386,6 +406,7 @@ static void process_replica(kv_node *n, kv__rraft *rr)
     /* A hard state whose commit index alone moved need not be written:
      * the storage reports commit >= applied at restart. */
     if (rr->rd.snapshot != NULL || rr->rd.n_entries > 0 || rr->rd.must_sync) {
+        apply_durable(n, rr);
         /* A failure means the storage thread failed for good: the ready
          * stays out and nothing more is acknowledged. */
         rr->storage_failed = submit_persist(n, rr) != 0;

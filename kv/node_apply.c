@@ -32,6 +32,7 @@
  * is durable, so a crash re-applies; a proposer hears back only after it.
  */
 #include <assert.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,26 +126,27 @@ int kv__node_propose(kv_node *n, kv__replica *r, uint64_t seq, kv_ts ts, const k
 {
     kv__prop p = {.r = r, .kind = KV__CMD_WRITE, .lease_seq = seq, .ts = ts};
     p.batch = kv_batch_data(b, &p.batch_len);
-    if (pthread_cond_init(&p.cv, NULL) != 0)
+    if (sem_init(&p.done, 0, 0) != 0)
         return KV_ENOMEM;
     pthread_mutex_lock(&n->mu);
-    int rc = KV_ESTOPPED;
-    if (!n->stopped) {
+    bool stopped = n->stopped;
+    if (!stopped) {
         p.id = ++n->next_prop_id;
         if (n->inbox_tail != NULL)
             n->inbox_tail->next = &p;
         else
             n->inbox_head = &p;
         n->inbox_tail = &p;
-        pthread_mutex_unlock(&n->mu);
-        n->o.hooks.wake(n->o.hooks.arg);
-        pthread_mutex_lock(&n->mu);
-        while (!p.done)
-            pthread_cond_wait(&p.cv, &n->mu);
-        rc = p.result;
     }
     pthread_mutex_unlock(&n->mu);
-    pthread_cond_destroy(&p.cv);
+    int rc = KV_ESTOPPED;
+    if (!stopped) {
+        n->o.hooks.wake(n->o.hooks.arg);
+        while (sem_wait(&p.done) != 0)
+            assert(errno == EINTR);
+        rc = p.result;
+    }
+    sem_destroy(&p.done);
     kv_buf_free(&p.enc);
     return rc;
 }
@@ -156,11 +158,13 @@ void kv__prop_finish(kv_node *n, kv__prop *p, int result)
         free(p);
         return;
     }
-    pthread_mutex_lock(&n->mu);
+    /* No lock: the worker reads the result only after the post, and glibc's
+     * sem_post reads nothing of the semaphore after the increment that lets
+     * the waiter go (its futex wake only names the address), so the worker
+     * may return, and `p` go, as soon as it wakes. */
+    (void)n;
     p->result = result;
-    p->done = true;
-    pthread_cond_signal(&p->cv);
-    pthread_mutex_unlock(&n->mu);
+    sem_post(&p->done);
 }
 
 void kv__prop_submit(kv_node *n, kv__rraft *rr, kv__prop *p)

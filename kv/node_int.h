@@ -16,6 +16,7 @@
 #define KV_NODE_INT_H
 
 #include <pthread.h>
+#include <semaphore.h>
 
 #include "kv/node.h"
 #include "kv/raft_storage.h"
@@ -44,8 +45,7 @@ struct kv__prop {
     uint64_t submitted_tick; /* when it left the inbox */
     uint64_t proposed_tick;  /* its latest (re-)proposal */
     int result;
-    bool done;
-    pthread_cond_t cv; /* write: the worker waits on it */
+    sem_t done; /* write: posted once, with `result` set; the worker waits */
 };
 
 /* raft/ refuses input while a ready is outstanding (RAFT_EBUSY): what

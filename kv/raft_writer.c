@@ -191,9 +191,11 @@ int kv_raft_writer_submit(kv_raft_writer *w, kv_raft_persist_req *req)
         else
             w->head = req;
         w->tail = req;
-        pthread_cond_signal(&w->wake);
     }
     pthread_mutex_unlock(&w->mu);
+    /* After the unlock: the woken writer does not sleep again on the mutex. */
+    if (rc == 0)
+        pthread_cond_signal(&w->wake);
     return rc;
 }
 

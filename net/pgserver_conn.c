@@ -6,7 +6,8 @@
  * step over them; while a job runs they are held in `pending` (up to
  * NET__PGS_PENDING_MAX, then reading pauses), which also lets the loop notice
  * a client that hangs up mid-statement and cancel that statement. When
- * the job is done its output is written, then the next job starts.
+ * the job is done, what it did not send itself is written, then the next
+ * job starts.
  *
  * Everything that can happen next is decided in one place, advance(),
  * called after every event (read, job done, write done, shutdown):
@@ -339,6 +340,8 @@ void net__pgs_on_connection(uv_stream_t *listener, int status)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
+    if (uv_fileno((uv_handle_t *)&c->tcp, &c->fd) != 0)
+        c->fd = -1; /* the job's sends fail; the loop writes everything */
     net__pgs_register(c);
     net_pg_config cfg;
     net__pgs_pg_config(c, &cfg);

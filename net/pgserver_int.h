@@ -11,6 +11,9 @@
  *   -----------------+-----------------------------+----------------------
  *   pg, session, out | when !busy, and while the   | while busy
  *                    | job waits in a flush        |
+ *   job_flushed      | never                       | while busy
+ *   fd (writes)      | when !busy, or the job      | while busy, until its
+ *                    | flushed                     | first flush
  *   wbuf             | always (what uv_write sends)| never
  *   job results      | after NET__PGS_EV_DONE           | written during the job
  *   event, qnext,    | under srv->mu               | under srv->mu
@@ -62,7 +65,8 @@ typedef enum net__pgs_job_kind {
 } net__pgs_job_kind;
 
 typedef struct net__pgs_conn {
-    uv_tcp_t tcp; /* tcp.data points back here */
+    uv_tcp_t tcp;  /* tcp.data points back here */
+    uv_os_fd_t fd; /* tcp's socket, for the job's own writes */
     struct net_pg_server *srv;
     net_pg_conn *pg;
     sql_session *session;
@@ -74,7 +78,8 @@ typedef struct net__pgs_conn {
     /* Results of the last job. */
     bool job_close; /* the protocol ended the connection, or output failed */
     bool job_cancel;
-    bool fatal_sent; /* the session ended the connection: no ReadyForQuery */
+    bool fatal_sent;  /* the session ended the connection: no ReadyForQuery */
+    bool job_flushed; /* the running job handed output to the loop */
     int32_t cancel_pid, cancel_secret;
 
     atomic_bool peer_gone;   /* the client hung up: abort, answer nothing */

@@ -199,8 +199,10 @@ void net_workers_submit(net_workers *p, net_work *w)
      * failed spawn leaves the job queued for a thread that frees up. */
     if (p->queued > p->nidle && p->nthreads < p->opts.max_threads)
         (void)spawn(p);
-    pthread_cond_signal(&p->work);
     pthread_mutex_unlock(&p->mu);
+    /* Signalled after the unlock, so the thread it wakes does not find the
+     * mutex still held and sleep on it a second time. */
+    pthread_cond_signal(&p->work);
 }
 
 size_t net_workers_threads(net_workers *p)

@@ -14,7 +14,9 @@
  *                        durable (snapshot first; entries[0].index and beyond
  *                        replace any suffix the storage already holds),
  *                     3. only then send ready.persist_msgs,
- *                     4. apply ready.committed to the state machine,
+ *                     4. apply ready.committed to the state machine (those
+ *                        an earlier ready made durable, below
+ *                        entries[0].index, may be applied before step 2),
  *   raft_advance()    to report that steps 1-4 are done.
  *
  * Between raft_ready() and raft_advance() the node refuses every mutating call

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kv/engine_int.h" /* the cache's own entry points, to see what it holds */
 #include "kv/kv_error.h"
 #include "kv/mvcc.h"
 #include "kv_test_util.h"
@@ -394,6 +395,61 @@ Test(mvcc, values_too_large_for_the_cache_are_read_each_time)
     big[0] = 'c';
     cr_assert_eq(put("big", 20, NULL, big), 0);
     expect_twice("big", 20, NULL, big, 20);
+}
+
+/* Whether the cache holds k's newest state for a read at `wall`: asked
+ * of the cache itself, so a read from the engine cannot stand in for it. */
+static bool cached(const char *k, int64_t wall)
+{
+    kv_buf prefix = {0};
+    cr_assert_eq(kv_mvcc_encode_key(&prefix, k, strlen(k), NULL), 0);
+    int rc;
+    kv__vcache_tag tag;
+    bool hit =
+        kv__vcache_get(eng->vcache, prefix.data, prefix.len, ts(wall), &val, NULL, &rc, &tag);
+    kv_buf_free(&prefix);
+    return hit;
+}
+
+Test(mvcc, writes_void_only_the_cached_keys_they_write)
+{
+    cr_assert_eq(put("k", 10, NULL, "v10"), 0);
+    cr_assert_not(cached("k", 50));
+    expect_value("k", 50, NULL, "v10", 10);
+    cr_assert(cached("k", 50), "a read at the newest version fills the cache");
+    cr_assert_eq(put("other", 11, NULL, "x"), 0);
+    cr_assert(cached("k", 50), "a write of another key leaves k cached");
+    cr_assert_eq(put("k", 20, NULL, "v20"), 0);
+    cr_assert_not(cached("k", 50), "a write of k voids it");
+    expect_twice("k", 50, NULL, "v20", 20);
+    cr_assert(cached("k", 50));
+    /* A range deletion names no keys: it voids everything. */
+    cr_assert_eq(kv_batch_delete_range(batch, eng, KV_CF_MVCC, "x", 1, "y", 1), 0);
+    commit(0);
+    cr_assert_not(cached("k", 50));
+    expect_twice("k", 50, NULL, "v20", 20);
+    cr_assert(cached("k", 50));
+}
+
+Test(mvcc, a_fill_that_straddles_a_write_of_its_key_is_dropped)
+{
+    cr_assert_eq(put("k", 10, NULL, "v10"), 0);
+    kv_buf prefix = {0};
+    cr_assert_eq(kv_mvcc_encode_key(&prefix, "k", 1, NULL), 0);
+    int rc;
+    kv__vcache_tag tag, other;
+    cr_assert_not(
+        kv__vcache_get(eng->vcache, prefix.data, prefix.len, ts(50), &val, NULL, &rc, &tag));
+    cr_assert_eq(put("k", 20, NULL, "v20"), 0); /* between the tag and the fill */
+    kv__vcache_put(eng->vcache, &tag, prefix.data, prefix.len, true, "v10", 3, ts(10));
+    cr_assert_not(cached("k", 50), "the stale v10 must not be served");
+    /* A write of another key between tag and fill does not drop it. */
+    cr_assert_not(
+        kv__vcache_get(eng->vcache, prefix.data, prefix.len, ts(50), &val, NULL, &rc, &other));
+    cr_assert_eq(put("other", 21, NULL, "x"), 0);
+    kv__vcache_put(eng->vcache, &other, prefix.data, prefix.len, true, "v20", 3, ts(20));
+    cr_assert(cached("k", 50));
+    kv_buf_free(&prefix);
 }
 
 /* ---- scans ---- */

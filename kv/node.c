@@ -683,14 +683,14 @@ static void fail_all(kv_node *n)
     while (props != NULL) {
         kv__prop *p = props;
         props = p->next;
-        kv__prop_finish(n, p, KV_ESTOPPED);
+        kv__prop_finish(p, KV_ESTOPPED);
     }
     for (size_t i = 0; i < n->n_rafts; i++) {
         kv__rraft *rr = n->rafts[i];
         while (rr->pending != NULL) {
             kv__prop *p = rr->pending;
             rr->pending = p->next;
-            kv__prop_finish(n, p, KV_EAMBIGUOUS);
+            kv__prop_finish(p, KV_EAMBIGUOUS);
         }
     }
 }

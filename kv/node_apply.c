@@ -151,7 +151,7 @@ int kv__node_propose(kv_node *n, kv__replica *r, uint64_t seq, kv_ts ts, const k
     return rc;
 }
 
-void kv__prop_finish(kv_node *n, kv__prop *p, int result)
+void kv__prop_finish(kv__prop *p, int result)
 {
     if (p->kind == KV__CMD_LEASE) {
         kv_buf_free(&p->enc);
@@ -162,7 +162,6 @@ void kv__prop_finish(kv_node *n, kv__prop *p, int result)
      * sem_post reads nothing of the semaphore after the increment that lets
      * the waiter go (its futex wake only names the address), so the worker
      * may return, and `p` go, as soon as it wakes. */
-    (void)n;
     p->result = result;
     sem_post(&p->done);
 }
@@ -170,7 +169,7 @@ void kv__prop_finish(kv_node *n, kv__prop *p, int result)
 void kv__prop_submit(kv_node *n, kv__rraft *rr, kv__prop *p)
 {
     if (rr == NULL || !rr->initialized) {
-        kv__prop_finish(n, p, KV_ENOTLEASEHOLDER);
+        kv__prop_finish(p, KV_ENOTLEASEHOLDER);
         return;
     }
     if (rr->next_lease_index < rr->as.lease_index)
@@ -178,7 +177,7 @@ void kv__prop_submit(kv_node *n, kv__rraft *rr, kv__prop *p)
     if (p->kind == KV__CMD_WRITE)
         p->lease_index = ++rr->next_lease_index;
     if (encode(n, p) != 0) {
-        kv__prop_finish(n, p, KV_ENOMEM);
+        kv__prop_finish(p, KV_ENOMEM);
         return;
     }
     p->submitted_tick = n->ticks;
@@ -218,7 +217,7 @@ static void fail_writes(kv_node *n, kv__rraft *rr,
         kv__prop *p = *pp;
         if (p->kind == KV__CMD_WRITE && doomed(n, rr, p, arg)) {
             *pp = p->next;
-            kv__prop_finish(n, p, result);
+            kv__prop_finish(p, result);
         } else {
             pp = &p->next;
         }
@@ -382,7 +381,7 @@ static void after_entry(kv_node *n, kv__rraft *rr, const outcome *o)
         return;
     kv__prop *p = take_pending(rr, o->c.id);
     if (p != NULL)
-        kv__prop_finish(n, p, o->applied ? 0 : KV_ENOTLEASEHOLDER);
+        kv__prop_finish(p, o->applied ? 0 : KV_ENOTLEASEHOLDER);
 }
 
 /* Writes the round: effects, descriptor and applied state in one batch,

@@ -149,9 +149,9 @@ int kv__node_propose(kv_node *n, kv__replica *r, uint64_t seq, kv_ts ts, const k
 void kv__prop_submit(kv_node *n, kv__rraft *rr, kv__prop *p);
 /* Loop: applies rd.committed of rr. */
 int kv__apply_committed(kv_node *n, kv__rraft *rr, const raft_entry_t *ents, size_t count);
-/* Completes p with `result` (wakes its worker or frees it). Caller holds
- * nothing; takes the node mutex. */
-void kv__prop_finish(kv_node *n, kv__prop *p, int result);
+/* Completes p with `result` (wakes its worker or frees it); `p` may be
+ * gone when this returns. Takes no lock. */
+void kv__prop_finish(kv__prop *p, int result);
 /* Re-proposes the pending proposals of rr older than `age` ticks. */
 void kv__prop_repropose(kv_node *n, kv__rraft *rr, uint64_t age);
 /* Fails with KV_EAMBIGUOUS the write proposals of rr pending for `age`

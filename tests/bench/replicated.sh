@@ -26,18 +26,25 @@
 #               through -D) counts that client's transactions, and
 #               k = base + client_id * 10^9 + n, with a base per run.
 #
-# Each side runs 1 and then 16 clients for --duration seconds. TPS: pgbench's
-# "without initial connection time"; etcd_put's puts over the wall time of
-# the run. p50/p99: nearest rank over every transaction's latency
-# (pgbench -l, etcd_put's latency file, floor's samples), all ranked by
-# one function (pcts). Printed: one table, then the ratios issue 6 sets
-# targets for - 1-client Tardigrade p50 against fdatasync p50 + round trip
-# p50 (target p50 <= 1.0 ms), 16-client TPS Tardigrade/etcd (target >= 2).
+# Both clusters stay up side by side (idle while the other one is loaded),
+# and each client count runs --rounds rounds of etcd then Tardigrade, each
+# for --duration seconds, so the two sides of every ratio are measured
+# back to back: on a shared machine the neighbours' load moves both
+# together, while runs minutes apart can differ by a quarter. TPS: the
+# median over the rounds of pgbench's "without initial connection time"
+# and of etcd_put's puts over the wall time of the run; the ratio is the
+# median of the rounds' ratios, printed with each round's. p50/p99:
+# nearest rank over every transaction's latency of all rounds (pgbench -l,
+# etcd_put's latency file, floor's samples), all ranked by one function
+# (pcts). Printed: one table, then the ratios issue 6 sets targets for -
+# 1-client Tardigrade p50 against fdatasync p50 + round trip p50 (target
+# p50 <= 1.0 ms), 16-client TPS Tardigrade/etcd (target >= 2).
 # Figures only: nothing here asserts a timing; the exit status says only
 # whether every figure was produced.
 #
 # Options:
-#   --duration S          seconds per run (default 20)
+#   --duration S          seconds per run (default 10)
+#   --rounds R            runs per side and client count (default 3)
 #   --only LIST           comma-separated subset of floor,etcd,tardigrade
 #   --single-node         development aid until multi-node nodes exist:
 #                         Tardigrade as one `start-single-node` (no
@@ -55,7 +62,8 @@ build=$(cd "${1:-build}" && pwd)
 shift || true
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-secs=20
+secs=10
+rounds=3
 only=floor,etcd,tardigrade
 single=0
 parent=$build
@@ -63,13 +71,15 @@ etcd_base=27670
 td_base=27700
 value_bytes=100
 usage() {
-    echo "usage: replicated.sh BUILD [--duration S] [--only floor,etcd,tardigrade] [--single-node] [--dir DIR]" \
+    echo "usage: replicated.sh BUILD [--duration S] [--rounds R] [--only floor,etcd,tardigrade] [--single-node]" \
+        "[--dir DIR]" \
         "[--etcd-port-base P] [--td-port-base P]" >&2
     exit 2
 }
 while [ $# -gt 0 ]; do
     case $1 in
     --duration) secs=${2:?}; shift 2 ;;
+    --rounds) rounds=${2:?}; shift 2 ;;
     --only) only=${2:?}; shift 2 ;;
     --single-node) single=1; shift ;;
     --dir) parent=${2:?}; shift 2 ;;
@@ -78,7 +88,7 @@ while [ $# -gt 0 ]; do
     *) usage ;;
     esac
 done
-[[ $secs =~ ^[1-9][0-9]*$ ]] || usage
+[[ $secs =~ ^[1-9][0-9]*$ && $rounds =~ ^[1-9][0-9]*$ ]] || usage
 wants() { [[ ,$only, == *,$1,* ]]; }
 for part in ${only//,/ }; do
     [[ $part =~ ^(floor|etcd|tardigrade)$ ]] || usage
@@ -124,7 +134,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-mkdir "$tmp/results"
+mkdir "$tmp/results" "$tmp/rounds"
 
 fail() { # MESSAGE [LOG]: prints the message and the log's tail, exits 1
     echo "replicated.sh: $1" >&2
@@ -150,6 +160,20 @@ result() {
     [[ $3 =~ ^([0-9.]+|-)$ ]] || fail "no TPS for $1 (clients: $2)"
     echo "$3 $p" | awk '$1 != "-" { $1 = sprintf("%.1f", $1) } { print }' >"$tmp/results/$1.$2"
 }
+
+# round NAME CLIENTS TPS: records one round's TPS (one line per round).
+round() {
+    [[ $3 =~ ^[0-9.]+$ ]] || fail "no TPS for $1 (clients: $2)"
+    echo "$3" >>"$tmp/rounds/$1.$2"
+}
+
+# median FILE: the median of the numbers in FILE, one per line (the lower
+# middle one for an even count).
+median() { sort -g "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# settle NAME CLIENTS: the row of NAME from its rounds: median TPS, and the
+# percentiles of every round's latencies ($tmp/NAME.CLIENTS.us).
+settle() { result "$1" "$2" "$(median "$tmp/rounds/$1.$2")" "$tmp/$1.$2.us"; }
 
 # ---- floor -------------------------------------------------------------------
 
@@ -202,19 +226,23 @@ etcd_leader() {
         awk -F', ' '$5 == "true" { sub("http://", "", $1); print $1 }'
 }
 
-run_etcd() {
-    local leader c out
+etcd_leader_addr=
+setup_etcd() {
     start_etcd
-    leader=$(etcd_leader)
-    [ -n "$leader" ] || fail "etcd has no leader" "$tmp/etcd/m1.log"
-    for c in 1 16; do
-        out=$("$build/tests/bench/etcd_put" "$leader" "$c" "$secs" "$value_bytes" "$tmp/etcd.$c.us") ||
-            fail "etcd_put failed (clients: $c)" "$tmp/etcd/m1.log"
-        awk -v c="$c" '{ printf "etcd_put, %d client%s: %.0f us of client CPU per put\n", c, c == 1 ? "" : "s", $6 }' \
-            <<<"$out" >>"$tmp/results/notes"
-        result etcd "$c" "$(awk '{ printf "%.1f", $2 / $4 }' <<<"$out")" "$tmp/etcd.$c.us"
-    done
-    stop_etcd
+    etcd_leader_addr=$(etcd_leader)
+    [ -n "$etcd_leader_addr" ] || fail "etcd has no leader" "$tmp/etcd/m1.log"
+}
+
+# etcd_round CLIENTS: one run; its latencies join $tmp/etcd.CLIENTS.us, the
+# client's CPU per put of the last round goes to the notes.
+etcd_round() {
+    local c=$1 out
+    out=$("$build/tests/bench/etcd_put" "$etcd_leader_addr" "$c" "$secs" "$value_bytes" "$tmp/etcd.run.us") ||
+        fail "etcd_put failed (clients: $c)" "$tmp/etcd/m1.log"
+    cat "$tmp/etcd.run.us" >>"$tmp/etcd.$c.us"
+    awk -v c="$c" '{ printf "etcd_put, %d client%s: %.0f us of client CPU per put\n", c, c == 1 ? "" : "s", $6 }' \
+        <<<"$out" >"$tmp/rounds/etcd.$c.cpu"
+    round etcd "$c" "$(awk '{ printf "%.1f", $2 / $4 }' <<<"$out")"
 }
 
 # ---- tardigrade --------------------------------------------------------------
@@ -279,8 +307,7 @@ pgbench_run() {
     awk '/^tps = / { print $3 }' "$tmp/pgbench.out"
 }
 
-run_tardigrade() {
-    local c tps base=0
+setup_tardigrade() {
     start_tardigrade
     sql -c "CREATE TABLE kv (k BIGINT PRIMARY KEY, v TEXT)" || fail "cannot create the table kv"
     td_port=$((td_base + 1))
@@ -292,14 +319,39 @@ run_tardigrade() {
         echo '\set k :base + :client_id * 1000000000 + :n'
         echo "INSERT INTO kv VALUES (:k, '$(printf '%*s' "$value_bytes" '' | tr ' ' v)');"
     } >"$tmp/insert.pgb"
+}
+
+# td_round CLIENTS: one run, with keys of its own (base); its latencies join
+# $tmp/tardigrade.CLIENTS.us, pgbench's CPU per transaction of the last
+# round goes to the notes.
+td_base_key=0
+td_round() {
+    local c=$1 tps
+    tps=$(pgbench_run "$c" "$td_base_key") || fail "pgbench failed (clients: $c)" "$tmp/pgbench.err"
+    td_base_key=$((td_base_key + 1000000000000))
+    cat "$tmp/pgb.$c".[0-9]* | awk '{ print $3 }' >"$tmp/td.run.us"
+    rm -f "$tmp/pgb.$c".[0-9]*
+    cat "$tmp/td.run.us" >>"$tmp/tardigrade.$c.us"
+    awk -v c="$c" -v n="$(wc -l <"$tmp/td.run.us")" \
+        '{ printf "pgbench, %d client%s: %.0f us of client CPU per transaction\n", c, c == 1 ? "" : "s", ($1 + $2) * 1e6 / n }' \
+        "$tmp/pgb.$c.cpu" >"$tmp/rounds/tardigrade.$c.cpu"
+    round tardigrade "$c" "$tps"
+}
+
+# run_rounds: for 1 and then 16 clients, --rounds rounds of etcd then
+# Tardigrade, back to back.
+run_rounds() {
+    local c r side
     for c in 1 16; do
-        tps=$(pgbench_run "$c" "$base") || fail "pgbench failed (clients: $c)" "$tmp/pgbench.err"
-        cat "$tmp/pgb.$c".[0-9]* | awk '{ print $3 }' >"$tmp/td.$c.us"
-        awk -v c="$c" -v n="$(wc -l <"$tmp/td.$c.us")" \
-            '{ printf "pgbench, %d client%s: %.0f us of client CPU per transaction\n", c, c == 1 ? "" : "s", ($1 + $2) * 1e6 / n }' \
-            "$tmp/pgb.$c.cpu" >>"$tmp/results/notes"
-        result tardigrade "$c" "$tps" "$tmp/td.$c.us"
-        base=$((base + 1000000000000))
+        for r in $(seq "$rounds"); do
+            wants etcd && etcd_round "$c"
+            wants tardigrade && td_round "$c"
+        done
+        for side in etcd tardigrade; do
+            wants "$side" || continue
+            settle "$side" "$c"
+            cat "$tmp/rounds/$side.$c.cpu" >>"$tmp/results/notes"
+        done
     done
 }
 
@@ -340,13 +392,17 @@ report() {
         echo "tardigrade 1-client p50 = $(figure tardigrade 1 2) ms (target <= 1.0 ms)"
     fi
     if have tardigrade 16 && have etcd 16; then
-        awk -v a="$(figure tardigrade 16 1)" -v b="$(figure etcd 16 1)" \
-            'BEGIN { printf "16-client TPS tardigrade / etcd = %.2f (target >= 2)\n", a / b }'
+        paste "$tmp/rounds/tardigrade.16" "$tmp/rounds/etcd.16" | awk '{ printf "%.2f\n", $1 / $2 }' \
+            >"$tmp/rounds/ratio.16"
+        echo "16-client TPS tardigrade / etcd = $(median "$tmp/rounds/ratio.16") (target >= 2;" \
+            "median of the rounds: $(tr '\n' ' ' <"$tmp/rounds/ratio.16" | sed 's/ $//'))"
     fi
     if [ -f "$tmp/results/notes" ]; then cat "$tmp/results/notes"; fi
 }
 
 wants floor && run_floor
-wants etcd && run_etcd
-wants tardigrade && run_tardigrade
+wants etcd && setup_etcd
+wants tardigrade && setup_tardigrade
+if wants etcd || wants tardigrade; then run_rounds; fi
+stop_etcd
 report

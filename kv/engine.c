@@ -238,8 +238,8 @@ struct write_keys {
 static void note_record(void *arg, const kv__batch_record *r)
 {
     struct write_keys *wk = arg;
-    if (r->cf != wk->mvcc_cf_id)
-        return;
+    if (r->cf != wk->mvcc_cf_id || wk->w.all)
+        return; /* not user data, or every entry is voided already */
     size_t plen =
         r->tag == KV__WB_RANGE_DELETE ? 0 : kv__mvcc_prefix_len((const char *)r->key, r->klen);
     if (plen == 0)

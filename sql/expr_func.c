@@ -42,6 +42,11 @@ int sql__fn_oom(sql_eval_ctx *ctx)
     return sql__fn_fail(ctx, SQL_STATE_OUT_OF_MEMORY, "out of memory");
 }
 
+sql_datum *sql__fn_elems(sql_eval_ctx *ctx, const sql_array *a)
+{
+    return kv_arena_alloc(ctx->arena, (a->n ? (size_t)a->n : 1) * sizeof(sql_datum));
+}
+
 /* A text datum over `len` bytes copied into ctx->arena. */
 int sql__text_out(sql_eval_ctx *ctx, const void *p, size_t len, sql_datum *out)
 {
@@ -1840,7 +1845,7 @@ static int cast_array(sql_eval_ctx *ctx, sql_type from, sql_type to, const sql_d
 {
     const sql_array *a = in->v.arr;
     sql_type ef = {a->elem, from.typmod}, et = {sql_type_array_elem(to.oid), to.typmod};
-    sql_datum *v = kv_arena_alloc(ctx->arena, (a->n ? (size_t)a->n : 1) * sizeof *v);
+    sql_datum *v = sql__fn_elems(ctx, a);
 
     if (!v)
         return sql__fn_oom(ctx);

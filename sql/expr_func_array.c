@@ -350,7 +350,7 @@ static int array_remove_fn(FN_ARGS)
         return 0;
     }
     a = args[0].v.arr;
-    if (!(v = kv_arena_alloc(ctx->arena, (a->n ? (size_t)a->n : 1) * sizeof *v)))
+    if (!(v = sql__fn_elems(ctx, a)))
         return sql__fn_oom(ctx);
     for (int32_t i = 0; i < a->n; i++)
         if (sql_datum_distinct(a->elem, &a->elems[i], &args[1]))
@@ -408,7 +408,7 @@ static int array_positions_fn(FN_ARGS)
         return 0;
     }
     a = args[0].v.arr;
-    if (!(v = kv_arena_alloc(ctx->arena, (a->n ? (size_t)a->n : 1) * sizeof *v)))
+    if (!(v = sql__fn_elems(ctx, a)))
         return sql__fn_oom(ctx);
     for (int32_t i = 0; i < a->n; i++)
         if (!sql_datum_distinct(a->elem, &a->elems[i], &args[1]))
@@ -428,7 +428,7 @@ static int array_replace_fn(FN_ARGS)
         return 0;
     }
     a = args[0].v.arr;
-    if (!(v = kv_arena_alloc(ctx->arena, (a->n ? (size_t)a->n : 1) * sizeof *v)))
+    if (!(v = sql__fn_elems(ctx, a)))
         return sql__fn_oom(ctx);
     for (int32_t i = 0; i < a->n; i++)
         v[i] = sql_datum_distinct(a->elem, &a->elems[i], &args[1]) ? a->elems[i] : args[2];

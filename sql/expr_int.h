@@ -178,6 +178,10 @@ int sql__re_substring(FN_ARGS);
 /* Sets ctx->err to `state` with the fixed message `msg`; returns -1. */
 int sql__fn_fail(sql_eval_ctx *ctx, sql_sqlstate state, const char *msg);
 int sql__fn_oom(sql_eval_ctx *ctx);
+/* Room in ctx->arena for a datum per element of `a` (one when it has none,
+ * so that an empty result is not mistaken for out of memory); NULL when
+ * out of memory. */
+sql_datum *sql__fn_elems(sql_eval_ctx *ctx, const sql_array *a);
 /* A text datum over a copy (in ctx->arena) of p[0..len). */
 int sql__text_out(sql_eval_ctx *ctx, const void *p, size_t len, sql_datum *out);
 /* A result string grown in ctx->arena by doubling; start it as
